@@ -1,0 +1,5 @@
+"""Allow ``python -m pulsetwin``."""
+
+from pulsetwin.cli.main import run
+
+run()

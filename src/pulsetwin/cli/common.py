@@ -1,0 +1,43 @@
+"""Options and output helpers shared by every command module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+DEFAULT_DB = Path("pulsetwin.duckdb")
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+DbOption = Annotated[
+    Path,
+    typer.Option("--db", help="The PulseTwin store: one DuckDB file (created when missing).", show_default=True),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+def print_json(payload: Any) -> None:
+    """Write ``payload`` as JSON to stdout (dates and numpy scalars as strings/numbers)."""
+    typer.echo(json.dumps(payload, indent=2, default=_json_default, ensure_ascii=False))
+
+
+def write_json(payload: Any, path: Path) -> None:
+    """Write ``payload`` as JSON to ``path`` atomically (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=_json_default, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _json_default(value: Any) -> Any:
+    """Serialise numpy scalars, timestamps and paths."""
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

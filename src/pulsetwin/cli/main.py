@@ -1,0 +1,30 @@
+"""The ``pulsetwin`` command: a root Typer app onto which each command module registers its commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from pulsetwin.cli.common import err_console
+from pulsetwin.exceptions import PulsetwinError
+
+app = typer.Typer(
+    name="pulsetwin",
+    help=(
+        "PulseTwin forecasts liveability and safety per neighbourhood and period, proves whether the forecast "
+        "beats naive baselines, and audits whom it could harm. Places, never persons."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def run() -> None:
+    """Console entry point: run the app and turn PulseTwin errors into a clear message and exit code 2."""
+    try:
+        app()
+    except PulsetwinError as error:
+        err_console.print(f"[bold red]error:[/] {error}")
+        sys.exit(2)
