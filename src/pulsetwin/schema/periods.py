@@ -1,0 +1,108 @@
+"""Dates, timestamps and periods: strict ISO parsing and the period-start rules.
+
+A weekly period (``W``) starts on a Monday, a monthly period (``M``) on the 1st of the month. Dates are ISO
+``YYYY-MM-DD``; timestamps are ISO 8601 local time without an offset (``YYYY-MM-DDTHH:MM[:SS[.fff]]``, a space
+instead of ``T`` and a bare date, meaning midnight, are accepted too). Parsers take text values (usually the
+distinct values of a column) and return the parsed values plus a mask of values that failed, so callers can
+point at the offending row.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+DATE_PATTERN: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+TIMESTAMP_PATTERN: Final = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)?"
+)
+OFFSET_PATTERN: Final = r".*(?:Z|[+-][0-9]{2}:?[0-9]{2})"
+FREQ_RULES: Final = {"W": "a Monday", "M": "the 1st of a month"}
+
+
+def _as_text(values: pd.Series | pd.Index) -> pd.Series:
+    """Text values as a str Series with a fresh RangeIndex."""
+    return pd.Series(np.asarray(values, dtype=object), dtype="str")
+
+
+def parse_dates(values: pd.Series | pd.Index) -> tuple[pd.Series, np.ndarray]:
+    """Parse ISO ``YYYY-MM-DD`` text into datetime64[ns].
+
+    Returns
+    -------
+    (dates, bad)
+        ``dates`` with NaT where parsing failed and ``bad``, a boolean array marking text that is not an ISO
+        calendar date (wrong shape or impossible day such as 2023-02-30). Missing values are not ``bad``.
+    """
+    text = _as_text(values)
+    missing = text.isna().to_numpy()
+    shaped = text.str.fullmatch(DATE_PATTERN).fillna(False).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(text.where(shaped), format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+    bad = ~missing & parsed.isna().to_numpy()
+    return parsed, bad
+
+
+def parse_timestamps(values: pd.Series | pd.Index) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Parse ISO 8601 local timestamps (no offset) into datetime64[ns].
+
+    Returns
+    -------
+    (timestamps, bad, has_offset)
+        ``bad`` marks text that is no ISO timestamp, ``has_offset`` the subset that carries a UTC offset or
+        ``Z`` (refused: convert to local time first so all timestamps share one clock).
+    """
+    text = _as_text(values)
+    missing = text.isna().to_numpy()
+    shaped = text.str.fullmatch(TIMESTAMP_PATTERN).fillna(False).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(text.where(shaped), format="ISO8601", errors="coerce").astype("datetime64[ns]")
+    bad = ~missing & parsed.isna().to_numpy()
+    has_offset = bad & text.str.fullmatch(OFFSET_PATTERN).fillna(False).to_numpy(dtype=bool)
+    return parsed, bad, has_offset
+
+
+def is_monday(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """True where the date is a Monday (the start of a ``W`` period)."""
+    return np.asarray(pd.DatetimeIndex(dates).day_of_week == 0)
+
+
+def is_month_start(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """True where the date is the 1st of a month (the start of an ``M`` period)."""
+    return np.asarray(pd.DatetimeIndex(dates).day == 1)
+
+
+def is_midnight(stamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """True where a timestamp has no time-of-day part (a plain date)."""
+    index = pd.DatetimeIndex(stamps)
+    return np.asarray(index == index.normalize())
+
+
+def week_start(dates: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Snap each date (or timestamp) to the Monday that starts its week."""
+    index = pd.DatetimeIndex(dates).normalize()
+    return pd.DatetimeIndex((index - pd.to_timedelta(index.day_of_week, unit="D")).astype("datetime64[ns]"))
+
+
+def month_start(dates: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Snap each date (or timestamp) to the 1st of its month."""
+    index = pd.DatetimeIndex(dates).normalize()
+    return pd.DatetimeIndex((index - pd.to_timedelta(index.day - 1, unit="D")).astype("datetime64[ns]"))
+
+
+def period_start(dates: pd.Series | pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
+    """Snap dates to the start of their ``freq`` period (``W``: Monday, ``M``: 1st); ValueError otherwise."""
+    if freq == "W":
+        return week_start(dates)
+    if freq == "M":
+        return month_start(dates)
+    raise ValueError(f"freq must be 'W' or 'M', got {freq!r}")
+
+
+def infer_freq(dates: pd.Series | pd.DatetimeIndex) -> str | None:
+    """``W`` when every date is a Monday, ``M`` when every date is a 1st, None when neither or both hold."""
+    monday = bool(is_monday(dates).all())
+    first = bool(is_month_start(dates).all())
+    if monday == first:
+        return None
+    return "W" if monday else "M"
