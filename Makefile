@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 DB ?= demo/pulsetwin.duckdb
 STAMP := $(VENV)/.installed
+# `make demo DEMO_FLAGS=--no-serve` runs the job without serving the dashboard at the end.
+DEMO_FLAGS ?=
 
-.PHONY: demo test lint typecheck install clean bench
+.PHONY: demo test lint typecheck install browser clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +22,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	mkdir -p demo
 	rm -f $(DB)
-	$(BIN)/pulsetwin demo --db $(DB) --out demo
+	$(BIN)/pulsetwin demo --db $(DB) --out demo --scenario-spec examples/scenario_patrol_topk.yaml $(DEMO_FLAGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -29,7 +31,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# Debian's Chromium for the dashboard tests (a no-op when it is already there).
+browser:
+	sh scripts/install-browser.sh
+
+test: lint typecheck browser
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,12 +12,16 @@ from rich.console import Console
 
 DEFAULT_DB = Path("pulsetwin.duckdb")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Piped output (CI logs, `make demo | tee`) gets a wide console so result tables are not truncated.
+_WIDTH = None if sys.stdout.isatty() else 160
+console = Console(highlight=False, width=_WIDTH)
+err_console = Console(stderr=True, highlight=False, width=_WIDTH)
 
 DbOption = Annotated[
     Path,
-    typer.Option("--db", help="The PulseTwin store: one DuckDB file (created when missing).", show_default=True),
+    typer.Option(
+        "--db", help="The PulseTwin store: one DuckDB file (created when missing).", show_default=True
+    ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from pulsetwin.cli import audit, data, demo, fetch, forecasting, scenario, serve, twin
 from pulsetwin.cli.common import err_console
 from pulsetwin.exceptions import PulsetwinError
 
@@ -19,6 +20,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+for module in (twin, data, fetch, forecasting, scenario, audit, serve, demo):
+    module.register(app)
 
 
 def run() -> None:

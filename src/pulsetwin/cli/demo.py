@@ -1,0 +1,69 @@
+"""``pulsetwin demo``: the main job end to end on the built-in twin city, as ``make demo`` runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.rule import Rule
+
+from pulsetwin.cli import audit, forecasting, scenario, serve, twin
+from pulsetwin.cli.common import DbOption, console
+
+
+def demo_command(
+    db: DbOption = Path("demo/pulsetwin.duckdb"),
+    out: Annotated[Path, typer.Option("--out", help="Directory for the report and other outputs.")] = Path(
+        "demo"
+    ),
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the twin city and of every random step.")
+    ] = 2026,
+    years: Annotated[int, typer.Option("--years", min=2, help="Years of twin history.")] = 3,
+    scenario_spec: Annotated[
+        Path | None, typer.Option("--scenario-spec", help="A scenario spec (YAML) to run at the end.")
+    ] = None,
+    serve_dashboard: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="End by serving the dashboard on localhost (Ctrl+C stops)."),
+    ] = True,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port of the dashboard.")] = 8000,
+) -> None:
+    """Generate the heerlen twin, backtest and forecast, audit, write documents and report, run a scenario."""
+    out.mkdir(parents=True, exist_ok=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    console.print(Rule("1. The twin city (heerlen preset): synthetic data with known truth"))
+    twin.generate_command(preset="heerlen", seed=seed, years=years, db=db)
+    console.print(
+        Rule("2. Backtest against naive baselines and the oracle, then forecast with the best model")
+    )
+    forecasting.forecast_command(
+        db=db, model="best", freq="W", horizon=4, folds=4, out=out / "forecasts.csv", seed=seed
+    )
+    console.print(Rule("3. Rights and harms audit of the forecast run, then the accountability documents"))
+    try:
+        audit.audit_command(db=db, json_out=out / "audit.json", seed=seed)
+    except typer.Exit as verdict:
+        # A blocked run is the audit doing its job: the demo reports it and goes on.
+        console.print(
+            f"The gate blocked the run (exit code {verdict.exit_code}); it stays stored, marked blocked."
+        )
+    audit.docs_command(db=db, out=out / "documents")
+    console.print(Rule("4. Report"))
+    forecasting.report_command(db=db, out=out, run_id=None)
+    if scenario_spec is not None:
+        console.print(Rule("5. Scenario: patrol policy and a stated intervention against the baseline"))
+        scenario.run_command(spec=scenario_spec, db=db, out=out / "scenario")
+    console.print(Rule("Done"))
+    console.print(
+        f"Store: {db}\nReport: {out / 'report.html'}\nVerify the log: pulsetwin log verify --db {db}"
+    )
+    if serve_dashboard:
+        console.print(Rule("6. Dashboard (demo users with random passwords below; Ctrl+C stops)"))
+        serve.serve_command(db=db, port=port, demo=True, documents=out / "documents")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``demo`` command to the root app."""
+    app.command("demo")(demo_command)
