@@ -68,13 +68,17 @@ class Model(ABC):
     def _check_fitted(self) -> None:
         """Raise NotFittedError unless ``fit`` has run."""
         if not any(k.endswith("_") and not k.startswith("_") for k in vars(self)):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(history) before predict().")
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet: call fit(history) before predict()."
+            )
 
 
 def check_horizon(horizon: int, owner: str) -> None:
     """Refuse a horizon that is not a positive integer."""
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
-        raise ParameterError(f"The 'horizon' parameter of {owner} must be an integer >= 1. Got {horizon!r} instead.")
+        raise ParameterError(
+            f"The 'horizon' parameter of {owner} must be an integer >= 1. Got {horizon!r} instead."
+        )
 
 
 def future_periods(origin: pd.Timestamp, freq: Freq, horizon: int) -> pd.DatetimeIndex:

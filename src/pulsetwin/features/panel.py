@@ -1,0 +1,162 @@
+"""Dense area x category x period panels built from canonical incidents of one frequency.
+
+Zero-filling rule: a pair (area, category) that has at least one row is *seen*; its periods without a row
+count
+0 from the first period its category appears anywhere up to the period before the origin (sources list only
+non-zero rows). Withheld counts (missing ``count``) stay NaN, and so does every cell of a pair never seen.
+Counts of several sources for one cell are summed; one withheld source makes the cell NaN (the total is
+unknown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from pulsetwin.exceptions import Location, SchemaError
+from pulsetwin.schema.tables import INCIDENTS
+
+Freq = Literal["W", "M"]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Counts as a dense array.
+
+    Attributes
+    ----------
+    areas, categories
+        Sorted codes and category slugs that index axes 0 and 1.
+    periods
+        Consecutive period starts (axis 2), the last one just before the origin.
+    counts
+        float64 array (areas, categories, periods); NaN = withheld or never seen.
+    seen
+        bool array (areas, categories): the pair has at least one row.
+    """
+
+    areas: pd.Index
+    categories: pd.Index
+    periods: pd.DatetimeIndex
+    counts: np.ndarray
+    seen: np.ndarray
+
+    @property
+    def observed(self) -> np.ndarray:
+        """bool array like ``counts``: the cell holds a known count."""
+        return ~np.isnan(self.counts)
+
+
+def period_index(freq: Freq, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    """Period starts from ``start`` up to but excluding ``end``."""
+    return pd.date_range(start, end, freq="W-MON" if freq == "W" else "MS", inclusive="left").as_unit("ns")
+
+
+def _fail(expected: str, frame: pd.DataFrame, bad: np.ndarray, column: str, fix: str) -> SchemaError:
+    row = int(np.flatnonzero(bad)[0])
+    return SchemaError(
+        expected,
+        where=Location(file="history.incidents", row=row + 1, column=column, value=frame[column].iloc[row]),
+        fix=fix,
+    )
+
+
+def _check(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+    """Validate what the panel relies on and return (period starts, counts as float)."""
+    missing = [c for c in INCIDENTS.column_names if c not in incidents.columns]
+    if missing:
+        raise SchemaError(
+            f"incidents must have the columns {', '.join(INCIDENTS.column_names)}; "
+            f"missing {', '.join(missing)}",
+            where=Location(file="history.incidents"),
+            fix="pass canonical incidents (validate_table('incidents', ...))",
+        )
+    freqs = incidents["freq"].to_numpy(dtype=object)
+    bad = freqs != freq
+    if bad.any():
+        raise _fail(
+            f"every row must have freq '{freq}' (the history's freq)",
+            incidents,
+            bad,
+            "freq",
+            "filter incidents to one frequency before building a History",
+        )
+    starts = pd.to_datetime(incidents["period_start"]).to_numpy(dtype="datetime64[ns]")
+    stamps = pd.DatetimeIndex(starts)
+    aligned = stamps.day_of_week == 0 if freq == "W" else stamps.day == 1
+    if not aligned.all():
+        what = "a Monday" if freq == "W" else "the 1st of a month"
+        raise _fail(
+            f"period_start must be {what} for freq '{freq}'",
+            incidents,
+            ~np.asarray(aligned),
+            "period_start",
+            "use canonical period starts",
+        )
+    late = starts >= origin.to_datetime64()
+    if late.any():
+        raise _fail(
+            f"period_start must be before the origin {origin.date()}",
+            incidents,
+            late,
+            "period_start",
+            "give the model only incidents of periods strictly before the origin",
+        )
+    counts = pd.to_numeric(incidents["count"], errors="raise").to_numpy(dtype="float64", na_value=np.nan)
+    negative = counts < 0
+    if negative.any():
+        raise _fail(
+            "count must be >= 0 (or missing when withheld)",
+            incidents,
+            negative,
+            "count",
+            "correct or withhold the negative count",
+        )
+    return starts, counts
+
+
+def build_panel(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> Panel:
+    """Turn canonical incidents of one ``freq`` into a :class:`Panel` ending just before ``origin``.
+
+    Raises
+    ------
+    SchemaError
+        When a row has another freq, a misaligned or too late period start, a negative count, or when the
+        frame has no rows.
+    """
+    if len(incidents) == 0:
+        raise SchemaError(
+            "incidents must hold at least one row",
+            where=Location(file="history.incidents"),
+            fix="give the model a non-empty history",
+        )
+    starts, counts = _check(incidents, freq, origin)
+    area_codes, areas = pd.factorize(incidents["area_code"].astype(str), sort=True)
+    cat_codes, categories = pd.factorize(incidents["category"].astype(str), sort=True)
+    periods = period_index(freq, pd.Timestamp(starts.min()), origin)
+    t_codes = periods.get_indexer(pd.DatetimeIndex(starts))
+    n_a, n_c, n_t = len(areas), len(categories), len(periods)
+    flat = (area_codes * n_c + cat_codes) * n_t + t_codes
+    size = n_a * n_c * n_t
+    withheld = np.isnan(counts)
+    total = np.bincount(flat, weights=np.where(withheld, 0.0, counts), minlength=size)
+    nan_hits = np.bincount(flat, weights=withheld.astype(float), minlength=size)
+    total[nan_hits > 0] = np.nan
+    cube = total.reshape(n_a, n_c, n_t)
+    seen = np.zeros((n_a, n_c), dtype=bool)
+    seen[area_codes, cat_codes] = True
+    first = np.full(n_c, n_t, dtype=np.int64)
+    np.minimum.at(first, cat_codes, t_codes)
+    before_category = np.arange(n_t)[None, :] < first[:, None]
+    cube[~seen] = np.nan
+    cube[:, before_category] = np.nan
+    return Panel(
+        areas=pd.Index(areas, dtype=object),
+        categories=pd.Index(categories, dtype=object),
+        periods=periods,
+        counts=cube,
+        seen=seen,
+    )

@@ -1,0 +1,1 @@
+"""Forecasters: the contract, naive baselines and area count models (GLM, gradient boosting)."""

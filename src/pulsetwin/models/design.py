@@ -1,0 +1,334 @@
+"""The shared design of the count models: a pooled baseline GLM, empirical-Bayes area levels, leakage-safe
+history features, and the Poisson Newton solvers behind them.
+
+Per category, in two stages:
+
+1. *Baseline*: ``log e[a, t] = b0 + z_a . beta + f_t . gamma`` (covariates, annual Fourier terms, trend), a
+pooled
+   Poisson GLM over all areas and periods. Its design is separable (area part + period part), so the Newton
+   step is assembled from (areas x periods) arrays without ever building a (areas * periods) design matrix.
+2. *History features* at a cutoff ``c`` (counts strictly before ``c`` only): the empirical-Bayes area level
+   ``log theta = log((alpha + sum y) / (alpha + sum e))`` with ``alpha`` the Gamma prior size fitted by
+   marginal (negative-binomial) likelihood over area totals, recent own and neighbouring counts relative to
+   what the area level expects, and the neighbours' long-run level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from pulsetwin.exceptions import Location, ParameterError, SchemaError, bad_parameter
+from pulsetwin.features.calendar import fourier_terms, trend
+from pulsetwin.features.covariates import covariate_matrix
+from pulsetwin.features.lags import shrunk_log_ratio, window_sums
+from pulsetwin.features.panel import Panel
+from pulsetwin.features.spatial import neighbour_matrix, spatial_lag
+from pulsetwin.models.base import Freq, History
+from pulsetwin.models.common import SEASON
+from pulsetwin.models.intervals import fit_nb_size
+
+ETA_LIMIT = 30.0
+"""Linear predictors are clipped to +-30 so exp() stays finite while Newton searches."""
+
+
+def _objective(mu: np.ndarray, y: np.ndarray, eta: np.ndarray, coef: np.ndarray, ridge: np.ndarray) -> float:
+    """Penalised negative Poisson log-likelihood (without the constant log y! term)."""
+    return float(np.sum(mu - y * eta) + 0.5 * np.sum(ridge * coef**2))
+
+
+Evaluate = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
+
+
+def _newton(
+    start: np.ndarray, ridge: np.ndarray, evaluate: Evaluate, max_iter: int = 100, tol: float = 1e-7
+) -> np.ndarray:
+    """Damped Newton on a penalised Poisson likelihood; ``evaluate(coef)`` gives the objective, the gradient
+    and the Hessian of the unpenalised part. Steps are halved until the objective does not increase."""
+    coef = start.copy()
+    value, grad, hess = evaluate(coef)
+    for _ in range(max_iter):
+        step = np.linalg.solve(hess + np.diag(ridge), grad - ridge * coef)
+        scale = 1.0
+        while True:
+            trial = coef + scale * step
+            trial_value, trial_grad, trial_hess = evaluate(trial)
+            if trial_value <= value + 1e-12 * abs(value) or scale < 1e-10:
+                break
+            scale /= 2.0
+        coef, value, grad, hess = trial, trial_value, trial_grad, trial_hess
+        if np.max(np.abs(scale * step)) < tol:
+            break
+    return coef
+
+
+def fit_poisson(x: np.ndarray, y: np.ndarray, offset: np.ndarray, *, ridge: float) -> np.ndarray:
+    """Poisson GLM with log link and ``offset``; ridge ``ridge`` on every column but the first (the
+    intercept).
+
+    Notes
+    -----
+    Newton-Raphson on the penalised likelihood (McCullagh & Nelder 1989, *Generalized Linear Models*, 2.5).
+    """
+    penalty = np.full(x.shape[1], float(ridge))
+    penalty[0] = 0.0
+
+    def evaluate(coef: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        eta = np.clip(offset + x @ coef, -ETA_LIMIT, ETA_LIMIT)
+        mu = np.exp(eta)
+        value = _objective(mu, y, eta, coef, penalty)
+        return value, x.T @ (y - mu), (x * mu[:, None]).T @ x
+
+    start = np.zeros(x.shape[1])
+    start[0] = np.log(max(y.sum(), 0.5) / np.exp(offset).sum())
+    return _newton(start, penalty, evaluate)
+
+
+def fit_separable_poisson(
+    y: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *, ridge: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson GLM ``log mu[a, t] = area_x[a] . beta + period_x[t] . gamma`` for counts ``y`` (areas,
+    periods; NaN
+    = missing). ``area_x[:, 0]`` must be the intercept (unpenalised); everything else gets ridge ``ridge``.
+
+    Returns ``(beta, gamma)``. Cost per Newton step is O(areas * periods * columns), memory O(areas *
+    periods).
+    """
+    observed = ~np.isnan(y)
+    counts = np.where(observed, y, 0.0)
+    p, q = area_x.shape[1], period_x.shape[1]
+    penalty = np.full(p + q, float(ridge))
+    penalty[0] = 0.0
+
+    def evaluate(coef: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        eta = np.clip((area_x @ coef[:p])[:, None] + (period_x @ coef[p:])[None, :], -ETA_LIMIT, ETA_LIMIT)
+        mu = np.where(observed, np.exp(eta), 0.0)
+        value = _objective(mu, counts, np.where(observed, eta, 0.0), coef, penalty)
+        resid = counts - mu
+        grad = np.concatenate([area_x.T @ resid.sum(axis=1), period_x.T @ resid.sum(axis=0)])
+        cross = area_x.T @ mu @ period_x
+        hess = np.block(
+            [
+                [(area_x * mu.sum(axis=1)[:, None]).T @ area_x, cross],
+                [cross.T, (period_x * mu.sum(axis=0)[:, None]).T @ period_x],
+            ]
+        )
+        return value, grad, hess
+
+    start = np.zeros(p + q)
+    start[0] = np.log(max(counts.sum(), 0.5) / max(observed.sum(), 1))
+    coef = _newton(start, penalty, evaluate)
+    return coef[:p], coef[p:]
+
+
+@dataclass(frozen=True)
+class HistoryFeatures:
+    """Features at each cutoff: ``values`` (areas, cutoffs, features) named by ``names``; ``level`` is the
+    empirical-Bayes log area level (also the first feature)."""
+
+    names: tuple[str, ...]
+    values: np.ndarray
+
+    @property
+    def level(self) -> np.ndarray:
+        """log theta, shape (areas, cutoffs)."""
+        return self.values[..., 0]
+
+
+def history_features(
+    counts: np.ndarray,
+    expected: np.ndarray,
+    cutoffs: np.ndarray,
+    *,
+    alpha: float,
+    windows: Sequence[int],
+    neighbours: sparse.csr_matrix | None,
+    neighbour_windows: Sequence[int],
+) -> HistoryFeatures:
+    """History features of one category from ``counts`` and baseline ``expected`` (both areas x periods)
+    before
+    each cutoff: ``level``, ``recent_<k>`` per window, and with neighbours ``nb_level`` and ``nb_recent_<k>``.
+
+    Notes
+    -----
+    Area levels are Poisson-Gamma empirical-Bayes relative risks (Clayton & Kaldor 1987); recent ratios
+    measure
+    short-lived excess such as near-repeat victimisation (Bowers, Johnson & Pease 2004) in the area and
+    around it.
+    """
+    expected_obs = np.where(np.isnan(counts), np.nan, expected)
+    total_y, _ = window_sums(counts, cutoffs, None)
+    total_e, _ = window_sums(expected_obs, cutoffs, None)
+    level = shrunk_log_ratio(total_y, total_e, alpha)
+    theta = np.exp(level)
+    names, columns = ["level"], [level]
+    for k in windows:
+        recent_y, _ = window_sums(counts, cutoffs, k)
+        recent_e, _ = window_sums(expected_obs, cutoffs, k)
+        names.append(f"recent_{k}")
+        columns.append(shrunk_log_ratio(recent_y, theta * recent_e, 1.0))
+    if neighbours is not None:
+        names.append("nb_level")
+        columns.append(
+            shrunk_log_ratio(spatial_lag(neighbours, total_y), spatial_lag(neighbours, total_e), alpha)
+        )
+        for k in neighbour_windows:
+            recent_y, _ = window_sums(counts, cutoffs, k)
+            recent_e, _ = window_sums(expected_obs, cutoffs, k)
+            names.append(f"nb_recent_{k}")
+            columns.append(
+                shrunk_log_ratio(
+                    spatial_lag(neighbours, recent_y), spatial_lag(neighbours, theta * recent_e), 1.0
+                )
+            )
+    return HistoryFeatures(tuple(names), np.stack(columns, axis=-1))
+
+
+GROUPS = ("usual", "season", "trend", "recent", "neighbours")
+"""Driver groups of a forecast on the log scale; ``usual`` is the area's own long-run level."""
+
+
+def feature_group(name: str) -> str:
+    """The driver group of a history feature or covariate name."""
+    if name.startswith("recent_"):
+        return "recent"
+    if name.startswith("nb_recent_"):
+        return "neighbours"
+    if name.startswith("season_"):
+        return "season"
+    if name == "trend":
+        return "trend"
+    return "usual"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Stage 1 of one category: coefficients, expected counts over history and future periods, EB prior
+    size."""
+
+    area_coef: np.ndarray
+    period_coef: np.ndarray
+    expected: np.ndarray
+    alpha: float
+
+
+def fit_baseline(counts: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *, ridge: float) -> Baseline:
+    """Fit the pooled baseline GLM on the history part of ``period_x`` (its first ``counts.shape[1]`` rows)
+    and
+    the EB prior size of the area levels; ``expected`` covers every row of ``period_x``."""
+    n_t = counts.shape[1]
+    beta, gamma = fit_separable_poisson(counts, area_x, period_x[:n_t], ridge=ridge)
+    expected = np.exp(np.clip((area_x @ beta)[:, None] + (period_x @ gamma)[None, :], -ETA_LIMIT, ETA_LIMIT))
+    observed = ~np.isnan(counts)
+    has_data = observed.any(axis=1)
+    totals_y = np.where(observed, counts, 0.0).sum(axis=1)[has_data]
+    totals_e = np.where(observed, expected[:, :n_t], 0.0).sum(axis=1)[has_data]
+    return Baseline(beta, gamma, expected, fit_nb_size(totals_y, totals_e))
+
+
+@dataclass(frozen=True)
+class CountDesign:
+    """What every category shares: area design (intercept + covariates), period terms, neighbour matrix."""
+
+    area_x: np.ndarray
+    covariate_names: tuple[str, ...]
+    fourier_order: int
+    use_trend: bool
+    freq: Freq
+    origin: pd.Timestamp
+    neighbours: sparse.csr_matrix | None
+
+    @property
+    def period_names(self) -> tuple[str, ...]:
+        """Names of the period terms: ``season_sin_k``, ``season_cos_k`` and ``trend``."""
+        k = range(1, self.fourier_order + 1)
+        names = [f"season_sin_{i}" for i in k] + [f"season_cos_{i}" for i in k]
+        return (*names, "trend") if self.use_trend else tuple(names)
+
+    def period_x(self, periods: pd.DatetimeIndex) -> np.ndarray:
+        """Period terms for ``periods`` (rows) in :attr:`period_names` order."""
+        parts = [fourier_terms(periods, self.freq, self.fourier_order)]
+        if self.use_trend:
+            parts.append(trend(periods, self.origin)[:, None])
+        return np.concatenate(parts, axis=1)
+
+
+def build_design(
+    panel: Panel,
+    history: History,
+    origin: pd.Timestamp,
+    *,
+    fourier_order: int,
+    use_trend: bool,
+    spatial: bool,
+    island_k: int,
+) -> CountDesign:
+    """Assemble the shared design. Seasonal terms need a history of at least one year (``fourier_order`` drops
+    to 0 otherwise: a cycle cannot be estimated from part of it); ``spatial`` needs ``history.areas``."""
+    covariates = covariate_matrix(history.covariates, list(panel.areas), origin)
+    area_x = np.column_stack([np.ones(len(panel.areas)), covariates.values])
+    order = fourier_order if len(panel.periods) >= SEASON[history.freq] else 0
+    neighbours = None
+    if spatial:
+        if history.areas is None:
+            raise ParameterError(
+                "spatial features need history.areas (geometry as WKT in EPSG:28992). Got no areas. "
+                "Fix: pass the areas table in the History, or build the model with spatial=False."
+            )
+        neighbours = neighbour_matrix(history.areas, list(panel.areas), island_k=island_k)
+    return CountDesign(area_x, covariates.names, order, use_trend, history.freq, origin, neighbours)
+
+
+def require_observed(panel: Panel, owner: str) -> None:
+    """Refuse categories without a single observed count: nothing can be learned about them."""
+    empty = ~panel.observed.any(axis=(0, 2))
+    if empty.any():
+        names = ", ".join(str(c) for c in panel.categories[np.flatnonzero(empty)][:5])
+        raise SchemaError(
+            f"{owner} needs at least one known count per category; all counts of {names} are withheld",
+            where=Location(file="history.incidents", column="count"),
+            fix="drop these categories from the history or supply their counts",
+        )
+
+
+def check_count_params(model: Any, owner: str) -> None:
+    """Refuse bad parameters shared by the GLM and boosting models."""
+
+    def positive_int(name: str, value: object, minimum: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise bad_parameter(name, owner, f"an integer >= {minimum}", value)
+
+    positive_int("fourier_order", model.fourier_order, 0)
+    positive_int("island_k", model.island_k, 1)
+    for name in ("windows", "neighbour_windows"):
+        value = getattr(model, name)
+        if value is not None and (
+            not isinstance(value, tuple)
+            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
+        ):
+            raise bad_parameter(name, owner, "None or a tuple of integers >= 1", value)
+    train = model.train_periods
+    if train is not None:
+        positive_int("train_periods", train, 1)
+    for name in ("trend", "spatial"):
+        if not isinstance(getattr(model, name), bool):
+            raise bad_parameter(name, owner, "True or False", getattr(model, name))
+
+
+WINDOWS: dict[str, tuple[int, ...]] = {"W": (1, 4, 13), "M": (1, 3, 6)}
+"""Default own-count windows (periods before the cutoff)."""
+NEIGHBOUR_WINDOWS: dict[str, tuple[int, ...]] = {"W": (1, 4), "M": (1, 3)}
+"""Default neighbour-count windows."""
+
+
+def training_cutoffs(n_periods: int, steps: int, train_periods: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """All cutoffs needed (``c_min .. n_periods``) and, per step ``h``, the training targets
+    ``s in [max(h, n - train_periods), n)`` whose features sit at cutoff ``s - h + 1``."""
+    targets = [np.arange(max(h, n_periods - train_periods), n_periods) for h in range(1, steps + 1)]
+    low = min((int(t[0]) - h + 1 for h, t in enumerate(targets, start=1) if t.size), default=n_periods)
+    return np.arange(low, n_periods + 1), targets
