@@ -1,0 +1,197 @@
+"""``pulsetwin backtest``, ``forecast`` and ``report``: the evidence, the forecast, the page showing both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from pulsetwin.cli.common import DbOption, console, write_json
+from pulsetwin.evaluation.backtest import BacktestResult
+from pulsetwin.exceptions import bad_parameter
+from pulsetwin.models.base import Freq
+from pulsetwin.schema.tables import FORECASTS
+
+FreqOption = Annotated[str, typer.Option("--freq", help="Period length: W (weeks) or M (months).")]
+HorizonOption = Annotated[int, typer.Option("--horizon", min=1, help="Periods ahead to forecast (H).")]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default: local pool)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the forecasting commands to the root app."""
+    app.command("backtest")(backtest_command)
+    app.command("forecast")(forecast_command)
+    app.command("report")(report_command)
+
+
+def _split(value: str | None) -> list[str] | None:
+    """A comma-separated option as a list (None when absent)."""
+    if value is None:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _freq(value: str) -> Freq:
+    """Validate --freq."""
+    if value == "W":
+        return "W"
+    if value == "M":
+        return "M"
+    raise bad_parameter("freq", "pulsetwin", "'W' or 'M'", value)
+
+
+def backtest_command(
+    db: DbOption = Path("pulsetwin.duckdb"),
+    models: Annotated[
+        str | None, typer.Option("--models", help="Comma-separated model names (default: all registered).")
+    ] = None,
+    freq: FreqOption = "W",
+    horizon: HorizonOption = 4,
+    folds: Annotated[int, typer.Option("--folds", min=1, help="Number of rolling origins (K).")] = 3,
+    step: Annotated[
+        int | None, typer.Option("--step", min=1, help="Periods between origins (default: horizon).")
+    ] = None,
+    origins: Annotated[
+        str | None, typer.Option("--origins", help="Explicit origins DATE,DATE (instead of --folds/--step).")
+    ] = None,
+    category: Annotated[str | None, typer.Option("--category", help="Comma-separated categories.")] = None,
+    scheduler: SchedulerOption = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the full result as JSON here.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
+) -> None:
+    """Backtest models against every naive baseline (and, on twin data, the oracle) over rolling origins."""
+    from pulsetwin.evaluation.backtest import backtest
+    from pulsetwin.store.database import Store
+
+    with Store(db, read_only=True) as store:
+        result = backtest(
+            store, models=_split(models), freq=_freq(freq), horizon=horizon, folds=folds, step=step,
+            origins=_split(origins), categories=_split(category), scheduler=scheduler, seed=seed,
+        )  # fmt: skip
+    console.print(backtest_table(result))
+    console.print(
+        f"Skill = 1 - deviance / deviance of the best naive baseline ({result.baseline}); "
+        f"CI = {round(result.level * 100)} % moving-block bootstrap interval over periods."
+    )
+    if json_out is not None:
+        write_json(result.to_dict(), json_out)
+        console.print(f"JSON written to {json_out}")
+
+
+def backtest_table(result: BacktestResult) -> Table:
+    """A Rich table of the backtest summary, one row per model."""
+    summary = result.summary
+    has_oracle = summary["gap_share"].notna().any()
+    pct = round(result.level * 100)
+    table = Table(
+        title=f"Backtest ({result.freq}, horizon {result.horizon}, {len(result.folds)} folds)",
+        caption=f"* best naive baseline ({result.baseline}); naive baselines in italics",
+    )
+    table.add_column("model", no_wrap=True)
+    for name in ("deviance", "MAE", "RMSE", "WIS", "cover90", "PAI@3%", "skill", f"{pct}% CI"):
+        table.add_column(name, justify="right")
+    if has_oracle:
+        table.add_column("gap share", justify="right")
+        table.add_column(f"{pct}% CI", justify="right")
+    for _, row in summary.iterrows():
+        label = str(row["model"]) + ("*" if row["model"] == result.baseline else "")
+        cells = [
+            f"[italic]{label}[/]" if row["naive"] else label, _num(row["deviance"]), _num(row["mae"]),
+            _num(row["rmse"]), _num(row["wis"]), _num(row["coverage90"], 2), _num(row["pai_03"], 2),
+            _num(row["skill"], 2), f"{_num(row['skill_lo'], 2)}..{_num(row['skill_hi'], 2)}",
+        ]  # fmt: skip
+        if has_oracle:
+            cells += [
+                _num(row["gap_share"], 2),
+                f"{_num(row['gap_share_lo'], 2)}..{_num(row['gap_share_hi'], 2)}",
+            ]
+        table.add_row(*cells)
+    return table
+
+
+def _num(value: object, digits: int = 3) -> str:
+    """A number for a table cell ('–' when missing)."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return "–"
+    return f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+
+
+def forecast_command(
+    db: DbOption = Path("pulsetwin.duckdb"),
+    model: Annotated[str, typer.Option("--model", help="A registered model name, or 'best'.")] = "best",
+    freq: FreqOption = "W",
+    horizon: HorizonOption = 4,
+    origin: Annotated[
+        str | None, typer.Option("--origin", help="First period to forecast (default: after the last one).")
+    ] = None,
+    category: Annotated[str | None, typer.Option("--category", help="Comma-separated categories.")] = None,
+    folds: Annotated[int, typer.Option("--folds", min=1, help="Rolling origins of the backtest first.")] = 3,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the forecasts as CSV here.")] = None,
+    scheduler: SchedulerOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
+) -> None:
+    """Backtest, then forecast with the chosen model; store the run and its forecasts."""
+    from pulsetwin.evaluation.runs import NO_SKILL, run_forecast
+    from pulsetwin.store.database import Store
+
+    with Store(db) as store:
+        run = run_forecast(
+            store, model=model, freq=_freq(freq), horizon=horizon, origin=origin, categories=_split(category),
+            folds=folds, scheduler=scheduler, seed=seed,
+        )  # fmt: skip
+    console.print(backtest_table(run.backtest))
+    skill = run.skill
+    interval = f"{_num(skill['skill'])} (interval {_num(skill['skill_lo'])} to {_num(skill['skill_hi'])})"
+    if run.status == NO_SKILL:
+        if run.requested == "best":
+            text = (
+                f"No model beat the best naive baseline ({run.baseline}) with its skill interval above zero."
+                "\n"
+                f"The forecast stored is the naive baseline's own ({run.model}). Do not present it as a "
+                "prediction that knows more than last year's pattern."
+            )
+        else:
+            text = (
+                f"Model {run.model} did not beat the best naive baseline ({run.baseline}): skill {interval}."
+                "\n"
+                "Its forecast is stored, marked no_skill: it is not shown to work better than a naive rule."
+            )
+        console.print(Panel(text, title=f"run {run.run_id}: NO SKILL", border_style="yellow"))
+    else:
+        console.print(
+            Panel(
+                f"Model {run.model} beats the best naive baseline ({run.baseline}): skill {interval}.",
+                title=f"run {run.run_id}: ok",
+                border_style="green",
+            )
+        )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame = run.forecasts[list(FORECASTS.column_names)]
+        frame.to_csv(out, index=False, date_format="%Y-%m-%d")
+        console.print(f"{len(frame)} forecast rows written to {out}")
+
+
+def report_command(
+    db: DbOption = Path("pulsetwin.duckdb"),
+    out: Annotated[Path, typer.Option("--out", help="Directory for report.html.")] = Path("report"),
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="Run id (default: the latest forecast).")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML page with the backtest, skill, PAI, reliability and forecast map."""
+    from pulsetwin.reports.html import write_report
+    from pulsetwin.store.database import Store
+
+    with Store(db, read_only=True) as store:
+        path = write_report(store, out, run_id=run_id)
+    console.print(f"Report written to {path}")

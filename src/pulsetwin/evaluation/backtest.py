@@ -1,0 +1,458 @@
+"""Rolling-origin backtest: every model and every naive baseline (on twin data also the oracle) on one set of
+folds.
+
+Each (fold, model) task fits a fresh copy of the model on a History cut strictly before the fold's origin,
+forecasts the fold's periods and scores them against the recorded counts of the (area, category) pairs seen in
+training. Tasks fan out through :func:`pulsetwin.executor.map_tasks`; scores come back per fold, category and
+horizon step, so the result stays small at national scale.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from pulsetwin.evaluation import metrics as m
+from pulsetwin.evaluation.hotspot_metrics import DEFAULT_FRACTIONS, hotspot_table
+from pulsetwin.evaluation.leakage import build_history
+from pulsetwin.evaluation.oracle import ORACLE_NAME, Oracle
+from pulsetwin.evaluation.skill import skill_table
+from pulsetwin.evaluation.splits import Fold, rolling_origins
+from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
+from pulsetwin.executor import map_tasks
+from pulsetwin.models.base import Freq, History, Model
+
+KEYS = ["area_code", "category", "period_start"]
+POINT_METRICS = (
+    "deviance",
+    "mae",
+    "rmse",
+    "wis",
+    "log_score",
+    "coverage90",
+    "below_q05",
+    "below_q50",
+    "below_q95",
+)
+HOTSPOT_METRICS = ("hit_rate", "pai", "pei")
+MODEL_FRAMES = ("incidents", "areas", "covariates", "events")
+
+
+class FrameSource(Protocol):
+    """Anything that reads canonical tables, like :class:`pulsetwin.store.database.Store`."""
+
+    def read(self, table: str, *, where: Mapping[str, object] | None = None) -> pd.DataFrame:
+        """Return the canonical frame of ``table`` filtered by column equality."""
+
+
+def hotspot_column(metric: str, fraction: float) -> str:
+    """Column name of a hotspot metric at an area fraction, e.g. ``pai_03`` for 3 %."""
+    return f"{metric}_{round(fraction * 100):02d}"
+
+
+HOTSPOT_COLUMNS = tuple(hotspot_column(k, f) for f in DEFAULT_FRACTIONS for k in HOTSPOT_METRICS)
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Scores of a backtest.
+
+    Attributes
+    ----------
+    scores
+        Long frame, one row per ``fold, cutoff, model, category, step``: ``period_start``, ``n`` cells, the
+        mean of each point metric (RMSE as the root of the mean squared error) and hotspot metrics
+        (``hit_rate_01`` ... ``pei_10``) over the areas of that period.
+    summary
+        One row per model: pooled metrics over all scored cells, hotspot metrics averaged over the scored
+        periods, and skill against the best naive baseline with its interval (and the oracle gap share).
+    skill
+        Skill rows per ``category`` (``"all"`` pools every category), see :func:`skill_table`.
+    folds
+        The folds used.
+    baseline
+        The best naive baseline over all categories.
+    """
+
+    scores: pd.DataFrame
+    summary: pd.DataFrame
+    skill: pd.DataFrame
+    folds: tuple[Fold, ...]
+    baseline: str
+    naive: tuple[str, ...]
+    freq: Freq
+    horizon: int
+    level: float
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready payload: settings, folds, summary, skill and scores (dates as ISO strings)."""
+        return {
+            "settings": self.settings,
+            "freq": self.freq,
+            "horizon": self.horizon,
+            "level": self.level,
+            "baseline": self.baseline,
+            "naive": list(self.naive),
+            "folds": [
+                {
+                    "fold": f.index,
+                    "origin": f.origin.date().isoformat(),
+                    "n_train": f.n_train,
+                    "test_periods": [p.date().isoformat() for p in f.test_periods],
+                }
+                for f in self.folds
+            ],
+            "summary": records(self.summary),
+            "skill": records(self.skill),
+            "scores": records(self.scores),
+        }
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with ISO dates and NaN as None."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime("%Y-%m-%d")
+    out = out.astype(object).where(out.notna(), None)
+    return [{str(k): v for k, v in row.items()} for row in out.to_dict(orient="records")]
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One fold x model: everything a worker needs, picklable."""
+
+    fold: Fold
+    model: Model
+    history: History
+    targets: pd.DataFrame
+    sizes: pd.Series
+
+
+def load_frames(source: FrameSource, freq: Freq) -> dict[str, pd.DataFrame]:
+    """Read the model-readable frames and the truth (twin only) from a store."""
+    frames = {name: source.read(name) for name in ("areas", "covariates", "events", "truth")}
+    frames["incidents"] = source.read("incidents", where={"freq": freq})
+    return frames
+
+
+def backtest(
+    store_or_frames: FrameSource | Mapping[str, pd.DataFrame],
+    *,
+    models: Sequence[str | Model] | None = None,
+    freq: Freq = "W",
+    horizon: int = 4,
+    folds: int | None = 3,
+    step: int | None = None,
+    origins: Sequence[str | pd.Timestamp] | None = None,
+    categories: Sequence[str] | None = None,
+    naive: Sequence[str | Model] | None = None,
+    oracle: bool | None = None,
+    min_train: int | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    level: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> BacktestResult:
+    """Backtest models against every naive baseline (and the oracle on twin data) over rolling origins.
+
+    Parameters
+    ----------
+    store_or_frames
+        A store (read with :func:`load_frames`) or canonical frames ``incidents`` (required), ``areas``
+        (required: area sizes for PAI), ``covariates``, ``events``, ``truth``.
+    models
+        Registered model names or Model instances; default every registered model. The naive baselines are
+        always added; ``oracle`` is refused here (use the ``oracle`` flag).
+    freq, horizon, folds, step, origins, min_train
+        The rolling-origin design, see :func:`pulsetwin.evaluation.splits.rolling_origins`.
+    categories
+        Restrict to these categories (default: all in the incidents).
+    naive
+        The naive baselines (default every registered naive model).
+    oracle
+        Add the oracle; default: when a non-empty ``truth`` frame is present.
+    scheduler, workers
+        Passed to :func:`pulsetwin.executor.map_tasks`.
+    level, n_boot, seed
+        Interval level, bootstrap replicates and seed of the skill intervals.
+    """
+    frames = (
+        dict(store_or_frames) if isinstance(store_or_frames, Mapping) else load_frames(store_or_frames, freq)
+    )
+    if freq not in ("W", "M"):
+        raise bad_parameter("freq", "backtest", "'W' or 'M'", freq)
+    incidents = _incidents(frames, freq, categories)
+    fold_list = rolling_origins(
+        incidents["period_start"], freq=freq, horizon=horizon, folds=folds, step=step, origins=origins,
+        min_train=min_train,
+    )  # fmt: skip
+    naive_models = resolve_models(naive if naive is not None else _registry_naive_names())
+    candidates = resolve_models(models if models is not None else _registry_model_names())
+    truth = frames.get("truth")
+    has_truth = truth is not None and len(truth) > 0
+    if oracle and not has_truth:
+        raise ParameterError(
+            "The oracle needs the twin's truth table; this data has none. Fix: drop --oracle."
+        )
+    lineup = _lineup(candidates, naive_models)
+    if (oracle is None and has_truth) or oracle:
+        assert truth is not None
+        lineup.append(Oracle(truth=truth))
+    sizes = area_sizes(frames.get("areas"), incidents["area_code"].unique())
+    tasks: list[_Task] = []
+    for fold in fold_list:
+        history = build_history({**frames, "incidents": incidents}, origin=fold.origin, freq=freq)
+        targets = _targets(incidents, history, fold)
+        tasks.extend(_Task(fold, model, history, targets, sizes) for model in lineup)
+    parts = map_tasks(score_task, tasks, scheduler=scheduler, workers=workers)
+    scores = pd.concat(parts, ignore_index=True)
+    naive_names = tuple(model.name for model in naive_models)
+    oracle_name = ORACLE_NAME if any(model.name == ORACLE_NAME for model in lineup) else None
+    skill = _skill(scores, naive_names, oracle_name, level=level, n_boot=n_boot, seed=seed)
+    overall = skill[skill["category"] == "all"]
+    summary = _summary(scores, overall, naive_names)
+    settings = {
+        "freq": freq, "horizon": horizon, "folds": len(fold_list), "step": step, "categories": categories,
+        "models": [model.name for model in lineup], "level": level, "n_boot": n_boot, "seed": seed,
+    }  # fmt: skip
+    return BacktestResult(
+        scores=scores, summary=summary, skill=skill, folds=tuple(fold_list),
+        baseline=str(overall["baseline"].iloc[0]),
+        naive=naive_names, freq=freq, horizon=horizon, level=level, settings=settings,
+    )  # fmt: skip
+
+
+def _registry_naive_names() -> list[str]:
+    """Names of the registered naive baselines."""
+    from pulsetwin.models.registry import naive_names
+
+    return list(naive_names())
+
+
+def _registry_model_names() -> list[str]:
+    """Names of every registered model."""
+    from pulsetwin.models.registry import MODELS
+
+    return list(MODELS)
+
+
+def resolve_models(specs: Sequence[str | Model]) -> list[Model]:
+    """Model instances from names (via the registry) or instances."""
+    out: list[Model] = []
+    for spec in specs:
+        if isinstance(spec, Model):
+            out.append(spec)
+        elif isinstance(spec, str):
+            if spec == ORACLE_NAME:
+                raise ParameterError(
+                    "The oracle is not a model to choose: backtests on twin data add it automatically."
+                )
+            from pulsetwin.models.registry import make_model
+
+            out.append(make_model(spec))
+        else:
+            raise bad_parameter("models", "backtest", "model names or Model instances", spec)
+    return out
+
+
+def _lineup(candidates: list[Model], naive_models: list[Model]) -> list[Model]:
+    """Naive baselines first, then the other candidates, each name once."""
+    lineup: list[Model] = []
+    seen: set[str] = set()
+    for model in [*naive_models, *candidates]:
+        if model.name not in seen:
+            seen.add(model.name)
+            lineup.append(model)
+    return lineup
+
+
+def _incidents(
+    frames: Mapping[str, pd.DataFrame], freq: Freq, categories: Sequence[str] | None
+) -> pd.DataFrame:
+    """The incidents of ``freq`` (and ``categories``); refuse an empty selection with what is there."""
+    if "incidents" not in frames:
+        raise bad_parameter("store_or_frames", "backtest", "frames with an 'incidents' table", sorted(frames))
+    incidents = frames["incidents"]
+    selected = incidents[incidents["freq"] == freq]
+    if categories is not None:
+        present = ", ".join(sorted(selected["category"].unique())) or "none"
+        unknown = sorted(set(categories) - set(selected["category"].unique()))
+        if unknown:
+            raise bad_parameter(
+                "categories", "backtest", f"categories present at freq {freq} ({present})",
+                unknown,
+            )  # fmt: skip
+        selected = selected[selected["category"].isin(list(categories))]
+    if selected.empty:
+        raise SchemaError(
+            f"no incidents at freq {freq}",
+            fix=f"import incidents with freq {freq} or choose the other --freq",
+        )
+    return selected.reset_index(drop=True)
+
+
+def area_sizes(areas: pd.DataFrame | None, codes: np.ndarray) -> pd.Series:
+    """Area in square metres (from WKT in EPSG:28992) of each code, for area-weighted hotspot metrics."""
+    if areas is None or areas.empty:
+        raise SchemaError(
+            "area sizes are needed for hotspot metrics (PAI, PEI) but no areas table is present",
+            fix="import the areas (with geometry) of the incident area codes first",
+        )
+    known = areas.drop_duplicates("area_code").set_index("area_code")["geometry"]
+    missing = sorted(set(codes) - set(known.index))
+    if missing:
+        raise SchemaError(
+            f"{len(missing)} incident area code(s) have no geometry in the areas table, "
+            f"e.g. {', '.join(missing[:5])}",
+            fix="import the areas for every incident area code",
+        )
+    wanted = known.loc[sorted(codes)]
+    size = shapely.area(shapely.from_wkt(wanted.to_numpy()))
+    bad = ~(np.isfinite(size) & (size > 0))
+    if bad.any():
+        raise SchemaError(
+            f"area geometry must enclose a positive area; {int(bad.sum())} do not, "
+            f"e.g. {wanted.index[bad][0]}",
+            fix="import polygon geometries in EPSG:28992",
+        )
+    return pd.Series(size, index=wanted.index, name="size")
+
+
+def _targets(incidents: pd.DataFrame, history: History, fold: Fold) -> pd.DataFrame:
+    """Recorded counts to score in ``fold``: its periods, pairs seen in training, withheld cells dropped."""
+    test = incidents[incidents["period_start"].isin(fold.test_periods)]
+    pairs = history.incidents[["area_code", "category"]].drop_duplicates()
+    test = test.merge(pairs, on=["area_code", "category"], how="inner")
+    counts = test["count"].astype("Float64")
+    withheld = counts.isna().groupby([test[k] for k in KEYS]).any()
+    summed = counts.fillna(0.0).groupby([test[k] for k in KEYS]).sum()
+    out = summed[~withheld].rename("count").reset_index()
+    out["count"] = out["count"].astype(np.float64)
+    return out.sort_values(KEYS).reset_index(drop=True)
+
+
+def score_task(task: _Task) -> pd.DataFrame:
+    """Fit a fresh copy of the task's model on the history, forecast the fold and score it."""
+    fold = task.fold
+    model = type(task.model)(**task.model.get_params())
+    forecast = model.fit(task.history).predict(fold.horizon, run_id=f"backtest-fold{fold.index}")
+    cells = _join(task.targets, forecast, model.name)
+    return score_cells(cells, fold=fold, model=model.name, sizes=task.sizes)
+
+
+def _join(targets: pd.DataFrame, forecast: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Targets with the model's forecast columns; refuse missing or non-finite forecasts, naming cells."""
+    values = ["mean", "q05", "q50", "q95"]
+    fc = forecast[[*KEYS, *values]].copy()
+    fc["period_start"] = pd.to_datetime(fc["period_start"]).astype("datetime64[ns]")
+    cells = targets.merge(fc, on=KEYS, how="left", validate="one_to_one")
+    numbers = cells[values].to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(numbers).all(axis=1)
+    if bad.any():
+        first = cells.loc[bad].iloc[0]
+        raise ParameterError(
+            f"Model '{name}' gave no finite forecast for {int(bad.sum())} of {len(cells)} scored cells, "
+            f"e.g. area {first['area_code']}, category {first['category']}, "
+            f"period {first['period_start'].date()}. "
+            "Fix: a model must forecast every (area, category) pair of its history for each horizon step."
+        )
+    return cells
+
+
+def score_cells(cells: pd.DataFrame, *, fold: Fold, model: str, sizes: pd.Series) -> pd.DataFrame:
+    """Per (category, step): mean point metrics and area-weighted hotspot metrics of scored cells."""
+    y = cells["count"].to_numpy(dtype=np.float64)
+    mean, q05, q50, q95 = (cells[c].to_numpy(dtype=np.float64) for c in ("mean", "q05", "q50", "q95"))
+    per_cell = pd.DataFrame(
+        {
+            "category": cells["category"].to_numpy(),
+            "period_start": cells["period_start"].to_numpy(),
+            "deviance": m.poisson_deviance(y, mean),
+            "mae": m.absolute_error(y, mean),
+            "rmse": m.squared_error(y, mean),
+            "wis": m.weighted_interval_score(y, q05, q50, q95),
+            "log_score": m.nb_log_score(y, mean, q95),
+            "coverage90": m.interval_covered(y, q05, q95),
+            "below_q05": m.below_quantile(y, q05),
+            "below_q50": m.below_quantile(y, q50),
+            "below_q95": m.below_quantile(y, q95),
+        }
+    )
+    grouped = per_cell.groupby(["category", "period_start"], sort=True)
+    out = grouped.mean()
+    out["rmse"] = np.sqrt(out["rmse"])
+    out.insert(0, "n", grouped.size())
+    out = out.reset_index()
+    hot = _hotspots(cells, mean, y, sizes)
+    out = out.merge(hot, on=["category", "period_start"], how="left")
+    step = fold.test_periods.get_indexer(pd.DatetimeIndex(out["period_start"])) + 1
+    out.insert(0, "step", step)
+    out.insert(0, "model", model)
+    out.insert(0, "cutoff", fold.origin)
+    out.insert(0, "fold", fold.index)
+    return out
+
+
+def _hotspots(cells: pd.DataFrame, mean: np.ndarray, y: np.ndarray, sizes: pd.Series) -> pd.DataFrame:
+    """Hotspot metrics per (category, period) over its areas, ranked by forecast mean (ties by area code)."""
+    area_codes, areas = pd.factorize(cells["area_code"], sort=True)
+    category_codes, categories = pd.factorize(cells["category"], sort=True)
+    period = cells["period_start"].to_numpy()
+    order = np.lexsort((area_codes, period, category_codes))
+    category, period = category_codes[order], period[order]
+    size = sizes.reindex(areas).to_numpy()[area_codes[order]]
+    score, observed = mean[order], y[order]
+    starts = np.flatnonzero(np.r_[True, (category[1:] != category[:-1]) | (period[1:] != period[:-1])])
+    bounds = np.r_[starts, len(order)]
+    rows = []
+    for a, b in itertools.pairwise(bounds):
+        table = hotspot_table(score[a:b], observed[a:b], size[a:b], DEFAULT_FRACTIONS)
+        row: dict[str, Any] = {"category": categories[category[a]], "period_start": period[a]}
+        for fraction, values in table.items():
+            row.update({hotspot_column(k, fraction): values[k] for k in HOTSPOT_METRICS})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["category", "period_start", *HOTSPOT_COLUMNS])
+
+
+def _skill(
+    scores: pd.DataFrame, naive: tuple[str, ...], oracle: str | None, *, level: float, n_boot: int, seed: int
+) -> pd.DataFrame:
+    """Skill tables pooled over categories (``"all"``) and per category, periods as bootstrap units."""
+    losses = scores.assign(deviance_sum=scores["deviance"] * scores["n"])
+    parts = []
+    for category, frame in [("all", losses), *losses.groupby("category", sort=True)]:
+        by_period = frame.groupby(["period_start", "model"], as_index=False)[["deviance_sum", "n"]].sum()
+        table = skill_table(
+            by_period.rename(columns={"period_start": "period"}), naive=naive, oracle=oracle, level=level,
+            n_boot=n_boot, seed=seed,
+        )  # fmt: skip
+        parts.append(table.assign(category=category))
+    skill = pd.concat(parts, ignore_index=True)
+    return skill[["category", *[c for c in skill.columns if c != "category"]]]
+
+
+def _summary(scores: pd.DataFrame, skill: pd.DataFrame, naive: tuple[str, ...]) -> pd.DataFrame:
+    """Per model: cell-weighted point metrics, mean hotspot metrics, skill and gap share."""
+    weights = scores["n"].to_numpy(dtype=np.float64)
+    weighted = scores[list(POINT_METRICS)].mul(weights, axis=0)
+    weighted["rmse"] = scores["rmse"] ** 2 * weights
+    weighted["model"] = scores["model"]
+    weighted["n"] = weights
+    sums = weighted.groupby("model", sort=False).sum()
+    pooled = sums[list(POINT_METRICS)].div(sums["n"], axis=0)
+    pooled["rmse"] = np.sqrt(pooled["rmse"])
+    pooled.insert(0, "n", sums["n"].astype(np.int64))
+    hot = scores.groupby("model", sort=False)[list(HOTSPOT_COLUMNS)].mean()
+    out = pooled.join(hot).reset_index()
+    out = out.merge(skill.drop(columns=["category"]), on="model", how="left")
+    out.insert(1, "naive", out["model"].isin(naive))
+    return out

@@ -1,0 +1,212 @@
+"""Forecast runs: backtest first, then forecast, and record what ran on which data with which evidence.
+
+A run is marked ``ok`` when the model that forecasts beats the best naive baseline with the lower end of
+its skill interval above zero, and ``no_skill`` otherwise. With ``model="best"`` and no such model, the
+forecast is the best naive baseline's and the run says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from pulsetwin.evaluation.backtest import BacktestResult, backtest, load_frames, records, resolve_models
+from pulsetwin.evaluation.leakage import build_history
+from pulsetwin.evaluation.oracle import ORACLE_NAME
+from pulsetwin.evaluation.splits import period_grid
+from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
+from pulsetwin.models.base import Freq, Model, future_periods
+from pulsetwin.schema.tables import FORECASTS, INCIDENTS
+from pulsetwin.store.log import canonical_detail
+from pulsetwin.store.runs import new_run_id
+
+if TYPE_CHECKING:
+    from pulsetwin.store.database import Store
+
+BEST = "best"
+OK = "ok"
+NO_SKILL = "no_skill"
+
+
+@dataclass(frozen=True)
+class ForecastRun:
+    """The outcome of :func:`run_forecast`."""
+
+    run_id: str
+    requested: str
+    model: str
+    status: str
+    baseline: str
+    skill: dict[str, Any]
+    forecasts: pd.DataFrame
+    backtest: BacktestResult
+    data_hash: str
+    code_version: str
+
+
+def data_hash(incidents: pd.DataFrame) -> str:
+    """SHA-256 over the canonical incidents (canonical columns, key order, ISO dates, CSV)."""
+    frame = incidents[list(INCIDENTS.column_names)].sort_values(list(INCIDENTS.key)).reset_index(drop=True)
+    text = frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def code_version() -> str:
+    """``pulsetwin.__version__``, plus ``+g<sha>`` of the git checkout the code runs from, if any."""
+    from pulsetwin import __version__
+
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    sha = done.stdout.strip()
+    return f"{__version__}+g{sha}" if done.returncode == 0 and sha else __version__
+
+
+def run_forecast(
+    store: Store,
+    *,
+    model: str | Model = BEST,
+    freq: Freq = "W",
+    horizon: int = 4,
+    origin: str | pd.Timestamp | None = None,
+    categories: Sequence[str] | None = None,
+    candidates: Sequence[str | Model] | None = None,
+    naive: Sequence[str | Model] | None = None,
+    folds: int = 3,
+    step: int | None = None,
+    min_train: int | None = None,
+    scheduler: str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    actor: str = "cli",
+) -> ForecastRun:
+    """Backtest, pick the model, forecast ``horizon`` periods from ``origin`` and store the run and forecasts.
+
+    Parameters
+    ----------
+    store
+        An open, writable store.
+    model
+        A registered model name (or instance), or ``"best"``: the model with the highest skill whose interval
+        lies above zero among ``candidates`` (default every registered model).
+    origin
+        First period to forecast; default the period after the last recorded one. Only data before it is used,
+        for the backtest as well as the fit.
+    """
+    if isinstance(model, str) and model == ORACLE_NAME:
+        raise ParameterError(
+            "The oracle reads the true intensity of a twin: it exists to grade models in backtests and "
+            "cannot forecast. Fix: choose a model or 'best'."
+        )
+    frames = load_frames(store, freq)
+    incidents = frames["incidents"]
+    if categories is not None:
+        incidents = incidents[incidents["category"].isin(list(categories))]
+    if incidents.empty:
+        raise SchemaError(f"no incidents at freq {freq} to forecast from", fix="import incidents first")
+    grid = period_grid(incidents["period_start"], freq)
+    next_period = future_periods(grid[-1], freq, 2)[-1]
+    start = next_period if origin is None else pd.Timestamp(origin)
+    if start not in grid and start != next_period:
+        raise bad_parameter(
+            "origin", "run_forecast",
+            f"a period start from {grid[1].date()} to {next_period.date()} (the period after the last one)",
+            str(start.date()),
+        )  # fmt: skip
+    used = incidents[incidents["period_start"] < start]
+    frames["incidents"] = used
+    requested = model if isinstance(model, str) else model.name
+    lineup = candidates if model == BEST else [model]
+    result = backtest(
+        frames, models=lineup, freq=freq, horizon=horizon, folds=folds, step=step, categories=categories,
+        naive=naive, min_train=min_train, scheduler=scheduler, n_boot=n_boot, seed=seed,
+    )  # fmt: skip
+    chosen, status = choose_model(result, requested)
+    fitted = _instance(chosen, [*(naive or []), *(lineup or [])])
+    history = build_history(frames, origin=start, freq=freq, categories=categories)
+    hashed = data_hash(used)
+    version = code_version()
+    created = datetime.now(UTC).replace(tzinfo=None)
+    params = {"requested": requested, "model_params": _plain(fitted.get_params()), **result.settings}
+    run_id = new_run_id("forecast", chosen, canonical_detail(params), hashed, created)
+    forecasts = type(fitted)(**fitted.get_params()).fit(history).predict(horizon, run_id=run_id)
+    forecasts = forecasts[list(FORECASTS.column_names)].assign(run_id=run_id, model=chosen)
+    skill_row = result.summary.set_index("model").loc[chosen]
+    skill = {k: _plain_value(skill_row[k]) for k in ("skill", "skill_lo", "skill_hi", "gap_share")}
+    metrics: dict[str, Any] = {
+        "chosen": chosen,
+        "baseline": result.baseline,
+        "level": result.level,
+        "skill": skill,
+        "backtest": {
+            "folds": [f.origin.date().isoformat() for f in result.folds],
+            "summary": records(result.summary),
+            "skill": records(result.skill),
+        },
+    }
+    with store.transaction():
+        store.save_run(
+            "forecast", model=chosen, params=params, data_hash=hashed, code_version=version, metrics=metrics,
+            status=status, origin=start, freq=freq, horizon=horizon, run_id=run_id, actor=actor,
+        )  # fmt: skip
+        store.import_frames({"forecasts": forecasts}, source=f"run:{run_id}", actor=actor)
+    return ForecastRun(
+        run_id=run_id, requested=requested, model=chosen, status=status, baseline=result.baseline,
+        skill=skill, forecasts=forecasts, backtest=result, data_hash=hashed, code_version=version,
+    )  # fmt: skip
+
+
+def choose_model(result: BacktestResult, requested: str) -> tuple[str, str]:
+    """The model to forecast with and the run status (``ok`` / ``no_skill``).
+
+    ``"best"``: the non-naive, non-oracle model with the highest skill among those whose interval lower bound
+    is above zero; when none, the best naive baseline with ``no_skill``. A named model is kept either way.
+    """
+    summary = result.summary
+    real = summary[~summary["naive"] & (summary["model"] != ORACLE_NAME)]
+    winners = real[real["skill_lo"] > 0]
+    if requested != BEST:
+        return requested, OK if requested in set(winners["model"]) else NO_SKILL
+    if winners.empty:
+        return result.baseline, NO_SKILL
+    return str(winners.sort_values(["skill", "model"], ascending=[False, True])["model"].iloc[0]), OK
+
+
+def _instance(name: str, pool: Sequence[str | Model]) -> Model:
+    """The Model instance called ``name`` in ``pool``, else a new one from the registry."""
+    for spec in pool:
+        if isinstance(spec, Model) and spec.name == name:
+            return spec
+    return resolve_models([name])[0]
+
+
+def _plain(params: dict[str, object]) -> dict[str, object]:
+    """Parameters as JSON-ready values (frames and other objects by type name)."""
+    return {k: _plain_value(v) for k, v in params.items()}
+
+
+def _plain_value(value: object) -> object:
+    """A JSON-ready scalar: numbers and strings as they are, NaN as None, other objects by type name."""
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain_value(v) for v in value]
+    if isinstance(value, float) or hasattr(value, "item"):
+        number = float(value)  # type: ignore[arg-type]
+        return None if number != number else number
+    return type(value).__name__

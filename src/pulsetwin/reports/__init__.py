@@ -1,0 +1,1 @@
+"""Reports assembled from evaluation and audit results (self-contained HTML)."""

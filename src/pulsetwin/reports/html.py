@@ -1,0 +1,219 @@
+"""One self-contained HTML page of the evidence behind the latest forecast run (works offline: plotly inline).
+
+Sections: the run and its status, the backtest table, skill against the best naive baseline with intervals,
+PAI curves per model, a reliability diagram of the predictive quantiles, and a map of the forecast drawn from
+the areas' WKT in RD coordinates (no map tiles).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import shapely
+
+from pulsetwin.exceptions import StoreError
+
+if TYPE_CHECKING:
+    from pulsetwin.store.database import Store
+
+FRACTIONS = (1, 3, 5, 10)
+TABLE_COLUMNS = (
+    "model", "naive", "n", "deviance", "mae", "rmse", "wis", "log_score", "coverage90", "pai_03", "pei_03",
+    "skill", "skill_lo", "skill_hi", "gap_share",
+)  # fmt: skip
+BLUES = ("#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#084594")
+
+
+def latest_forecast_run(store: Store) -> str:
+    """Id of the most recent forecast run; StoreError when there is none."""
+    runs = store.runs()
+    runs = runs[runs["kind"] == "forecast"]
+    if runs.empty:
+        raise StoreError(
+            f"no forecast run in store '{store.path}'. Fix: run `pulsetwin forecast --db {store.path}` first"
+        )
+    return str(runs["run_id"].iloc[-1])
+
+
+def write_report(store: Store, out_dir: Path, *, run_id: str | None = None) -> Path:
+    """Write ``report.html`` for ``run_id`` (default: the latest forecast run) into ``out_dir``."""
+    rid = run_id or latest_forecast_run(store)
+    forecasts = store.read("forecasts", where={"run_id": rid})
+    areas = store.read("areas")
+    run = store.get_run(rid)
+    page = render_report(
+        run_id=rid, model=run.model or "", status=run.status, metrics=run.metrics, forecasts=forecasts,
+        areas=areas, origin=run.origin, freq=run.freq or "", data_hash=run.data_hash or "",
+        code_version=run.code_version or "",
+    )  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "report.html"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def render_report(
+    *,
+    run_id: str,
+    model: str,
+    status: str,
+    metrics: Mapping[str, Any],
+    forecasts: pd.DataFrame,
+    areas: pd.DataFrame,
+    origin: pd.Timestamp | None,
+    freq: str,
+    data_hash: str,
+    code_version: str,
+) -> str:
+    """The HTML page as a string."""
+    backtest = metrics.get("backtest", {})
+    summary = pd.DataFrame(backtest.get("summary", []))
+    if summary.empty:
+        raise StoreError(f"run '{run_id}' carries no backtest summary. Fix: re-run `pulsetwin forecast`")
+    figures = [
+        skill_figure(
+            summary, baseline=str(metrics.get("baseline", "")), level=float(metrics.get("level", 0.9))
+        ),
+        pai_figure(summary),
+        reliability_figure(summary),
+        map_figure(forecasts, areas),
+    ]
+    parts = [
+        fig.to_html(full_html=False, include_plotlyjs=(i == 0), default_width="100%", default_height="480px")
+        for i, fig in enumerate(figures)
+    ]
+    verdict = (
+        f"<p class='ok'>Status <b>ok</b>: {html.escape(model)} beats the best naive baseline "
+        f"({html.escape(str(metrics.get('baseline', '')))}) with the whole skill interval above zero.</p>"
+        if status == "ok"
+        else f"<p class='warn'>Status <b>{html.escape(status)}</b>: no model beat the best naive baseline "
+        f"({html.escape(str(metrics.get('baseline', '')))}) with its skill interval above zero. The forecast "
+        f"shown is from {html.escape(model)}; treat it as no better than a naive rule.</p>"
+    )
+    when = "" if origin is None else pd.Timestamp(origin).date().isoformat()
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>PulseTwin forecast report {html.escape(run_id)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}}
+table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
+.ok{{background:#e8f5e9;padding:.6em}}.warn{{background:#fff3e0;padding:.6em}}</style></head><body>
+<h1>PulseTwin forecast report</h1>
+<p>Run <code>{html.escape(run_id)}</code>, model <b>{html.escape(model)}</b>, origin {when},
+freq {html.escape(freq)},
+data sha256 <code>{html.escape(data_hash[:16])}</code>, code {html.escape(code_version)}.</p>
+{verdict}
+<h2>Backtest (rolling origins {html.escape(", ".join(backtest.get("folds", [])))})</h2>
+<p>Lower is better for deviance, MAE, RMSE, WIS and log score; coverage90 should be near 0.90; PAI above 1
+means the flagged 3 % of the area holds more than 3 % of the incidents.</p>
+{backtest_table(summary)}
+<h2>Skill against the best naive baseline</h2>{parts[0]}
+<h2>PAI by share of area flagged</h2>{parts[1]}
+<h2>Reliability of the predictive quantiles</h2>{parts[2]}
+<h2>Forecast map (first period, all categories summed)</h2>{parts[3]}
+</body></html>
+"""
+
+
+def backtest_table(summary: pd.DataFrame) -> str:
+    """The per-model backtest table as HTML."""
+    shown = summary[[c for c in TABLE_COLUMNS if c in summary.columns]]
+    return shown.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", border=0)
+
+
+def skill_figure(summary: pd.DataFrame, *, baseline: str, level: float) -> go.Figure:
+    """Skill per model as a point with its bootstrap interval; the zero line is the best naive baseline."""
+    rows = summary.dropna(subset=["skill"]).sort_values("skill")
+    fig = go.Figure(
+        go.Scatter(
+            x=rows["skill"],
+            y=rows["model"],
+            mode="markers",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (rows["skill_hi"] - rows["skill"]).to_numpy(),
+                "arrayminus": (rows["skill"] - rows["skill_lo"]).to_numpy(),
+            },
+            name="skill",
+        )
+    )
+    fig.add_vline(x=0.0, line_dash="dash")
+    fig.update_layout(
+        title=f"Relative deviance improvement over {baseline} ({round(level * 100)} % interval)",
+        xaxis_title="skill (1 - D_model / D_naive)",
+    )
+    return fig
+
+
+def pai_figure(summary: pd.DataFrame) -> go.Figure:
+    """PAI at 1/3/5/10 % of the area, one line per model."""
+    fig = go.Figure()
+    for _, row in summary.iterrows():
+        values = [row.get(f"pai_{f:02d}") for f in FRACTIONS]
+        fig.add_trace(go.Scatter(x=list(FRACTIONS), y=values, mode="lines+markers", name=str(row["model"])))
+    fig.update_layout(xaxis_title="share of area flagged (%)", yaxis_title="PAI")
+    return fig
+
+
+def reliability_figure(summary: pd.DataFrame) -> go.Figure:
+    """Observed share of counts at or below q05, q50, q95 (and inside [q05, q95]) against nominal levels."""
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash"}, name="ideal"))
+    nominal = [0.05, 0.5, 0.9, 0.95]
+    for _, row in summary.iterrows():
+        observed = [row.get("below_q05"), row.get("below_q50"), row.get("coverage90"), row.get("below_q95")]
+        fig.add_trace(go.Scatter(x=nominal, y=observed, mode="markers+lines", name=str(row["model"])))
+    fig.update_layout(
+        xaxis_title="nominal level (q05, q50, 90 % interval, q95)",
+        yaxis_title="observed share",
+        xaxis_range=[0, 1],
+        yaxis_range=[0, 1],
+    )
+    return fig
+
+
+def map_figure(forecasts: pd.DataFrame, areas: pd.DataFrame) -> go.Figure:
+    """Forecast mean of the first period (summed over categories) per area, filled polygons in 7 classes."""
+    fig = go.Figure()
+    if forecasts.empty:
+        return fig
+    first = forecasts[forecasts["period_start"] == forecasts["period_start"].min()]
+    value = first.groupby("area_code")["mean"].sum()
+    shapes = areas[areas["area_code"].isin(value.index)].drop_duplicates("area_code")
+    if shapes.empty:
+        return fig
+    geoms = shapely.from_wkt(shapes["geometry"].to_numpy())
+    levels = value.reindex(shapes["area_code"]).to_numpy(dtype=np.float64)
+    edges = np.unique(np.nanquantile(levels, np.linspace(0, 1, len(BLUES) + 1)))
+    classes = np.clip(np.searchsorted(edges, levels, side="right") - 1, 0, max(len(edges) - 2, 0))
+    for k in np.unique(classes):
+        x, y = _ring_coordinates(geoms[classes == k])
+        label = f"{edges[k]:.2f}–{edges[min(k + 1, len(edges) - 1)]:.2f}"
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=y, fill="toself", mode="lines", line={"width": 0.5, "color": "#555"},
+                fillcolor=BLUES[int(k) % len(BLUES)], name=label, hoverinfo="name",
+            )
+        )  # fmt: skip
+    fig.update_layout(
+        xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"}, legend_title="mean"
+    )
+    return fig
+
+
+def _ring_coordinates(geoms: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exterior rings of (multi)polygons as x and y arrays with NaN between rings (plotly draws gaps)."""
+    parts = shapely.get_parts(np.asarray(geoms))
+    rings = shapely.get_exterior_ring(parts)
+    coords, index = shapely.get_coordinates(rings, return_index=True)
+    breaks = np.flatnonzero(np.diff(index)) + 1
+    x = np.insert(coords[:, 0], breaks, np.nan)
+    y = np.insert(coords[:, 1], breaks, np.nan)
+    return x, y

@@ -1,0 +1,75 @@
+"""`pulsetwin backtest`, `forecast` and `report` end to end on a small twin store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from pulsetwin.cli.forecasting import register
+from pulsetwin.schema.tables import FORECASTS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pulsetwin.store.database import Store
+    from pulsetwin.twin.generate import generate_twin
+
+    path = tmp_path_factory.mktemp("cli") / "twin.duckdb"
+    tables = generate_twin("heerlen", seed=3, years=2).tables
+    with Store(path) as store:
+        store.import_frames({k: v for k, v in tables.items() if k != "protected"}, source="twin:test")
+    return path
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    root = typer.Typer()
+    register(root)
+    return root
+
+
+def test_backtest_prints_the_table_with_oracle_and_writes_json(
+    app: typer.Typer, db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "bt.json"
+    result = CliRunner().invoke(
+        app, ["backtest", "--db", str(db), "--models", "glm", "--horizon", "2", "--folds", "2", "--category",
+              "burglary_residential,vandalism", "--json", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for name in ("naive_hist", "glm", "oracle", "gap"):
+        assert name in result.output
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    models = {row["model"] for row in payload["summary"]}
+    assert models == {"naive_last", "naive_seasonal", "naive_mean_k", "naive_hist", "glm", "oracle"}
+    assert {"cutoff", "fold", "step", "category", "pai_03"} <= set(payload["scores"][0])
+
+
+def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "fc.csv"
+    result = CliRunner().invoke(
+        app, ["forecast", "--db", str(db), "--model", "best", "--horizon", "2", "--folds", "2", "--category",
+              "burglary_residential", "--out", str(csv)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert ("NO SKILL" in result.output) or (": ok" in result.output)
+    frame = pd.read_csv(csv)
+    assert list(frame.columns) == list(FORECASTS.column_names)
+    assert frame["period_start"].nunique() == 2
+    report = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "rep")])
+    assert report.exit_code == 0, report.output
+    page = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    assert "Reliability" in page and "<script src=" not in page and len(page) > 1_000_000  # plotly.js inline
+
+
+def test_forecast_with_the_oracle_is_refused(app: typer.Typer, db: Path) -> None:
+    result = CliRunner().invoke(app, ["forecast", "--db", str(db), "--model", "oracle"])
+    assert result.exit_code != 0
+    assert "oracle" in str(result.exception)

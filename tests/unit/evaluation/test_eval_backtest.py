@@ -1,0 +1,164 @@
+"""Backtest: every fold holds every naive baseline, the oracle beats the naive, leakage is caught."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import HistMean, LastValue, Peeker, Seasonal
+
+from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest
+from pulsetwin.evaluation.leakage import (
+    LeakageError,
+    assert_history_before_origin,
+    build_history,
+    check_no_peeking,
+)
+from pulsetwin.evaluation.oracle import Oracle
+from pulsetwin.exceptions import ParameterError, SchemaError
+from pulsetwin.models.base import History
+from pulsetwin.models.registry import make_model
+
+
+@pytest.fixture(scope="module")
+def result(city: dict[str, pd.DataFrame]):  # type: ignore[no-untyped-def]
+    return backtest(
+        city,
+        models=[Seasonal()],
+        naive=[HistMean(), LastValue()],
+        horizon=4,
+        folds=4,
+        scheduler="serial",
+        n_boot=300,
+    )
+
+
+def test_every_fold_category_and_step_has_every_model(result) -> None:  # type: ignore[no-untyped-def]
+    scores = result.scores
+    per_cell = scores.groupby(["fold", "category", "step"])["model"].apply(frozenset)
+    assert set(per_cell) == {frozenset({"t_hist", "t_last", "t_seasonal", "oracle"})}
+    assert sorted(scores["fold"].unique()) == [0, 1, 2, 3]
+    assert (scores["n"] == 12).all()
+    assert set(HOTSPOT_COLUMNS) <= set(scores.columns)
+    assert (scores["cutoff"] <= scores["period_start"]).all()
+
+
+def test_oracle_beats_the_naive_and_gap_share_is_one(result) -> None:  # type: ignore[no-untyped-def]
+    summary = result.summary.set_index("model")
+    assert result.baseline == "t_hist"
+    assert summary.loc["oracle", "deviance"] < summary.loc["t_hist", "deviance"]
+    assert summary.loc["oracle", "skill_lo"] > 0
+    assert summary.loc["oracle", "gap_share"] == pytest.approx(1.0)
+    assert summary.loc["t_seasonal", "skill"] > 0
+    assert summary.loc["t_last", "skill_hi"] < 0
+    assert bool(summary.loc["t_hist", "naive"]) and not bool(summary.loc["t_seasonal", "naive"])
+    # The oracle's Poisson intervals are calibrated: coverage of [q05, q95] is at least nominal (discrete).
+    assert 0.85 <= summary.loc["oracle", "coverage90"] <= 1.0
+
+
+def test_pooled_metrics_match_a_direct_computation(city, result) -> None:  # type: ignore[no-untyped-def]
+    fold = result.folds[0]
+    frames = {**city}
+    history = build_history(frames, origin=fold.origin, freq="W")
+    forecast = HistMean().fit(history).predict(4)
+    observed = city["incidents"][city["incidents"]["period_start"].isin(fold.test_periods)]
+    joined = observed.merge(forecast, on=["area_code", "category", "period_start"])
+    mae = (joined["count"] - joined["mean"]).abs().mean()
+    rows = result.scores[(result.scores["fold"] == 0) & (result.scores["model"] == "t_hist")]
+    assert (rows["mae"] * rows["n"]).sum() / rows["n"].sum() == pytest.approx(mae)
+
+
+def test_same_seed_same_result(city) -> None:  # type: ignore[no-untyped-def]
+    kwargs = {
+        "models": [Seasonal()],
+        "naive": [HistMean()],
+        "horizon": 2,
+        "folds": 2,
+        "scheduler": "serial",
+        "n_boot": 50,
+        "seed": 3,
+    }
+    a, b = backtest(city, **kwargs), backtest(city, **kwargs)
+    pd.testing.assert_frame_equal(a.summary, b.summary)
+
+
+def test_process_pool_gives_the_serial_result(city) -> None:  # type: ignore[no-untyped-def]
+    # Registry models: test-local classes from conftest cannot be pickled into pool workers under xdist.
+    kwargs = {
+        "models": [make_model("naive_seasonal")],
+        "naive": [make_model("naive_hist")],
+        "horizon": 2,
+        "folds": 2,
+        "n_boot": 50,
+    }
+    serial = backtest(city, scheduler="serial", **kwargs)
+    pooled = backtest(city, scheduler="local", workers=2, **kwargs)
+    pd.testing.assert_frame_equal(serial.scores, pooled.scores)
+
+
+def test_naive_baselines_are_added_when_not_listed(city) -> None:  # type: ignore[no-untyped-def]
+    result = backtest(
+        city, models=[], naive=[LastValue()], horizon=2, folds=1, scheduler="serial", n_boot=20, oracle=False
+    )
+    assert list(result.summary["model"]) == ["t_last"]
+
+
+def test_withheld_counts_are_not_scored(city) -> None:  # type: ignore[no-untyped-def]
+    incidents = city["incidents"].copy()
+    incidents["count"] = incidents["count"].astype("Int64")
+    last = incidents["period_start"].max()
+    incidents.loc[(incidents["period_start"] == last) & (incidents["area_code"] == "BU09170000"), "count"] = (
+        pd.NA
+    )
+    result = backtest(
+        {**city, "incidents": incidents},
+        models=[],
+        naive=[HistMean()],
+        horizon=1,
+        folds=1,
+        scheduler="serial",
+        n_boot=20,
+    )
+    assert (result.scores["n"] == 11).all()
+
+
+def test_missing_areas_and_unknown_categories_are_refused(city) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SchemaError, match="no geometry"):
+        backtest(
+            {**city, "areas": city["areas"].iloc[1:]},
+            models=[],
+            naive=[HistMean()],
+            horizon=1,
+            folds=1,
+            scheduler="serial",
+        )
+    with pytest.raises(ParameterError, match="categories"):
+        backtest(city, models=[], naive=[HistMean()], categories=["arson"], scheduler="serial")
+    with pytest.raises(ParameterError, match="oracle"):
+        backtest(city, models=["oracle"], naive=[HistMean()], scheduler="serial")
+
+
+def test_history_is_cut_strictly_before_the_origin(city) -> None:  # type: ignore[no-untyped-def]
+    origin = pd.Timestamp("2022-03-07")
+    history = build_history(city, origin=origin, freq="W")
+    assert history.incidents["period_start"].max() < origin
+    leaky = History(incidents=city["incidents"], freq="W", origin=origin)
+    with pytest.raises(LeakageError, match="at or after the origin"):
+        assert_history_before_origin(leaky)
+
+
+def test_peeking_model_is_caught_and_honest_models_pass(city) -> None:  # type: ignore[no-untyped-def]
+    origin = pd.Timestamp("2022-03-07")
+    with pytest.raises(LeakageError, match="t_peeker"):
+        check_no_peeking(Peeker(), city, origin, horizon=2)
+    for honest in (HistMean(), Seasonal(), Oracle(truth=city["truth"])):
+        check_no_peeking(honest, city, origin, horizon=2)
+
+
+def test_oracle_predicts_truth_with_poisson_quantiles(city) -> None:  # type: ignore[no-untyped-def]
+    origin = pd.Timestamp("2022-03-07")
+    forecast = Oracle(truth=city["truth"]).fit(build_history(city, origin=origin, freq="W")).predict(3)
+    truth = city["truth"].merge(forecast, on=["area_code", "category", "period_start"])
+    assert len(truth) == 12 * 2 * 3
+    np.testing.assert_allclose(truth["mean"], truth["intensity"])
+    assert (truth["q05"] <= truth["q50"]).all() and (truth["q50"] <= truth["q95"]).all()
