@@ -1,0 +1,243 @@
+"""Disparity audit of a flagging rule: per group of areas, flag and error rates, calibration and exposure.
+
+An area is *flagged* when its forecast is in the top ``k`` share of areas (ties broken by area code) or above a
+threshold; it is a realised *positive* when its realised count is in the top ``k`` share too, ties at the
+boundary included (or above the threshold). Groups are quantile bins of an area attribute; each group's rates
+are divided by those of a reference group and compared with a band (default the four-fifths rule and its
+inverse, [0.8, 1.25]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pulsetwin.exceptions import ParameterError, bad_parameter
+
+BAND = (0.8, 1.25)
+METRICS = ("flag_rate", "fpr", "fdr", "fnr", "calibration", "exposure")
+OUTCOME_COLUMNS = ("area_code", "forecast", "observed", "residents", "flagged", "positive")
+
+
+def flag(
+    scores: np.ndarray, codes: np.ndarray, *, top_k: float | None, threshold: float | None
+) -> np.ndarray:
+    """Boolean flags: the ``ceil(top_k * n)`` highest scores (ties by code) or the scores above ``threshold``.
+
+    Exactly one of ``top_k`` and ``threshold`` must be given.
+    """
+    if (top_k is None) == (threshold is None):
+        raise ParameterError("Give exactly one flagging rule: top_k (a share of areas) or threshold.")
+    values = np.asarray(scores, dtype=np.float64)
+    if threshold is not None:
+        return values > threshold
+    if top_k is None or not 0.0 < top_k <= 1.0:
+        raise bad_parameter("top_k", "flag", "a share in (0, 1]", top_k)
+    n_flag = int(np.ceil(top_k * values.size - 1e-9))
+    order = np.lexsort((np.asarray(codes, dtype=str), -values))
+    out = np.zeros(values.size, dtype=bool)
+    out[order[:n_flag]] = True
+    return out
+
+
+def realised_positive(observed: np.ndarray, *, top_k: float | None, threshold: float | None) -> np.ndarray:
+    """Realised positives: counts above ``threshold``, or (top-k rule) counts at least the ``ceil(top_k * n)``-th
+    largest and above zero. Ties at the boundary are all positive, so no arbitrary order (such as area codes,
+    which follow geography) decides who counts as a realised hotspot."""
+    values = np.asarray(observed, dtype=np.float64)
+    if threshold is not None:
+        return values > threshold
+    if top_k is None or not 0.0 < top_k <= 1.0:
+        raise bad_parameter("top_k", "realised_positive", "a share in (0, 1]", top_k)
+    n_top = max(int(np.ceil(top_k * values.size - 1e-9)), 1)
+    kth = np.sort(values)[::-1][n_top - 1]
+    return (values >= kth) & (values > 0)
+
+
+def area_outcomes(
+    forecast: pd.Series,
+    observed: pd.Series,
+    residents: pd.Series,
+    *,
+    top_k: float | None = 0.1,
+    threshold: float | None = None,
+) -> pd.DataFrame:
+    """One row per area: forecast and realised sums, residents, flagged (forecast) and positive (realised).
+
+    Areas present in ``forecast`` are kept; a missing realised count or resident number refuses the audit.
+    """
+    codes = forecast.index.astype(str)
+    obs = observed.reindex(forecast.index)
+    res = residents.reindex(forecast.index)
+    for name, series in (("observed", obs), ("residents", res)):
+        if series.isna().any():
+            missing = list(series.index[series.isna()][:5])
+            raise ParameterError(
+                f"{int(series.isna().sum())} forecast areas have no {name} value, e.g. {missing}. "
+                f"Fix: supply {name} for every forecast area (residents: AantalInwoners in the covariates)."
+            )
+    frame = pd.DataFrame(
+        {
+            "area_code": np.asarray(codes),
+            "forecast": forecast.to_numpy(dtype=np.float64),
+            "observed": obs.to_numpy(dtype=np.float64),
+            "residents": res.to_numpy(dtype=np.float64),
+        }
+    )
+    code_array = frame["area_code"].to_numpy()
+    frame["flagged"] = flag(frame["forecast"].to_numpy(), code_array, top_k=top_k, threshold=threshold)
+    frame["positive"] = realised_positive(frame["observed"].to_numpy(), top_k=top_k, threshold=threshold)
+    return frame
+
+
+def quantile_groups(values: pd.Series, bins: int) -> pd.Series:
+    """Quantile bins ``Q1 [lo, hi]`` ... of ``values`` (fewer bins when values tie); index as ``values``."""
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
+        raise bad_parameter("bins", "quantile_groups", "an integer >= 2", bins)
+    raw = values.to_numpy(dtype=np.float64)
+    if np.unique(raw).size < 2:
+        return pd.Series(f"Q1 [{raw.min():.3g}, {raw.max():.3g}]", index=values.index, name="group")
+    codes, edges = pd.qcut(raw, q=bins, labels=False, retbins=True, duplicates="drop")
+    labels = np.array([f"Q{i + 1} [{edges[i]:.3g}, {edges[i + 1]:.3g}]" for i in range(len(edges) - 1)])
+    return pd.Series(labels[np.asarray(codes, dtype=np.int64)], index=values.index, name="group")
+
+
+def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den with NaN when den is 0 (an undefined rate)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def group_rates(outcomes: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
+    """Per group: counts, flag rate, FPR, FDR, FNR, calibration (forecast / observed sum) and exposure.
+
+    Exposure is the share of the group's residents living in flagged areas. Undefined rates are NaN.
+    ``groups`` is indexed by area code; areas without a group are left out.
+    """
+    labels = groups.reindex(outcomes["area_code"].to_numpy()).to_numpy()
+    keep = pd.notna(labels)
+    o = outcomes.loc[keep]
+    flagged = o["flagged"].to_numpy(dtype=bool)
+    positive = o["positive"].to_numpy(dtype=bool)
+    residents = o["residents"].to_numpy(dtype=np.float64)
+    parts = pd.DataFrame(
+        {
+            "group": labels[keep],
+            "n_areas": 1,
+            "residents": residents,
+            "flagged": flagged.astype(np.int64),
+            "positives": positive.astype(np.int64),
+            "tp": (flagged & positive).astype(np.int64),
+            "fp": (flagged & ~positive).astype(np.int64),
+            "fn": (~flagged & positive).astype(np.int64),
+            "negatives": (~positive).astype(np.int64),
+            "forecast_sum": o["forecast"].to_numpy(dtype=np.float64),
+            "observed_sum": o["observed"].to_numpy(dtype=np.float64),
+            "exposed": residents * flagged,
+        }
+    )
+    sums = parts.groupby("group", sort=True).sum()
+    rates = sums[["n_areas", "residents", "flagged", "positives", "forecast_sum", "observed_sum"]].copy()
+    rates["flag_rate"] = sums["flagged"] / sums["n_areas"]
+    rates["fpr"] = _safe_ratio(sums["fp"].to_numpy(), sums["negatives"].to_numpy())
+    rates["fdr"] = _safe_ratio(sums["fp"].to_numpy(), sums["flagged"].to_numpy())
+    rates["fnr"] = _safe_ratio(sums["fn"].to_numpy(), sums["positives"].to_numpy())
+    rates["calibration"] = _safe_ratio(sums["forecast_sum"].to_numpy(), sums["observed_sum"].to_numpy())
+    rates["exposure"] = _safe_ratio(sums["exposed"].to_numpy(), sums["residents"].to_numpy())
+    return rates
+
+
+def reference_group(labels: pd.Index, reference: str) -> str:
+    """Resolve ``"lowest"``/``"highest"`` (first/last quantile bin) or an explicit label."""
+    ordered = sorted(labels, key=lambda s: int(str(s).split(" ")[0][1:]) if str(s).startswith("Q") else 0)
+    if reference == "lowest":
+        return str(ordered[0])
+    if reference == "highest":
+        return str(ordered[-1])
+    if reference not in labels:
+        raise bad_parameter(
+            "reference", "disparity", f"'lowest', 'highest' or one of {list(labels)}", reference
+        )
+    return reference
+
+
+def disparity_ratios(rates: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Each metric divided by the reference group's; 0/0 counts as 1 (equal), x/0 as infinity."""
+    ref = rates.loc[reference, list(METRICS)].to_numpy(dtype=np.float64)
+    values = rates[list(METRICS)].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = values / ref
+    ratio = np.where((values == 0) & (ref == 0), 1.0, ratio)
+    ratio = np.where((values > 0) & (ref == 0), np.inf, ratio)
+    return pd.DataFrame(ratio, index=rates.index, columns=[f"{m}_ratio" for m in METRICS])
+
+
+@dataclass(frozen=True)
+class DisparityResult:
+    """Group rates and ratios for one grouping, with what it was grouped by."""
+
+    grouping: str
+    attribute: str
+    detail: dict[str, Any]
+    reference: str
+    band: tuple[float, float]
+    table: pd.DataFrame
+    out_of_band: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (inf as the string 'inf', NaN as None)."""
+        rows = []
+        for label, row in self.table.iterrows():
+            rows.append({"group": str(label), **{k: _plain(v) for k, v in row.items()}})
+        return {
+            "grouping": self.grouping, "attribute": self.attribute, **self.detail, "reference": self.reference,
+            "band": list(self.band), "groups": rows, "out_of_band": self.out_of_band,
+        }  # fmt: skip
+
+
+def _plain(value: object) -> object:
+    """A JSON-safe number."""
+    number = float(value)  # type: ignore[arg-type]
+    if np.isnan(number):
+        return None
+    if np.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+def audit_disparity(
+    outcomes: pd.DataFrame,
+    values: pd.Series,
+    *,
+    grouping: str,
+    attribute: str,
+    bins: int = 4,
+    reference: str = "lowest",
+    band: tuple[float, float] = BAND,
+    detail: dict[str, Any] | None = None,
+) -> DisparityResult:
+    """Group areas by quantile bins of ``values`` and compare every group's rates with the reference group.
+
+    Notes
+    -----
+    Group metrics as in Aequitas (Saleiro et al. 2018) and Fairlearn's MetricFrame (Weerts et al. 2023); the
+    band is the four-fifths rule (29 CFR 1607.4(D)) applied in both directions.
+    """
+    low, high = band
+    if not 0 < low <= 1 <= high:
+        raise bad_parameter("band", "audit_disparity", "(low, high) with 0 < low <= 1 <= high", band)
+    groups = quantile_groups(values.dropna(), bins)
+    rates = group_rates(outcomes, groups)
+    ref = reference_group(rates.index, reference)
+    ratios = disparity_ratios(rates, ref)
+    table = rates.join(ratios)
+    out: dict[str, list[str]] = {}
+    for metric in METRICS:
+        r = ratios[f"{metric}_ratio"].to_numpy()
+        bad = ~np.isnan(r) & ((r < low) | (r > high))
+        if bad.any():
+            out[metric] = [str(g) for g in ratios.index[bad]]
+    return DisparityResult(grouping, attribute, dict(detail or {}), ref, (low, high), table, out)

@@ -1,0 +1,482 @@
+"""The release gate: audit a forecast run (skill, disparity, proxies, measurement bias) against a policy,
+record the audit as a run, and mark the forecast run ``blocked`` when a blocking finding is present.
+
+Realised outcomes: when the store holds incidents for every forecast period, the forecast is compared with
+them. Otherwise (a true forecast of the future) the run's model is refitted, with the same parameters, at the
+origin of the run's last backtest fold and its forecast for that fold is compared with what was recorded
+there: the same model and horizon, one fold earlier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from pulsetwin.audit.attributes import INCOME, RESIDENTS, attribute_values, audit_year, covariate_values
+from pulsetwin.audit.disparity import (
+    METRICS,
+    DisparityResult,
+    area_outcomes,
+    audit_disparity,
+    quantile_groups,
+)
+from pulsetwin.audit.measurement import has_offence_truth, measurement_summary, mitigation_comparison
+from pulsetwin.audit.proxies import ProxyResult, model_features, proxy_strength
+from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
+from pulsetwin.models.base import Freq
+
+if TYPE_CHECKING:
+    from pulsetwin.store.database import Store
+    from pulsetwin.store.runs import RunRecord
+
+BLOCKED = "blocked"
+PASSED = "passed"
+_POLICY_KEYS = {"top_k", "threshold", "bins", "reference", "band", "proxy", "block"}
+_PROXY_KEYS = {"r2_warn", "r2_block", "folds", "repeats", "trees"}
+FINDING_CODES = (
+    "no_skill",
+    *(f"{g}_{m}_out_of_band" for g in ("protected", "income") for m in METRICS),
+    "proxy_r2_warn",
+    "proxy_r2_block",
+    "measurement_bias",
+    "mitigation_fails_band",
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which findings block, and the parameters of the audit (see ``default_policy.yaml`` for every key)."""
+
+    top_k: float | None
+    threshold: float | None
+    bins: int
+    reference: dict[str, str]
+    band: tuple[float, float]
+    proxy: dict[str, float]
+    block: tuple[str, ...]
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form for the audit record."""
+        return {
+            "top_k": self.top_k, "threshold": self.threshold, "bins": self.bins, "reference": self.reference,
+            "band": list(self.band), "proxy": self.proxy, "block": list(self.block), "source": self.source,
+        }  # fmt: skip
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Read a policy YAML (default: the shipped ``default_policy.yaml``); unknown keys and codes are refused."""
+    if path is None:
+        text = resources.files("pulsetwin.audit").joinpath("default_policy.yaml").read_text(encoding="utf-8")
+        source = "default_policy.yaml"
+    else:
+        text, source = Path(path).read_text(encoding="utf-8"), str(path)
+    raw = yaml.safe_load(text) or {}
+
+    def fail(what: str, value: object) -> SchemaError:
+        return SchemaError(
+            what, where=_where(source, value), fix="see src/pulsetwin/audit/default_policy.yaml"
+        )
+
+    if not isinstance(raw, dict) or set(raw) - _POLICY_KEYS:
+        raise fail(f"policy keys must be among {sorted(_POLICY_KEYS)}", sorted(set(raw) - _POLICY_KEYS))
+    proxy = {
+        "r2_warn": 0.3,
+        "r2_block": 0.6,
+        "folds": 5,
+        "repeats": 5,
+        "trees": 100,
+        **(raw.get("proxy") or {}),
+    }
+    if set(proxy) - _PROXY_KEYS:
+        raise fail(f"proxy keys must be among {sorted(_PROXY_KEYS)}", sorted(set(proxy) - _PROXY_KEYS))
+    block = tuple(raw.get("block") or ())
+    unknown = [code for code in block if code not in FINDING_CODES]
+    if unknown:
+        raise fail(f"block must list finding codes among {list(FINDING_CODES)}", unknown)
+    band = tuple(float(b) for b in raw.get("band", (0.8, 1.25)))
+    if len(band) != 2 or not 0 < band[0] <= 1 <= band[1]:
+        raise fail("band must be [low, high] with 0 < low <= 1 <= high", raw.get("band"))
+    reference = {"protected": "lowest", "income": "highest", **(raw.get("reference") or {})}
+    top_k, threshold = raw.get("top_k", 0.1), raw.get("threshold")
+    if threshold is not None:
+        top_k = None
+    return Policy(
+        top_k=None if top_k is None else float(top_k), threshold=None if threshold is None else float(threshold),
+        bins=int(raw.get("bins", 4)), reference=reference, band=(band[0], band[1]), proxy=proxy, block=block,
+        source=source,
+    )  # fmt: skip
+
+
+def _where(source: str, value: object) -> Any:
+    """A Location naming the policy file."""
+    from pulsetwin.exceptions import Location
+
+    return Location(file=source, value=value)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One audit finding; ``blocking`` when the policy lists its code."""
+
+    code: str
+    message: str
+    blocking: bool
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Everything one audit measured, the findings, and whether the run is blocked."""
+
+    run_id: str
+    model: str | None
+    freq: str
+    rule: dict[str, Any]
+    realised: dict[str, Any]
+    skill: dict[str, Any]
+    disparity: list[DisparityResult]
+    proxies: list[ProxyResult]
+    measurement: dict[str, Any] | None
+    mitigation: dict[str, DisparityResult] | None
+    findings: list[Finding]
+    policy: Policy
+
+    @property
+    def blocked(self) -> bool:
+        """True when any finding blocks."""
+        return any(f.blocking for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (stored as the audit run's metrics)."""
+        return {
+            "forecast_run": self.run_id, "model": self.model, "freq": self.freq, "rule": self.rule,
+            "realised": self.realised, "skill": self.skill,
+            "disparity": [d.to_dict() for d in self.disparity],
+            "proxies": [p.to_dict() for p in self.proxies],
+            "measurement": self.measurement,
+            "mitigation": None if self.mitigation is None else {k: v.to_dict() for k, v in self.mitigation.items()},
+            "findings": [
+                {"code": f.code, "message": f.message, "blocking": f.blocking, "detail": f.detail}
+                for f in self.findings
+            ],
+            "blocked": self.blocked, "policy": self.policy.to_dict(),
+        }  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ realised outcomes
+def realised_outcomes(
+    store: Store, run: RunRecord, forecasts: pd.DataFrame, frames: dict[str, pd.DataFrame]
+) -> tuple[pd.Series, pd.Series, dict[str, Any]]:
+    """Forecast and realised totals per area, and how the realised outcomes were obtained."""
+    incidents = frames["incidents"]
+    periods = pd.DatetimeIndex(sorted(forecasts["period_start"].unique()))
+    recorded = set(pd.DatetimeIndex(incidents["period_start"].unique()))
+    if all(p in recorded for p in periods):
+        mode, origin, used = "forecast_periods", periods[0], forecasts
+    else:
+        used, origin = _refit_last_fold(run, frames)
+        mode = "last_backtest_fold"
+        periods = pd.DatetimeIndex(sorted(used["period_start"].unique()))
+    codes = pd.Index(sorted(used["area_code"].unique()))
+    categories = sorted(used["category"].unique())
+    forecast = used.groupby("area_code")["mean"].sum().reindex(codes)
+    mask = incidents["period_start"].isin(periods) & incidents["category"].isin(categories)
+    window = incidents[mask]
+    counts = window["count"].astype("Float64")
+    observed = counts.fillna(0.0).astype(np.float64).groupby(window["area_code"]).sum()
+    observed = observed.reindex(codes, fill_value=0.0)
+    info = {
+        "mode": mode, "origin": origin.date().isoformat(), "periods": [p.date().isoformat() for p in periods],
+        "areas": len(codes), "categories": categories, "withheld_cells": int(counts.isna().sum()),
+    }  # fmt: skip
+    return forecast, observed, info
+
+
+def _refit_last_fold(run: RunRecord, frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """The run's model refitted at its last backtest fold's origin, forecasting the run's horizon."""
+    from pulsetwin.evaluation.leakage import build_history
+    from pulsetwin.models.registry import make_model
+
+    folds = (run.metrics.get("backtest") or {}).get("folds") or []
+    if not folds or run.model is None or run.horizon is None or run.freq is None:
+        raise StoreError(
+            f"run '{run.run_id}' forecasts periods without recorded incidents and has no backtest folds to "
+            "audit on. Fix: audit a run made by `pulsetwin forecast` (it backtests first)"
+        )
+    origin = pd.Timestamp(folds[-1])
+    params = run.params.get("model_params") or {}
+    try:
+        model = make_model(run.model, **params)
+    except (TypeError, ValueError) as error:
+        raise ParameterError(
+            f"cannot rebuild model '{run.model}' of run '{run.run_id}' with its recorded parameters "
+            f"{params}: {error}. Fix: audit the run on a store holding its forecast periods"
+        ) from None
+    categories = run.params.get("categories")
+    freq: Freq = "M" if run.freq == "M" else "W"
+    history = build_history(frames, origin=origin, freq=freq, categories=categories)
+    return model.fit(history).predict(run.horizon, run_id=f"audit-{run.run_id}"), origin
+
+
+# ------------------------------------------------------------------------------------------ the audit
+def audit_run(
+    store: Store,
+    run_id: str,
+    *,
+    policy: Policy | None = None,
+    top_k: float | None = None,
+    threshold: float | None = None,
+    seed: int = 0,
+    actor: str = "audit",
+) -> AuditReport:
+    """Measure skill, disparity (protected attributes and income), proxies and measurement bias of a run."""
+    from pulsetwin.evaluation.backtest import load_frames
+    from pulsetwin.store.protected import read_protected
+
+    pol = policy or load_policy()
+    if top_k is not None or threshold is not None:
+        pol = Policy(top_k, threshold, pol.bins, pol.reference, pol.band, pol.proxy, pol.block, pol.source)
+    run = _get_run(store, run_id)
+    if run.kind != "forecast":
+        raise ParameterError(f"run '{run_id}' is a {run.kind} run; the audit needs a forecast run")
+    freq: Freq = "M" if run.freq == "M" else "W"
+    forecasts = store.read("forecasts", where={"run_id": run_id})
+    if forecasts.empty:
+        raise StoreError(f"run '{run_id}' has no stored forecasts. Fix: re-run `pulsetwin forecast`")
+    frames = load_frames(store, freq)
+    forecast, observed, realised = realised_outcomes(store, run, forecasts, frames)
+    origin = pd.Timestamp(realised["origin"])
+    codes = forecast.index
+    residents = covariate_values(frames["covariates"], RESIDENTS, origin, codes)
+    outcomes = area_outcomes(forecast, observed, residents, top_k=pol.top_k, threshold=pol.threshold)
+    rule = {"top_k": pol.top_k, "threshold": pol.threshold, "flagged": int(outcomes["flagged"].sum())}
+    protected = read_protected(store, actor=actor)
+    year = audit_year(protected["year"], origin, "protected")
+    attrs = [
+        attribute_values(protected, a, year, codes)
+        for a in sorted(protected.query("year == @year")["attribute"].unique())
+    ]
+    disparity: list[DisparityResult] = []
+    for attr in attrs:
+        detail = {"year": attr.year, "definition": attr.definition, "missing_areas": len(attr.missing)}
+        disparity.append(
+            audit_disparity(
+                outcomes,
+                attr.values,
+                grouping="protected",
+                attribute=attr.attribute,
+                bins=pol.bins,
+                reference=pol.reference["protected"],
+                band=pol.band,
+                detail=detail,
+            )
+        )
+    income = covariate_values(frames["covariates"], INCOME, origin, codes)
+    disparity.append(
+        audit_disparity(
+            outcomes,
+            income.dropna(),
+            grouping="income",
+            attribute=str(income.name),
+            bins=pol.bins,
+            reference=pol.reference["income"],
+            band=pol.band,
+            detail={"missing_areas": int(income.isna().sum())},
+        )
+    )
+    seen = frames["incidents"][frames["incidents"]["category"].isin(realised["categories"])]
+    features = model_features(seen, frames["covariates"], frames["areas"], origin=origin, freq=freq)
+    features = features.reindex(codes).fillna(0.0)
+    proxies = [
+        proxy_strength(
+            features,
+            a.values,
+            attribute=a.attribute,
+            folds=int(pol.proxy["folds"]),
+            repeats=int(pol.proxy["repeats"]),
+            trees=int(pol.proxy["trees"]),
+            seed=seed,
+        )
+        for a in attrs
+    ]
+    measurement, mitigation = _measurement(frames, attrs, residents, outcomes, origin, realised, pol)
+    findings = _findings(run, disparity, proxies, measurement, mitigation, pol)
+    return AuditReport(
+        run_id, run.model, freq, rule, realised, _skill(run), disparity, proxies, measurement, mitigation,
+        findings, pol,
+    )  # fmt: skip
+
+
+def _measurement(
+    frames: dict[str, pd.DataFrame], attrs: list[Any], residents: pd.Series, outcomes: pd.DataFrame,
+    origin: pd.Timestamp, realised: dict[str, Any], pol: Policy,
+) -> tuple[dict[str, Any] | None, dict[str, DisparityResult] | None]:  # fmt: skip
+    """Recording bias and the mitigation before/after, on twin data with offence intensities only."""
+    truth = frames.get("truth")
+    if not attrs or not has_offence_truth(truth):
+        return None, None
+    assert truth is not None
+    codes = set(outcomes["area_code"])
+    cats = realised["categories"]
+    truth = truth[
+        truth["area_code"].isin(codes) & truth["category"].isin(cats) & (truth["period_start"] < origin)
+    ]
+    if "freq" in truth.columns:
+        truth = truth[truth["freq"] == frames["incidents"]["freq"].iloc[0]]
+    first = attrs[0]
+    groups = quantile_groups(first.values, pol.bins)
+    top_k = pol.top_k if pol.top_k is not None else float(outcomes["flagged"].mean()) or 0.1
+    summary = measurement_summary(truth, groups, residents, top_k=top_k, band=pol.band)
+    summary["attribute"] = first.attribute
+    end = pd.Timestamp(realised["periods"][-1])
+    incidents = frames["incidents"]
+    used = incidents[
+        incidents["area_code"].isin(codes)
+        & incidents["category"].isin(cats)
+        & (incidents["period_start"] <= end)
+    ]
+    mitigation = mitigation_comparison(
+        used, truth, first.values, residents, origin=origin, top_k=top_k, bins=pol.bins, band=pol.band,
+        attribute=first.attribute,
+    )  # fmt: skip
+    return summary, mitigation
+
+
+def _skill(run: RunRecord) -> dict[str, Any]:
+    """The run's skill against the best naive baseline, as recorded by the forecast."""
+    skill = dict(run.metrics.get("skill") or {})
+    return {"status": run.status, "baseline": run.metrics.get("baseline"), **skill}
+
+
+def _findings(
+    run: RunRecord, disparity: list[DisparityResult], proxies: list[ProxyResult],
+    measurement: dict[str, Any] | None, mitigation: dict[str, DisparityResult] | None, pol: Policy,
+) -> list[Finding]:  # fmt: skip
+    """Every finding, each marked blocking when the policy lists its code."""
+    found: list[tuple[str, str, dict[str, Any]]] = []
+    skill = run.metrics.get("skill") or {}
+    low = skill.get("skill_lo")
+    if low is None or not low > 0:
+        found.append(
+            (
+                "no_skill",
+                f"model {run.model} does not beat the best naive baseline "
+                f"({run.metrics.get('baseline')}): skill interval lower bound {low}",
+                {"skill": skill},
+            )
+        )
+    for result in disparity:
+        for metric, groups in result.out_of_band.items():
+            ratios = {g: _num(result.table.loc[g, f"{metric}_ratio"]) for g in groups}
+            found.append(
+                (
+                    f"{result.grouping}_{metric}_out_of_band",
+                    f"{result.attribute}: {metric} ratio vs {result.reference} outside {list(result.band)} for "
+                    + ", ".join(f"{g} ({r})" for g, r in ratios.items()),
+                    {"attribute": result.attribute, "ratios": ratios},
+                )
+            )
+    for proxy in proxies:
+        for code, limit in (
+            ("proxy_r2_block", pol.proxy["r2_block"]),
+            ("proxy_r2_warn", pol.proxy["r2_warn"]),
+        ):
+            if proxy.r2 > limit:
+                top = [str(i) for i in proxy.importance.index[:3]]
+                found.append(
+                    (
+                        code,
+                        f"the model features predict {proxy.attribute} with cross-validated R² "
+                        f"{proxy.r2:.2f} > {limit}; carried most by {', '.join(top)}",
+                        {"attribute": proxy.attribute, "r2": proxy.r2, "top_features": top},
+                    )
+                )
+                break
+    if measurement is not None and measurement["biased_cells"]:
+        cells = [
+            f"{r['group']}/{r['category']} ({r['verdict']}, x{r['relative']:.2f})"
+            for r in measurement["recording_bias"]
+            if r["verdict"] != "ok"
+        ]
+        found.append(
+            (
+                "measurement_bias",
+                "recording mis-states the true rate for " + "; ".join(cells[:8]),
+                {"cells": cells},
+            )
+        )
+    if mitigation is not None:
+        failing = [k for k, v in mitigation.items() if k != "naive" and "exposure" in v.out_of_band]
+        if failing and len(failing) == len(mitigation) - 1:
+            found.append(
+                (
+                    "mitigation_fails_band",
+                    "exposure stays outside the band after every mitigation",
+                    {"variants": failing},
+                )
+            )
+    return [Finding(code, message, code in pol.block, detail) for code, message, detail in found]
+
+
+def _num(value: object) -> object:
+    """A ratio for messages (inf kept as text)."""
+    number = float(value)  # type: ignore[arg-type]
+    return "inf" if np.isinf(number) else round(number, 3)
+
+
+def gate(
+    store: Store,
+    run_id: str,
+    *,
+    policy: Policy | None = None,
+    top_k: float | None = None,
+    threshold: float | None = None,
+    seed: int = 0,
+    actor: str = "audit",
+) -> tuple[AuditReport, str]:
+    """Audit ``run_id``, store the audit as a run of kind ``audit``, log blocking findings and mark the
+    forecast run ``blocked`` (or restore ``ok``/``no_skill`` when a previously blocked run now passes).
+
+    Returns the report and the audit run's id.
+    """
+    report = audit_run(store, run_id, policy=policy, top_k=top_k, threshold=threshold, seed=seed, actor=actor)
+    run = _get_run(store, run_id)
+    with store.transaction():
+        record = store.save_run(
+            "audit", model=run.model, params={"forecast_run": run_id, "policy": report.policy.to_dict(), "seed": seed},
+            data_hash=run.data_hash, metrics=report.to_dict(), status=BLOCKED if report.blocked else PASSED,
+            origin=run.origin, freq=run.freq, horizon=run.horizon, actor=actor,
+        )  # fmt: skip
+        if report.blocked:
+            blocking = [f.code for f in report.findings if f.blocking]
+            store.log.append(actor, "audit_block", run_id, {"audit_run": record.run_id, "findings": blocking})
+            if run.status != BLOCKED:
+                store.set_run_status(run_id, BLOCKED, actor=actor)
+        elif run.status == BLOCKED:
+            low = (run.metrics.get("skill") or {}).get("skill_lo")
+            store.set_run_status(run_id, "ok" if low is not None and low > 0 else "no_skill", actor=actor)
+    return report, record.run_id
+
+
+def _get_run(store: Store, run_id: str) -> RunRecord:
+    """``store.get_run``, then a fully consumed query: ``get_run`` leaves a DuckDB result half-fetched, which
+    makes the next relation query of the store fail (reported to the store's owner)."""
+    run = store.get_run(run_id)
+    store.runs()
+    return run
+
+
+def latest_run(store: Store, kind: str) -> str:
+    """The id of the most recent run of ``kind``."""
+    runs = store.runs()
+    chosen = runs[runs["kind"] == kind]
+    if chosen.empty:
+        raise StoreError(f"no {kind} run in the store. Fix: run `pulsetwin {kind}` first")
+    return str(chosen["run_id"].iloc[-1])

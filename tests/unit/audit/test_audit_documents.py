@@ -1,0 +1,92 @@
+"""Accountability documents: the register entry validates, every number is filled, judgements are marked."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from audit_helpers import POLICY, save_forecast_run, scenario_store
+
+from pulsetwin.audit.documents.context import TO_ANSWER, build_context, read_organisation
+from pulsetwin.audit.documents.register import register_entry, register_schema, validate_register
+from pulsetwin.audit.documents.render import write_documents
+from pulsetwin.audit.gate import gate, load_policy
+from pulsetwin.exceptions import SchemaError, StoreError
+from pulsetwin.store import Store
+
+pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("docs")
+    path = root / "s.duckdb"
+    scenario = scenario_store(path, n_areas=600)
+    (root / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    with Store(path) as store:
+        run = save_forecast_run(store, scenario, citizen_only=False)
+        gate(store, run, policy=load_policy(root / "policy.yaml"))
+    return path, run
+
+
+def test_register_entry_validates_and_has_no_empty_required_field(audited: tuple[Path, str]) -> None:
+    with Store(audited[0], read_only=True) as store:
+        entry = register_entry(build_context(store, run_id=audited[1]))
+    validate_register(entry)
+    schema = register_schema()
+    for key in schema["required"]:
+        assert str(entry[key]).strip(), key
+    assert entry["lang"] == "nld" and entry["standard_version"] == "1.0.0"
+    assert len(entry["description_short"]) <= 350
+    assert "zelflerend" in entry["methods_and_models"]
+    assert TO_ANSWER in entry["lawful_basis"]
+
+
+def test_register_validation_names_the_broken_fields(audited: tuple[Path, str]) -> None:
+    with Store(audited[0], read_only=True) as store:
+        entry = register_entry(build_context(store, run_id=audited[1]))
+    broken = {**entry, "description_short": "x" * 351, "goal": "   "}
+    del broken["organization"]
+    with pytest.raises(SchemaError) as info:
+        validate_register(broken)
+    message = str(info.value)
+    assert "description_short" in message and "goal" in message and "organization" in message
+
+
+def test_documents_are_written_filled_and_marked(audited: tuple[Path, str], tmp_path: Path) -> None:
+    org = tmp_path / "org.yaml"
+    org.write_text(
+        "organization: Gemeente Voorbeeld\ncontact_email: privacy@voorbeeld.nl\n", encoding="utf-8"
+    )
+    with Store(audited[0], read_only=True) as store:
+        paths = write_documents(
+            store, tmp_path / "out", run_id=audited[1], organisation=read_organisation(org)
+        )
+    names = {p.name for p in paths}
+    assert {"model_card.md", "model_card.html", "annex_iv.md", "iama.md", "algoritmeregister.json"} <= names
+    entry = json.loads((tmp_path / "out" / "algoritmeregister.json").read_text(encoding="utf-8"))
+    assert entry["organization"] == "Gemeente Voorbeeld" and entry["contact_email"] == "privacy@voorbeeld.nl"
+    annex = (tmp_path / "out" / "annex_iv.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (\d)\. ", annex, flags=re.MULTILINE)
+    assert headings == [str(i) for i in range(1, 10)]
+    iama = (tmp_path / "out" / "iama.md").read_text(encoding="utf-8")
+    assert iama.count(TO_ANSWER) >= 15
+    for part in ("Deel 1", "Deel 2", "Deel 3", "Deel 4"):
+        assert part in iama
+    card = (tmp_path / "out" / "model_card.md").read_text(encoding="utf-8")
+    assert "**BLOCKED**" in card and "t/m 2022" in card
+    for text in (annex, iama, card):
+        assert not re.search(r"\b(None|nan|NaN)\b", text)
+
+
+def test_docs_refuse_an_unaudited_run(audited: tuple[Path, str], tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "c.duckdb"
+    shutil.copy(audited[0], copy)
+    with Store(copy) as store:
+        store.save_run("forecast", model="naive_hist", run_id="unaudited", freq="M", horizon=1)
+        with pytest.raises(StoreError, match="has not been audited"):
+            build_context(store, run_id="unaudited")
