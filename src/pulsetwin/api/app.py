@@ -1,0 +1,86 @@
+"""The app factory: ``create_app(settings)`` opens the store and wires routers, errors and the dashboard.
+
+Nothing happens at import time. Outside demo mode a store without users is refused with the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from pulsetwin import __version__
+from pulsetwin.api.errors import error_body, install_error_handlers
+from pulsetwin.api.routers import (
+    admin,
+    areas,
+    audits,
+    auth,
+    decisions,
+    documents,
+    evidence,
+    forecasts,
+    log,
+    meta,
+    scenarios,
+)
+from pulsetwin.api.services.backend import Backend
+from pulsetwin.api.services.users import count_users, ensure_demo_users
+from pulsetwin.api.settings import ServerConfigError, Settings
+from pulsetwin.api.web import mount_web
+from pulsetwin.store.database import Store
+
+API_PREFIX = "/api/v1"
+ROUTERS = (meta, auth, areas, forecasts, evidence, audits, scenarios, decisions, log, documents, admin)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the API and dashboard for the store in ``settings``.
+
+    In demo mode every role gets a ``demo-<role>`` user with a random password, kept in
+    ``app.state.demo_passwords`` for the caller to print once.
+
+    Raises
+    ------
+    ServerConfigError
+        When the store has no users and the server is not in demo mode.
+    """
+    backend = Backend(Store(settings.db))
+    passwords = ensure_demo_users(backend) if settings.demo else {}
+    if count_users(backend) == 0:
+        backend.close()
+        raise ServerConfigError(
+            f"the store '{settings.db}' has no users, so nobody could log in. "
+            "Fix: add one with 'pulsetwin user add NAME --role admin --db PATH', "
+            "or start a demo with 'pulsetwin serve --demo'"
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        backend.close()
+
+    app = FastAPI(
+        title="PulseTwin API",
+        version=__version__,
+        description=(
+            "Forecasts of liveability and safety per neighbourhood with their uncertainty, the evidence that "
+            "they beat naive baselines, audits, decisions and the tamper-evident log. Places, never persons."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.backend = backend
+    app.state.demo_passwords = passwords
+    install_error_handlers(app)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(error_body("server_error", f"unexpected error: {type(exc).__name__}"), 500)
+
+    for module in ROUTERS:
+        app.include_router(module.router, prefix=API_PREFIX)
+    mount_web(app)
+    return app

@@ -1,0 +1,83 @@
+"""One error body for every failure: ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pulsetwin.exceptions import (
+    ConflictError,
+    ParameterError,
+    ParameterTypeError,
+    PulsetwinError,
+    SchemaError,
+)
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    451: "withdrawn",
+}
+
+
+class ApiError(Exception):
+    """An error the API answers with on purpose."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def not_found(what: str, key: str) -> ApiError:
+    """404 for an unknown resource."""
+    return ApiError(404, "not_found", f"no {what} '{key}'", {what: key})
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The error payload."""
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error with the one error body."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = STATUS_CODES.get(exc.status_code, "error")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        message = "; ".join(f"{p['where']}: {p['problem']}" for p in problems[:5])
+        return JSONResponse(error_body("invalid_request", message, {"problems": problems}), 422)
+
+    @app.exception_handler(PulsetwinError)
+    async def _domain_error(request: Request, exc: PulsetwinError) -> JSONResponse:
+        if isinstance(exc, ConflictError):
+            return JSONResponse(error_body("conflict", str(exc)), 409)
+        if isinstance(exc, SchemaError | ParameterError | ParameterTypeError):
+            return JSONResponse(error_body("invalid_request", str(exc)), 422)
+        return JSONResponse(error_body("server_error", str(exc)), 500)

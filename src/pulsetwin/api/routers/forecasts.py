@@ -1,0 +1,91 @@
+"""Runs and their forecasts: pages of rows with intervals, one area's band, and the CSV export (all logged)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from pulsetwin.api.deps import Analyst, AnyUser, BackendDep
+from pulsetwin.api.etag import json_with_etag
+from pulsetwin.api.schemas.requests import AreaForecastFilter, ForecastFilter, RunFilter
+from pulsetwin.api.schemas.responses import AreaForecastOut, ErrorOut, ForecastPage, Page, RunDetail, RunOut
+from pulsetwin.api.services import forecasts, runs
+
+router = APIRouter(tags=["forecasts"])
+RunId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+AreaCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}}
+WITHDRAWN: dict[int | str, dict[str, object]] = {
+    451: {"model": ErrorOut, "description": "The run's forecasts were withdrawn by an admin."}
+}
+
+
+@router.get("/runs", responses=ERRORS)
+def list_runs(query: Annotated[RunFilter, Query()], backend: BackendDep, user: AnyUser) -> Page[RunOut]:
+    """Runs, newest first."""
+    items, total = runs.list_runs(backend, query.kind, query.limit, query.offset)
+    return Page[RunOut](
+        items=[RunOut.model_validate(i) for i in items], total=total, limit=query.limit, offset=query.offset
+    )
+
+
+@router.get("/runs/{run_id}", responses=ERRORS)
+def get_run(run_id: RunId, backend: BackendDep, user: AnyUser) -> RunDetail:
+    """One run with its categories, periods, data vintage and metrics."""
+    return RunDetail.model_validate(runs.run_detail(backend, run_id))
+
+
+@router.get(
+    "/forecasts",
+    response_model=ForecastPage,
+    responses={**ERRORS, **WITHDRAWN, 304: {"description": "Not modified"}},
+)
+def list_forecasts(
+    request: Request, query: Annotated[ForecastFilter, Query()], backend: BackendDep, user: AnyUser
+) -> Response:
+    """Forecast rows of a run with their 90 % interval and data vintage; every view is logged."""
+    filters: dict[str, object] = {
+        k: v for k, v in (("category", query.category), ("period_start", query.period_start),
+                          ("area_code", query.area_code)) if v is not None
+    }  # fmt: skip
+    page = ForecastPage.model_validate(
+        forecasts.forecast_page(backend, user.username, query.run_id, filters, query.limit, query.offset)
+    )
+    response, not_modified = json_with_etag(request, page)
+    detail = {
+        "filters": {k: str(v) for k, v in filters.items()}, "rows": len(page.items), "offset": query.offset,
+        "not_modified": not_modified,
+    }  # fmt: skip
+    forecasts.log_view(backend, user.username, query.run_id, detail)
+    return response
+
+
+@router.get("/forecasts/{run_id}/areas/{area_code}", responses={**ERRORS, **WITHDRAWN})
+def get_area_forecast(
+    run_id: RunId,
+    area_code: AreaCode,
+    query: Annotated[AreaForecastFilter, Query()],
+    backend: BackendDep,
+    user: AnyUser,
+) -> AreaForecastOut:
+    """One area's forecast band, its recent record, the explanation numbers and decisions; logged."""
+    out = AreaForecastOut.model_validate(
+        forecasts.area_forecast(backend, user.username, run_id, area_code, query.category)
+    )
+    forecasts.log_view(backend, user.username, run_id, {"area_code": area_code, "category": query.category})
+    return out
+
+
+@router.get(
+    "/forecasts/{run_id}/export",
+    response_class=Response,
+    responses={**ERRORS, **WITHDRAWN, 403: {"model": ErrorOut}, 200: {"content": {"text/csv": {}}}},
+)
+def export_forecasts(run_id: RunId, backend: BackendDep, user: Analyst) -> Response:
+    """All forecast rows of a run as CSV (analysts and admins); logged as an export."""
+    text = forecasts.forecasts_csv(backend, user.username, run_id)
+    return Response(
+        text, media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="forecasts-{run_id}.csv"'},
+    )  # fmt: skip

@@ -1,0 +1,307 @@
+"""What the API answers: explicit models, so the OpenAPI document states every field."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    """The one error body."""
+
+    error: ErrorDetail
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, with the total count."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class HealthOut(BaseModel):
+    """Server status (no login needed)."""
+
+    status: Literal["ok"]
+    version: str
+    demo: bool
+
+
+class UserOut(BaseModel):
+    """A user (never the password hash)."""
+
+    username: str
+    role: str
+    created_at: datetime
+
+
+class TokenOut(BaseModel):
+    """A bearer token."""
+
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_at: datetime
+    user: UserOut
+
+
+class Geometry(BaseModel):
+    """A GeoJSON geometry."""
+
+    type: str
+    coordinates: Any
+
+
+class AreaProperties(BaseModel):
+    """Attributes of an area."""
+
+    area_code: str
+    name: str | None
+    level: str
+    parent_code: str
+
+
+class AreaFeature(BaseModel):
+    """A GeoJSON feature for one area."""
+
+    type: Literal["Feature"]
+    id: str
+    properties: AreaProperties
+    geometry: Geometry | None
+
+
+class AreaCollection(BaseModel):
+    """A GeoJSON FeatureCollection with pagination members and its coordinate system."""
+
+    type: Literal["FeatureCollection"]
+    crs: str
+    bbox: list[float] | None
+    features: list[AreaFeature]
+    total: int
+    limit: int
+    offset: int
+
+
+class HistoryPoint(BaseModel):
+    """Recorded count in one period (``count`` missing when withheld)."""
+
+    period_start: date
+    count: int | None
+
+
+class HistoryOut(BaseModel):
+    """Recorded counts of one area."""
+
+    area_code: str
+    freq: str
+    category: str | None
+    points: list[HistoryPoint]
+
+
+class ProtectedValue(BaseModel):
+    """One protected attribute (auditors only)."""
+
+    year: int
+    attribute: str
+    value: float
+
+
+class ProtectedOut(BaseModel):
+    """Protected attributes of one area."""
+
+    area_code: str
+    values: list[ProtectedValue]
+
+
+class RunOut(BaseModel):
+    """A run (forecast, backtest, audit, scenario)."""
+
+    run_id: str
+    created_at: datetime
+    kind: str
+    model: str | None
+    status: str
+    origin: date | None
+    freq: str | None
+    horizon: int | None
+    data_hash: str | None
+    code_version: str | None
+    withdrawn: bool
+
+
+class Vintage(BaseModel):
+    """How old the data behind a forecast is."""
+
+    data_until: date | None = Field(description="Last period of data the run could use.")
+    imported_at: datetime | None = Field(description="Latest import into the store.")
+    run_created_at: datetime
+
+
+class RunDetail(RunOut):
+    """A run with what it forecasts."""
+
+    categories: list[str]
+    periods: list[date]
+    vintage: Vintage
+    metrics: dict[str, Any]
+
+
+class ForecastRow(BaseModel):
+    """One forecast with its 90 % interval."""
+
+    area_code: str
+    area_name: str | None
+    category: str
+    period_start: date
+    mean: float
+    q05: float
+    q50: float
+    q95: float
+    flagged: bool = Field(
+        description="Among the top tenth of areas by forecast mean in its category and period."
+    )
+
+
+class ForecastPage(Page[ForecastRow]):
+    """Forecast rows of a run, with the model, run status and data vintage."""
+
+    run_id: str
+    model: str | None
+    status: str
+    vintage: Vintage
+
+
+class Explanation(BaseModel):
+    """Numbers for a one-sentence explanation: the forecast against the recent record."""
+
+    direction: Literal["up", "down", "flat"]
+    forecast_mean: float
+    recent_mean: float | None
+    recent_periods: int
+    first_period: date
+
+
+class DecisionOut(BaseModel):
+    """A recorded human decision."""
+
+    decision_id: int
+    at: datetime
+    actor: str
+    run_id: str
+    area_code: str
+    action: str
+    reason: str
+    log_seq: int
+
+
+class AreaForecastOut(BaseModel):
+    """One area in one run: the forecast band, the record before it, the explanation and decisions."""
+
+    run_id: str
+    model: str | None
+    status: str
+    area_code: str
+    area_name: str | None
+    category: str
+    flagged: bool
+    vintage: Vintage
+    forecast: list[ForecastRow]
+    history: list[HistoryPoint]
+    explanation: Explanation
+    decisions: list[DecisionOut]
+
+
+class ModelEvidence(BaseModel):
+    """Backtest scores of one model (pooled over folds) with skill against the best naive baseline."""
+
+    model: str
+    naive: bool
+    skill: float | None
+    skill_lo: float | None
+    skill_hi: float | None
+    deviance: float | None
+    mae: float | None
+    wis: float | None
+    coverage90: float | None
+    below_q05: float | None
+    below_q50: float | None
+    below_q95: float | None
+    pai: dict[str, float | None] = Field(description="PAI by area fraction in percent, e.g. {'3': 2.1}.")
+    gap_share: float | None
+
+
+class EvidenceOut(BaseModel):
+    """The evidence behind a run."""
+
+    run_id: str
+    status: str
+    baseline: str | None
+    level: float | None
+    folds: list[str]
+    models: list[ModelEvidence]
+    skill_by_category: list[dict[str, Any]]
+
+
+class ResultOut(BaseModel):
+    """A stored result (audit, feedback loop, scenario): its source and its JSON payload."""
+
+    result_id: str
+    kind: str
+    source: Literal["run", "document"]
+    created_at: datetime | None
+    status: str | None
+    payload: dict[str, Any]
+
+
+class LogRecordOut(BaseModel):
+    """One record of the hash-chained log."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class LogVerificationOut(BaseModel):
+    """Result of walking the chain."""
+
+    ok: bool
+    n_records: int
+    first_bad_seq: int | None
+    reason: str
+
+
+class DocumentOut(BaseModel):
+    """A generated document."""
+
+    name: str
+    size: int
+    modified: datetime
+    media_type: str
+
+
+class KillSwitchOut(BaseModel):
+    """A withdrawn run."""
+
+    run_id: str
+    at: datetime
+    actor: str
+    reason: str
+    log_seq: int

@@ -1,0 +1,59 @@
+"""The evidence behind a run: backtest scores per model, skill against the best naive baseline with its
+interval, PAI by area fraction and calibration (share of outcomes below each stored quantile)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pulsetwin.api.errors import ApiError
+from pulsetwin.api.services.backend import Backend
+from pulsetwin.api.services.runs import get_run
+
+SCORES = ("skill", "skill_lo", "skill_hi", "deviance", "mae", "wis", "coverage90", "below_q05", "below_q50",
+          "below_q95", "gap_share")  # fmt: skip
+PAI_PREFIX = "pai_"
+
+
+def _number(value: object) -> float | None:
+    """A finite float or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _backtest(metrics: dict[str, Any]) -> dict[str, Any] | None:
+    """The backtest part of run metrics: ``metrics['backtest']`` (forecast runs) or the metrics themselves."""
+    candidate = metrics.get("backtest", metrics)
+    return candidate if isinstance(candidate, dict) and isinstance(candidate.get("summary"), list) else None
+
+
+def run_evidence(backend: Backend, run_id: str) -> dict[str, Any]:
+    """Evidence of a run; 404 when it has no backtest summary."""
+    record = get_run(backend, run_id)
+    backtest = _backtest(record.metrics)
+    if backtest is None:
+        raise ApiError(404, "not_found", f"run '{run_id}' holds no backtest evidence", {"run_id": run_id})
+    models = []
+    for row in backtest["summary"]:
+        if not isinstance(row, dict) or "model" not in row:
+            continue
+        pai = {
+            str(int(k[len(PAI_PREFIX) :])): _number(v)
+            for k, v in row.items()
+            if k.startswith(PAI_PREFIX) and k[len(PAI_PREFIX) :].isdigit()
+        }
+        scores = {k: _number(row.get(k)) for k in SCORES}
+        models.append(
+            {"model": str(row["model"]), "naive": bool(row.get("naive", False)), **scores, "pai": pai}
+        )
+    folds = backtest.get("folds", [])
+    return {
+        "run_id": run_id,
+        "status": record.status,
+        "baseline": record.metrics.get("baseline", backtest.get("baseline")),
+        "level": _number(record.metrics.get("level", backtest.get("level"))),
+        "folds": [str(f.get("origin")) if isinstance(f, dict) else str(f) for f in folds],
+        "models": models,
+        "skill_by_category": [r for r in backtest.get("skill", []) if isinstance(r, dict)],
+    }

@@ -1,0 +1,113 @@
+"""Forecast rows of a run with their interval, a flag for the top tenth, one area's band and explanation.
+
+Every view is written to the log (who, which run, which filter, how many rows), including conditional views
+answered with 304, because a 304 still shows the forecast to someone.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from pulsetwin.api.errors import not_found
+from pulsetwin.api.services.areas import history_points
+from pulsetwin.api.services.backend import Backend
+from pulsetwin.api.services.decisions import list_decisions
+from pulsetwin.api.services.runs import get_run, refuse_if_withdrawn, vintage
+
+FLAG_QUANTILE = 0.9
+RECENT_PERIODS = 8
+HISTORY_PERIODS = 52
+FLAT_BAND = 0.1
+ROWS_SQL = (
+    "WITH f AS (SELECT f.area_code, a.name AS area_name, f.category, f.period_start, f.mean, f.q05, f.q50, "
+    "f.q95, f.mean > 0 AND f.mean >= quantile_cont(f.mean, {q}) OVER (PARTITION BY f.category, "
+    "f.period_start) AS flagged FROM forecasts f LEFT JOIN areas a USING (area_code) WHERE f.run_id = ?) "
+    "SELECT * FROM f {where} ORDER BY category, period_start, area_code"
+)
+COLUMNS = ("area_code", "area_name", "category", "period_start", "mean", "q05", "q50", "q95", "flagged")
+
+
+def _rows(backend: Backend, run_id: str, filters: dict[str, object]) -> list[dict[str, Any]]:
+    """Forecast rows of a run with their flag, filtered by equality (caller holds the lock)."""
+    clauses = [f"{column} = ?" for column in filters]
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = ROWS_SQL.format(q=FLAG_QUANTILE, where=where)
+    rows = backend.sql(sql, [run_id, *filters.values()])
+    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+
+
+def forecast_page(
+    backend: Backend,
+    actor: str,
+    run_id: str,
+    filters: dict[str, object],
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """A page of forecast rows with model, status and vintage (451 when the run is withdrawn)."""
+    refuse_if_withdrawn(backend, run_id, actor)
+    record = get_run(backend, run_id)
+    with backend.session():
+        rows = backend.cached(
+            ("forecasts", run_id, tuple(filters.items())), lambda: _rows(backend, run_id, filters)
+        )
+    return {
+        "items": rows[offset : offset + limit], "total": len(rows), "limit": limit, "offset": offset,
+        "run_id": run_id, "model": record.model, "status": record.status, "vintage": vintage(backend, record),
+    }  # fmt: skip
+
+
+def log_view(backend: Backend, actor: str, run_id: str, detail: dict[str, Any]) -> None:
+    """Write one forecast view to the log."""
+    with backend.session() as store:
+        store.log.append(actor, "view_forecasts", run_id, detail)
+
+
+def area_forecast(backend: Backend, actor: str, run_id: str, area_code: str, category: str) -> dict[str, Any]:
+    """One area's forecast band in a run, its recent record, the explanation numbers and the decisions."""
+    refuse_if_withdrawn(backend, run_id, actor)
+    record = get_run(backend, run_id)
+    with backend.session() as store:
+        mine = _rows(backend, run_id, {"category": category, "area_code": area_code})
+        if not mine:
+            raise not_found("forecast", f"{run_id}/{area_code}/{category}")
+        incidents = store.read(
+            "incidents", where={"area_code": area_code, "category": category, "freq": record.freq or "W"}
+        )
+    if record.origin is not None:
+        incidents = incidents[incidents["period_start"] < record.origin]
+    history = history_points(incidents)[-HISTORY_PERIODS:]
+    return {
+        "run_id": run_id, "model": record.model, "status": record.status, "area_code": area_code,
+        "area_name": mine[0]["area_name"], "category": category, "flagged": any(r["flagged"] for r in mine),
+        "vintage": vintage(backend, record), "forecast": mine, "history": history,
+        "explanation": explanation(mine[0]["mean"], mine[0]["period_start"], history),
+        "decisions": list_decisions(backend, run_id, area_code, 100, 0)[0],
+    }  # fmt: skip
+
+
+def explanation(forecast_mean: float, first_period: date, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """Compare the first forecast period with the mean of the last recorded periods (up, down or flat)."""
+    recent = pd.Series([p["count"] for p in history[-RECENT_PERIODS:]], dtype="float64").dropna()
+    recent_mean = None if recent.empty else float(recent.mean())
+    direction = "flat"
+    if recent_mean is not None and abs(forecast_mean - recent_mean) > FLAT_BAND * max(recent_mean, 1.0):
+        direction = "up" if forecast_mean > recent_mean else "down"
+    return {
+        "direction": direction, "forecast_mean": float(forecast_mean), "recent_mean": recent_mean,
+        "recent_periods": len(recent), "first_period": first_period,
+    }  # fmt: skip
+
+
+def forecasts_csv(backend: Backend, actor: str, run_id: str) -> str:
+    """All forecast rows of a run as CSV; logged as an export."""
+    refuse_if_withdrawn(backend, run_id, actor)
+    get_run(backend, run_id)
+    with backend.session() as store:
+        frame = pd.DataFrame(_rows(backend, run_id, {}), columns=list(COLUMNS))
+        text = frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n")
+        store.log.append(actor, "export", f"forecasts:{run_id}", {"rows": len(frame)})
+    return text

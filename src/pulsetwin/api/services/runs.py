@@ -1,0 +1,151 @@
+"""Runs, their vintage, and the admin kill switch that withdraws a run's forecasts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from pulsetwin.api.errors import ApiError, not_found
+from pulsetwin.api.services.backend import Backend
+from pulsetwin.exceptions import StoreError
+from pulsetwin.store.runs import RunRecord
+
+
+def get_run(backend: Backend, run_id: str) -> RunRecord:
+    """The run ``run_id``; 404 when unknown."""
+    with backend.session() as store:
+        try:
+            return backend.cached(("run", run_id), lambda: store.get_run(run_id))
+        except StoreError:
+            raise not_found("run", run_id) from None
+
+
+def _withdrawals(backend: Backend) -> dict[str, tuple[Any, ...]]:
+    """Run id -> (at, actor, reason) of withdrawn runs, kept in memory (only this process changes them)."""
+    with backend.session():
+        if backend.withdrawn is None:
+            rows = backend.sql('SELECT run_id, "at", actor, reason FROM kill_switches')
+            backend.withdrawn = {str(r[0]): tuple(r[1:]) for r in rows}
+        return backend.withdrawn
+
+
+def withdrawn_runs(backend: Backend) -> set[str]:
+    """Run ids whose forecasts an admin withdrew."""
+    return set(_withdrawals(backend))
+
+
+def run_summary(record: RunRecord, withdrawn: bool) -> dict[str, Any]:
+    """The fields of :class:`RunOut`."""
+    return {
+        "run_id": record.run_id, "created_at": record.created_at, "kind": record.kind, "model": record.model,
+        "status": record.status, "origin": None if record.origin is None else record.origin.date(),
+        "freq": record.freq, "horizon": record.horizon, "data_hash": record.data_hash,
+        "code_version": record.code_version, "withdrawn": withdrawn,
+    }  # fmt: skip
+
+
+def list_runs(
+    backend: Backend, kind: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of runs, newest first, and the total."""
+    with backend.session() as store:
+        runs = store.runs()
+        withdrawn = withdrawn_runs(backend)
+    if kind is not None:
+        runs = runs[runs["kind"] == kind]
+    page = runs.iloc[::-1].iloc[offset : offset + limit]
+    rows = page.astype(object).where(page.notna(), None).to_dict(orient="records")
+    items = [
+        {
+            "run_id": r["run_id"], "created_at": r["created_at"], "kind": r["kind"], "model": r["model"],
+            "status": r["status"], "origin": None if r["origin"] is None else pd.Timestamp(r["origin"]).date(),
+            "freq": r["freq"], "horizon": None if r["horizon"] is None else int(r["horizon"]),
+            "data_hash": r["data_hash"], "code_version": r["code_version"], "withdrawn": r["run_id"] in withdrawn,
+        }
+        for r in rows
+    ]  # fmt: skip
+    return items, len(runs)
+
+
+def vintage(backend: Backend, record: RunRecord) -> dict[str, Any]:
+    """The last period of data the run could use and the latest import into the store."""
+    with backend.session():
+        imported = backend.cached(
+            ("imported",), lambda: backend.sql("SELECT max(imported_at) FROM provenance")[0][0]
+        )
+    data_until = None
+    if record.origin is not None and record.freq in ("W", "M"):
+        step = pd.DateOffset(weeks=1) if record.freq == "W" else pd.DateOffset(months=1)
+        data_until = (record.origin - step).date()
+    return {"data_until": data_until, "imported_at": imported, "run_created_at": record.created_at}
+
+
+def run_detail(backend: Backend, run_id: str) -> dict[str, Any]:
+    """A run with its categories, periods, vintage and metrics."""
+    record = get_run(backend, run_id)
+    with backend.session():
+        categories = backend.sql(
+            "SELECT DISTINCT category FROM forecasts WHERE run_id = ? ORDER BY 1", [run_id]
+        )
+        periods = backend.sql(
+            "SELECT DISTINCT period_start FROM forecasts WHERE run_id = ? ORDER BY 1", [run_id]
+        )
+        withdrawn = run_id in withdrawn_runs(backend)
+    return {
+        **run_summary(record, withdrawn),
+        "categories": [str(c) for (c,) in categories],
+        "periods": [p for (p,) in periods],
+        "vintage": vintage(backend, record),
+        "metrics": record.metrics,
+    }
+
+
+def refuse_if_withdrawn(backend: Backend, run_id: str, actor: str) -> None:
+    """451 with who withdrew the run, when and why; the refused attempt is logged."""
+    withdrawal = _withdrawals(backend).get(run_id)
+    if withdrawal is None:
+        return
+    at, admin, reason = withdrawal
+    with backend.session() as store:
+        store.log.append(actor, "view_refused", run_id, {"reason": "withdrawn"})
+    raise ApiError(
+        451,
+        "withdrawn",
+        f"The forecasts of run '{run_id}' were withdrawn by {admin} on {at:%Y-%m-%d %H:%M} UTC: {reason}. "
+        "They are not served until an admin lifts the withdrawal.",
+        {"run_id": run_id, "by": admin, "at": at.isoformat(), "reason": reason},
+    )
+
+
+def list_kill_switches(backend: Backend) -> list[dict[str, Any]]:
+    """Every withdrawn run."""
+    with backend.session():
+        rows = backend.sql('SELECT run_id, "at", actor, reason, log_seq FROM kill_switches ORDER BY "at"')
+    return [dict(zip(("run_id", "at", "actor", "reason", "log_seq"), r, strict=True)) for r in rows]
+
+
+def withdraw(backend: Backend, run_id: str, reason: str, actor: str) -> dict[str, Any]:
+    """Withdraw a run's forecasts (logged); 409 when already withdrawn."""
+    get_run(backend, run_id)
+    at = datetime.now(UTC).replace(tzinfo=None)
+    with backend.session() as store, store.transaction():
+        if backend.sql("SELECT count(*) FROM kill_switches WHERE run_id = ?", [run_id])[0][0]:
+            raise ApiError(409, "conflict", f"run '{run_id}' is already withdrawn", {"run_id": run_id})
+        record = store.log.append(actor, "kill_switch", run_id, {"reason": reason})
+        backend.sql(
+            "INSERT INTO kill_switches VALUES (?, ?, ?, ?, ?)", [run_id, at, actor, reason, record.seq]
+        )
+        backend.withdrawn = None
+    return {"run_id": run_id, "at": at, "actor": actor, "reason": reason, "log_seq": record.seq}
+
+
+def lift(backend: Backend, run_id: str, reason: str, actor: str) -> None:
+    """Serve a withdrawn run again (logged); 404 when it is not withdrawn."""
+    with backend.session() as store, store.transaction():
+        if not backend.sql("SELECT count(*) FROM kill_switches WHERE run_id = ?", [run_id])[0][0]:
+            raise not_found("withdrawn run", run_id)
+        backend.sql("DELETE FROM kill_switches WHERE run_id = ?", [run_id])
+        backend.withdrawn = None
+        store.log.append(actor, "kill_switch_lifted", run_id, {"reason": reason})

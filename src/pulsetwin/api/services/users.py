@@ -1,0 +1,141 @@
+"""Users and bearer tokens in the store (tables ``users`` and ``api_tokens``); logins are logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pulsetwin.api.auth import (
+    Role,
+    check_username,
+    hash_password,
+    new_token,
+    parse_role,
+    random_password,
+    token_digest,
+    verify_password,
+)
+from pulsetwin.api.services.backend import Backend
+from pulsetwin.exceptions import ConflictError
+
+DEMO_PREFIX = "demo-"
+
+
+@dataclass(frozen=True)
+class User:
+    """A user as the API sees it."""
+
+    username: str
+    role: Role
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token handed out at login (the only time the plain token exists)."""
+
+    token: str
+    user: User
+    expires_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def add_user(backend: Backend, username: str, role: str, password: str, *, actor: str = "cli") -> User:
+    """Create a user; ConflictError when the name is taken. Logged without the password."""
+    name, parsed = check_username(username), parse_role(role)
+    scheme, salt, digest = hash_password(password)
+    created = _now()
+    with backend.session() as store, store.transaction():
+        if backend.sql("SELECT count(*) FROM users WHERE username = ?", [name])[0][0]:
+            raise ConflictError(f"user '{name}' already exists. Fix: pick another name")
+        backend.sql(
+            "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)", [name, parsed.value, scheme, salt, digest, created]
+        )
+        store.log.append(actor, "user_add", name, {"role": parsed.value})
+    return User(name, parsed, created)
+
+
+def list_users(backend: Backend) -> list[User]:
+    """All users by name."""
+    with backend.session():
+        rows = backend.sql("SELECT username, role, created_at FROM users ORDER BY username")
+    return [User(str(n), Role(r), c) for n, r, c in rows]
+
+
+def count_users(backend: Backend) -> int:
+    """Number of users."""
+    with backend.session():
+        return int(backend.sql("SELECT count(*) FROM users")[0][0])
+
+
+def ensure_demo_users(backend: Backend) -> dict[str, str]:
+    """Give each role a ``demo-<role>`` user with a fresh random password; return name -> password."""
+    passwords: dict[str, str] = {}
+    with backend.session() as store, store.transaction():
+        for role in Role:
+            name, password = f"{DEMO_PREFIX}{role.value}", random_password()
+            scheme, salt, digest = hash_password(password)
+            backend.sql("DELETE FROM api_tokens WHERE username = ?", [name])
+            backend.tokens.clear()
+            backend.sql("DELETE FROM users WHERE username = ?", [name])
+            backend.sql(
+                "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
+                [name, role.value, scheme, salt, digest, _now()],
+            )
+            passwords[name] = password
+        store.log.append("server", "demo_users", "users", {"users": sorted(passwords)})
+    return passwords
+
+
+def login(backend: Backend, username: str, password: str, minutes: int) -> IssuedToken | None:
+    """A new token when the password matches, else None. Both outcomes are logged."""
+    with backend.session() as store:
+        rows = backend.sql(
+            "SELECT role, scheme, salt, pw_hash, created_at FROM users WHERE username = ?", [username]
+        )
+        ok = bool(rows) and verify_password(password, rows[0][1], rows[0][2], rows[0][3])
+        with store.transaction():
+            store.log.append(username if ok else "anonymous", "login" if ok else "login_failed", username, {})
+            if not ok:
+                return None
+            token, expires = new_token(), _now() + timedelta(minutes=minutes)
+            backend.sql("DELETE FROM api_tokens WHERE expires_at < ?", [_now()])
+            backend.sql(
+                "INSERT INTO api_tokens VALUES (?, ?, ?, ?)", [token_digest(token), username, _now(), expires]
+            )
+    return IssuedToken(token, User(username, Role(rows[0][0]), rows[0][4]), expires)
+
+
+def resolve_token(backend: Backend, token: str) -> User | None:
+    """The user a valid, unexpired token belongs to, else None (memoised: tokens change only here)."""
+    digest = token_digest(token)
+    with backend.session():
+        known = backend.tokens.get(digest)
+        if known is not None and known[1] > _now():
+            user: User = known[0]
+            return user
+        rows = backend.sql(
+            "SELECT u.username, u.role, u.created_at FROM api_tokens t JOIN users u USING (username) "
+            "WHERE t.token_hash = ? AND t.expires_at > ?",
+            [
+                digest,
+                _now(),
+            ],
+        )
+        if not rows:
+            return None
+        expires = backend.sql("SELECT expires_at FROM api_tokens WHERE token_hash = ?", [digest])[0][0]
+        found = User(str(rows[0][0]), Role(rows[0][1]), rows[0][2])
+        backend.tokens[digest] = (found, expires)
+    return found
+
+
+def logout(backend: Backend, token: str, user: User) -> None:
+    """Revoke a token (logged)."""
+    with backend.session() as store, store.transaction():
+        backend.sql("DELETE FROM api_tokens WHERE token_hash = ?", [token_digest(token)])
+        backend.tokens.pop(token_digest(token), None)
+        store.log.append(user.username, "logout", user.username, {})

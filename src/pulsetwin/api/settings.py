@@ -1,0 +1,58 @@
+"""Settings of the API server, validated when built: no default secrets, no silent fallbacks.
+
+The server holds no shared secret to default: bearer tokens are random per login (``secrets``) and stored
+hashed; passwords are hashed with scrypt and a per-user salt. A server that is not in demo mode refuses to
+start without users (see :func:`pulsetwin.api.app.create_app`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pulsetwin.exceptions import ParameterError, PulsetwinError, StoreError
+
+
+class ServerConfigError(PulsetwinError, RuntimeError):
+    """The server cannot start as configured (for instance: no users outside demo mode)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the API serves and how.
+
+    Attributes
+    ----------
+    db
+        The PulseTwin store (DuckDB file); it must exist.
+    demo
+        Demo mode: create one user per role with random passwords (printed by the CLI) when starting.
+    documents
+        Directory of generated documents (reports, audit documents, scenario results) served read-only.
+    token_minutes
+        Lifetime of a bearer token.
+    """
+
+    db: Path
+    demo: bool = False
+    documents: Path | None = None
+    token_minutes: int = 480
+
+    def __post_init__(self) -> None:
+        if not Path(self.db).is_file():
+            raise StoreError(
+                f"store '{self.db}' does not exist. Fix: create it with 'pulsetwin import' or "
+                "'pulsetwin twin', or pass the right --db"
+            )
+        if self.documents is not None and not Path(self.documents).is_dir():
+            raise ParameterError(
+                f"The 'documents' setting must be an existing directory. Got '{self.documents}' instead."
+            )
+        if isinstance(self.token_minutes, bool) or not isinstance(self.token_minutes, int):
+            raise ParameterError(
+                f"The 'token_minutes' setting must be an integer. Got {self.token_minutes!r}."
+            )
+        if not 1 <= self.token_minutes <= 24 * 60:
+            raise ParameterError(
+                f"The 'token_minutes' setting must be from 1 to 1440. Got {self.token_minutes} instead."
+            )

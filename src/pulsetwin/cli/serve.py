@@ -1,0 +1,67 @@
+"""``pulsetwin serve`` (API and dashboard with uvicorn) and ``pulsetwin user add`` (users with roles)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pulsetwin.cli.common import DEFAULT_DB, DbOption, console
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and the ``user`` sub-app with ``add`` to the root app."""
+    app.command("serve")(serve_command)
+    user_app = typer.Typer(help="Users of the API and dashboard, with roles.", no_args_is_help=True)
+    user_app.command("add")(user_add_command)
+    app.add_typer(user_app, name="user")
+
+
+def serve_command(
+    db: DbOption = DEFAULT_DB,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Create demo users (one per role) with random passwords, printed once."),
+    ] = False,
+    documents: Annotated[
+        Path | None, typer.Option("--documents", help="Directory of generated documents to serve.")
+    ] = None,
+) -> None:
+    """Serve the API (/api/v1, OpenAPI at /docs) and the dashboard (/) from one store."""
+    import uvicorn
+
+    from pulsetwin.api import Settings, create_app
+
+    app = create_app(Settings(db=db, demo=demo, documents=documents))
+    for name, password in sorted(app.state.demo_passwords.items()):
+        console.print(f"demo user [bold]{name}[/] password [bold]{password}[/]")
+    console.print(f"PulseTwin at http://{host}:{port}/ (API docs at /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def user_add_command(
+    name: Annotated[str, typer.Argument(help="User name (a-z, 0-9, '.', '_', '-').")],
+    role: Annotated[str, typer.Option("--role", help="viewer, analyst, auditor or admin.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 10 characters; asked for when not given.",
+        ),
+    ],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Add a user with a role; the password is stored as a salted scrypt hash."""
+    from pulsetwin.api.services.backend import Backend
+    from pulsetwin.api.services.users import add_user
+    from pulsetwin.store.database import Store
+
+    with Store(db) as store:
+        user = add_user(Backend(store), name, role, password)
+    console.print(f"user {user.username} added with role {user.role.value}")
