@@ -145,7 +145,7 @@ def discrete_laplace_scale(epsilon: float, sensitivity: int = 1) -> dict[str, fl
 # ---------------------------------------------------------------------------------------------- budget
 def _connection(store: Store) -> Any:
     """The store's DuckDB connection (the budget table lives next to the canonical tables)."""
-    return store._con
+    return store.connection
 
 
 def read_budget(store: Store) -> pd.DataFrame:

@@ -32,8 +32,8 @@ VERSION_SECONDS = 1.0
 
 
 def connection(store: Store) -> duckdb.DuckDBPyConnection:
-    """The store's DuckDB connection, for the API's own tables only (the Store exposes none publicly)."""
-    return store._con
+    """The store's DuckDB connection, for the API's own tables only."""
+    return store.connection
 
 
 class Backend:

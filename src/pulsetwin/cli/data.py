@@ -1,0 +1,113 @@
+"""Data commands: ``import`` and ``export`` of canonical tables, and ``log verify`` / ``log show``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, console, print_json
+from pulsetwin.schema.tables import IMPORTABLE, TABLES
+from pulsetwin.store import Store
+
+TableArgument = Annotated[
+    str, typer.Argument(help=f"Canonical table: {', '.join(IMPORTABLE)}.", show_default=False)
+]
+
+
+def import_command(
+    table: TableArgument,
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet; for areas also GeoPackage or GeoJSON.")],
+    db: DbOption = DEFAULT_DB,
+    layer: Annotated[
+        str | None, typer.Option("--layer", help="Layer of a GeoPackage/GeoJSON to read.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Where the data comes from (default: file:<name>).")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Validate FILE and import it into TABLE: all or nothing; re-importing the same rows changes nothing."""
+    with Store(db) as store:
+        report = store.import_file(table, file, layer=layer, source=source)
+    if json_output:
+        print_json(report.to_dict())
+        return
+    view = Table(title=f"import {report.dataset_id} (log #{report.log_seq})")
+    for column in ("table", "rows", "inserted", "already present"):
+        view.add_column(column, justify="left" if column == "table" else "right")
+    for item in report.tables:
+        view.add_row(item.table, f"{item.rows:,}", f"{item.inserted:,}", f"{item.already_present:,}")
+    console.print(view)
+    if report.new_categories:
+        console.print(f"registered new categories: {', '.join(report.new_categories)}")
+
+
+def export_command(
+    table: Annotated[str, typer.Argument(help=f"Canonical table: {', '.join(TABLES)}.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Target .csv or .parquet (areas also .gpkg/.geojson).")],
+    db: DbOption = DEFAULT_DB,
+    public: Annotated[
+        bool, typer.Option("--public", help="Refuse audit-only tables (for publication).")
+    ] = False,
+) -> None:
+    """Write TABLE to a file, rows sorted by key; written to a temp file first, then renamed."""
+    if not db.is_file():
+        from pulsetwin.exceptions import StoreError
+
+        raise StoreError(f"store '{db}' does not exist. Fix: import data first or pass the right --db")
+    with Store(db) as store:
+        path = store.export(table, out, public=public)
+        rows = store.count(table)
+    console.print(f"wrote {rows:,} rows of '{table}' to {path}")
+
+
+def verify_command(db: DbOption = DEFAULT_DB, json_output: JsonFlag = False) -> None:
+    """Check the hash chain of the log; exit 1 and name the first bad record when it was tampered with."""
+    with Store(db, read_only=True) as store:
+        result = store.log.verify()
+    if json_output:
+        print_json(asdict(result))
+    elif result.ok:
+        console.print(f"log ok: {result.n_records} records, chain and head verified")
+    else:
+        console.print(
+            f"[bold red]log tampered:[/] first bad record seq {result.first_bad_seq}: {result.reason}"
+        )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def show_command(
+    db: DbOption = DEFAULT_DB,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Show the last N records.")] = 20,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show the last records of the log."""
+    with Store(db, read_only=True) as store:
+        records = store.log.records(limit=limit)
+    if json_output:
+        print_json([{**asdict(r), "detail": r.detail} for r in records])
+        return
+    view = Table(title=f"log (last {len(records)})")
+    for column in ("seq", "at", "actor", "action", "subject", "detail", "hash"):
+        view.add_column(column)
+    for r in records:
+        detail = r.detail_json if len(r.detail_json) <= 80 else r.detail_json[:77] + "..."
+        view.add_row(
+            str(r.seq), r.at.isoformat(timespec="seconds"), r.actor, r.action, r.subject, detail, r.hash[:12]
+        )
+    console.print(view)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``import``, ``export`` and the ``log`` group to ``app``."""
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    log_app = typer.Typer(help="The tamper-evident log of every change to the store.", no_args_is_help=True)
+    log_app.command("verify")(verify_command)
+    log_app.command("show")(show_command)
+    app.add_typer(log_app, name="log")

@@ -1,0 +1,513 @@
+"""The store: one DuckDB file holding the canonical tables, provenance, categories, runs and the log.
+
+Imports are validated, guarded against personal data, and applied in one transaction with set-based SQL
+(anti-join for new rows, join for conflicting ones): all or nothing, idempotent on re-import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from pulsetwin.exceptions import ConflictError, ParameterTypeError, StoreError, bad_parameter
+from pulsetwin.schema.tables import IMPORTABLE, PROTECTED, TABLES, TableSpec, table_spec
+from pulsetwin.store.io import SQL_TYPES, export_relation, load_file, table_ddl
+from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log
+from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
+from pulsetwin.store.runs import (
+    RUNS_DDL,
+    RunRecord,
+    fetch_run,
+    insert_run,
+    list_runs,
+    new_run_id,
+    update_status,
+)
+
+DEFAULT_PATH = Path("pulsetwin.duckdb")
+CATEGORIES_DDL = (
+    "CREATE TABLE IF NOT EXISTS categories (slug VARCHAR NOT NULL, first_seen TIMESTAMP NOT NULL, "
+    "source VARCHAR NOT NULL)",
+)
+INTERNAL_TABLES = ("provenance", "categories", "runs", "log_head")
+CONFLICTS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class TableImport:
+    """What one import did to one table."""
+
+    table: str
+    rows: int
+    inserted: int
+    already_present: int
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one import call did: per-table counts, newly registered categories, and its log record."""
+
+    dataset_id: str
+    source: str
+    file: str | None
+    file_hash: str | None
+    tables: tuple[TableImport, ...]
+    new_categories: tuple[str, ...]
+    log_seq: int
+
+    @property
+    def inserted(self) -> dict[str, int]:
+        """Rows inserted per table."""
+        return {t.table: t.inserted for t in self.tables}
+
+    @property
+    def already_present(self) -> dict[str, int]:
+        """Rows skipped per table because identical rows were already stored."""
+        return {t.table: t.already_present for t in self.tables}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+
+class Store:
+    """One PulseTwin store (a DuckDB file). Use as a context manager or call :meth:`close`.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file; created with all tables when missing (unless ``read_only``).
+    read_only
+        Open without write access; the file must exist.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_PATH, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        if read_only and not self.path.is_file():
+            raise StoreError(
+                f"store '{self.path}' does not exist. Fix: import data first or pass the right --db"
+            )
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as error:
+            raise StoreError(
+                f"cannot open store '{self.path}': {error}. "
+                "Fix: close other programs using it, or check the path"
+            ) from None
+        self._depth = 0
+        self.log = Log(self._con, self.transaction)
+        if read_only:
+            self._check_schema()
+        else:
+            self._create_schema()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (an open transaction is rolled back by DuckDB)."""
+        self._con.close()
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, for modules that keep tables of their own next to the canonical ones
+        (API users and decisions, the privacy budget). Canonical tables are written through import_frames only."""
+        return self._con
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One DuckDB transaction; nested uses join the outer one. Commits on success, rolls back on error."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._require_writable()
+        self._con.begin()
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._con.rollback()
+            raise
+        else:
+            self._con.commit()
+        finally:
+            self._depth = 0
+
+    # ------------------------------------------------------------------ import
+    def import_frames(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        source: str,
+        file: str | None = None,
+        file_hash: str | None = None,
+        actor: str = "cli",
+        details: Mapping[str, Any] | None = None,
+    ) -> ImportReport:
+        """Validate and import canonical frames atomically.
+
+        Every frame passes the PII guard and the validator first. Then, in one transaction: new rows are
+        inserted, rows already stored with identical values are skipped, new municipal category slugs are
+        registered, one provenance record per table and one log record are written.
+
+        Raises
+        ------
+        PersonalDataError, SchemaError
+            From the guard and validator; nothing is written.
+        ConflictError
+            When a key is stored with other values; lists the first keys and the count; nothing is written.
+        """
+        from pulsetwin.schema.pii import guard_personal_data
+        from pulsetwin.schema.validate import validate_table
+
+        self._require_writable()
+        if not isinstance(frames, Mapping) or not frames:
+            raise bad_parameter(
+                "frames", "Store.import_frames", "a non-empty dict of table name to frame", frames
+            )
+        validated: dict[str, pd.DataFrame] = {}
+        for table, frame in frames.items():
+            spec = table_spec(table)
+            if spec.name not in IMPORTABLE:
+                raise StoreError(f"table '{table}' cannot be imported; importable: {', '.join(IMPORTABLE)}")
+            if not isinstance(frame, pd.DataFrame):
+                raise ParameterTypeError(
+                    f"The 'frames' parameter of Store.import_frames must map '{table}' to a DataFrame. "
+                    f"Got {type(frame).__name__} instead."
+                )
+            guard_personal_data(frame, file=file)
+            validated[table] = validate_table(table, frame, file=file)
+        imported_at = datetime.now(UTC).replace(tzinfo=None)
+        dataset = dataset_id(source, file_hash, imported_at)
+        with self.transaction():
+            results = tuple(self._merge(TABLES[t], f) for t, f in validated.items())
+            new_slugs = self._register_categories(validated, source, imported_at)
+            for result in results:
+                notes = {
+                    "inserted": result.inserted,
+                    "already_present": result.already_present,
+                    **(details or {}),
+                }
+                write_provenance(
+                    self._con,
+                    dataset=dataset,
+                    table=result.table,
+                    source=source,
+                    file=file,
+                    file_hash=file_hash,
+                    imported_at=imported_at,
+                    row_count=result.rows,
+                    details=notes,
+                )
+            summary = {
+                "dataset_id": dataset,
+                "source": source,
+                "file": file,
+                "file_hash": file_hash,
+                "tables": {r.table: {"rows": r.rows, "inserted": r.inserted} for r in results},
+                "new_categories": list(new_slugs),
+            }
+            record = self.log.append(actor, "import", ",".join(validated), summary)
+        return ImportReport(dataset, source, file, file_hash, results, new_slugs, record.seq)
+
+    def import_file(
+        self,
+        table: str,
+        path: str | Path,
+        *,
+        layer: str | None = None,
+        actor: str = "cli",
+        source: str | None = None,
+    ) -> ImportReport:
+        """Read a CSV/Parquet file (areas also GeoPackage/GeoJSON) and import it with :meth:`import_frames`.
+
+        ``source`` defaults to ``file:<name>``; the file's SHA-256 and reader notes (layer, CRS handling,
+        water-only buurten) go into the provenance record.
+        """
+        spec = table_spec(table)
+        file_path = Path(path)
+        loaded = load_file(spec, file_path, layer=layer)
+        return self.import_frames(
+            {spec.name: loaded.frame},
+            source=source or f"file:{file_path.name}",
+            file=str(file_path),
+            file_hash=loaded.file_hash,
+            actor=actor,
+            details=loaded.details,
+        )
+
+    def _merge(self, spec: TableSpec, frame: pd.DataFrame) -> TableImport:
+        """Insert the new rows of one validated frame; ConflictError on keys stored with other values."""
+        view = f"_incoming_{spec.name}"
+        self._con.register(view, pa.Table.from_pandas(frame, preserve_index=False))  # Arrow scans ~2x faster
+        try:
+            casts = ", ".join(f'CAST("{c}" AS {SQL_TYPES[k]}) AS "{c}"' for c, k in spec.columns)
+            incoming = f"(SELECT {casts} FROM {view})"
+            on = " AND ".join(f'i."{k}" = t."{k}"' for k in spec.key)
+            target = f'"{spec.name}"'
+            if _scalar(self._con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
+                self._refuse_conflicts(spec, incoming, on)
+                sql = f"INSERT INTO {target} SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
+            else:
+                sql = f"INSERT INTO {target} SELECT * FROM {incoming}"
+            inserted = _scalar(self._con, sql)
+        finally:
+            self._con.unregister(view)
+        return TableImport(spec.name, len(frame), inserted, len(frame) - inserted)
+
+    def _refuse_conflicts(self, spec: TableSpec, incoming: str, on: str) -> None:
+        """Raise ConflictError when incoming keys are stored with other values."""
+        differs = " OR ".join(f'i."{c}" IS DISTINCT FROM t."{c}"' for c in spec.value_columns)
+        keys = ", ".join(f'i."{k}"' for k in spec.key)
+        rows = self._con.execute(
+            f'SELECT {keys}, count(*) OVER () FROM {incoming} i JOIN "{spec.name}" t ON {on} WHERE {differs} '
+            f"ORDER BY {keys} LIMIT {CONFLICTS_SHOWN}"
+        ).fetchall()
+        if rows:
+            shown = "; ".join(_describe_key(spec, row) for row in rows)
+            raise ConflictError(
+                f"table '{spec.name}': {rows[0][-1]} rows have keys already stored with other values "
+                f"(first {len(rows)}: {shown}). Nothing was imported. "
+                "Fix: correct the file, or remove the stored rows first if the new values are right"
+            )
+
+    def _register_categories(
+        self, frames: Mapping[str, pd.DataFrame], source: str, imported_at: datetime
+    ) -> tuple[str, ...]:
+        """Register category slugs outside the vocabulary that the store has not seen before."""
+        from pulsetwin.schema.validate import new_categories
+
+        known = {str(s) for (s,) in self._con.execute("SELECT slug FROM categories").fetchall()}
+        slugs: set[str] = set().union(*(new_categories(frame) for frame in frames.values()))
+        ordered = tuple(sorted(slugs - known))
+        if ordered:
+            self._con.executemany(
+                "INSERT INTO categories VALUES (?, ?, ?)", [[slug, imported_at, source] for slug in ordered]
+            )
+        return ordered
+
+    # ------------------------------------------------------------------ read / export
+    def read(self, table: str, *, where: Mapping[str, object] | None = None) -> pd.DataFrame:
+        """The canonical frame of ``table`` (canonical column order and dtypes, rows in key order).
+
+        ``where`` filters by column equality; a list/tuple/set value means "one of".
+        ``protected`` is refused: audit code reads it with ``pulsetwin.store.protected.read_protected``.
+        """
+        if table == PROTECTED.name:
+            raise StoreError(
+                "table 'protected' holds audit-only attributes and is not readable through Store.read. "
+                "Fix: audit code uses pulsetwin.store.protected.read_protected(store); models and features "
+                "must not read it"
+            )
+        return self._read_canonical(table, where)
+
+    def _read_canonical(self, table: str, where: Mapping[str, object] | None) -> pd.DataFrame:
+        """Read any canonical table (no protected-table check: callers decide)."""
+        spec = table_spec(table)
+        clause, params = _where_clause(spec, where)
+        columns = ", ".join(f'"{c}"' for c in spec.column_names)
+        keys = ", ".join(f'"{k}"' for k in spec.key)
+        sql = f'SELECT {columns} FROM "{spec.name}"{clause} ORDER BY {keys}'
+        return canonical_dtypes(spec, _fetch_frame(self._con, sql, params))
+
+    def export(self, table: str, out_path: str | Path, *, public: bool = False, actor: str = "cli") -> Path:
+        """Write ``table`` to ``.csv`` or ``.parquet`` (areas also ``.gpkg``/``.geojson``), rows in key order.
+
+        ``public=True`` refuses tables models may not read (``protected``). Exporting ``protected`` is logged.
+        """
+        spec = table_spec(table)
+        if public and not spec.model_readable:
+            raise StoreError(f"table '{table}' is audit-only and cannot be exported for publication")
+        out = Path(out_path)
+        columns = ", ".join(f'"{c}"' for c in spec.column_names)
+        keys = ", ".join(f'"{k}"' for k in spec.key)
+        export_relation(self._con, spec, f'SELECT {columns} FROM "{spec.name}" ORDER BY {keys}', out)
+        if not spec.model_readable and not self.read_only:
+            self.log.append(actor, "export", spec.name, {"out": str(out)})
+        return out
+
+    def count(self, table: str) -> int:
+        """Number of rows in a canonical or internal table."""
+        if table not in TABLES and table not in INTERNAL_TABLES:
+            raise StoreError(f"no table '{table}' in the store")
+        return _scalar(self._con, f'SELECT count(*) FROM "{table}"')
+
+    def provenance(self) -> pd.DataFrame:
+        """All provenance records, oldest first."""
+        return read_provenance(self._con)
+
+    def categories(self) -> pd.DataFrame:
+        """Registered municipal category slugs (outside the vocabulary), in order of first appearance."""
+        return self._con.execute("SELECT * FROM categories ORDER BY first_seen, slug").df()
+
+    # ------------------------------------------------------------------ runs
+    def save_run(
+        self,
+        kind: str,
+        *,
+        model: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        data_hash: str | None = None,
+        code_version: str | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        status: str = "done",
+        origin: pd.Timestamp | None = None,
+        freq: str | None = None,
+        horizon: int | None = None,
+        run_id: str | None = None,
+        actor: str = "cli",
+    ) -> RunRecord:
+        """Record a forecast/backtest/audit run (and log it); ``run_id`` is derived when not given."""
+        from pulsetwin import __version__
+        from pulsetwin.store.log import canonical_detail
+
+        created_at = datetime.now(UTC).replace(tzinfo=None)
+        params_dict = dict(params or {})
+        run = RunRecord(
+            run_id or new_run_id(kind, model, canonical_detail(params_dict), data_hash, created_at),
+            created_at, kind, model, params_dict, data_hash, code_version or __version__, dict(metrics or {}),
+            status, None if origin is None else pd.Timestamp(origin), freq, horizon,
+        )  # fmt: skip
+        with self.transaction():
+            insert_run(self._con, run)
+            self.log.append(actor, "save_run", run.run_id, {"kind": kind, "model": model, "status": status})
+        return run
+
+    def runs(self) -> pd.DataFrame:
+        """All runs, oldest first."""
+        return list_runs(self._con)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """One run; StoreError when unknown."""
+        return fetch_run(self._con, run_id)
+
+    def set_run_status(self, run_id: str, status: str, *, actor: str = "cli") -> None:
+        """Change a run's status (logged with the previous status)."""
+        with self.transaction():
+            previous = update_status(self._con, run_id, status)
+            self.log.append(actor, "set_run_status", run_id, {"from": previous, "to": status})
+
+    # ------------------------------------------------------------------ schema
+    def _create_schema(self) -> None:
+        """Create missing tables and the log head, in one transaction."""
+        statements = (
+            *(table_ddl(spec) for spec in TABLES.values() if spec.name != "log"),
+            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL,
+        )  # fmt: skip
+        with self.transaction():
+            for statement in statements:
+                self._con.execute(statement)
+            if not _scalar(self._con, "SELECT count(*) FROM log_head") and not _scalar(
+                self._con, "SELECT count(*) FROM log"
+            ):
+                self._con.execute("INSERT INTO log_head VALUES (0, ?)", [GENESIS_HASH])
+
+    def _check_schema(self) -> None:
+        """Refuse a file that lacks PulseTwin tables."""
+        present = {str(n) for (n,) in self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        missing = [t for t in (*TABLES, *INTERNAL_TABLES) if t not in present]
+        if missing:
+            raise StoreError(
+                f"'{self.path}' is not a PulseTwin store (missing tables {', '.join(missing)}). "
+                "Fix: open it once without read_only to create them, or pass the right --db"
+            )
+
+    def _require_writable(self) -> None:
+        """Refuse writes on a read-only store."""
+        if self.read_only:
+            raise StoreError(f"store '{self.path}' is open read-only. Fix: open it with read_only=False")
+
+
+def canonical_dtypes(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """Cast a frame read from DuckDB to the dtypes ``validate_table`` returns.
+
+    Dates and timestamps datetime64[ns]; integers int64 (nullable ones such as ``incidents.count`` Int64);
+    floats float64; text str (nullable codes such as ``areas.parent_code`` use '' for empty).
+    """
+    from pulsetwin.schema.validate import NULLABLE
+
+    out = frame.copy()
+    for name, kind in spec.columns:
+        nullable = (spec.name, name) in NULLABLE
+        if kind in ("date", "timestamp"):
+            out[name] = out[name].astype("datetime64[ns]")
+        elif kind == "int":
+            out[name] = out[name].astype("Int64" if nullable else "int64")
+        elif kind == "float":
+            out[name] = out[name].astype("float64")
+        else:
+            out[name] = out[name].astype("str")
+            if nullable and name != "name":
+                out[name] = out[name].fillna("")
+    return out
+
+
+def _fetch_frame(connection: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pd.DataFrame:
+    """Run a query through Arrow (much faster than ``.df()`` for text columns) into pandas."""
+    relation = connection.sql(sql, params=params or None)
+    if relation is None:
+        raise StoreError(f"query returned no relation: {sql}")
+    return relation.to_arrow_table().to_pandas(date_as_object=False)
+
+
+def _where_clause(spec: TableSpec, where: Mapping[str, object] | None) -> tuple[str, list[object]]:
+    """SQL ``WHERE`` for equality / membership filters, with parameters."""
+    if not where:
+        return "", []
+    parts: list[str] = []
+    params: list[object] = []
+    for column, value in where.items():
+        if column not in spec.column_names:
+            raise bad_parameter("where", "Store.read", f"keyed by columns of '{spec.name}'", column)
+        sql_type = SQL_TYPES[spec.types[column]]
+        values = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+        if not values:
+            parts.append("FALSE")
+            continue
+        params.extend(_param(v) for v in values)
+        placeholders = ", ".join(f"CAST(? AS {sql_type})" for _ in values)
+        parts.append(f'"{column}" IN ({placeholders})')
+    return " WHERE " + " AND ".join(parts), params
+
+
+def _param(value: object) -> object:
+    """Turn pandas/numpy scalars into Python values DuckDB binds."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def _describe_key(spec: TableSpec, row: tuple[Any, ...]) -> str:
+    """``area_code=BU1, year=2020`` for one key row."""
+    return ", ".join(f"{k}={_show(v)}" for k, v in zip(spec.key, row, strict=False))
+
+
+def _show(value: object) -> str:
+    """Render a key value (dates as ISO)."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _scalar(connection: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The first column of the first row as int (0 when no row)."""
+    rows = connection.execute(sql).fetchall()  # fully read, so the connection is free for the next query
+    return 0 if not rows or rows[0][0] is None else int(rows[0][0])

@@ -1,0 +1,132 @@
+"""The data commands: import, export, log verify, log show (through Typer's CliRunner)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import geopandas
+import pytest
+import typer
+from shapely.geometry import box
+from typer.testing import CliRunner
+
+from pulsetwin.cli.data import register
+from pulsetwin.exceptions import ConflictError, CRSError, StoreError
+
+CSV = (
+    "area_code,period_start,freq,category,count,source\n"
+    "BU09170101,2024-01-01,W,burglary_residential,3,politie\n"
+    "BU09170101,2024-01-08,W,burglary_residential,,politie\n"
+    "BU09170102,2024-01-01,W,overlast_jeugd,1,gemeente\n"
+)
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    """A test-local app with the data commands registered."""
+    local = typer.Typer()
+    register(local)
+    return local
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _write_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "incidents.csv"
+    path.write_text(CSV, encoding="utf-8")
+    return path
+
+
+def test_import_export_round_trip_and_idempotent_reimport(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    db, csv_path = tmp_path / "s.duckdb", _write_csv(tmp_path)
+    first = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db), "--json"])
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.output)
+    assert report["tables"] == [{"table": "incidents", "rows": 3, "inserted": 3, "already_present": 0}]
+    assert report["new_categories"] == ["overlast_jeugd"] and report["source"] == "file:incidents.csv"
+    second = runner.invoke(
+        app, ["import", "incidents", str(csv_path), "--db", str(db), "--source", "politie"]
+    )
+    assert second.exit_code == 0, second.output
+    assert "incidents" in second.output and "3" in second.output
+    out = tmp_path / "out" / "incidents.csv"
+    exported = runner.invoke(app, ["export", "incidents", "--out", str(out), "--db", str(db)])
+    assert exported.exit_code == 0, exported.output
+    assert "wrote 3 rows" in exported.output
+    assert out.read_text(encoding="utf-8") == CSV
+
+
+def test_conflicting_reimport_raises_conflict_error(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    db, csv_path = tmp_path / "s.duckdb", _write_csv(tmp_path)
+    assert runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)]).exit_code == 0
+    csv_path.write_text(CSV.replace(",3,politie", ",4,politie"), encoding="utf-8")
+    result = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)])
+    assert isinstance(result.exception, ConflictError)
+    assert "area_code=BU09170101, period_start=2024-01-01" in str(result.exception)
+
+
+def test_log_show_and_verify_then_detect_tampering(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    db, csv_path = tmp_path / "s.duckdb", _write_csv(tmp_path)
+    for _ in range(3):
+        assert runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)]).exit_code == 0
+    shown = runner.invoke(app, ["log", "show", "--db", str(db), "--limit", "2", "--json"])
+    assert shown.exit_code == 0, shown.output
+    records = json.loads(shown.output)
+    assert [r["seq"] for r in records] == [2, 3] and records[0]["action"] == "import"
+    assert records[1]["prev_hash"] == records[0]["hash"]
+    table = runner.invoke(app, ["log", "show", "--db", str(db)])
+    assert table.exit_code == 0 and "import" in table.output
+    ok = runner.invoke(app, ["log", "verify", "--db", str(db)])
+    assert ok.exit_code == 0 and "log ok: 3 records" in ok.output
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE log SET actor = 'someone-else' WHERE seq = 2")
+    bad = runner.invoke(app, ["log", "verify", "--db", str(db)])
+    assert bad.exit_code == 1 and "first bad record seq 2" in bad.output
+    bad_json = runner.invoke(app, ["log", "verify", "--db", str(db), "--json"])
+    assert bad_json.exit_code == 1
+    assert json.loads(bad_json.output)["first_bad_seq"] == 2
+
+
+def test_import_areas_from_gpkg_layer(app: typer.Typer, runner: CliRunner, tmp_path: Path) -> None:
+    path, db = tmp_path / "wijkbuurtkaart.gpkg", tmp_path / "s.duckdb"
+    buurten = geopandas.GeoDataFrame(
+        {"buurtcode": ["BU09170101"], "buurtnaam": ["Centrum"], "wijkcode": ["WK091701"], "water": ["NEE"]},
+        geometry=[box(5.98, 50.88, 5.99, 50.89)],
+        crs=4326,
+    )
+    buurten.to_file(path, layer="buurten", driver="GPKG", engine="pyogrio")
+    result = runner.invoke(
+        app, ["import", "areas", str(path), "--layer", "buurten", "--db", str(db), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["tables"][0]["inserted"] == 1
+    nocrs = tmp_path / "nocrs.gpkg"
+    with pytest.warns(UserWarning, match="crs"):
+        buurten.set_crs(None, allow_override=True).to_file(
+            nocrs, layer="buurten", driver="GPKG", engine="pyogrio"
+        )
+    refused = runner.invoke(app, ["import", "areas", str(nocrs), "--db", str(db)])
+    assert isinstance(refused.exception, CRSError)
+
+
+def test_export_and_verify_need_an_existing_store(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.duckdb"
+    result = runner.invoke(
+        app, ["export", "incidents", "--out", str(tmp_path / "x.csv"), "--db", str(missing)]
+    )
+    assert isinstance(result.exception, StoreError) and not missing.exists()
+    verify = runner.invoke(app, ["log", "verify", "--db", str(missing)])
+    assert isinstance(verify.exception, StoreError)

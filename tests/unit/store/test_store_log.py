@@ -1,0 +1,129 @@
+"""The hash-chained log catches edits of any field, deletions (middle and tail) and reordering."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pulsetwin.exceptions import LogIntegrityError
+from pulsetwin.store import Store
+from pulsetwin.store.log import GENESIS_HASH, record_hash
+
+
+def _store_with_records(path: Path, n: int = 5) -> None:
+    with Store(path) as store:
+        for i in range(n):
+            store.log.append("tester", "note", f"subject-{i}", {"i": i, "text": "één"})
+
+
+def _tamper(path: Path, sql: str) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute(sql)
+
+
+def _verify(path: Path) -> tuple[bool, int | None, str]:
+    with Store(path, read_only=True) as store:
+        result = store.log.verify()
+    return result.ok, result.first_bad_seq, result.reason
+
+
+def test_fresh_chain_verifies_and_links_from_genesis(store_path: Path) -> None:
+    _store_with_records(store_path)
+    with Store(store_path, read_only=True) as store:
+        records = store.log.records()
+        result = store.log.verify_or_raise()
+    assert result.n_records == 5 and result.ok
+    assert [r.seq for r in records] == [1, 2, 3, 4, 5]
+    assert records[0].prev_hash == GENESIS_HASH
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(records))
+    first = records[0]
+    assert first.hash == record_hash(
+        1, first.at, first.actor, first.action, first.subject, first.detail_json, GENESIS_HASH
+    )
+    assert first.detail == {"i": 0, "text": "één"}
+
+
+def test_empty_log_verifies(store_path: Path) -> None:
+    Store(store_path).close()
+    assert _verify(store_path) == (True, None, "ok")
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        '"at" = "at" + INTERVAL 1 SECOND',
+        "actor = 'intruder'",
+        "action = 'delete'",
+        "subject = 'other'",
+        "detail_json = '{\"i\":99}'",
+        "prev_hash = '" + "1" * 64 + "'",
+        "hash = '" + "2" * 64 + "'",
+    ],
+)
+def test_edit_of_any_field_names_the_record(store_path: Path, assignment: str) -> None:
+    _store_with_records(store_path)
+    _tamper(store_path, f"UPDATE log SET {assignment} WHERE seq = 3")
+    ok, bad, _ = _verify(store_path)
+    assert not ok
+    # editing the stored hash of record 3 also breaks the link from record 4; the first bad record is 3
+    assert bad == 3
+
+
+def test_deleting_a_middle_record_is_caught(store_path: Path) -> None:
+    _store_with_records(store_path)
+    _tamper(store_path, "DELETE FROM log WHERE seq = 2")
+    ok, bad, reason = _verify(store_path)
+    assert (ok, bad) == (False, 2)
+    assert "missing" in reason
+
+
+def test_deleting_the_last_record_is_caught_by_the_head(store_path: Path) -> None:
+    _store_with_records(store_path)
+    _tamper(store_path, "DELETE FROM log WHERE seq = 5")
+    ok, bad, reason = _verify(store_path)
+    assert (ok, bad) == (False, 5)
+    assert "removed from the end" in reason
+
+
+def test_deleting_the_head_is_caught(store_path: Path) -> None:
+    _store_with_records(store_path)
+    _tamper(store_path, "DELETE FROM log_head")
+    assert _verify(store_path)[:2] == (False, 6)
+
+
+def test_swapping_seq_of_two_records_is_caught(store_path: Path) -> None:
+    _store_with_records(store_path)
+    _tamper(store_path, "UPDATE log SET seq = CASE seq WHEN 2 THEN 4 WHEN 4 THEN 2 ELSE seq END")
+    ok, bad, _ = _verify(store_path)
+    assert (ok, bad) == (False, 2)
+
+
+def test_renumbering_after_a_deletion_is_caught(store_path: Path) -> None:
+    _store_with_records(store_path)
+    _tamper(store_path, "DELETE FROM log WHERE seq = 2; UPDATE log SET seq = seq - 1 WHERE seq > 2")
+    ok, bad, _ = _verify(store_path)
+    assert (ok, bad) == (False, 2)
+
+
+def test_verify_or_raise_names_the_first_bad_record(store_path: Path) -> None:
+    _store_with_records(store_path)
+    _tamper(store_path, "UPDATE log SET actor = 'x' WHERE seq = 4")
+    with Store(store_path, read_only=True) as store, pytest.raises(LogIntegrityError, match="seq 4"):
+        store.log.verify_or_raise()
+
+
+def test_records_limit_returns_the_tail_in_order(store_path: Path) -> None:
+    _store_with_records(store_path)
+    with Store(store_path, read_only=True) as store:
+        assert [r.seq for r in store.log.records(limit=2)] == [4, 5]
+
+
+def test_append_after_reopen_continues_the_chain(store_path: Path) -> None:
+    _store_with_records(store_path, 2)
+    _store_with_records(store_path, 2)
+    assert _verify(store_path) == (True, None, "ok")
+    with Store(store_path, read_only=True) as store:
+        assert [r.seq for r in store.log.records()] == [1, 2, 3, 4]
