@@ -7,6 +7,7 @@ they ran.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -45,7 +46,10 @@ def map_tasks(
     if scheduler == "serial":
         return [function(item) for item in items]
     if scheduler is None or scheduler == "local":
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # forkserver: workers fork from a clean server process, not from a parent whose LightGBM/OpenMP
+        # threads are running (a plain fork can deadlock there), and start faster than spawn.
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             return list(pool.map(function, items))
     if scheduler.startswith("tcp://"):
         return _map_on_dask(function, items, scheduler)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.rule import Rule
 
-from pulsetwin.cli import audit, forecasting, scenario, serve, twin
+from pulsetwin.cli import audit, forecasting, hotspots, scenario, serve, twin
 from pulsetwin.cli.common import DbOption, console
 
 
@@ -41,6 +42,13 @@ def demo_command(
     forecasting.forecast_command(
         db=db, model="best", freq="W", horizon=4, folds=4, out=out / "forecasts.csv", seed=seed
     )
+    console.print(
+        Rule("2b. Hotspot map of 125 m cells for the next two weeks, from events before the origin")
+    )
+    hotspots.hotspots_command(
+        category="burglary_residential", origin=_next_monday_after_events(db), db=db, window=14, cell=125,
+        out=out / "hotspot_cells.csv", seed=seed,
+    )  # fmt: skip
     console.print(Rule("3. Rights and harms audit of the forecast run, then the accountability documents"))
     try:
         audit.audit_command(db=db, json_out=out / "audit.json", seed=seed)
@@ -62,6 +70,15 @@ def demo_command(
     if serve_dashboard:
         console.print(Rule("6. Dashboard (demo users with random passwords below; Ctrl+C stops)"))
         serve.serve_command(db=db, port=port, demo=True, documents=out / "documents")
+
+
+def _next_monday_after_events(db: Path) -> str:
+    """The first Monday after the last recorded event: the origin of a map of the coming weeks."""
+    from pulsetwin.store.database import Store
+
+    with Store(db, read_only=True) as store:
+        last = store.read("events")["occurred_at"].max()
+    return str((last.normalize() + pd.offsets.Week(weekday=0)).date())
 
 
 def register(app: typer.Typer) -> None:

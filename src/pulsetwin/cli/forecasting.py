@@ -38,6 +38,15 @@ def _split(value: str | None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _origin_count(value: str | None, *, default: int) -> int:
+    """``--origins N`` as a positive integer (``default`` when absent)."""
+    if value is None:
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise bad_parameter("origins", "pulsetwin backtest", "a positive integer N (or DATE,DATE)", value)
+    return int(value)
+
+
 def _freq(value: str) -> Freq:
     """Validate --freq."""
     if value == "W":
@@ -59,7 +68,11 @@ def backtest_command(
         int | None, typer.Option("--step", min=1, help="Periods between origins (default: horizon).")
     ] = None,
     origins: Annotated[
-        str | None, typer.Option("--origins", help="Explicit origins DATE,DATE (instead of --folds/--step).")
+        str | None,
+        typer.Option(
+            "--origins",
+            help="A number of rolling origins N, or explicit origins DATE,DATE (instead of --folds/--step).",
+        ),
     ] = None,
     category: Annotated[str | None, typer.Option("--category", help="Comma-separated categories.")] = None,
     scheduler: SchedulerOption = None,
@@ -67,15 +80,47 @@ def backtest_command(
         Path | None, typer.Option("--json", help="Also write the full result as JSON here.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
+    grid: Annotated[
+        bool,
+        typer.Option("--grid", help="Backtest hotspot maps on a grid of cells from point events instead."),
+    ] = False,
+    cell: Annotated[int, typer.Option("--cell", min=1, help="Grid: cell size in metres.")] = 125,
+    window: Annotated[int, typer.Option("--window", min=1, help="Grid: forecast window in days.")] = 14,
+    mask: Annotated[
+        str, typer.Option("--mask", help="Grid: keep cells in 'areas' or with 'events'.")
+    ] = "events",
+    grid_origin: Annotated[
+        str | None, typer.Option("--grid-origin", help="Grid: lower-left corner X,Y in RD metres.")
+    ] = None,
 ) -> None:
-    """Backtest models against every naive baseline (and, on twin data, the oracle) over rolling origins."""
+    """Backtest models against every naive baseline (and, on twin data, the oracle) over rolling origins.
+
+    With ``--grid``: hotspot maps of point events per cell (``--cell``, ``--window`` days, ``--origins N``,
+    ``--step`` days) against the count baselines and the ceiling.
+    """
     from pulsetwin.evaluation.backtest import backtest
     from pulsetwin.store.database import Store
+
+    if grid:
+        from pulsetwin.cli.hotspots import grid_backtest_command
+
+        if category is None:
+            raise bad_parameter("category", "backtest --grid", "one or more categories", None)
+        grid_backtest_command(
+            db, category, cell, window, _origin_count(origins, default=8), step, json_out,
+            models=models, mask=mask, grid_origin=grid_origin, seed=seed,
+        )  # fmt: skip
+        return
+    explicit = None
+    if origins is not None and origins.strip().isdigit():
+        folds = _origin_count(origins, default=folds)
+    else:
+        explicit = _split(origins)
 
     with Store(db, read_only=True) as store:
         result = backtest(
             store, models=_split(models), freq=_freq(freq), horizon=horizon, folds=folds, step=step,
-            origins=_split(origins), categories=_split(category), scheduler=scheduler, seed=seed,
+            origins=explicit, categories=_split(category), scheduler=scheduler, seed=seed,
         )  # fmt: skip
     console.print(backtest_table(result))
     console.print(
