@@ -1,0 +1,222 @@
+"""The origin oracle: the best forecast knowable *at the forecast origin* under the twin's true process.
+
+The twin's truth (:mod:`pulsetwin.twin.truth`) for a period ``[a, b)`` is ``E[N(a, b) | H_a]``: it conditions
+on every offence before the period's own start ``a``. For step ``h >= 2`` of a forecast made at origin ``o <
+a`` that includes offences between ``o`` and ``a``, which no forecaster can know. The origin oracle is
+``E[N(a, b) | H_o]``: with the exponential kernel the expected excitation after ``o`` obeys
+``dx/dt = -k x + (n / tau) mu(t)`` with ``k = (1 - n) / tau`` and ``x(o) = E_o`` (the realised excitation at
+``o``), so
+
+``x(a) = E_o exp(-k (a - o)) + (n / tau) int_o^a mu(s) exp(-k (a - s)) ds``
+
+replaces the realised ``E_a`` in the truth formula: ``E[N(a, b) | H_o] = truth(a) + (x(a) - E_a)(1 - exp(-k
+L)) / k``. At step 1 (``a = o``) it equals the truth. Times the recording probability it is the expected
+recorded count. It still knows every offence (recorded or not) and the true rates, so it bounds what any model
+of recorded counts can reach from above; the share of the naive-to-origin-oracle gap a model closes is the
+share of the *attainable* gap.
+
+The true rates and all offences are not stored in :class:`pulsetwin.twin.generate.TwinCity`, so
+:func:`replay_process` replays the first steps of :func:`pulsetwin.twin.generate.generate_twin` with the same
+random streams; the unit tests check that the replay reproduces the twin's truth table exactly.
+
+Notes
+-----
+Expected intensity of a Hawkes process with exponential kernel (Hawkes 1971, Biometrika 58(1); Dassios & Zhao
+2011, Adv. Appl. Prob. 43(3), for the conditional mean ODE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pulsetwin.exceptions import ParameterError, bad_parameter
+from pulsetwin.models.base import History, Model, check_horizon
+from pulsetwin.schema.tables import FORECASTS
+from pulsetwin.twin.covariates import build_covariates
+from pulsetwin.twin.generate import _STEPS
+from pulsetwin.twin.geography import build_geography
+from pulsetwin.twin.observation import patrol_presence, record_probabilities
+from pulsetwin.twin.parameters import CATEGORIES, PATROL, PRESETS, CategoryParams
+from pulsetwin.twin.process import (
+    Offences,
+    Timeline,
+    background_rates,
+    build_timeline,
+    hourly_profile,
+    simulate_offences,
+)
+from pulsetwin.twin.truth import build_periods, expected_offences
+
+ORIGIN_ORACLE_NAME = "origin_oracle"
+
+
+@dataclass(frozen=True)
+class TwinProcess:
+    """What only the twin's simulator knows: true rates, profiles, every offence and recording probabilities.
+
+    Attributes
+    ----------
+    timeline, cats
+        The simulation clock and category parameters.
+    rates
+        Daily background rate per category and buurt (categories, buurten).
+    profiles
+        Hourly relative background rate per category from ``timeline.origin``.
+    offences
+        Every simulated offence (recorded or not, burn-in included), sorted by time.
+    probabilities
+        Recording probability per category and buurt.
+    codes
+        Buurt codes (axis of ``rates``).
+    """
+
+    timeline: Timeline
+    cats: tuple[CategoryParams, ...]
+    rates: np.ndarray
+    profiles: tuple[np.ndarray, ...]
+    offences: Offences
+    probabilities: np.ndarray
+    codes: np.ndarray
+
+
+def replay_process(preset: str, *, seed: int, years: int, start_year: int = 2021) -> TwinProcess:
+    """Replay the simulation of ``generate_twin(preset, seed=..., years=..., start_year=...)``.
+
+    Same random streams, same order of draws, so the offences and rates are those of the generated twin.
+    """
+    if preset not in PRESETS:
+        raise bad_parameter("preset", "replay_process", f"one of {', '.join(sorted(PRESETS))}", preset)
+    spec = PRESETS[preset]
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(_STEPS))]
+    timeline = build_timeline(start_year, years)
+    geo = build_geography(spec, streams[0])
+    cov = build_covariates(geo, spec, list(range(start_year, start_year + years)), streams[1])
+    rates = background_rates(CATEGORIES, cov, streams[2])
+    profiles = tuple(hourly_profile(cat, timeline) for cat in CATEGORIES)
+    offences = simulate_offences(geo, CATEGORIES, rates, list(profiles), timeline, streams[2])
+    probabilities = record_probabilities(CATEGORIES, patrol_presence(cov, PATROL))
+    return TwinProcess(timeline, CATEGORIES, rates, profiles, offences, probabilities, np.asarray(geo.codes))
+
+
+def _excitation_at(process: TwinProcess, day: float) -> np.ndarray:
+    """Realised excitation ``sum_{t_j < day} (n / tau) exp(-(day - t_j) / tau)``, shape (categories, buurten)."""
+    off = process.offences
+    before = off.t < day
+    n = np.array([c.branching for c in process.cats])
+    tau = np.array([c.decay_days for c in process.cats])
+    c, area = off.category[before], off.area[before]
+    weight = n[c] / tau[c] * np.exp(-(day - off.t[before]) / tau[c])
+    n_c, n_a = process.rates.shape
+    return np.bincount(c * n_a + area, weight, minlength=n_c * n_a).reshape(n_c, n_a)
+
+
+def origin_expected(
+    process: TwinProcess, freq: str, origin: pd.Timestamp, horizon: int, *, recorded: bool = True
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """``E[N(a, b) | H_origin]`` for the ``horizon`` periods from ``origin``: (period starts, array of shape
+    (horizon, categories, buurten)); times the recording probability when ``recorded``."""
+    check_horizon(horizon, "origin_expected")
+    periods = build_periods(process.timeline, freq)
+    first = int(periods.starts.get_indexer(pd.DatetimeIndex([pd.Timestamp(origin)]))[0])
+    if first < 0 or first + horizon > periods.starts.size:
+        raise ParameterError(
+            f"origin {pd.Timestamp(origin).date()} with horizon {horizon} is not inside the twin's "
+            f"{freq} periods ({periods.starts[0].date()} .. {periods.starts[-1].date()}). "
+            "Fix: choose an origin and horizon within the simulated years."
+        )
+    truth = expected_offences(process.offences, process.cats, process.rates, list(process.profiles), periods)
+    o = float(periods.start_day[first])
+    e_origin = _excitation_at(process, o)
+    out = np.empty((horizon, *process.rates.shape))
+    dt = 1.0 / 24.0
+    s0_all = np.arange(process.profiles[0].size) * dt
+    for j in range(horizon):  # a few target periods, vectorised over categories and buurten
+        p = first + j
+        a, length = float(periods.start_day[p]), float(periods.end_day[p] - periods.start_day[p])
+        e_a = _excitation_at(process, a)
+        hours = slice(round(o * 24), round(a * 24))
+        for c, cat in enumerate(process.cats):
+            n, tau = cat.branching, cat.decay_days
+            k = (1.0 - n) / tau
+            s0 = s0_all[hours]
+            weight = (np.exp(-k * (a - s0 - dt)) - np.exp(-k * (a - s0))) / k
+            driven = n / tau * float(process.profiles[c][hours] @ weight) * process.rates[c]
+            x_a = e_origin[c] * np.exp(-k * (a - o)) + driven
+            out[j, c] = truth[p, c] + (x_a - e_a[c]) * (1.0 - np.exp(-k * length)) / k
+    if recorded:
+        out = out * process.probabilities[None, :, :]
+    return periods.starts[first : first + horizon], out
+
+
+def origin_oracle_frame(process: TwinProcess, freq: str, origin: pd.Timestamp, horizon: int) -> pd.DataFrame:
+    """Long frame ``area_code, category, period_start, intensity`` of the origin oracle (recorded counts)."""
+    starts, mean = origin_expected(process, freq, origin, horizon)
+    n_h, n_c, n_a = mean.shape
+    return pd.DataFrame(
+        {
+            "area_code": np.tile(np.repeat(process.codes.astype(object), n_c), n_h),
+            "category": np.tile(np.array([c.slug for c in process.cats], dtype=object), n_h * n_a),
+            "period_start": np.repeat(starts.to_numpy(dtype="datetime64[ns]"), n_a * n_c),
+            "intensity": mean.transpose(0, 2, 1).ravel(),
+        }
+    )
+
+
+class OriginOracle(Model):
+    """Forecast ``E[recorded count | every offence before the origin]`` under the twin's true process.
+
+    Like :class:`pulsetwin.evaluation.oracle.Oracle` it reads what no model may, so it lives in evaluation
+    only; its quantiles are Poisson (a lower bound on the spread: only its mean is meant for comparison).
+
+    Parameters
+    ----------
+    process
+        The replayed twin process (:func:`replay_process`).
+
+    Notes
+    -----
+    Conditional mean of a Hawkes process (see the module docstring); Gneiting & Raftery (2007) for why the
+    conditional mean minimises the expected Poisson deviance.
+    """
+
+    name: ClassVar[str] = ORIGIN_ORACLE_NAME
+
+    def __init__(self, *, process: TwinProcess) -> None:
+        self.process = process
+
+    def fit(self, history: History) -> OriginOracle:
+        """Remember the origin, freq and the (area, category) pairs of the history."""
+        self.origin_ = pd.Timestamp(history.origin)
+        self.freq_ = history.freq
+        self.pairs_ = history.incidents[["area_code", "category"]].drop_duplicates()
+        return self
+
+    def predict(self, horizon: int, *, run_id: str = "adhoc") -> pd.DataFrame:
+        """Origin-oracle rows of the fitted pairs over the ``horizon`` periods from the origin."""
+        self._check_fitted()
+        check_horizon(horizon, "OriginOracle.predict")
+        frame = origin_oracle_frame(self.process, self.freq_, self.origin_, horizon)
+        pairs = self.pairs_.astype({"area_code": object, "category": object})
+        out = pairs.merge(frame, on=["area_code", "category"], how="inner")
+        if len(out) != len(pairs) * horizon:
+            raise bad_parameter(
+                "process",
+                "OriginOracle",
+                f"the twin whose incidents were backtested (every pair of the history, {len(pairs)} pairs)",
+                f"{len(out) // horizon} pairs matched",
+            )
+        mean = out["intensity"].to_numpy(dtype=np.float64)
+        out = out.assign(
+            run_id=run_id,
+            model=self.name,
+            mean=mean,
+            q05=stats.poisson.ppf(0.05, mean),
+            q50=stats.poisson.ppf(0.5, mean),
+            q95=stats.poisson.ppf(0.95, mean),
+        )
+        return out[list(FORECASTS.column_names)].reset_index(drop=True)
