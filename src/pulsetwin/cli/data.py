@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -51,8 +51,31 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", help="Target .csv or .parquet (areas also .gpkg/.geojson).")],
     db: DbOption = DEFAULT_DB,
     public: Annotated[
-        bool, typer.Option("--public", help="Refuse audit-only tables (for publication).")
+        bool,
+        typer.Option(
+            "--public",
+            help="A release for publication: refuses audit-only tables; incidents get small-cell and secondary "
+            "suppression, rounding and optional differential privacy.",
+        ),
     ] = False,
+    threshold: Annotated[
+        int, typer.Option("--threshold", min=1, help="Public: suppress counts below this.")
+    ] = 10,
+    rounding: Annotated[
+        int, typer.Option("--round", min=1, help="Public: round published counts to this.")
+    ] = 5,
+    dp_epsilon: Annotated[
+        float | None, typer.Option("--dp-epsilon", help="Public: add discrete-Laplace noise with this ε.")
+    ] = None,
+    epsilon_total: Annotated[
+        float | None,
+        typer.Option("--epsilon-total", help="Public: the dataset's total ε budget (first release)."),
+    ] = None,
+    freq: Annotated[str | None, typer.Option("--freq", help="Public: W or M when both are stored.")] = None,
+    rows: Annotated[str, typer.Option("--rows", help="Public: rows per 'area' or per 'wijk'.")] = "area",
+    columns: Annotated[str, typer.Option("--columns", help="Public: columns per 'category' or 'period'.")] = (
+        "category"
+    ),
 ) -> None:
     """Write TABLE to a file, rows sorted by key; written to a temp file first, then renamed."""
     if not db.is_file():
@@ -60,9 +83,33 @@ def export_command(
 
         raise StoreError(f"store '{db}' does not exist. Fix: import data first or pass the right --db")
     with Store(db) as store:
+        if public and table == "incidents":
+            from pulsetwin.audit.privacy import public_export
+
+            release = public_export(
+                store, table, out, threshold=threshold, rounding=rounding, dp_epsilon=dp_epsilon, freq=freq,
+                rows=_choice(rows, ("area", "wijk"), "rows"),
+                columns=_choice(columns, ("category", "period"), "columns"), epsilon_total=epsilon_total,
+            )  # fmt: skip
+            console.print(
+                f"wrote a public release of {release.rows:,} rows to {release.out}: "
+                f"{release.suppressed_primary} small cells and {release.suppressed_secondary} complementary cells "
+                f"suppressed, counts rounded to {rounding}"
+                + (f", ε = {dp_epsilon} spent" if dp_epsilon is not None else "")
+            )
+            return
         path = store.export(table, out, public=public)
-        rows = store.count(table)
-    console.print(f"wrote {rows:,} rows of '{table}' to {path}")
+        count = store.count(table)
+    console.print(f"wrote {count:,} rows of '{table}' to {path}")
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> Any:
+    """Check an option against its allowed values."""
+    if value not in allowed:
+        from pulsetwin.exceptions import bad_parameter
+
+        raise bad_parameter(name, "pulsetwin export", " or ".join(repr(a) for a in allowed), value)
+    return value
 
 
 def verify_command(db: DbOption = DEFAULT_DB, json_output: JsonFlag = False) -> None:
