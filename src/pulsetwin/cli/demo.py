@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 from rich.rule import Rule
 
-from pulsetwin.cli import audit, forecasting, hotspots, scenario, serve, twin
+from pulsetwin.cli import audit, feedback, forecasting, hotspots, scenario, serve, twin
 from pulsetwin.cli.common import DbOption, console
 
 
@@ -58,6 +58,8 @@ def demo_command(
             f"The gate blocked the run (exit code {verdict.exit_code}); it stays stored, marked blocked."
         )
     audit.docs_command(db=db, out=out / "documents")
+    console.print(Rule("3b. Feedback loop: does a forecast that steers patrols feed on its own records?"))
+    feedback.feedback_command(db=db, seed=seed, out=out / "feedback")
     console.print(Rule("4. Report"))
     forecasting.report_command(db=db, out=out, run_id=None)
     if scenario_spec is not None:

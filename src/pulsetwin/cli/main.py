@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from pulsetwin.cli import audit, data, demo, fetch, forecasting, hotspots, scenario, serve, twin
+from pulsetwin.cli import audit, data, demo, feedback, fetch, forecasting, hotspots, scenario, serve, twin
 from pulsetwin.cli.common import err_console
 from pulsetwin.exceptions import PulsetwinError
 
@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (twin, data, fetch, forecasting, hotspots, scenario, audit, serve, demo):
+for module in (twin, data, fetch, forecasting, hotspots, scenario, feedback, audit, serve, demo):
     module.register(app)
 
 

@@ -2,7 +2,8 @@
 
 Sections: the run and its status, the backtest table, skill against the best naive baseline with intervals,
 PAI curves per model, a reliability diagram of the predictive quantiles, and a map of the forecast drawn from
-the areas' WKT in RD coordinates (no map tiles).
+the areas' WKT in RD coordinates (no map tiles), and, when the store holds a ``feedback_loop`` run, the
+misallocation of patrols over time in the closed loop, naive against corrected learners.
 """
 
 from __future__ import annotations
@@ -47,10 +48,13 @@ def write_report(store: Store, out_dir: Path, *, run_id: str | None = None) -> P
     forecasts = store.read("forecasts", where={"run_id": rid})
     areas = store.read("areas")
     run = store.get_run(rid)
+    feedback = store.runs()
+    feedback = feedback[feedback["kind"] == "feedback_loop"]
     page = render_report(
         run_id=rid, model=run.model or "", status=run.status, metrics=run.metrics, forecasts=forecasts,
         areas=areas, origin=run.origin, freq=run.freq or "", data_hash=run.data_hash or "",
         code_version=run.code_version or "",
+        feedback=store.get_run(str(feedback["run_id"].iloc[-1])).metrics if not feedback.empty else None,
     )  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "report.html"
@@ -72,8 +76,9 @@ def render_report(
     freq: str,
     data_hash: str,
     code_version: str,
+    feedback: Mapping[str, Any] | None = None,
 ) -> str:
-    """The HTML page as a string."""
+    """The HTML page as a string; ``feedback`` (a ``feedback_loop`` run's metrics) adds its section."""
     backtest = metrics.get("backtest", {})
     summary = pd.DataFrame(backtest.get("summary", []))
     if summary.empty:
@@ -118,6 +123,7 @@ means the flagged 3 % of the area holds more than 3 % of the incidents.</p>
 <h2>PAI by share of area flagged</h2>{parts[1]}
 <h2>Reliability of the predictive quantiles</h2>{parts[2]}
 <h2>Forecast map (first period, all categories summed)</h2>{parts[3]}
+{"" if feedback is None else feedback_section(feedback)}
 </body></html>
 """
 
@@ -217,3 +223,46 @@ def _ring_coordinates(geoms: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np
     x = np.insert(coords[:, 0], breaks, np.nan)
     y = np.insert(coords[:, 1], breaks, np.nan)
     return x, y
+
+
+def feedback_section(metrics: Mapping[str, Any]) -> str:
+    """The "Feedback loop" section: misallocation per week of each arm of a stored feedback-loop run."""
+    settings = metrics.get("settings", {})
+    summary = metrics.get("summary", {})
+    ends = ", ".join(
+        f"{html.escape(arm)} {values['misallocation']:.3f}"
+        for arm, values in summary.items()
+        if values.get("misallocation") is not None
+    )
+    figure = feedback_figure(metrics).to_html(
+        full_html=False, include_plotlyjs=False, default_width="100%", default_height="420px"
+    )
+    return f"""<h2>Feedback loop</h2>
+<p>The closed patrol loop on the twin's true {html.escape(str(metrics.get("category", "")))} rates with
+model <b>{html.escape(str(settings.get("model", "")))}</b> in the loop ({html.escape(str(settings.get("policy", "")))}
+patrol, k={html.escape(str(settings.get("k", "")))}, {html.escape(str(settings.get("runs", "")))} runs).
+Misallocation is the total-variation distance between patrol shares and true-crime shares (0: patrol follows
+crime). The naive learner learns from every record, so it sees crime where it patrols; the corrected learners
+weight discoveries by 1 / propensity (ipw) or learn from citizen reports only. End of loop: {ends}.</p>
+{figure}"""
+
+
+def feedback_figure(metrics: Mapping[str, Any]) -> go.Figure:
+    """Misallocation over the loop's weeks, one line per arm with its 5-95 % band over runs."""
+    fig = go.Figure()
+    weeks = list(metrics.get("weeks", []))
+    for arm, series in metrics.get("arms", {}).items():
+        values = series.get("misallocation")
+        if values is None:
+            continue
+        if arm != "oracle":
+            fig.add_trace(
+                go.Scatter(
+                    x=weeks + weeks[::-1], y=list(values["q95"]) + list(values["q05"])[::-1], fill="toself",
+                    line={"width": 0}, opacity=0.2, showlegend=False, hoverinfo="skip", name=f"{arm} band",
+                )
+            )  # fmt: skip
+        dash = "dash" if arm == "oracle" else "solid"
+        fig.add_trace(go.Scatter(x=weeks, y=values["mean"], mode="lines", name=arm, line={"dash": dash}))
+    fig.update_layout(xaxis_title="week", yaxis_title="misallocation (0 = patrol follows true crime)")
+    return fig
