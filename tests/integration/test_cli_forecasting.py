@@ -24,7 +24,9 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cli") / "twin.duckdb"
     tables = generate_twin("heerlen", seed=3, years=2).tables
     with Store(path) as store:
-        store.import_frames({k: v for k, v in tables.items() if k != "protected"}, source="twin:test")
+        store.import_frames(
+            {k: v for k, v in tables.items() if k != "protected"}, source="twin:heerlen:seed3"
+        )
     return path
 
 
@@ -35,7 +37,7 @@ def app() -> typer.Typer:
     return root
 
 
-def test_backtest_prints_the_table_with_oracle_and_writes_json(
+def test_backtest_prints_the_table_with_both_oracles_and_writes_json(
     app: typer.Typer, db: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "bt.json"
@@ -44,12 +46,28 @@ def test_backtest_prints_the_table_with_oracle_and_writes_json(
               "burglary_residential,vandalism", "--json", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    for name in ("naive_hist", "glm", "oracle", "gap"):
+    for name in ("naive_hist", "glm", "oracle", "gap", "origin_oracle", "attainable", "reproduces"):
         assert name in result.output
     payload = json.loads(out.read_text(encoding="utf-8"))
-    models = {row["model"] for row in payload["summary"]}
-    assert models == {"naive_last", "naive_seasonal", "naive_mean_k", "naive_hist", "glm", "oracle"}
+    rows = {row["model"]: row for row in payload["summary"]}
+    assert set(rows) == {
+        "naive_last", "naive_seasonal", "naive_mean_k", "naive_hist", "glm", "oracle", "origin_oracle",
+    }  # fmt: skip
+    assert rows["origin_oracle"]["attainable_share"] == pytest.approx(1.0)
+    assert rows["glm"]["attainable_share"] is not None and payload["notes"]
     assert {"cutoff", "fold", "step", "category", "pai_03"} <= set(payload["scores"][0])
+
+
+def test_backtest_without_the_origin_oracle(app: typer.Typer, db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bt.json"
+    result = CliRunner().invoke(
+        app, ["backtest", "--db", str(db), "--models", "glm", "--horizon", "2", "--folds", "1", "--category",
+              "vandalism", "--no-origin-oracle", "--json", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "attainable" not in result.output.lower()
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    assert "origin_oracle" not in {row["model"] for row in payload["summary"]} and payload["notes"] == []
 
 
 def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path, tmp_path: Path) -> None:

@@ -80,6 +80,13 @@ def backtest_command(
         Path | None, typer.Option("--json", help="Also write the full result as JSON here.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
+    no_origin_oracle: Annotated[
+        bool,
+        typer.Option(
+            "--no-origin-oracle",
+            help="Twin data: skip replaying the twin for the origin oracle and the attainable share.",
+        ),
+    ] = False,
     grid: Annotated[
         bool,
         typer.Option("--grid", help="Backtest hotspot maps on a grid of cells from point events instead."),
@@ -93,7 +100,7 @@ def backtest_command(
         str | None, typer.Option("--grid-origin", help="Grid: lower-left corner X,Y in RD metres.")
     ] = None,
 ) -> None:
-    """Backtest models against every naive baseline (and, on twin data, the oracle) over rolling origins.
+    """Backtest models against every naive baseline (and, on twin data, the oracles) over rolling origins.
 
     With ``--grid``: hotspot maps of point events per cell (``--cell``, ``--window`` days, ``--origins N``,
     ``--step`` days) against the count baselines and the ceiling.
@@ -121,12 +128,20 @@ def backtest_command(
         result = backtest(
             store, models=_split(models), freq=_freq(freq), horizon=horizon, folds=folds, step=step,
             origins=explicit, categories=_split(category), scheduler=scheduler, seed=seed,
+            origin_oracle=False if no_origin_oracle else None,
         )  # fmt: skip
+    for note in result.notes:
+        console.print(note)
     console.print(backtest_table(result))
     console.print(
         f"Skill = 1 - deviance / deviance of the best naive baseline ({result.baseline}); "
         f"CI = {round(result.level * 100)} % moving-block bootstrap interval over periods."
     )
+    if result.summary["attainable_share"].notna().any():
+        console.print(
+            "Attainable = share of the deviance gap from the best naive baseline to the origin oracle (the best "
+            "forecast anyone could make with everything known at the forecast origin) that a model closes."
+        )
     if json_out is not None:
         write_json(result.to_dict(), json_out)
         console.print(f"JSON written to {json_out}")
@@ -136,6 +151,7 @@ def backtest_table(result: BacktestResult) -> Table:
     """A Rich table of the backtest summary, one row per model."""
     summary = result.summary
     has_oracle = summary["gap_share"].notna().any()
+    has_origin_oracle = summary["attainable_share"].notna().any()
     pct = round(result.level * 100)
     table = Table(
         title=f"Backtest ({result.freq}, horizon {result.horizon}, {len(result.folds)} folds)",
@@ -146,6 +162,9 @@ def backtest_table(result: BacktestResult) -> Table:
         table.add_column(name, justify="right")
     if has_oracle:
         table.add_column("gap share", justify="right")
+        table.add_column(f"{pct}% CI", justify="right")
+    if has_origin_oracle:
+        table.add_column("attainable", justify="right")
         table.add_column(f"{pct}% CI", justify="right")
     for _, row in summary.iterrows():
         label = str(row["model"]) + ("*" if row["model"] == result.baseline else "")
@@ -158,6 +177,11 @@ def backtest_table(result: BacktestResult) -> Table:
             cells += [
                 _num(row["gap_share"], 2),
                 f"{_num(row['gap_share_lo'], 2)}..{_num(row['gap_share_hi'], 2)}",
+            ]
+        if has_origin_oracle:
+            cells += [
+                _num(row["attainable_share"], 2),
+                f"{_num(row['attainable_share_lo'], 2)}..{_num(row['attainable_share_hi'], 2)}",
             ]
         table.add_row(*cells)
     return table

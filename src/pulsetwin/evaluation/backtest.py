@@ -1,5 +1,5 @@
-"""Rolling-origin backtest: every model and every naive baseline (on twin data also the oracle) on one set of
-folds.
+"""Rolling-origin backtest: every model and every naive baseline (on twin data also the oracle, and the origin
+oracle when the twin can be replayed) on one set of folds.
 
 Each (fold, model) task fits a fresh copy of the model on a History cut strictly before the fold's origin,
 forecasts the fold's periods and scores them against the recorded counts of the (area, category) pairs seen in
@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from pulsetwin.evaluation import metrics as m
 from pulsetwin.evaluation.hotspot_metrics import DEFAULT_FRACTIONS, hotspot_table
 from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.oracle import ORACLE_NAME, Oracle
+from pulsetwin.evaluation.origin_oracle import ORIGIN_ORACLE_NAME, OriginOracle, Recovery, recover_process
 from pulsetwin.evaluation.skill import skill_table
 from pulsetwin.evaluation.splits import Fold, rolling_origins
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
@@ -51,6 +52,14 @@ class FrameSource(Protocol):
         """Return the canonical frame of ``table`` filtered by column equality."""
 
 
+@runtime_checkable
+class ProvenanceSource(Protocol):
+    """A frame source that also says where its rows came from, like the store."""
+
+    def provenance(self) -> pd.DataFrame:
+        """One record per imported table: ``table_name, source, ...``."""
+
+
 def hotspot_column(metric: str, fraction: float) -> str:
     """Column name of a hotspot metric at an area fraction, e.g. ``pai_03`` for 3 %."""
     return f"{metric}_{round(fraction * 100):02d}"
@@ -71,13 +80,16 @@ class BacktestResult:
         (``hit_rate_01`` ... ``pei_10``) over the areas of that period.
     summary
         One row per model: pooled metrics over all scored cells, hotspot metrics averaged over the scored
-        periods, and skill against the best naive baseline with its interval (and the oracle gap share).
+        periods, and skill against the best naive baseline with its interval (and the shares of the gap to
+        the oracle and to the origin oracle, ``gap_share`` and ``attainable_share``).
     skill
         Skill rows per ``category`` (``"all"`` pools every category), see :func:`skill_table`.
     folds
         The folds used.
     baseline
         The best naive baseline over all categories.
+    notes
+        What the backtest decided about the origin oracle (replayed, or why not), one line each.
     """
 
     scores: pd.DataFrame
@@ -90,11 +102,13 @@ class BacktestResult:
     horizon: int
     level: float
     settings: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready payload: settings, folds, summary, skill and scores (dates as ISO strings)."""
+        """JSON-ready payload: settings, notes, folds, summary, skill and scores (dates as ISO strings)."""
         return {
             "settings": self.settings,
+            "notes": list(self.notes),
             "freq": self.freq,
             "horizon": self.horizon,
             "level": self.level,
@@ -155,6 +169,7 @@ def backtest(
     categories: Sequence[str] | None = None,
     naive: Sequence[str | Model] | None = None,
     oracle: bool | None = None,
+    origin_oracle: Model | bool | None = None,
     min_train: int | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
@@ -162,7 +177,7 @@ def backtest(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> BacktestResult:
-    """Backtest models against every naive baseline (and the oracle on twin data) over rolling origins.
+    """Backtest models against every naive baseline (and the oracles on twin data) over rolling origins.
 
     Parameters
     ----------
@@ -171,7 +186,7 @@ def backtest(
         (required: area sizes for PAI), ``covariates``, ``events``, ``truth``.
     models
         Registered model names or Model instances; default every registered model. The naive baselines are
-        always added; ``oracle`` is refused here (use the ``oracle`` flag).
+        always added; ``oracle`` and ``origin_oracle`` are refused here (they are added by the flags below).
     freq, horizon, folds, step, origins, min_train
         The rolling-origin design, see :func:`pulsetwin.evaluation.splits.rolling_origins`.
     categories
@@ -180,6 +195,12 @@ def backtest(
         The naive baselines (default every registered naive model).
     oracle
         Add the oracle; default: when a non-empty ``truth`` frame is present.
+    origin_oracle
+        The ceiling of the attainable share. ``None`` (default): from a store whose incidents and truth come
+        from one ``twin:<preset>:seed<N>`` import, replay that twin once and add the origin oracle when the
+        replay reproduces the stored truth (else a note says why not); from frames, none. ``True``: the same,
+        but refuse when it cannot be added; ``False``: never. A Model (e.g. ``OriginOracle(process=...)``):
+        add that one.
     scheduler, workers
         Passed to :func:`pulsetwin.executor.map_tasks`.
     level, n_boot, seed
@@ -207,6 +228,13 @@ def backtest(
     if (oracle is None and has_truth) or oracle:
         assert truth is not None
         lineup.append(Oracle(truth=truth))
+    ceiling, notes = _origin_oracle(store_or_frames, truth, origin_oracle)
+    if ceiling is not None:
+        if any(model.name == ceiling.name for model in lineup):
+            raise bad_parameter(
+                "origin_oracle", "backtest", "a model named apart from the others", ceiling.name
+            )
+        lineup.append(ceiling)
     sizes = area_sizes(frames.get("areas"), incidents["area_code"].unique())
     tasks: list[_Task] = []
     for fold in fold_list:
@@ -217,7 +245,10 @@ def backtest(
     scores = pd.concat(parts, ignore_index=True)
     naive_names = tuple(model.name for model in naive_models)
     oracle_name = ORACLE_NAME if any(model.name == ORACLE_NAME for model in lineup) else None
-    skill = _skill(scores, naive_names, oracle_name, level=level, n_boot=n_boot, seed=seed)
+    skill = _skill(
+        scores, naive_names, oracle_name, None if ceiling is None else ceiling.name, level=level,
+        n_boot=n_boot, seed=seed,
+    )  # fmt: skip
     overall = skill[skill["category"] == "all"]
     summary = _summary(scores, overall, naive_names)
     settings = {
@@ -227,8 +258,37 @@ def backtest(
     return BacktestResult(
         scores=scores, summary=summary, skill=skill, folds=tuple(fold_list),
         baseline=str(overall["baseline"].iloc[0]),
-        naive=naive_names, freq=freq, horizon=horizon, level=level, settings=settings,
+        naive=naive_names, freq=freq, horizon=horizon, level=level, settings=settings, notes=notes,
     )  # fmt: skip
+
+
+def _origin_oracle(
+    source: FrameSource | Mapping[str, pd.DataFrame], truth: pd.DataFrame | None, wanted: Model | bool | None
+) -> tuple[Model | None, tuple[str, ...]]:
+    """The origin oracle to add (or None) and a note on it; see the ``origin_oracle`` parameter of backtest."""
+    if isinstance(wanted, Model):
+        return wanted, ()
+    if wanted is not None and not isinstance(wanted, bool):
+        raise bad_parameter("origin_oracle", "backtest", "a Model, True, False or None", wanted)
+    automatic = wanted is None and not isinstance(source, Mapping) and truth is not None and not truth.empty
+    if not (wanted or automatic):
+        return None, ()
+    if isinstance(source, ProvenanceSource):
+        records = source.provenance()
+        sources = records.loc[records["table_name"].isin(["incidents", "truth"]), "source"].astype(str)
+        recovery = recover_process(sources, truth)
+    else:
+        recovery = Recovery(
+            None, "no origin oracle: these frames carry no import source to find the twin by."
+        )
+    if recovery.process is None:
+        if wanted:
+            raise ParameterError(
+                f"{recovery.note} Fix: pass origin_oracle=OriginOracle(process=replay_process(...)) for the "
+                "twin of this data, or leave origin_oracle at None."
+            )
+        return None, (recovery.note,)
+    return OriginOracle(process=recovery.process), (recovery.note,)
 
 
 def _registry_naive_names() -> list[str]:
@@ -252,9 +312,10 @@ def resolve_models(specs: Sequence[str | Model]) -> list[Model]:
         if isinstance(spec, Model):
             out.append(spec)
         elif isinstance(spec, str):
-            if spec == ORACLE_NAME:
+            if spec in (ORACLE_NAME, ORIGIN_ORACLE_NAME):
                 raise ParameterError(
-                    "The oracle is not a model to choose: backtests on twin data add it automatically."
+                    f"The {spec.replace('_', ' ')} is not a model to choose: backtests on twin data add it "
+                    "automatically."
                 )
             from pulsetwin.models.registry import make_model
 
@@ -424,7 +485,14 @@ def _hotspots(cells: pd.DataFrame, mean: np.ndarray, y: np.ndarray, sizes: pd.Se
 
 
 def _skill(
-    scores: pd.DataFrame, naive: tuple[str, ...], oracle: str | None, *, level: float, n_boot: int, seed: int
+    scores: pd.DataFrame,
+    naive: tuple[str, ...],
+    oracle: str | None,
+    origin_oracle: str | None,
+    *,
+    level: float,
+    n_boot: int,
+    seed: int,
 ) -> pd.DataFrame:
     """Skill tables pooled over categories (``"all"``) and per category, periods as bootstrap units."""
     losses = scores.assign(deviance_sum=scores["deviance"] * scores["n"])
@@ -432,8 +500,8 @@ def _skill(
     for category, frame in [("all", losses), *losses.groupby("category", sort=True)]:
         by_period = frame.groupby(["period_start", "model"], as_index=False)[["deviance_sum", "n"]].sum()
         table = skill_table(
-            by_period.rename(columns={"period_start": "period"}), naive=naive, oracle=oracle, level=level,
-            n_boot=n_boot, seed=seed,
+            by_period.rename(columns={"period_start": "period"}), naive=naive, oracle=oracle,
+            origin_oracle=origin_oracle, level=level, n_boot=n_boot, seed=seed,
         )  # fmt: skip
         parts.append(table.assign(category=category))
     skill = pd.concat(parts, ignore_index=True)
@@ -441,7 +509,7 @@ def _skill(
 
 
 def _summary(scores: pd.DataFrame, skill: pd.DataFrame, naive: tuple[str, ...]) -> pd.DataFrame:
-    """Per model: cell-weighted point metrics, mean hotspot metrics, skill and gap share."""
+    """Per model: cell-weighted point metrics, mean hotspot metrics, skill, gap and attainable shares."""
     weights = scores["n"].to_numpy(dtype=np.float64)
     weighted = scores[list(POINT_METRICS)].mul(weights, axis=0)
     weighted["rmse"] = scores["rmse"] ** 2 * weights

@@ -17,7 +17,9 @@ share of the *attainable* gap.
 
 The true rates and all offences are not stored in :class:`pulsetwin.twin.generate.TwinCity`, so
 :func:`replay_process` replays the first steps of :func:`pulsetwin.twin.generate.generate_twin` with the same
-random streams; the unit tests check that the replay reproduces the twin's truth table exactly.
+random streams; the unit tests check that the replay reproduces the twin's truth table exactly. For a store,
+:func:`recover_process` finds the twin's preset and seed in the import source (``twin:<preset>:seed<N>``) and
+its calendar in the truth's period range, replays it and keeps it only when it reproduces the stored truth.
 
 Notes
 -----
@@ -27,6 +29,8 @@ Expected intensity of a Hawkes process with exponential kernel (Hawkes 1971, Bio
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -34,11 +38,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pulsetwin.exceptions import ParameterError, bad_parameter
+from pulsetwin.exceptions import ParameterError, PulsetwinError, bad_parameter
 from pulsetwin.models.base import History, Model, check_horizon
 from pulsetwin.schema.tables import FORECASTS
 from pulsetwin.twin.covariates import build_covariates
-from pulsetwin.twin.generate import _STEPS
+from pulsetwin.twin.generate import _STEPS, _check_arguments
 from pulsetwin.twin.geography import build_geography
 from pulsetwin.twin.observation import patrol_presence, record_probabilities
 from pulsetwin.twin.parameters import CATEGORIES, PATROL, PRESETS, CategoryParams
@@ -53,6 +57,9 @@ from pulsetwin.twin.process import (
 from pulsetwin.twin.truth import build_periods, expected_offences
 
 ORIGIN_ORACLE_NAME = "origin_oracle"
+TWIN_SOURCE = re.compile(r"twin:(?P<preset>[A-Za-z0-9_-]+):seed(?P<seed>[0-9]+)")
+"""Import source of a generated twin (``pulsetwin twin generate`` writes ``twin:<preset>:seed<N>``)."""
+TRUTH_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,94 @@ def replay_process(preset: str, *, seed: int, years: int, start_year: int = 2021
     offences = simulate_offences(geo, CATEGORIES, rates, list(profiles), timeline, streams[2])
     probabilities = record_probabilities(CATEGORIES, patrol_presence(cov, PATROL))
     return TwinProcess(timeline, CATEGORIES, rates, profiles, offences, probabilities, np.asarray(geo.codes))
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """The replayed process of a store's twin, or None, with a one-line note on what was done or why not."""
+
+    process: TwinProcess | None
+    note: str
+
+
+def recover_process(
+    sources: Iterable[str], truth: pd.DataFrame | None, *, rtol: float = TRUTH_RTOL
+) -> Recovery:
+    """Replay the twin named by the import ``sources`` of the incidents and truth, if its truth matches.
+
+    Every source must be the same ``twin:<preset>:seed<N>``; the calendar (start year, years) is the span of
+    the truth's periods, as :func:`pulsetwin.twin.generate.generate_twin` covers whole calendar years. The
+    replay is kept only when its truth (both frequencies) equals the stored ``truth`` to ``rtol``.
+    """
+    names = sorted(set(sources))
+    twins = [TWIN_SOURCE.fullmatch(name) for name in names]
+    if not names or twins[0] is None or len(names) > 1:
+        shown = ", ".join(repr(n) for n in names) or "none"
+        return Recovery(
+            None,
+            "no origin oracle: the incidents and truth must all come from one generated twin "
+            f"(source twin:<preset>:seed<N>); their import sources are {shown}.",
+        )
+    match = twins[0]
+    preset, seed = match["preset"], int(match["seed"])
+    if truth is None or truth.empty:
+        return Recovery(None, f"no origin oracle: {names[0]} has no truth table in this data.")
+    years_seen = pd.DatetimeIndex(truth["period_start"]).year
+    start_year, years = int(years_seen.min()), int(years_seen.max() - years_seen.min() + 1)
+    label = f"twin {preset} seed {seed}, {years} year(s) from {start_year}"
+    try:
+        _check_arguments(preset, seed, years, start_year)
+    except PulsetwinError as error:
+        return Recovery(None, f"no origin oracle: {label} cannot be replayed ({error})")
+    process = replay_process(preset, seed=seed, years=years, start_year=start_year)
+    mismatch = truth_mismatch(process, truth, rtol=rtol)
+    if mismatch is not None:
+        return Recovery(
+            None, f"no origin oracle: the stored truth is not that of {label} replayed: {mismatch}"
+        )
+    return Recovery(process, f"origin oracle: {label} replayed; it reproduces the stored truth.")
+
+
+def truth_mismatch(process: TwinProcess, truth: pd.DataFrame, *, rtol: float = TRUTH_RTOL) -> str | None:
+    """How the stored ``truth`` differs from the replayed process's truth (None when it matches to ``rtol``).
+
+    Rows are located on the replay's (period, category, buurt) grid by their keys, so row order is free;
+    ``intensity`` and, when present, ``offence_intensity`` are compared.
+    """
+    if "freq" not in truth.columns:
+        return "the truth has no freq column."
+    slugs = pd.Index([c.slug for c in process.cats])
+    codes = pd.Index(process.codes.astype(str))
+    grids = {freq: build_periods(process.timeline, freq) for freq in ("W", "M")}
+    expected_rows = sum(periods.starts.size * slugs.size * codes.size for periods in grids.values())
+    if len(truth) != expected_rows:
+        return f"{len(truth)} truth rows stored, the replay has {expected_rows}."
+    for freq, periods in grids.items():
+        rows = truth[truth["freq"].astype(str) == freq]
+        p = periods.starts.get_indexer(pd.DatetimeIndex(rows["period_start"]))
+        c = slugs.get_indexer(pd.Index(rows["category"].astype(str)))
+        a = codes.get_indexer(pd.Index(rows["area_code"].astype(str)))
+        shape = (periods.starts.size, slugs.size, codes.size)
+        outside = (p < 0) | (c < 0) | (a < 0)
+        if outside.any() or len(rows) != np.prod(shape):
+            return f"{int(outside.sum())} of {len(rows)} {freq} truth rows are not on the replay's grid."
+        offence_mean = expected_offences(
+            process.offences, process.cats, process.rates, list(process.profiles), periods
+        )
+        replayed = {"offence_intensity": offence_mean, "intensity": offence_mean * process.probabilities}
+        for column in [k for k in ("intensity", "offence_intensity") if k in rows.columns]:
+            stored = rows[column].to_numpy(dtype=np.float64, na_value=np.nan)
+            expected = replayed[column][p, c, a]
+            bad = ~np.isclose(stored, expected, rtol=rtol, atol=0.0)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                first = rows.iloc[i]
+                return (
+                    f"{int(bad.sum())} of {len(rows)} {freq} {column} values differ beyond rtol {rtol:g}, e.g. "
+                    f"{first['area_code']} {first['category']} {pd.Timestamp(first['period_start']).date()}: "
+                    f"stored {stored[i]:.12g}, replayed {expected[i]:.12g}."
+                )
+    return None
 
 
 def _excitation_at(process: TwinProcess, day: float) -> np.ndarray:

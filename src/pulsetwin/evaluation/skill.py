@@ -1,7 +1,9 @@
 """Skill against the best naive baseline, and the share of the naive-to-oracle gap, with bootstrap intervals.
 
 Skill = 1 - D_model / D_naive (relative improvement in mean Poisson deviance, > 0 is better than naive);
-gap share = (D_naive - D_model) / (D_naive - D_oracle) (1 = as good as knowing the true intensity).
+gap share = (D_naive - D_model) / (D_naive - D_oracle) (1 = as good as knowing the true intensity);
+attainable share = (D_naive - D_model) / (D_naive - D_origin_oracle), the same share against the best forecast
+knowable at the forecast origin (1 = as good as any forecaster can be).
 Both are ratios of sums over periods; their intervals resample whole periods in moving blocks, the same blocks
 for every model (paired), so the shared period-to-period noise cancels.
 
@@ -24,7 +26,7 @@ from pulsetwin.exceptions import bad_parameter
 
 SKILL_COLUMNS = (
     "model", "baseline", "skill", "skill_lo", "skill_hi", "gap_share", "gap_share_lo", "gap_share_hi",
-    "n_periods",
+    "attainable_share", "attainable_share_lo", "attainable_share_hi", "n_periods",
 )  # fmt: skip
 
 
@@ -50,6 +52,7 @@ def skill_table(
     *,
     naive: Sequence[str],
     oracle: str | None = None,
+    origin_oracle: str | None = None,
     level: float = 0.95,
     n_boot: int = 1000,
     block: int | None = None,
@@ -66,6 +69,8 @@ def skill_table(
         Names of the naive baselines; the one with the lowest mean deviance over all periods is the baseline.
     oracle
         Name of the oracle model, when present (twin data), for the gap share.
+    origin_oracle
+        Name of the origin oracle, when present (a twin whose process was replayed), for the attainable share.
     level
         Central coverage of the percentile intervals.
     n_boot, block, seed
@@ -74,7 +79,8 @@ def skill_table(
     Returns
     -------
     pandas.DataFrame
-        One row per model with :data:`SKILL_COLUMNS`; gap shares are NaN without an oracle.
+        One row per model with :data:`SKILL_COLUMNS`; gap (attainable) shares are NaN without an (origin)
+        oracle.
     """
     owner = "skill_table"
     if not 0.0 < level < 1.0:
@@ -91,8 +97,9 @@ def skill_table(
     present = [m for m in naive if m in dev.columns]
     if not present:
         raise bad_parameter("naive", owner, f"names of models in losses ({sorted(dev.columns)})", list(naive))
-    if oracle is not None and oracle not in dev.columns:
-        raise bad_parameter("oracle", owner, f"a model in losses ({sorted(dev.columns)}) or None", oracle)
+    for name, ceiling in (("oracle", oracle), ("origin_oracle", origin_oracle)):
+        if ceiling is not None and ceiling not in dev.columns:
+            raise bad_parameter(name, owner, f"a model in losses ({sorted(dev.columns)}) or None", ceiling)
     models = list(dev.columns)
     sums = dev.to_numpy(dtype=np.float64)
     mean_dev = sums.sum(axis=0) / counts[:, 0].sum()
@@ -110,15 +117,8 @@ def skill_table(
     skill = 1.0 - sums.sum(axis=0) / sums[:, b].sum()
     boot_skill = 1.0 - boot / boot[:, [b]]
     skill_lo, skill_hi = np.percentile(boot_skill, tails, axis=0)
-    gap, gap_lo, gap_hi = (np.full(len(models), np.nan) for _ in range(3))
-    if oracle is not None:
-        o = models.index(oracle)
-        gap = _gap_share(sums.sum(axis=0)[None, :], b, o)[0]
-        boot_gap = _gap_share(boot, b, o)
-        valid = np.isfinite(boot_gap).any(axis=0)
-        gap_lo, gap_hi = np.full(len(models), np.nan), np.full(len(models), np.nan)
-        if valid.any():
-            gap_lo[valid], gap_hi[valid] = np.nanpercentile(boot_gap[:, valid], tails, axis=0)
+    gap, gap_lo, gap_hi = _share_interval(sums, boot, b, models, oracle, tails)
+    attainable, attainable_lo, attainable_hi = _share_interval(sums, boot, b, models, origin_oracle, tails)
     return pd.DataFrame(
         {
             "model": models,
@@ -129,13 +129,37 @@ def skill_table(
             "gap_share": gap,
             "gap_share_lo": gap_lo,
             "gap_share_hi": gap_hi,
+            "attainable_share": attainable,
+            "attainable_share_lo": attainable_lo,
+            "attainable_share_hi": attainable_hi,
             "n_periods": n_periods,
         }
     )[list(SKILL_COLUMNS)]
 
 
-def _gap_share(totals: NDArray[np.float64], naive: int, oracle: int) -> NDArray[np.float64]:
-    """(D_naive - D_model) / (D_naive - D_oracle) per row; NaN where the oracle does not beat the naive."""
-    gap = totals[:, [naive]] - totals[:, [oracle]]
+def _share_interval(
+    sums: NDArray[np.float64],
+    boot: NDArray[np.float64],
+    naive: int,
+    models: list[str],
+    ceiling: str | None,
+    tails: tuple[float, float],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Share of the naive-to-``ceiling`` gap per model with its percentile interval (all NaN without one)."""
+    share, lo, hi = (np.full(len(models), np.nan) for _ in range(3))
+    if ceiling is None:
+        return share, lo, hi
+    c = models.index(ceiling)
+    share = _gap_share(sums.sum(axis=0)[None, :], naive, c)[0]
+    boot_share = _gap_share(boot, naive, c)
+    valid = np.isfinite(boot_share).any(axis=0)
+    if valid.any():
+        lo[valid], hi[valid] = np.nanpercentile(boot_share[:, valid], tails, axis=0)
+    return share, lo, hi
+
+
+def _gap_share(totals: NDArray[np.float64], naive: int, ceiling: int) -> NDArray[np.float64]:
+    """(D_naive - D_model) / (D_naive - D_ceiling) per row; NaN where the ceiling does not beat the naive."""
+    gap = totals[:, [naive]] - totals[:, [ceiling]]
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(gap > 0, (totals[:, [naive]] - totals) / np.where(gap > 0, gap, 1.0), np.nan)

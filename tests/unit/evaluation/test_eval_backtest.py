@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import HistMean, LastValue, Peeker, Seasonal
+from eval_toys import HistMean, LastValue, Peeker, Seasonal
 
 from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest
 from pulsetwin.evaluation.leakage import (

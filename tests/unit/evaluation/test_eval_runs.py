@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import HistMean, LastValue, Seasonal, make_city
+from eval_toys import HistMean, LastValue, Seasonal, make_city
 
 from pulsetwin.evaluation.runs import NO_SKILL, OK, code_version, data_hash, run_forecast
 from pulsetwin.exceptions import ParameterError
