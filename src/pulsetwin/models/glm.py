@@ -7,7 +7,9 @@ shrinkage of a negative-binomial mixed model in closed form), so an area with li
 its covariates predict. Stage 2 is a small Poisson GLM with the baseline as offset on history features
 measured
 before each cutoff (EB level, recent own counts, neighbours' level and recent counts), fitted *directly* per
-forecast step ``h`` (features for a target ``h`` periods ahead use data up to ``h`` periods before it). Steps
+forecast step ``h`` (features for a target ``h`` periods ahead use data up to ``h`` periods before it). The EB
+level is part of the offset, so the stage-2 ridge shrinks toward the plain EB forecast; its strength is chosen
+per category by the Poisson likelihood of the last ``VALID_PERIODS`` targets (fitted on the earlier ones). Steps
 beyond ``STEPS`` (4 weeks / 3 months) reuse the last step's coefficients. The predictive distribution is NB2
 with a size per category and step fitted on the stage-2 rows, whose features never saw their own target.
 """
@@ -37,6 +39,55 @@ from pulsetwin.models.design import (
 )
 from pulsetwin.models.intervals import fit_nb_size
 
+RIDGE_GRID = 10.0 ** np.arange(6)
+"""Stage-2 ridge strengths tried, as multiples of the model's ``ridge``; the held-out likelihood picks one."""
+VALID_PERIODS = {"W": 8, "M": 3}
+"""Last target periods held out to choose the stage-2 ridge."""
+SELECT_AREAS = 2000
+"""Areas (evenly spaced) whose rows choose the stage-2 ridge; one penalty needs no more (keeps national fits
+fast)."""
+
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Stage-2 rows of one step: counts, history features (level first), log baseline, target period index."""
+
+
+def fit_step(y: np.ndarray, x: np.ndarray, offset: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray]:
+    """Stage-2 Poisson GLM of one step on the observed rows; returns the coefficients (intercept first, then
+    one per feature) and the fitted means of those rows.
+
+    The EB level enters the offset, so the ridge pulls its coefficient toward 1 (the empirical-Bayes forecast)
+    and every other coefficient toward 0.
+    """
+    keep = ~np.isnan(y)
+    x1 = np.column_stack([np.ones(int(keep.sum())), x[keep]])
+    coef = fit_poisson(x1, y[keep], offset[keep] + x[keep, 0], ridge=ridge)
+    coef[1] += 1.0
+    return coef, np.exp(offset[keep] + x1 @ coef)
+
+
+def select_ridge(rows: list[Rows], valid_from: int, ridge: float) -> float:
+    """The stage-2 ridge in ``ridge * RIDGE_GRID`` with the best Poisson likelihood on targets from
+    ``valid_from`` on, the coefficients fitted on earlier targets (all steps pooled); ``ridge`` when either
+    part is empty.
+
+    Notes
+    -----
+    Hold-out (forward validation) choice of the penalty (Hastie, Tibshirani & Friedman 2009, 7.10; Bergmeir &
+    Benitez 2012 on the last periods of a time series).
+    """
+    split = [(y, x, offset, when >= valid_from) for y, x, offset, when in rows]
+    if not all((~valid & ~np.isnan(y)).any() and (valid & ~np.isnan(y)).any() for y, _, _, valid in split):
+        return float(ridge)
+    loss = np.zeros(RIDGE_GRID.size)
+    for y, x, offset, valid in split:
+        test = valid & ~np.isnan(y)
+        x_test = np.column_stack([np.ones(int(test.sum())), x[test]])
+        for i, strength in enumerate(ridge * RIDGE_GRID):
+            coef, _ = fit_step(np.where(valid, np.nan, y), x, offset, strength)
+            eta = offset[test] + x_test @ coef
+            loss[i] += float(np.sum(np.exp(eta) - y[test] * eta))
+    return float(ridge * RIDGE_GRID[int(np.argmin(loss))])
+
 
 class PoissonGLM(PanelModel):
     """Pooled Poisson GLM with empirical-Bayes area levels, seasonality, trend, own and spatial lags.
@@ -52,7 +103,8 @@ class PoissonGLM(PanelModel):
     spatial
         Use neighbours (queen contiguity from ``history.areas``).
     ridge
-        Ridge penalty on every coefficient but the intercepts (> 0; keeps collinear designs solvable).
+        Ridge penalty of the baseline on every coefficient but the intercept (> 0; keeps collinear designs
+        solvable), and the smallest stage-2 penalty tried (see :func:`select_ridge`).
     train_periods
         Target periods per step for stage 2 (None: one year).
     island_k
@@ -106,7 +158,9 @@ class PoissonGLM(PanelModel):
             spatial=self.spatial,
             island_k=self.island_k,
         )
-        _, n_c, n_t = panel.counts.shape
+        n_a, n_c, n_t = panel.counts.shape
+        valid = VALID_PERIODS[history.freq]
+        subset = np.unique(np.linspace(0, n_a - 1, min(n_a, SELECT_AREAS)).astype(np.int64))
         steps = STEPS[history.freq]
         cutoffs, targets = training_cutoffs(n_t, steps, self.train_periods or SEASON[history.freq])
         windows = WINDOWS[history.freq] if self.windows is None else self.windows
@@ -114,7 +168,7 @@ class PoissonGLM(PanelModel):
             NEIGHBOUR_WINDOWS[history.freq] if self.neighbour_windows is None else self.neighbour_windows
         )
         period_x = design.period_x(panel.periods)
-        area_coef, period_coef, step_coef, origin_features = [], [], [], []
+        area_coef, period_coef, step_coef, origin_features, ridges = [], [], [], [], []
         size = np.empty((n_c, steps))
         for c in range(n_c):
             counts = panel.counts[:, c, :]
@@ -128,16 +182,24 @@ class PoissonGLM(PanelModel):
                 neighbours=design.neighbours,
                 neighbour_windows=nb_windows,
             )
+            rows = [
+                (
+                    counts[:, target].ravel(),
+                    feats.values[:, target - h + 1 - cutoffs[0], :].reshape(n_a * target.size, -1),
+                    np.log(base.expected[:, target]).ravel(),
+                    np.broadcast_to(target, (n_a, target.size)).ravel(),
+                )
+                for h, target in enumerate(targets, start=1)
+            ]
+            masks = [np.isin(np.repeat(np.arange(n_a), target.size), subset) for target in targets]
+            picked = [(y[m], x[m], o[m], w[m]) for (y, x, o, w), m in zip(rows, masks, strict=True)]
+            ridge = select_ridge(picked, n_t - valid, self.ridge)
             coefs = []
-            for h, target in enumerate(targets, start=1):
-                y = counts[:, target].ravel()
-                x = feats.values[:, target - h + 1 - cutoffs[0], :].reshape(y.size, -1)
-                offset = np.log(base.expected[:, target]).ravel()
-                keep = ~np.isnan(y)
-                x1 = np.column_stack([np.ones(int(keep.sum())), x[keep]])
-                coef = fit_poisson(x1, y[keep], offset[keep], ridge=self.ridge)
-                size[c, h - 1] = fit_nb_size(y[keep], np.exp(offset[keep] + x1 @ coef))
+            for h, (y, x, offset, _) in enumerate(rows, start=1):
+                coef, mu = fit_step(y, x, offset, ridge)
+                size[c, h - 1] = fit_nb_size(y[~np.isnan(y)], mu)
                 coefs.append(coef)
+            ridges.append(ridge)
             area_coef.append(base.area_coef)
             period_coef.append(base.period_coef)
             step_coef.append(np.stack(coefs))
@@ -149,6 +211,7 @@ class PoissonGLM(PanelModel):
         self.step_coef_ = np.stack(step_coef)
         self.origin_features_ = np.stack(origin_features, axis=1)
         self.size_ = size
+        self.stage2_ridge_ = np.asarray(ridges)
 
     def _log_parts(self, horizon: int) -> dict[str, np.ndarray]:
         """Log-scale contributions per driver group, each (areas, categories, horizon); they sum to log

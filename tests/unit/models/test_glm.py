@@ -7,7 +7,7 @@ import pandas as pd
 
 from pulsetwin.features.calendar import fourier_terms
 from pulsetwin.models.design import fit_poisson, fit_separable_poisson
-from pulsetwin.models.glm import PoissonGLM
+from pulsetwin.models.glm import PoissonGLM, Rows, fit_step, select_ridge
 from pulsetwin.models.intervals import fit_nb_size
 from pulsetwin.models.testing import simulate_panel
 
@@ -72,3 +72,38 @@ def test_area_levels_are_shrunk_toward_the_covariate_prediction() -> None:
     assert np.std(level) < np.std(raw[counts > 0])
     truth = np.log(sim.intensity[:, 0, :56].mean(axis=1))
     assert np.corrcoef(level + model.area_coef_[0] @ model.design_.area_x.T, truth)[0, 1] > 0.7
+
+
+def _stage2_rows(rng: np.random.Generator, effect: float, n_a: int = 300, n_noise: int = 1) -> list[Rows]:
+    """One step of stage-2 rows: level (enters with coefficient 1), a feature with ``effect``, and
+    ``n_noise`` features of pure noise."""
+    n_t = 40
+    level = rng.normal(0.0, 0.5, size=n_a * n_t)
+    signal, *noise = rng.normal(size=(1 + n_noise, n_a * n_t))
+    offset = np.full(n_a * n_t, np.log(2.0))
+    y = rng.poisson(np.exp(offset + level + effect * signal)).astype(float)
+    when = np.tile(np.arange(n_t), n_a)
+    return [(y, np.column_stack([level, signal, *noise]), offset, when)]
+
+
+def test_stage2_without_penalty_recovers_a_unit_level_and_the_effects() -> None:
+    y, x, offset, _ = _stage2_rows(np.random.default_rng(4), 0.3)[0]
+    coef, mu = fit_step(y, x, offset, 1e-6)
+    np.testing.assert_allclose(coef, [0.0, 1.0, 0.3, 0.0], atol=EFFECT_TOL)
+    assert mu.shape == y.shape
+
+
+def test_held_out_likelihood_keeps_a_signal_and_shrinks_overfitted_noise() -> None:
+    rng = np.random.default_rng(6)
+    rows = _stage2_rows(rng, 1.0)
+    y, x, offset, _ = rows[0]
+    coef, _ = fit_step(y, x, offset, select_ridge(rows, 32, 1.0))
+    np.testing.assert_allclose(coef[1:3], [1.0, 1.0], atol=EFFECT_TOL)
+    assert select_ridge(_stage2_rows(rng, 0.0, n_a=5, n_noise=40), 32, 1.0) >= 100.0
+
+
+def test_glm_keeps_the_strongest_ridge_without_history_features_signal() -> None:
+    sim = simulate_panel(seed=3, side=8, periods=110, categories=("violence",), excitation=0.0)
+    model = PoissonGLM(spatial=False).fit(sim.history(106))
+    assert model.stage2_ridge_.shape == (1,)
+    np.testing.assert_allclose(model.step_coef_[0, :, 1], 1.0, atol=0.05)
