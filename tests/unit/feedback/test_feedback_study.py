@@ -44,7 +44,7 @@ def _first(study: FeedbackStudy, arm: str, metric: str) -> float:
     return float(rows.sort_values("week")["mean"].iloc[0])
 
 
-def test_naive_loop_runs_away_and_ends_more_misallocated_than_the_corrected_loops(
+def test_naive_loop_runs_away_and_ends_more_misallocated_than_learning_from_reports(
     study: FeedbackStudy,
 ) -> None:
     naive = study.final("naive", "misallocation")
@@ -52,7 +52,9 @@ def test_naive_loop_runs_away_and_ends_more_misallocated_than_the_corrected_loop
         naive >= _first(study, "naive", "misallocation") + 0.08
     )  # the runaway: it grows from the same start
     assert naive >= study.final("reported_only", "misallocation") + 0.08
-    assert naive >= study.final("ipw", "misallocation") + 0.02
+    # Inverse-propensity weighting is not asserted to allocate better here: on this twin its patrol allocation
+    # ends level with the naive loop's (the weights are noisy with so few discoveries); only its forecasts
+    # are less distorted, which the next line checks.
     assert study.final("naive", "forecast_gap") > max(
         study.final("ipw", "forecast_gap"), study.final("reported_only", "forecast_gap")
     )
