@@ -36,7 +36,7 @@ browser:
 	sh scripts/install-browser.sh
 
 test: lint typecheck browser
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
