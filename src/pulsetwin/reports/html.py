@@ -95,14 +95,7 @@ def render_report(
         fig.to_html(full_html=False, include_plotlyjs=(i == 0), default_width="100%", default_height="480px")
         for i, fig in enumerate(figures)
     ]
-    verdict = (
-        f"<p class='ok'>Status <b>ok</b>: {html.escape(model)} beats the best naive baseline "
-        f"({html.escape(str(metrics.get('baseline', '')))}) with the whole skill interval above zero.</p>"
-        if status == "ok"
-        else f"<p class='warn'>Status <b>{html.escape(status)}</b>: no model beat the best naive baseline "
-        f"({html.escape(str(metrics.get('baseline', '')))}) with its skill interval above zero. The forecast "
-        f"shown is from {html.escape(model)}; treat it as no better than a naive rule.</p>"
-    )
+    verdict = status_paragraph(status, model, str(metrics.get("baseline", "")))
     when = "" if origin is None else pd.Timestamp(origin).date().isoformat()
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>PulseTwin forecast report {html.escape(run_id)}</title>
@@ -126,6 +119,26 @@ means the flagged 3 % of the area holds more than 3 % of the incidents.</p>
 {"" if feedback is None else feedback_section(feedback)}
 </body></html>
 """
+
+
+def status_paragraph(status: str, model: str, baseline: str) -> str:
+    """One plain sentence on what the run's status means: skill, no skill, or blocked by the audit gate."""
+    name, base = html.escape(model), html.escape(baseline)
+    if status == "ok":
+        return (
+            f"<p class='ok'>Status <b>ok</b>: {name} beats the best naive baseline ({base}) with the whole skill "
+            "interval above zero.</p>"
+        )
+    if status == "blocked":
+        return (
+            f"<p class='warn'>Status <b>blocked</b>: the rights-and-harms audit found a blocking finding for this "
+            f"run (see <code>pulsetwin audit</code>). The forecast of {name} must not be released as it is.</p>"
+        )
+    return (
+        f"<p class='warn'>Status <b>{html.escape(status)}</b>: no model beat the best naive baseline ({base}) "
+        f"with its skill interval above zero. The forecast shown is from {name}; treat it as no better than a "
+        "naive rule.</p>"
+    )
 
 
 def backtest_table(summary: pd.DataFrame) -> str:

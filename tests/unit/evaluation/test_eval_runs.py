@@ -88,3 +88,18 @@ def test_data_hash_ignores_row_order_but_not_values() -> None:
     assert data_hash(incidents) == data_hash(shuffled)
     changed = incidents.assign(count=incidents["count"] + (incidents.index == 0))
     assert data_hash(changed) != data_hash(incidents)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("ok", "beats the best naive baseline"),
+        ("no_skill", "no model beat"),
+        ("blocked", "audit found a blocking"),
+    ],
+)
+def test_report_status_sentence_matches_the_run_status(status: str, expected: str) -> None:
+    from pulsetwin.reports.html import status_paragraph
+
+    text = status_paragraph(status, "glm", "naive_hist")
+    assert expected in text and f"<b>{status}</b>" in text
