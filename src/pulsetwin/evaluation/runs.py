@@ -2,7 +2,9 @@
 
 A run is marked ``ok`` when the model that forecasts beats the best naive baseline with the lower end of
 its skill interval above zero, and ``no_skill`` otherwise. With ``model="best"`` and no such model, the
-forecast is the best naive baseline's and the run says so.
+forecast is the best naive baseline's and the run says so. The forecasting model's drivers of its first
+forecast period (for models that have them: glm, lgbm) are stored with the run, in the same transaction
+(:mod:`pulsetwin.evaluation.explanations`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pulsetwin.evaluation.backtest import BacktestResult, backtest, load_frames, records, resolve_models
+from pulsetwin.evaluation.explanations import model_explanations, save_explanations
 from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.oracle import ORACLE_NAME
 from pulsetwin.evaluation.splits import period_grid
@@ -144,7 +147,9 @@ def run_forecast(
     created = datetime.now(UTC).replace(tzinfo=None)
     params = {"requested": requested, "model_params": _plain(fitted.get_params()), **result.settings}
     run_id = new_run_id("forecast", chosen, canonical_detail(params), hashed, created)
-    forecasts = type(fitted)(**fitted.get_params()).fit(history).predict(horizon, run_id=run_id)
+    final = type(fitted)(**fitted.get_params()).fit(history)
+    forecasts = final.predict(horizon, run_id=run_id)
+    explanations = model_explanations(final, run_id)
     forecasts = forecasts[list(FORECASTS.column_names)].assign(run_id=run_id, model=chosen)
     skill_row = result.summary.set_index("model").loc[chosen]
     skill = {k: _plain_value(skill_row[k]) for k in ("skill", "skill_lo", "skill_hi", "gap_share")}
@@ -165,6 +170,8 @@ def run_forecast(
             status=status, origin=start, freq=freq, horizon=horizon, run_id=run_id, actor=actor,
         )  # fmt: skip
         store.import_frames({"forecasts": forecasts}, source=f"run:{run_id}", actor=actor)
+        if explanations is not None:
+            save_explanations(store, explanations)
     return ForecastRun(
         run_id=run_id, requested=requested, model=chosen, status=status, baseline=result.baseline,
         skill=skill, forecasts=forecasts, backtest=result, data_hash=hashed, code_version=version,
