@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 from pulsetwin.exceptions import NotFittedError, ParameterError
 from pulsetwin.models.base import History, Model, future_periods
 from pulsetwin.models.registry import MODELS, make_model, naive_names
-from pulsetwin.models.testing import simulate_panel
+from pulsetwin.models.testing import SimulatedPanel, simulate_panel
 from pulsetwin.schema.tables import FORECASTS
 
 FAST = {"lgbm": {"n_estimators": 20, "min_data_in_leaf": 10}}
@@ -22,12 +23,36 @@ def build(name: str) -> Model:
     return make_model(name, **FAST.get(name, {}))
 
 
+def simulated_events(sim: SimulatedPanel, freq: str, seed: int) -> pd.DataFrame:
+    """Anonymous point events behind the simulated counts: uniform in each 500 m cell and in each period
+    (withheld counts still happened: their events are Poisson draws of the true intensity)."""
+    rng = np.random.default_rng(seed)
+    n = np.where(np.isnan(sim.counts), rng.poisson(sim.intensity), sim.counts).astype(np.int64).ravel()
+    ia, ic, it = np.unravel_index(np.repeat(np.arange(n.size), n), sim.counts.shape)
+    corner = np.array([code[1:].split("_") for code in sim.codes], dtype=float)
+    ends = sim.periods.shift(1, freq="W-MON" if freq == "W" else "MS")
+    length = (ends - sim.periods).to_numpy()[it]
+    return pd.DataFrame(
+        {
+            "event_id": np.char.mod("e%07d", np.arange(ia.size)).astype(object),
+            "category": np.asarray(sim.categories, dtype=object)[ic],
+            "occurred_at": sim.periods.to_numpy()[it]
+            + (rng.random(ia.size) * length).astype("timedelta64[ns]"),
+            "x": corner[ia, 0] + rng.uniform(0.0, 500.0, ia.size),
+            "y": corner[ia, 1] + rng.uniform(0.0, 500.0, ia.size),
+            "source": "sim",
+        }
+    )
+
+
 @pytest.fixture(scope="module", params=["W", "M"])
 def history(request: pytest.FixtureRequest) -> History:
     freq = request.param
     periods = 70 if freq == "W" else 30
     sim = simulate_panel(seed=3, side=4, periods=periods, freq=freq, excitation=0.1, withheld=0.05)
-    return sim.history(periods - 6, freq)
+    base = sim.history(periods - 6, freq)
+    events = simulated_events(sim, freq, seed=4)
+    return replace(base, events=events[events["occurred_at"] < base.origin].reset_index(drop=True))
 
 
 def copies(history: History) -> list[pd.DataFrame]:

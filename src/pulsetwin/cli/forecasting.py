@@ -59,7 +59,11 @@ def _freq(value: str) -> Freq:
 def backtest_command(
     db: DbOption = Path("pulsetwin.duckdb"),
     models: Annotated[
-        str | None, typer.Option("--models", help="Comma-separated model names (default: all registered).")
+        str | None,
+        typer.Option(
+            "--models",
+            help="Comma-separated model names (default: every registered model except the slow point-process ones).",
+        ),
     ] = None,
     freq: FreqOption = "W",
     horizon: HorizonOption = 4,

@@ -185,8 +185,9 @@ def backtest(
         A store (read with :func:`load_frames`) or canonical frames ``incidents`` (required), ``areas``
         (required: area sizes for PAI), ``covariates``, ``events``, ``truth``.
     models
-        Registered model names or Model instances; default every registered model. The naive baselines are
-        always added; ``oracle`` and ``origin_oracle`` are refused here (they are added by the flags below).
+        Registered model names or Model instances; default the registry's default lineup (slow opt-in
+        models run only when named). The naive baselines are always added; ``oracle`` and ``origin_oracle``
+        are refused here (they are added by the flags below).
     freq, horizon, folds, step, origins, min_train
         The rolling-origin design, see :func:`pulsetwin.evaluation.splits.rolling_origins`.
     categories
@@ -299,10 +300,10 @@ def _registry_naive_names() -> list[str]:
 
 
 def _registry_model_names() -> list[str]:
-    """Names of every registered model."""
-    from pulsetwin.models.registry import MODELS
+    """Names of the registered models of the default lineup (the slow opt-in ones run only when named)."""
+    from pulsetwin.models.registry import default_model_names
 
-    return list(MODELS)
+    return list(default_model_names())
 
 
 def resolve_models(specs: Sequence[str | Model]) -> list[Model]:

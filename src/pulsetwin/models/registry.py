@@ -9,16 +9,38 @@ from pulsetwin.models.base import Model
 from pulsetwin.models.boosting import LightGBMCount
 from pulsetwin.models.glm import PoissonGLM
 from pulsetwin.models.naive import HistoricalMean, LastValue, MovingMean, SeasonalNaive
+from pulsetwin.models.point_process import ETASArea, KDEArea, ProspectiveArea
 
 MODELS: Final[dict[str, type[Model]]] = {
-    cls.name: cls for cls in (LastValue, SeasonalNaive, MovingMean, HistoricalMean, PoissonGLM, LightGBMCount)
+    cls.name: cls
+    for cls in (
+        LastValue,
+        SeasonalNaive,
+        MovingMean,
+        HistoricalMean,
+        PoissonGLM,
+        LightGBMCount,
+        KDEArea,
+        ProspectiveArea,
+        ETASArea,
+    )
 }
 NAIVE: Final = (LastValue.name, SeasonalNaive.name, MovingMean.name, HistoricalMean.name)
+OPT_IN: Final = (KDEArea.name, ProspectiveArea.name, ETASArea.name)
+"""Registered but run only when named: the grid point-process models fit per category and fold, too slow for
+the default backtest."""
+DEFAULT_LINEUP: Final = tuple(name for name in MODELS if name not in OPT_IN)
+"""The models a backtest runs when none are named."""
 
 
 def naive_names() -> tuple[str, ...]:
     """Names of the naive baselines every backtest must include."""
     return NAIVE
+
+
+def default_model_names() -> tuple[str, ...]:
+    """Names of the models a backtest runs by default (every registered model except :data:`OPT_IN`)."""
+    return DEFAULT_LINEUP
 
 
 def make_model(name: str, **params: object) -> Model:
