@@ -4,7 +4,10 @@ A real uvicorn server (one process, as ``pulsetwin serve`` runs it) serves a pop
 per endpoint, each ~10 s:
 
 - ``paced``: 50 clients, each sending one request a second (about 50 requests/s offered), the load of a
-  busy municipal dashboard; latency here is what a user waits.
+  busy municipal dashboard; latency here is what a user waits. The clients' starts are spread over the
+  first second, so requests arrive at a steady rate.
+- ``burst``: the same, but all 50 clients start together and stay in step: 50 requests arrive at the same
+  instant every second (the first burst also opens the 50 connections). A worst case, not the target.
 - ``saturated``: 50 clients sending back to back; shows the throughput ceiling (latency then is queueing).
 
 Every forecast request is a logged view (one hash-chained log record each). Target: p95 <= 50 ms and no errors
@@ -35,6 +38,7 @@ CLIENTS = 50
 DURATION = 10.0
 PACE = 1.0
 TARGET_P95_MS = 50.0
+PHASES = (("paced", PACE, True), ("burst", PACE, False), ("saturated", None, False))
 RESULTS = Path(__file__).parent / "results" / "api.json"
 SERVER = (
     "import sys, uvicorn; from pathlib import Path; from pulsetwin.api import Settings, create_app; "
@@ -57,8 +61,10 @@ async def client_loop(
     pace: float | None,
     stop: float,
     out: list[Any],
+    delay: float = 0.0,
 ) -> None:
-    """Send requests until ``stop``; record (latency seconds, ok)."""
+    """After ``delay`` seconds, send requests until ``stop``; record (latency seconds, ok)."""
+    await asyncio.sleep(delay)
     i = 0
     while time.perf_counter() < stop:
         url = urls[i % len(urls)]
@@ -75,15 +81,21 @@ async def client_loop(
             await asyncio.sleep(max(0.0, pace - elapsed))
 
 
-async def phase(base: str, urls: list[str], headers: dict[str, str], pace: float | None) -> dict[str, Any]:
-    """One load phase: CLIENTS clients for DURATION seconds."""
+async def phase(
+    base: str, urls: list[str], headers: dict[str, str], pace: float | None, *, stagger: bool = True
+) -> dict[str, Any]:
+    """One load phase: CLIENTS clients for DURATION seconds, their starts spread over one pace or not."""
     samples: list[tuple[float, bool]] = []
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
         stop = time.perf_counter() + DURATION
         started = time.perf_counter()
+        spread = (pace or 0.0) / CLIENTS if stagger else 0.0
         await asyncio.gather(
-            *(client_loop(client, urls[k:] + urls[:k], headers, pace, stop, samples) for k in range(CLIENTS))
+            *(
+                client_loop(client, urls[k:] + urls[:k], headers, pace, stop, samples, spread * k)
+                for k in range(CLIENTS)
+            )
         )
         wall = time.perf_counter() - started
     latencies = np.array([s[0] for s in samples]) * 1000
@@ -129,8 +141,8 @@ def main() -> None:
             }  # fmt: skip
             rows = []
             for name, urls in endpoints.items():
-                for label, pace in (("paced", PACE), ("saturated", None)):
-                    result = asyncio.run(phase(base, urls, headers, pace))
+                for label, pace, stagger in PHASES:
+                    result = asyncio.run(phase(base, urls, headers, pace, stagger=stagger))
                     rows.append({"endpoint": name, "phase": label, **result})
         finally:
             server.terminate()

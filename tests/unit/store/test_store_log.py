@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
 from pulsetwin.exceptions import LogIntegrityError
 from pulsetwin.store import Store
-from pulsetwin.store.log import GENESIS_HASH, record_hash
+from pulsetwin.store.log import GENESIS_HASH, LogEntry, record_hash
 
 
 def _store_with_records(path: Path, n: int = 5) -> None:
@@ -127,3 +128,59 @@ def test_append_after_reopen_continues_the_chain(store_path: Path) -> None:
     assert _verify(store_path) == (True, None, "ok")
     with Store(store_path, read_only=True) as store:
         assert [r.seq for r in store.log.records()] == [1, 2, 3, 4]
+
+
+def _entries(n: int, start: int = 0) -> list[LogEntry]:
+    return [LogEntry("viewer", "view", f"run-{i}", {"i": i, "text": "één"}) for i in range(start, start + n)]
+
+
+def test_append_many_chains_in_order_between_single_appends(store_path: Path) -> None:
+    _store_with_records(store_path, 2)
+    with Store(store_path) as store:
+        written = store.log.append_many(_entries(4))
+        store.log.append("tester", "note", "after", {})
+        assert store.log.append_many([]) == []
+        records = store.log.records()
+    assert [r.seq for r in written] == [3, 4, 5, 6]
+    assert [r.subject for r in records] == [
+        "subject-0",
+        "subject-1",
+        "run-0",
+        "run-1",
+        "run-2",
+        "run-3",
+        "after",
+    ]
+    assert [r.detail["i"] for r in written] == [0, 1, 2, 3]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(records))
+    assert written == records[2:6]
+    assert _verify(store_path) == (True, None, "ok")
+
+
+def test_append_many_is_all_or_nothing(store_path: Path) -> None:
+    _store_with_records(store_path, 1)
+    keys: dict[Any, Any] = {1: "a", "b": 2}  # sort_keys cannot order int and str keys
+    unsortable = LogEntry("viewer", "view", "run", keys)
+    with Store(store_path) as store:
+        with pytest.raises(TypeError):
+            store.log.append_many([*_entries(2), unsortable])
+        assert [r.seq for r in store.log.records()] == [1]
+    assert _verify(store_path) == (True, None, "ok")
+
+
+@pytest.mark.parametrize(
+    ("sql", "first_bad"),
+    [
+        ("UPDATE log SET detail_json = '{\"i\":7}' WHERE seq = 3", 3),
+        ("DELETE FROM log WHERE seq = 4", 4),
+        ("DELETE FROM log WHERE seq = 5", 5),
+        ("UPDATE log SET seq = CASE seq WHEN 3 THEN 4 WHEN 4 THEN 3 ELSE seq END", 3),
+    ],
+)
+def test_tampering_with_a_group_committed_batch_is_caught(store_path: Path, sql: str, first_bad: int) -> None:
+    _store_with_records(store_path, 1)
+    with Store(store_path) as store:
+        store.log.append_many(_entries(4))
+    _tamper(store_path, sql)
+    ok, bad, _ = _verify(store_path)
+    assert (ok, bad) == (False, first_bad)

@@ -49,13 +49,13 @@ def _features(areas: pd.DataFrame, crs: str) -> tuple[list[dict[str, Any]], list
 
 def area_collection(backend: Backend, level: str | None, crs: str, limit: int, offset: int) -> dict[str, Any]:
     """A page of areas as a GeoJSON FeatureCollection with ``total``, ``limit``, ``offset`` and ``crs``."""
-    with backend.session() as store:
 
-        def build() -> tuple[list[dict[str, Any]], list[float] | None]:
+    def build() -> tuple[list[dict[str, Any]], list[float] | None]:
+        with backend.session() as store:
             areas = store.read("areas", where=None if level is None else {"level": level})
-            return _features(areas, crs)
+        return _features(areas, crs)  # outside the lock: the geometry work can take a while
 
-        features, bbox = backend.cached(("areas", level, crs), build)
+    features, bbox = backend.cached(("areas", level, crs), build)
     return {
         "type": "FeatureCollection",
         "crs": crs,
@@ -76,11 +76,10 @@ def area_collection_json(
     validate: Callable[[dict[str, Any]], BaseModel],
 ) -> bytes:
     """:func:`area_collection` validated by ``validate`` (the response schema) and serialised, cached."""
-    with backend.session():
-        return backend.cached(
-            ("areas-json", level, crs, limit, offset),
-            lambda: validate(area_collection(backend, level, crs, limit, offset)).model_dump_json().encode(),
-        )
+    return backend.cached(
+        ("areas-json", level, crs, limit, offset),
+        lambda: validate(area_collection(backend, level, crs, limit, offset)).model_dump_json().encode(),
+    )
 
 
 def area_feature(backend: Backend, code: str, crs: str) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""The API's handle on the store: one connection, a lock (DuckDB connections are not thread-safe), caches.
+"""The API's handle on the store: the write connection and its lock, read cursors, caches, the log writer.
+
+Writes go through the store's one connection under a lock (a DuckDB connection is not thread-safe). Reads on
+the hot path use a cursor per thread (a second connection to the same database, MVCC: it sees committed
+data) and never wait for the lock, so a view that is being committed does not hold up other requests.
+Forecast views are appended by the :class:`LogWriter`, which group-commits concurrent views.
 
 The API keeps its own tables (users, tokens, decisions, kill switches) in the store file. The Store has no
 public SQL accessor; :func:`connection` is the one narrowly scoped place that reaches for it.
@@ -14,6 +19,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from pulsetwin.api.services.logwriter import LogWriter
 from pulsetwin.store.database import Store
 
 API_DDL = (
@@ -29,6 +35,7 @@ API_DDL = (
 )
 T = TypeVar("T")
 VERSION_SECONDS = 1.0
+CACHE_ENTRIES = 256
 
 
 def connection(store: Store) -> duckdb.DuckDBPyConnection:
@@ -37,13 +44,18 @@ def connection(store: Store) -> duckdb.DuckDBPyConnection:
 
 
 class Backend:
-    """The open store, the lock serialising access to it, and small caches keyed by the data version."""
+    """The open store, the lock serialising writes to it, read cursors, caches and the log writer."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.lock = threading.RLock()
+        self.log_writer = LogWriter(store, self.lock)
         self._cache: dict[tuple[Any, ...], Any] = {}
+        self._cache_lock = threading.Lock()
+        self._building: dict[tuple[Any, ...], threading.Lock] = {}
         self._version: tuple[float, tuple[int, int]] | None = None
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
         self.tokens: dict[str, Any] = {}
         self.withdrawn: dict[str, tuple[Any, ...]] | None = None
         with self.session():
@@ -60,6 +72,16 @@ class Backend:
         """Run one statement on the store's connection and fetch all rows (caller holds the lock)."""
         return connection(self.store).execute(statement, params or []).fetchall()
 
+    def read_sql(self, statement: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
+        """Run one read-only query on this thread's cursor, without the lock; sees committed data."""
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            with self.lock:  # the shared connection makes the cursor
+                cursor = connection(self.store).cursor()
+                self._cursors.append(cursor)
+            self._local.cursor = cursor
+        return cursor.execute(statement, params or []).fetchall()
+
     def data_version(self) -> tuple[int, int]:
         """Changes whenever data or runs change: (provenance records, runs and their statuses).
 
@@ -68,9 +90,10 @@ class Backend:
         not querying on every request.
         """
         now = time.monotonic()
-        if self._version is not None and now - self._version[0] < VERSION_SECONDS:
-            return self._version[1]
-        rows = self.sql(
+        known = self._version
+        if known is not None and now - known[0] < VERSION_SECONDS:
+            return known[1]
+        rows = self.read_sql(
             "SELECT (SELECT count(*) FROM provenance), "
             "(SELECT count(*) + coalesce(sum(hash(status)) % 1000003, 0) FROM runs)"
         )
@@ -79,16 +102,40 @@ class Backend:
         return version
 
     def cached(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
-        """``build()`` once per key and data version (caller holds the lock)."""
+        """``build()`` once per key and data version; thread-safe, callers need not hold the lock.
+
+        Concurrent misses of one key wait for a single build. ``build`` takes the lock itself if it
+        uses the shared connection; call ``cached`` without holding it (the build lock is taken first).
+        """
         full = (*key, self.data_version())
-        if full not in self._cache:
-            if len(self._cache) > 256:
-                self._cache.clear()
-            self._cache[full] = build()
-        value: T = self._cache[full]
+        missing = object()
+        hit = self._cache.get(full, missing)
+        if hit is not missing:
+            return hit  # type: ignore[no-any-return]
+        with self._cache_lock:
+            building = self._building.setdefault(full, threading.Lock())
+        with building:
+            hit = self._cache.get(full, missing)
+            if hit is not missing:
+                return hit  # type: ignore[no-any-return]
+            try:
+                value = build()
+            except BaseException:
+                with self._cache_lock:
+                    self._building.pop(full, None)
+                raise
+            with self._cache_lock:
+                if len(self._cache) >= CACHE_ENTRIES:
+                    self._cache.clear()
+                self._cache[full] = value
+                self._building.pop(full, None)
         return value
 
     def close(self) -> None:
-        """Close the store."""
+        """Commit queued log records, close the read cursors, then the store."""
+        self.log_writer.close()
         with self.lock:
+            for cursor in self._cursors:
+                cursor.close()
+            self._cursors.clear()
             self.store.close()

@@ -15,15 +15,22 @@ from pulsetwin.store.runs import RunRecord
 
 def get_run(backend: Backend, run_id: str) -> RunRecord:
     """The run ``run_id``; 404 when unknown."""
-    with backend.session() as store:
-        try:
-            return backend.cached(("run", run_id), lambda: store.get_run(run_id))
-        except StoreError:
-            raise not_found("run", run_id) from None
+
+    def build() -> RunRecord:
+        with backend.session() as store:
+            return store.get_run(run_id)
+
+    try:
+        return backend.cached(("run", run_id), build)
+    except StoreError:
+        raise not_found("run", run_id) from None
 
 
 def _withdrawals(backend: Backend) -> dict[str, tuple[Any, ...]]:
     """Run id -> (at, actor, reason) of withdrawn runs, kept in memory (only this process changes them)."""
+    known = backend.withdrawn
+    if known is not None:
+        return known
     with backend.session():
         if backend.withdrawn is None:
             rows = backend.sql('SELECT run_id, "at", actor, reason FROM kill_switches')
@@ -71,10 +78,9 @@ def list_runs(
 
 def vintage(backend: Backend, record: RunRecord) -> dict[str, Any]:
     """The last period of data the run could use and the latest import into the store."""
-    with backend.session():
-        imported = backend.cached(
-            ("imported",), lambda: backend.sql("SELECT max(imported_at) FROM provenance")[0][0]
-        )
+    imported = backend.cached(
+        ("imported",), lambda: backend.read_sql("SELECT max(imported_at) FROM provenance")[0][0]
+    )
     data_until = None
     if record.origin is not None and record.freq in ("W", "M"):
         step = pd.DateOffset(weeks=1) if record.freq == "W" else pd.DateOffset(months=1)
@@ -108,8 +114,7 @@ def refuse_if_withdrawn(backend: Backend, run_id: str, actor: str) -> None:
     if withdrawal is None:
         return
     at, admin, reason = withdrawal
-    with backend.session() as store:
-        store.log.append(actor, "view_refused", run_id, {"reason": "withdrawn"})
+    backend.log_writer.write(actor, "view_refused", run_id, {"reason": "withdrawn"})
     raise ApiError(
         451,
         "withdrawn",

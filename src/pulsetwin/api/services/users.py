@@ -112,11 +112,11 @@ def login(backend: Backend, username: str, password: str, minutes: int) -> Issue
 def resolve_token(backend: Backend, token: str) -> User | None:
     """The user a valid, unexpired token belongs to, else None (memoised: tokens change only here)."""
     digest = token_digest(token)
+    known = backend.tokens.get(digest)  # a dict read: no lock needed
+    if known is not None and known[1] > _now():
+        user: User = known[0]
+        return user
     with backend.session():
-        known = backend.tokens.get(digest)
-        if known is not None and known[1] > _now():
-            user: User = known[0]
-            return user
         rows = backend.sql(
             "SELECT u.username, u.role, u.created_at FROM api_tokens t JOIN users u USING (username) "
             "WHERE t.token_hash = ? AND t.expires_at > ?",
