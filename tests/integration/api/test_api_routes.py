@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import warnings
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pandas.errors import Pandas4Warning
 
-from pulsetwin.api.testing import Fixture
+from pulsetwin.api import Settings, create_app
+from pulsetwin.api.testing import Fixture, build_store
+from pulsetwin.evaluation.runs import run_forecast
+from pulsetwin.models.explain import DRIVERS
+from pulsetwin.store.database import Store
 
 V1 = "/api/v1"
 PROTECTED_ROUTES = [
@@ -373,3 +380,45 @@ def test_dashboard_and_plotly_are_served_locally(client: TestClient) -> None:
     assert client.get("/vendor/plotly.min.js").status_code == 200
     nl, en = client.get("/static/i18n/nl.json").json(), client.get("/static/i18n/en.json").json()
     assert set(nl) == set(en) and nl["nav.map"] != en["nav.map"]
+
+
+def test_area_forecast_gives_the_models_own_explanation_for_a_glm_run(tmp_path: Path) -> None:
+    with warnings.catch_warnings():  # periods.py uses DatetimeIndex.dayofweek (deprecated in pandas 3.1)
+        warnings.simplefilter("ignore", Pandas4Warning)
+        fixture = build_store(tmp_path)
+        with Store(fixture.db) as store:
+            glm = run_forecast(
+                store, model="glm", freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
+                naive=["naive_last"], n_boot=50, seed=3, categories=["violence"],
+            )  # fmt: skip
+    expected = glm.forecasts.sort_values(["period_start", "area_code"]).iloc[0]
+    url = f"{V1}/forecasts/{{}}/areas/{expected['area_code']}"
+    languages = {"nl": "fr, nl;q=0.5, en;q=0.4", "en": "en-GB,en;q=0.9,nl;q=0.8"}
+    with TestClient(create_app(Settings(db=fixture.db, documents=fixture.documents))) as client:
+        login = {"username": "viewer-user", "password": fixture.passwords["viewer-user"]}
+        token = client.post(f"{V1}/auth/token", json=login).json()["access_token"]
+        by_run = {
+            run_id: {
+                lang: client.get(
+                    url.format(run_id), params={"category": "violence"},
+                    headers={"Authorization": f"Bearer {token}", "Accept-Language": header},
+                )
+                for lang, header in languages.items()
+            }
+            for run_id in (glm.run_id, fixture.run_id)
+        }  # fmt: skip
+    glm_answers = by_run[glm.run_id]
+    assert [glm_answers[lang].headers["content-language"] for lang in ("nl", "en")] == ["nl", "en"]
+    nl, en = (glm_answers[lang].json()["explanation"] for lang in ("nl", "en"))
+    assert nl["source"] == en["source"] == "model"
+    model = en["model"]
+    assert model["lang"] == "en" and model["text"].startswith(("Higher", "Lower", "About"))
+    assert nl["model"]["lang"] == "nl" and nl["model"]["text"].startswith(("Hoger", "Lager", "Ongeveer"))
+    assert nl["model"]["drivers"] == model["drivers"] and set(model["drivers"]) == set(DRIVERS)
+    assert model["period_start"] == str(expected["period_start"].date()) == en["first_period"]
+    assert model["mean"] == pytest.approx(expected["mean"], rel=1e-9)
+    assert model["usual"] + sum(model["drivers"].values()) == pytest.approx(model["mean"], rel=1e-9)
+    for answer in by_run[fixture.run_id].values():  # the naive run has no drivers: labelled fallback
+        fallback = answer.json()["explanation"]
+        assert fallback["source"] == "recent_history" and fallback["model"] is None
+        assert fallback["recent_mean"] is not None

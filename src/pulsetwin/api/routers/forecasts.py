@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from pulsetwin.api.deps import Analyst, AnyUser, BackendDep
 from pulsetwin.api.etag import json_with_etag
@@ -68,11 +68,19 @@ def get_area_forecast(
     query: Annotated[AreaForecastFilter, Query()],
     backend: BackendDep,
     user: AnyUser,
+    response: Response,
+    accept_language: Annotated[str | None, Header()] = None,
 ) -> AreaForecastOut:
-    """One area's forecast band, its recent record, the explanation numbers and decisions; logged."""
+    """One area's forecast band, its recent record, the explanation and decisions; logged.
+
+    The model's explanation sentence is in the language of the Accept-Language header (nl or en; Dutch by
+    default)."""
+    lang = forecasts.preferred_language(accept_language)
     out = AreaForecastOut.model_validate(
-        forecasts.area_forecast(backend, user.username, run_id, area_code, query.category)
+        forecasts.area_forecast(backend, user.username, run_id, area_code, query.category, lang)
     )
+    response.headers["Content-Language"] = lang
+    response.headers["Vary"] = "Accept-Language"
     forecasts.log_view(backend, user.username, run_id, {"area_code": area_code, "category": query.category})
     return out
 

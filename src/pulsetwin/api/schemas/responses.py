@@ -184,14 +184,31 @@ class ForecastPage(Page[ForecastRow]):
     vintage: Vintage
 
 
-class Explanation(BaseModel):
-    """Numbers for a one-sentence explanation: the forecast against the recent record."""
+class ModelExplanation(BaseModel):
+    """The forecasting model's own reasons for the first forecast period: how far the forecast ``mean`` lies
+    from the area's ``usual`` level, split into count contributions per driver (they add up to
+    ``mean - usual``), and one sentence naming the main drivers in ``lang``."""
 
+    period_start: date
+    mean: float
+    usual: float
+    drivers: dict[str, float]
+    text: str
+    lang: Literal["nl", "en"]
+
+
+class Explanation(BaseModel):
+    """Numbers for a one-sentence explanation. ``source`` ``model``: ``model`` holds the model's drivers.
+    ``recent_history``: the model has none (naive baselines), so only the comparison of the forecast with the
+    mean of the recent record is given; it is based on recent history, not on the model's drivers."""
+
+    source: Literal["model", "recent_history"]
     direction: Literal["up", "down", "flat"]
     forecast_mean: float
     recent_mean: float | None
     recent_periods: int
     first_period: date
+    model: ModelExplanation | None
 
 
 class DecisionOut(BaseModel):

@@ -1,13 +1,16 @@
 """Forecast rows of a run with their interval, a flag for the top tenth, one area's band and explanation.
 
+An area's explanation is the forecasting model's own (its drivers and sentence, stored with the run) when the
+run has one; otherwise only the comparison with the recent record, marked as such (``source``).
 Every view is written to the log (who, which run, which filter, how many rows), including conditional views
-answered with 304, because a 304 still shows the forecast to someone.
+answered with 304, because a 304 still shows the forecast to someone. Views go through the backend's log
+writer (group commit); the call returns only once the record is committed.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Final, Literal
 
 import pandas as pd
 
@@ -16,6 +19,11 @@ from pulsetwin.api.services.areas import history_points
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.decisions import list_decisions
 from pulsetwin.api.services.runs import get_run, refuse_if_withdrawn, vintage
+from pulsetwin.evaluation.explanations import read_explanation
+from pulsetwin.models.explain import DRIVERS
+
+Lang = Literal["nl", "en"]
+LANGUAGES: Final[tuple[Lang, ...]] = ("nl", "en")
 
 FLAG_QUANTILE = 0.9
 RECENT_PERIODS = 8
@@ -31,11 +39,11 @@ COLUMNS = ("area_code", "area_name", "category", "period_start", "mean", "q05", 
 
 
 def _rows(backend: Backend, run_id: str, filters: dict[str, object]) -> list[dict[str, Any]]:
-    """Forecast rows of a run with their flag, filtered by equality (caller holds the lock)."""
+    """Forecast rows of a run with their flag, filtered by equality (read cursor, no lock)."""
     clauses = [f"{column} = ?" for column in filters]
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     sql = ROWS_SQL.format(q=FLAG_QUANTILE, where=where)
-    rows = backend.sql(sql, [run_id, *filters.values()])
+    rows = backend.read_sql(sql, [run_id, *filters.values()])
     return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
 
 
@@ -50,10 +58,9 @@ def forecast_page(
     """A page of forecast rows with model, status and vintage (451 when the run is withdrawn)."""
     refuse_if_withdrawn(backend, run_id, actor)
     record = get_run(backend, run_id)
-    with backend.session():
-        rows = backend.cached(
-            ("forecasts", run_id, tuple(filters.items())), lambda: _rows(backend, run_id, filters)
-        )
+    rows = backend.cached(
+        ("forecasts", run_id, tuple(filters.items())), lambda: _rows(backend, run_id, filters)
+    )
     return {
         "items": rows[offset : offset + limit], "total": len(rows), "limit": limit, "offset": offset,
         "run_id": run_id, "model": record.model, "status": record.status, "vintage": vintage(backend, record),
@@ -61,22 +68,25 @@ def forecast_page(
 
 
 def log_view(backend: Backend, actor: str, run_id: str, detail: dict[str, Any]) -> None:
-    """Write one forecast view to the log."""
-    with backend.session() as store:
-        store.log.append(actor, "view_forecasts", run_id, detail)
+    """Write one forecast view to the log; returns once the record is committed."""
+    backend.log_writer.write(actor, "view_forecasts", run_id, detail)
 
 
-def area_forecast(backend: Backend, actor: str, run_id: str, area_code: str, category: str) -> dict[str, Any]:
-    """One area's forecast band in a run, its recent record, the explanation numbers and the decisions."""
+def area_forecast(
+    backend: Backend, actor: str, run_id: str, area_code: str, category: str, lang: Lang = "nl"
+) -> dict[str, Any]:
+    """One area's forecast band in a run, its recent record, the explanation (model's sentence in ``lang``)
+    and the decisions."""
     refuse_if_withdrawn(backend, run_id, actor)
     record = get_run(backend, run_id)
+    mine = _rows(backend, run_id, {"category": category, "area_code": area_code})
+    if not mine:
+        raise not_found("forecast", f"{run_id}/{area_code}/{category}")
     with backend.session() as store:
-        mine = _rows(backend, run_id, {"category": category, "area_code": area_code})
-        if not mine:
-            raise not_found("forecast", f"{run_id}/{area_code}/{category}")
         incidents = store.read(
             "incidents", where={"area_code": area_code, "category": category, "freq": record.freq or "W"}
         )
+        stored = read_explanation(store, run_id, area_code, category)
     if record.origin is not None:
         incidents = incidents[incidents["period_start"] < record.origin]
     history = history_points(incidents)[-HISTORY_PERIODS:]
@@ -84,7 +94,10 @@ def area_forecast(backend: Backend, actor: str, run_id: str, area_code: str, cat
         "run_id": run_id, "model": record.model, "status": record.status, "area_code": area_code,
         "area_name": mine[0]["area_name"], "category": category, "flagged": any(r["flagged"] for r in mine),
         "vintage": vintage(backend, record), "forecast": mine, "history": history,
-        "explanation": explanation(mine[0]["mean"], mine[0]["period_start"], history),
+        "explanation": {
+            **explanation(mine[0]["mean"], mine[0]["period_start"], history),
+            **model_explanation(stored, lang),
+        },
         "decisions": list_decisions(backend, run_id, area_code, 100, 0)[0],
     }  # fmt: skip
 
@@ -102,12 +115,53 @@ def explanation(forecast_mean: float, first_period: date, history: list[dict[str
     }  # fmt: skip
 
 
+def model_explanation(stored: dict[str, Any] | None, lang: Lang) -> dict[str, Any]:
+    """The model's drivers and its sentence in ``lang`` from a stored explanation row; when there is none,
+    ``source`` says the explanation rests on the recent record only, not on the model's drivers."""
+    if stored is None:
+        return {"source": "recent_history", "model": None}
+    return {
+        "source": "model",
+        "model": {
+            "period_start": stored["period_start"], "mean": stored["mean"], "usual": stored["usual"],
+            "drivers": {g: stored[g] for g in DRIVERS}, "text": stored[f"text_{lang}"], "lang": lang,
+        },
+    }  # fmt: skip
+
+
+def preferred_language(accept_language: str | None) -> Lang:
+    """The language of ``nl``/``en`` with the highest weight in an Accept-Language header; Dutch when the
+    header asks for neither.
+
+    Notes
+    -----
+    Weights as in RFC 9110, section 12.5.4 (``q`` from 0 to 1, default 1); an unreadable weight counts as 0.
+    """
+    best: Lang = "nl"
+    best_q = 0.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in LANGUAGES:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > best_q:
+            best, best_q = ("en" if primary == "en" else "nl"), q
+    return best
+
+
 def forecasts_csv(backend: Backend, actor: str, run_id: str) -> str:
     """All forecast rows of a run as CSV; logged as an export."""
     refuse_if_withdrawn(backend, run_id, actor)
     get_run(backend, run_id)
-    with backend.session() as store:
-        frame = pd.DataFrame(_rows(backend, run_id, {}), columns=list(COLUMNS))
-        text = frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n")
-        store.log.append(actor, "export", f"forecasts:{run_id}", {"rows": len(frame)})
+    frame = pd.DataFrame(_rows(backend, run_id, {}), columns=list(COLUMNS))
+    text = frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n")
+    backend.log_writer.write(actor, "export", f"forecasts:{run_id}", {"rows": len(frame)})
     return text

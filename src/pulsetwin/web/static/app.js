@@ -33,7 +33,7 @@ function table(headers, rows) {
 class ApiError extends Error { constructor(status, body) { super(body?.error?.message || `HTTP ${status}`); this.status = status; this.body = body; } }
 
 async function api(path, options = {}) {
-  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  const headers = { Accept: "application/json", "Accept-Language": state.lang, ...(options.headers || {}) };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   if (options.json) { headers["Content-Type"] = "application/json"; options.body = JSON.stringify(options.json); }
   const response = await fetch(API + path, { ...options, headers });
@@ -189,9 +189,15 @@ async function renderMap() {
       h("section", { class: "card arealist" }, h("h3", {}, t("map.list")), h("div", { class: "scroll" }, list))));
 }
 
+// The model's own drivers when the run stored them (sentence in the requested language), else the comparison
+// with the recent record, labelled as not being the model's drivers.
 function explanationText(e) {
+  if (e.source === "model" && e.model) {
+    return t("explain.model", { period: e.model.period_start, mean: fmt(e.model.mean), usual: fmt(e.model.usual), text: e.model.text });
+  }
   const vars = { period: e.first_period, mean: fmt(e.forecast_mean), n: e.recent_periods, recent: fmt(e.recent_mean) };
-  return e.recent_mean === null ? t("explain.nohistory", vars) : t(`explain.${e.direction}`, vars);
+  const text = e.recent_mean === null ? t("explain.nohistory", vars) : t(`explain.${e.direction}`, vars);
+  return `${text} ${t("explain.fallback")}`;
 }
 
 async function renderArea(code) {
