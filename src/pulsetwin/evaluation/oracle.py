@@ -69,13 +69,19 @@ class Oracle(Model):
                 f"from {self.origin_.date()} (freq {self.freq_}): {expected} rows",
                 f"{len(out)} rows",
             )
-        mean = out["intensity"].to_numpy(dtype=np.float64)
-        out = out.assign(
-            run_id=run_id,
-            model=self.name,
-            mean=mean,
-            q05=stats.poisson.ppf(0.05, mean),
-            q50=stats.poisson.ppf(0.5, mean),
-            q95=stats.poisson.ppf(0.95, mean),
-        )
-        return out[list(FORECASTS.column_names)].reset_index(drop=True)
+        return poisson_rows(out, run_id=run_id, model=self.name)
+
+
+def poisson_rows(frame: pd.DataFrame, *, run_id: str, model: str) -> pd.DataFrame:
+    """Forecast rows whose mean is the frame's ``intensity`` and whose quantiles are Poisson: the oracles'
+    predictive distribution (the true expected count, with only Poisson noise left)."""
+    mean = frame["intensity"].to_numpy(dtype=np.float64)
+    out = frame.assign(
+        run_id=run_id,
+        model=model,
+        mean=mean,
+        q05=stats.poisson.ppf(0.05, mean),
+        q50=stats.poisson.ppf(0.5, mean),
+        q95=stats.poisson.ppf(0.95, mean),
+    )
+    return out[list(FORECASTS.column_names)].reset_index(drop=True)

@@ -36,11 +36,10 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from pulsetwin.evaluation.oracle import poisson_rows
 from pulsetwin.exceptions import ParameterError, PulsetwinError, bad_parameter
 from pulsetwin.models.base import History, Model, check_horizon
-from pulsetwin.schema.tables import FORECASTS
 from pulsetwin.twin.covariates import build_covariates
 from pulsetwin.twin.generate import _STEPS, _check_arguments
 from pulsetwin.twin.geography import build_geography
@@ -305,13 +304,4 @@ class OriginOracle(Model):
                 f"the twin whose incidents were backtested (every pair of the history, {len(pairs)} pairs)",
                 f"{len(out) // horizon} pairs matched",
             )
-        mean = out["intensity"].to_numpy(dtype=np.float64)
-        out = out.assign(
-            run_id=run_id,
-            model=self.name,
-            mean=mean,
-            q05=stats.poisson.ppf(0.05, mean),
-            q50=stats.poisson.ppf(0.5, mean),
-            q95=stats.poisson.ppf(0.95, mean),
-        )
-        return out[list(FORECASTS.column_names)].reset_index(drop=True)
+        return poisson_rows(out, run_id=run_id, model=self.name)
