@@ -90,7 +90,11 @@ def main() -> None:
     grid = [(1000, 100), (250, 100), (500, 100), (2000, 100), (1000, 25), (1000, 400)]
     rows: list[dict[str, object]] = []
     with LocalCluster(
-        n_workers=WORKERS, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=WORKERS,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
     ) as cluster:
         timed(CHUNK, 10, cluster.scheduler_address)  # warm the workers' imports once
         backends = {"pool": "local", "serial": "serial", "dask": cluster.scheduler_address}

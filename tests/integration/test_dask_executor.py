@@ -12,6 +12,9 @@ from pulsetwin.twin.scenario import parse_spec, run_scenario
 
 distributed = pytest.importorskip("dask.distributed")
 
+# One worker runs the whole module, so its tests share one cluster instead of starting one per xdist worker.
+pytestmark = pytest.mark.xdist_group("dask_cluster")
+
 SPEC = {
     "name": "dask equality",
     "category": "burglary_residential",
@@ -31,7 +34,13 @@ SPEC = {
 def scheduler_address() -> Iterator[str]:
     """A two-worker local cluster of separate processes, closed after the module."""
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        # The scheduler's HTTP server binds a port even without a dashboard (default 8787); a random loopback
+        # port keeps two clusters on one machine (another test run, a developer's Dask) from colliding.
+        dashboard_address="127.0.0.1:0",
     ) as cluster:
         yield cluster.scheduler_address
 
