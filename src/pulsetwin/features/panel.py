@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import Location, SchemaError
+from pulsetwin.schema.periods import PANDAS_FREQ
 from pulsetwin.schema.tables import INCIDENTS
 
 Freq = Literal["W", "M"]
@@ -52,7 +53,7 @@ class Panel:
 
 def period_index(freq: Freq, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     """Period starts from ``start`` up to but excluding ``end``."""
-    return pd.date_range(start, end, freq="W-MON" if freq == "W" else "MS", inclusive="left").as_unit("ns")
+    return pd.date_range(start, end, freq=PANDAS_FREQ[freq], inclusive="left").as_unit("ns")
 
 
 def _fail(expected: str, frame: pd.DataFrame, bad: np.ndarray, column: str, fix: str) -> SchemaError:

@@ -14,6 +14,7 @@ from typing import ClassVar, Literal
 import pandas as pd
 
 from pulsetwin.exceptions import NotFittedError, ParameterError
+from pulsetwin.schema.periods import PANDAS_FREQ
 from pulsetwin.schema.tables import FORECASTS
 
 Freq = Literal["W", "M"]
@@ -83,7 +84,7 @@ def check_horizon(horizon: int, owner: str) -> None:
 
 def future_periods(origin: pd.Timestamp, freq: Freq, horizon: int) -> pd.DatetimeIndex:
     """The ``horizon`` period starts from ``origin`` on (Mondays for W, month starts for M)."""
-    return pd.date_range(origin, periods=horizon, freq="W-MON" if freq == "W" else "MS")
+    return pd.date_range(origin, periods=horizon, freq=PANDAS_FREQ[freq])
 
 
 def empty_forecasts() -> pd.DataFrame:

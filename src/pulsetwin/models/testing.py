@@ -16,6 +16,7 @@ import shapely
 from scipy import sparse
 
 from pulsetwin.models.base import Freq, History
+from pulsetwin.schema.periods import PANDAS_FREQ
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def simulate_panel(
     x0, y0 = 180000 + xs.ravel(), 320000 + ys.ravel()
     codes = tuple(f"C{x}_{y}" for x, y in zip(x0, y0, strict=True))
     start = pd.Timestamp("2021-01-04" if freq == "W" else "2021-01-01")
-    stamps = pd.date_range(start, periods=periods, freq="W-MON" if freq == "W" else "MS").as_unit("ns")
+    stamps = pd.date_range(start, periods=periods, freq=PANDAS_FREQ[freq]).as_unit("ns")
     z = rng.normal(size=(n_a, 2))
     theta = rng.gamma(area_shape, 1.0 / area_shape, size=n_a)
     frac = (np.asarray(stamps.day_of_year, dtype=float) + (3.5 if freq == "W" else 15.2)) / 365.2425

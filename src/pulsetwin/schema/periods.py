@@ -20,6 +20,8 @@ TIMESTAMP_PATTERN: Final = (
 )
 OFFSET_PATTERN: Final = r".*(?:Z|[+-][0-9]{2}:?[0-9]{2})"
 FREQ_RULES: Final = {"W": "a Monday", "M": "the 1st of a month"}
+PANDAS_FREQ: Final = {"W": "W-MON", "M": "MS"}
+"""The pandas offset alias whose dates are the period starts of each canonical freq."""
 
 
 def _as_text(values: pd.Series | pd.Index) -> pd.Series:
