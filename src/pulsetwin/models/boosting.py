@@ -28,6 +28,7 @@ from pulsetwin.models.design import (
     CountDesign,
     build_design,
     check_count_params,
+    choose_baseline_ridge,
     feature_group,
     fit_baseline,
     history_features,
@@ -186,9 +187,12 @@ class LightGBMCount(PanelModel):
         rng = np.random.default_rng(self.seed)
         boosters, area_coef, period_coef, origin_features = [], [], [], []
         size = np.empty((n_c, steps))
+        base_ridge = choose_baseline_ridge(
+            panel.counts, self.design_.area_x, period_x, ridge=self.ridge, freq=history.freq
+        )
         for c in range(n_c):
             counts = panel.counts[:, c, :]
-            base = fit_baseline(counts, self.design_.area_x, period_x, ridge=self.ridge)
+            base = fit_baseline(counts, self.design_.area_x, period_x, ridge=base_ridge)
             feats = history_features(
                 counts,
                 base.expected,
@@ -246,6 +250,7 @@ class LightGBMCount(PanelModel):
         self.period_coef_ = np.stack(period_coef)
         self.origin_features_ = np.stack(origin_features, axis=1)
         self.size_ = size
+        self.baseline_ridge_ = base_ridge
 
     def _inputs(self, c: int, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Tree inputs, baseline log parts (areas, horizon, groups) and future period terms for category

@@ -231,6 +231,82 @@ def fit_baseline(counts: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *
     return Baseline(beta, gamma, expected, fit_nb_size(totals_y, totals_e))
 
 
+BASELINE_RIDGE_GRID = 10.0 ** np.arange(5)
+"""Baseline ridge strengths tried, as multiples of the model's ``ridge``; held-out area levels pick one."""
+LEVEL_VALID_PERIODS: dict[str, int] = {"W": 26, "M": 6}
+"""Last periods held out to choose the baseline ridge (long enough for area levels to show)."""
+
+
+def baseline_ridge_losses(
+    counts: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *, ridge: float, valid: int
+) -> np.ndarray | None:
+    """The baseline ridge in ``ridge * BASELINE_RIDGE_GRID`` whose empirical-Bayes area forecasts best predict
+    the last ``valid`` periods of ``counts`` (Poisson likelihood), fitted on the periods before; ``ridge`` when
+    the history is shorter than twice ``valid``.
+
+    Why: with many covariates and few areas the pooled baseline overfits the areas it was fitted on, the EB
+    prior size then shrinks too hard toward it, and area levels (the largest part of the forecast error) suffer.
+    The penalty is judged by what it is for: forecasting each area's level in periods it has not seen.
+
+    Notes
+    -----
+    Forward validation of a penalty (Hastie, Tibshirani & Friedman 2009, 7.10); EB levels after Clayton &
+    Kaldor (1987).
+    """
+    n_t = counts.shape[1]
+    split = n_t - valid
+    if split < valid:
+        return None
+    train, test = counts[:, :split], counts[:, split:]
+    observed = ~np.isnan(test)
+    y_test = np.where(observed, test, 0.0)
+    loss = np.empty(BASELINE_RIDGE_GRID.size)
+    for i, strength in enumerate(ridge * BASELINE_RIDGE_GRID):
+        base = fit_baseline(train, area_x, period_x[:n_t], ridge=float(strength))
+        seen = ~np.isnan(train)
+        total_y = np.where(seen, train, 0.0).sum(axis=1)
+        total_e = np.where(seen, base.expected[:, :split], 0.0).sum(axis=1)
+        theta = (base.alpha + total_y) / (base.alpha + total_e)
+        mu = np.where(observed, base.expected[:, split:] * theta[:, None], 0.0)
+        loss[i] = float(np.sum(mu - y_test * np.log(np.maximum(mu, 1e-300))))
+    return loss
+
+
+SELECT_AREAS = 2000
+"""Areas (evenly spaced) whose held-out losses choose a penalty; one penalty needs no more (keeps national fits
+fast)."""
+
+
+def selection_subset(n_areas: int) -> np.ndarray:
+    """Indices of at most :data:`SELECT_AREAS` evenly spaced areas, on which penalties are chosen."""
+    return np.unique(np.linspace(0, n_areas - 1, min(n_areas, SELECT_AREAS)).astype(np.int64))
+
+
+def choose_baseline_ridge(
+    counts: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *, ridge: float, freq: Freq
+) -> float:
+    """One baseline ridge for every category of ``counts`` (areas, categories, periods): the held-out losses of
+    :func:`baseline_ridge_losses` summed over categories (one choice from all of them is far less noisy than
+    one per category); ``ridge`` when the history is too short to hold periods out.
+
+    Beyond :data:`SELECT_AREAS` areas the choice is made on an evenly spaced subset and scaled by the number of
+    areas, so the penalty keeps its weight relative to the likelihood.
+    """
+    n_a = counts.shape[0]
+    subset = selection_subset(n_a)
+    losses = [
+        baseline_ridge_losses(
+            counts[subset, c, :], area_x[subset], period_x, ridge=ridge, valid=LEVEL_VALID_PERIODS[freq]
+        )
+        for c in range(counts.shape[1])
+    ]
+    known = [loss for loss in losses if loss is not None]
+    if len(known) < len(losses):
+        return float(ridge)
+    best = BASELINE_RIDGE_GRID[int(np.argmin(np.sum(known, axis=0)))]
+    return float(ridge * best * n_a / subset.size)
+
+
 @dataclass(frozen=True)
 class CountDesign:
     """What every category shares: area design (intercept + covariates), period terms, neighbour matrix."""

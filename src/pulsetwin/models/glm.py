@@ -30,11 +30,13 @@ from pulsetwin.models.design import (
     CountDesign,
     build_design,
     check_count_params,
+    choose_baseline_ridge,
     feature_group,
     fit_baseline,
     fit_poisson,
     history_features,
     require_observed,
+    selection_subset,
     training_cutoffs,
 )
 from pulsetwin.models.intervals import fit_nb_size
@@ -43,10 +45,6 @@ RIDGE_GRID = 10.0 ** np.arange(6)
 """Stage-2 ridge strengths tried, as multiples of the model's ``ridge``; the held-out likelihood picks one."""
 VALID_PERIODS = {"W": 8, "M": 3}
 """Last target periods held out to choose the stage-2 ridge."""
-SELECT_AREAS = 2000
-"""Areas (evenly spaced) whose rows choose the stage-2 ridge; one penalty needs no more (keeps national fits
-fast)."""
-
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """Stage-2 rows of one step: counts, history features (level first), log baseline, target period index."""
 
@@ -160,7 +158,7 @@ class PoissonGLM(PanelModel):
         )
         n_a, n_c, n_t = panel.counts.shape
         valid = VALID_PERIODS[history.freq]
-        subset = np.unique(np.linspace(0, n_a - 1, min(n_a, SELECT_AREAS)).astype(np.int64))
+        subset = selection_subset(n_a)
         steps = STEPS[history.freq]
         cutoffs, targets = training_cutoffs(n_t, steps, self.train_periods or SEASON[history.freq])
         windows = WINDOWS[history.freq] if self.windows is None else self.windows
@@ -170,9 +168,12 @@ class PoissonGLM(PanelModel):
         period_x = design.period_x(panel.periods)
         area_coef, period_coef, step_coef, origin_features, ridges = [], [], [], [], []
         size = np.empty((n_c, steps))
+        base_ridge = choose_baseline_ridge(
+            panel.counts, design.area_x, period_x, ridge=self.ridge, freq=history.freq
+        )
         for c in range(n_c):
             counts = panel.counts[:, c, :]
-            base = fit_baseline(counts, design.area_x, period_x, ridge=self.ridge)
+            base = fit_baseline(counts, design.area_x, period_x, ridge=base_ridge)
             feats = history_features(
                 counts,
                 base.expected,
@@ -212,6 +213,7 @@ class PoissonGLM(PanelModel):
         self.origin_features_ = np.stack(origin_features, axis=1)
         self.size_ = size
         self.stage2_ridge_ = np.asarray(ridges)
+        self.baseline_ridge_ = base_ridge
 
     def _log_parts(self, horizon: int) -> dict[str, np.ndarray]:
         """Log-scale contributions per driver group, each (areas, categories, horizon); they sum to log
