@@ -15,11 +15,12 @@ recorded count. It still knows every offence (recorded or not) and the true rate
 of recorded counts can reach from above; the share of the naive-to-origin-oracle gap a model closes is the
 share of the *attainable* gap.
 
-The true rates and all offences are not stored in :class:`pulsetwin.twin.generate.TwinCity`, so
-:func:`replay_process` replays the first steps of :func:`pulsetwin.twin.generate.generate_twin` with the same
-random streams; the unit tests check that the replay reproduces the twin's truth table exactly. For a store,
-:func:`recover_process` finds the twin's preset and seed in the import source (``twin:<preset>:seed<N>``) and
-its calendar in the truth's period range, replays it and keeps it only when it reproduces the stored truth.
+The true rates and all offences are not stored in :class:`pulsetwin.twin.generate.TwinCity`, so the oracle
+works on the :class:`pulsetwin.twin.replay.TwinProcess` of :func:`pulsetwin.twin.replay.replay_twin`, the
+twin's public replay of its simulation; the unit tests check that it reproduces the twin's truth table
+exactly. For a store, :func:`recover_process` finds the twin's preset and seed in the import source
+(``twin:<preset>:seed<N>``) and its calendar in the truth's period range, replays it and keeps it only when
+it reproduces the stored truth.
 
 Notes
 -----
@@ -40,20 +41,7 @@ import pandas as pd
 from pulsetwin.evaluation.oracle import poisson_rows
 from pulsetwin.exceptions import ParameterError, PulsetwinError, bad_parameter
 from pulsetwin.models.base import History, Model, check_horizon
-from pulsetwin.twin.covariates import build_covariates
-from pulsetwin.twin.generate import _STEPS, _check_arguments
-from pulsetwin.twin.geography import build_geography
-from pulsetwin.twin.observation import patrol_presence, record_probabilities
-from pulsetwin.twin.parameters import CATEGORIES, PATROL, PRESETS, CategoryParams
-from pulsetwin.twin.process import (
-    Offences,
-    Timeline,
-    background_rates,
-    build_timeline,
-    hourly_profile,
-    simulate_offences,
-)
-from pulsetwin.twin.truth import build_periods, expected_offences
+from pulsetwin.twin.replay import TwinProcess, check_twin_arguments, replay_twin
 
 ORIGIN_ORACLE_NAME = "origin_oracle"
 TWIN_SOURCE = re.compile(r"twin:(?P<preset>[A-Za-z0-9_-]+):seed(?P<seed>[0-9]+)")
@@ -61,52 +49,12 @@ TWIN_SOURCE = re.compile(r"twin:(?P<preset>[A-Za-z0-9_-]+):seed(?P<seed>[0-9]+)"
 TRUTH_RTOL = 1e-9
 
 
-@dataclass(frozen=True)
-class TwinProcess:
-    """What only the twin's simulator knows: true rates, profiles, every offence and recording probabilities.
-
-    Attributes
-    ----------
-    timeline, cats
-        The simulation clock and category parameters.
-    rates
-        Daily background rate per category and buurt (categories, buurten).
-    profiles
-        Hourly relative background rate per category from ``timeline.origin``.
-    offences
-        Every simulated offence (recorded or not, burn-in included), sorted by time.
-    probabilities
-        Recording probability per category and buurt.
-    codes
-        Buurt codes (axis of ``rates``).
-    """
-
-    timeline: Timeline
-    cats: tuple[CategoryParams, ...]
-    rates: np.ndarray
-    profiles: tuple[np.ndarray, ...]
-    offences: Offences
-    probabilities: np.ndarray
-    codes: np.ndarray
-
-
 def replay_process(preset: str, *, seed: int, years: int, start_year: int = 2021) -> TwinProcess:
-    """Replay the simulation of ``generate_twin(preset, seed=..., years=..., start_year=...)``.
+    """The true process of ``generate_twin(preset, seed=..., years=..., start_year=...)``, replayed.
 
-    Same random streams, same order of draws, so the offences and rates are those of the generated twin.
+    The process part of :func:`pulsetwin.twin.replay.replay_twin`: the oracle needs nothing else.
     """
-    if preset not in PRESETS:
-        raise bad_parameter("preset", "replay_process", f"one of {', '.join(sorted(PRESETS))}", preset)
-    spec = PRESETS[preset]
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(_STEPS))]
-    timeline = build_timeline(start_year, years)
-    geo = build_geography(spec, streams[0])
-    cov = build_covariates(geo, spec, list(range(start_year, start_year + years)), streams[1])
-    rates = background_rates(CATEGORIES, cov, streams[2])
-    profiles = tuple(hourly_profile(cat, timeline) for cat in CATEGORIES)
-    offences = simulate_offences(geo, CATEGORIES, rates, list(profiles), timeline, streams[2])
-    probabilities = record_probabilities(CATEGORIES, patrol_presence(cov, PATROL))
-    return TwinProcess(timeline, CATEGORIES, rates, profiles, offences, probabilities, np.asarray(geo.codes))
+    return replay_twin(preset, seed=seed, years=years, start_year=start_year).process
 
 
 @dataclass(frozen=True)
@@ -143,7 +91,7 @@ def recover_process(
     start_year, years = int(years_seen.min()), int(years_seen.max() - years_seen.min() + 1)
     label = f"twin {preset} seed {seed}, {years} year(s) from {start_year}"
     try:
-        _check_arguments(preset, seed, years, start_year)
+        check_twin_arguments(preset, seed, years, start_year)
     except PulsetwinError as error:
         return Recovery(None, f"no origin oracle: {label} cannot be replayed ({error})")
     process = replay_process(preset, seed=seed, years=years, start_year=start_year)
@@ -165,7 +113,7 @@ def truth_mismatch(process: TwinProcess, truth: pd.DataFrame, *, rtol: float = T
         return "the truth has no freq column."
     slugs = pd.Index([c.slug for c in process.cats])
     codes = pd.Index(process.codes.astype(str))
-    grids = {freq: build_periods(process.timeline, freq) for freq in ("W", "M")}
+    grids = {freq: process.periods(freq) for freq in ("W", "M")}
     expected_rows = sum(periods.starts.size * slugs.size * codes.size for periods in grids.values())
     if len(truth) != expected_rows:
         return f"{len(truth)} truth rows stored, the replay has {expected_rows}."
@@ -178,9 +126,7 @@ def truth_mismatch(process: TwinProcess, truth: pd.DataFrame, *, rtol: float = T
         outside = (p < 0) | (c < 0) | (a < 0)
         if outside.any() or len(rows) != np.prod(shape):
             return f"{int(outside.sum())} of {len(rows)} {freq} truth rows are not on the replay's grid."
-        offence_mean = expected_offences(
-            process.offences, process.cats, process.rates, list(process.profiles), periods
-        )
+        offence_mean = process.expected_offences(freq)
         replayed = {"offence_intensity": offence_mean, "intensity": offence_mean * process.probabilities}
         for column in [k for k in ("intensity", "offence_intensity") if k in rows.columns]:
             stored = rows[column].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -197,25 +143,13 @@ def truth_mismatch(process: TwinProcess, truth: pd.DataFrame, *, rtol: float = T
     return None
 
 
-def _excitation_at(process: TwinProcess, day: float) -> np.ndarray:
-    """Realised excitation ``sum_{t_j < day} (n / tau) exp(-(day - t_j) / tau)``, shape (categories, buurten)."""
-    off = process.offences
-    before = off.t < day
-    n = np.array([c.branching for c in process.cats])
-    tau = np.array([c.decay_days for c in process.cats])
-    c, area = off.category[before], off.area[before]
-    weight = n[c] / tau[c] * np.exp(-(day - off.t[before]) / tau[c])
-    n_c, n_a = process.rates.shape
-    return np.bincount(c * n_a + area, weight, minlength=n_c * n_a).reshape(n_c, n_a)
-
-
 def origin_expected(
     process: TwinProcess, freq: str, origin: pd.Timestamp, horizon: int, *, recorded: bool = True
 ) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """``E[N(a, b) | H_origin]`` for the ``horizon`` periods from ``origin``: (period starts, array of shape
     (horizon, categories, buurten)); times the recording probability when ``recorded``."""
     check_horizon(horizon, "origin_expected")
-    periods = build_periods(process.timeline, freq)
+    periods = process.periods(freq)
     first = int(periods.starts.get_indexer(pd.DatetimeIndex([pd.Timestamp(origin)]))[0])
     if first < 0 or first + horizon > periods.starts.size:
         raise ParameterError(
@@ -223,16 +157,16 @@ def origin_expected(
             f"{freq} periods ({periods.starts[0].date()} .. {periods.starts[-1].date()}). "
             "Fix: choose an origin and horizon within the simulated years."
         )
-    truth = expected_offences(process.offences, process.cats, process.rates, list(process.profiles), periods)
+    truth = process.expected_offences(freq)
     o = float(periods.start_day[first])
-    e_origin = _excitation_at(process, o)
+    e_origin = process.excitation_at(o)
     out = np.empty((horizon, *process.rates.shape))
     dt = 1.0 / 24.0
     s0_all = np.arange(process.profiles[0].size) * dt
     for j in range(horizon):  # a few target periods, vectorised over categories and buurten
         p = first + j
         a, length = float(periods.start_day[p]), float(periods.end_day[p] - periods.start_day[p])
-        e_a = _excitation_at(process, a)
+        e_a = process.excitation_at(a)
         hours = slice(round(o * 24), round(a * 24))
         for c, cat in enumerate(process.cats):
             n, tau = cat.branching, cat.decay_days

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pulsetwin.exceptions import ParameterTypeError, bad_parameter
 from pulsetwin.twin.calibration import check_calibration, recorded_rates
-from pulsetwin.twin.covariates import build_covariates
-from pulsetwin.twin.geography import build_geography
-from pulsetwin.twin.observation import observe, patrol_presence, record_probabilities
 from pulsetwin.twin.output import event_ids, events_table, incidents_table, labels, occurred_at, truth_table
-from pulsetwin.twin.parameters import CATEGORIES, PATROL, PRESETS
-from pulsetwin.twin.process import (
-    Offences,
-    Timeline,
-    background_rates,
-    build_timeline,
-    hourly_profile,
-    simulate_offences,
-)
-from pulsetwin.twin.truth import build_periods, expected_offences
+from pulsetwin.twin.parameters import CATEGORIES
+from pulsetwin.twin.process import Offences, Timeline
+from pulsetwin.twin.replay import STEPS as SIMULATION_STEPS
+from pulsetwin.twin.replay import Progress, check_twin_arguments, replay_twin
 
-Progress = Callable[[str], None]
-_STEPS = ("geography", "covariates", "incident process", "observation", "tables", "truth")
+STEPS = (*SIMULATION_STEPS, "tables", "truth")
+"""The steps ``generate_twin`` reports to its ``progress`` callback, in order."""
 
 
 @dataclass(frozen=True)
@@ -77,44 +66,36 @@ def generate_twin(
 ) -> TwinCity:
     """Generate the twin ``preset`` (``heerlen`` or ``nl``) for ``years`` calendar years from ``start_year``.
 
-    The same arguments give identical tables. ``progress`` is called with the name of each step as it starts.
+    The same arguments give identical tables. The simulation is :func:`pulsetwin.twin.replay.replay_twin`, so
+    replaying with the same arguments recovers the process behind the tables.
+
+    Parameters
+    ----------
+    preset, seed, years, start_year
+        As :func:`pulsetwin.twin.replay.replay_twin`; checked by
+        :func:`pulsetwin.twin.replay.check_twin_arguments`.
+    progress
+        Called with the name of each step of :data:`STEPS` as it starts.
     """
-    _check_arguments(preset, seed, years, start_year)
+    check_twin_arguments(preset, seed, years, start_year, owner="generate_twin()")
     report = progress or (lambda step: None)
-    spec = PRESETS[preset]
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(_STEPS))]
-    calendar = list(range(start_year, start_year + years))
-    timeline = build_timeline(start_year, years)
-    report(_STEPS[0])
-    geo = build_geography(spec, streams[0])
-    report(_STEPS[1])
-    cov = build_covariates(geo, spec, calendar, streams[1])
-    report(_STEPS[2])
-    rates = background_rates(CATEGORIES, cov, streams[2])
-    profiles = [hourly_profile(cat, timeline) for cat in CATEGORIES]
-    offences = simulate_offences(geo, CATEGORIES, rates, profiles, timeline, streams[2])
-    report(_STEPS[3])
-    patrol = patrol_presence(cov, PATROL)
-    probabilities = record_probabilities(CATEGORIES, patrol)
-    recorded = observe(offences, probabilities, streams[3])
+    replay = replay_twin(preset, seed=seed, years=years, start_year=start_year, progress=report)
+    geo, cov, process, recorded = replay.geography, replay.covariates, replay.process, replay.recorded
+    offences, timeline = process.offences, process.timeline
     window = offences.t >= timeline.start_day
-    report(_STEPS[4])
+    report(STEPS[4])
     events = events_table(offences.take(recorded & window), CATEGORIES, timeline)
-    weekly, monthly = build_periods(timeline, "W"), build_periods(timeline, "M")
+    weekly, monthly = process.periods("W"), process.periods("M")
     kept = offences.take(recorded)
     incidents = pd.concat(
         [incidents_table(kept, periods, geo.codes, CATEGORIES) for periods in (weekly, monthly)],
         ignore_index=True,
     )
-    report(_STEPS[5])
+    report(STEPS[5])
     truth = pd.concat(
         [
             truth_table(
-                expected_offences(offences, CATEGORIES, rates, profiles, periods),
-                probabilities,
-                periods,
-                geo.codes,
-                CATEGORIES,
+                process.expected_offences(periods.freq), process.probabilities, periods, geo.codes, CATEGORIES
             )
             for periods in (weekly, monthly)
         ],
@@ -133,7 +114,7 @@ def generate_twin(
             "area_code": pd.array(geo.codes, dtype="str"),
             "deprivation": cov.deprivation,
             "centrality": cov.centrality,
-            "patrol": patrol,
+            "patrol": replay.patrol,
             "population": cov.population,
         }
     )
@@ -168,23 +149,3 @@ def _offence_frame(
             "event_id": pd.array(ids, dtype="str"),
         }
     )
-
-
-def _check_arguments(preset: str, seed: int, years: int, start_year: int) -> None:
-    """Refuse unknown presets and non-integer or out-of-range seed, years and start year."""
-    owner = "generate_twin()"
-    if not isinstance(preset, str):
-        raise ParameterTypeError(f"The 'preset' parameter of {owner} must be a str. Got {preset!r} instead.")
-    if preset not in PRESETS:
-        raise bad_parameter("preset", owner, f"one of {', '.join(sorted(PRESETS))}", preset)
-    for name, value, low, high in (
-        ("seed", seed, 0, 2**63 - 1),
-        ("years", years, 1, 30),
-        ("start_year", start_year, 1990, 2100),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise ParameterTypeError(
-                f"The '{name}' parameter of {owner} must be an int. Got {value!r} instead."
-            )
-        if not low <= value <= high:
-            raise bad_parameter(name, owner, f"an integer in [{low}, {high}]", value)

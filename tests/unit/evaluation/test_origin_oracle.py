@@ -12,7 +12,6 @@ from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.origin_oracle import (
     ORIGIN_ORACLE_NAME,
     OriginOracle,
-    TwinProcess,
     origin_expected,
     replay_process,
 )
@@ -21,7 +20,7 @@ from pulsetwin.schema.tables import FORECASTS
 from pulsetwin.twin.generate import generate_twin
 from pulsetwin.twin.parameters import CATEGORIES
 from pulsetwin.twin.process import Offences, build_timeline
-from pulsetwin.twin.truth import build_periods, expected_offences
+from pulsetwin.twin.replay import TwinProcess
 
 SEED = 11
 
@@ -46,12 +45,10 @@ def _truth_array(truth: pd.DataFrame, process: TwinProcess, starts: pd.DatetimeI
 
 def test_replay_reproduces_the_twin_truth(twin_and_process: tuple[dict, TwinProcess]) -> None:
     tables, process = twin_and_process
-    periods = build_periods(process.timeline, "W")
-    offence_mean = expected_offences(
-        process.offences, process.cats, process.rates, list(process.profiles), periods
+    replayed = process.expected_offences("W") * process.probabilities[None, :, :]
+    assert np.allclose(
+        replayed, _truth_array(tables["truth"], process, process.periods("W").starts), rtol=1e-12
     )
-    replayed = offence_mean * process.probabilities[None, :, :]
-    assert np.allclose(replayed, _truth_array(tables["truth"], process, periods.starts), rtol=1e-12)
 
 
 def test_step_one_equals_truth_and_later_steps_differ(twin_and_process: tuple[dict, TwinProcess]) -> None:
