@@ -4,7 +4,8 @@ Table ``explanations`` holds one row per run, area, category and period, for the
 run only (the period the dashboard explains; it also keeps national runs cheap). Rows are wide: the forecast
 mean, the area's usual level, one count contribution per driver group of
 :data:`pulsetwin.models.explain.DRIVERS` (which add up to ``mean - usual``) and the sentence in English and
-Dutch. Wide rather than one row per driver because the groups are fixed and a reader wants the whole row.
+Dutch (the change from the usual level in percent and the drivers that each move it by at least 10 % of it).
+Wide rather than one row per driver because the groups are fixed and a reader wants the whole row.
 Only models that split their forecast into drivers (``log_contributions``: glm, lgbm) are explained.
 """
 

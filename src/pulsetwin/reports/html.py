@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import shapely
+from plotly.subplots import make_subplots
 
+from pulsetwin.evaluation.calibration import PIT_COLUMNS, STRICT_COLUMNS
 from pulsetwin.exceptions import StoreError
 
 if TYPE_CHECKING:
@@ -182,20 +184,106 @@ def pai_figure(summary: pd.DataFrame) -> go.Figure:
     return fig
 
 
+RELIABILITY_CAPTION = (
+    "Counts are whole numbers, so a calibrated quantile's level lies between the shares of counts below and at "
+    "or below it (bars must cross the diagonal); the mean PIT histogram is flat at 1 when calibrated."
+)
+RELIABILITY_CAPTION_OLD = (
+    "Shares of counts at or below each quantile. Counts are whole numbers, so for a calibrated forecast these "
+    "lie at or above the diagonal; this backtest predates the fair check (re-run it)."
+)
+PIT_TRUST = 0.9
+"""Below this share of cells whose quantiles the recovered NB reproduces, a model's PIT histogram is flagged."""
+
+
 def reliability_figure(summary: pd.DataFrame) -> go.Figure:
-    """Observed share of counts at or below q05, q50, q95 (and inside [q05, q95]) against nominal levels."""
+    """Reliability of the predictive quantiles, fair to discrete counts.
+
+    With the calibration columns of :mod:`pulsetwin.evaluation.calibration`: per model, the band between the
+    shares below and at or below q05, q50, q95 (and inside the 90 % interval) against the nominal level, and
+    the mean PIT histogram. Summaries of older backtests have only the at-or-below shares: those are drawn,
+    with a caption saying they are upper ends.
+    """
+    if not set(STRICT_COLUMNS) <= set(summary.columns):
+        return _reliability_points(summary)
+    has_pit = set(PIT_COLUMNS) <= set(summary.columns)
+    fig = make_subplots(
+        rows=1, cols=2 if has_pit else 1, subplot_titles=("quantile bands", "mean PIT histogram")[: 1 + has_pit]
+    )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#888"}, name="ideal"),
+        row=1, col=1,
+    )  # fmt: skip
+    nominal = np.array([0.05, 0.5, 0.9, 0.95])
+    offsets = np.linspace(-0.012, 0.012, max(len(summary), 1))
+    for i, (_, row) in enumerate(summary.iterrows()):
+        lower = np.array(
+            [row["below_q05_strict"], row["below_q50_strict"], row["below_q95_strict"] - row["below_q05"],
+             row["below_q95_strict"]], dtype=np.float64,
+        )  # fmt: skip
+        upper = np.array(
+            [
+                row["below_q05"],
+                row["below_q50"],
+                row["below_q95"] - row["below_q05_strict"],
+                row["below_q95"],
+            ],
+            dtype=np.float64,
+        )
+        middle = (lower + upper) / 2.0
+        name = str(row["model"])
+        fig.add_trace(
+            go.Scatter(
+                x=nominal + offsets[i], y=middle, mode="markers", name=name, legendgroup=name,
+                marker={"symbol": "line-ew-open", "size": 10, "color": _colour(i)},
+                error_y={"type": "data", "symmetric": False, "array": upper - middle,
+                         "arrayminus": middle - lower, "width": 4},
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+        if has_pit:
+            match = float(row.get("pit_match", np.nan))
+            trusted = not np.isfinite(match) or match >= PIT_TRUST
+            label = name if trusted else f"{name} (NB fits {match:.0%} of cells: do not trust)"
+            fig.add_trace(
+                go.Bar(
+                    x=np.arange(0.05, 1.0, 0.1), y=10 * row[list(PIT_COLUMNS)].to_numpy(dtype=np.float64),
+                    name=label, legendgroup=name, showlegend=not trusted, marker_color=_colour(i),
+                    opacity=0.7 if trusted else 0.3,
+                ),
+                row=1, col=2,
+            )  # fmt: skip
+    if has_pit:
+        fig.add_hline(y=1.0, line_dash="dash", line_color="#888", row=1, col=2)
+        fig.update_xaxes(title_text="PIT", range=[0, 1], row=1, col=2)
+        fig.update_yaxes(title_text="density", row=1, col=2)
+    fig.update_xaxes(title_text="nominal level (q05, q50, 90 % interval, q95)", range=[0, 1], row=1, col=1)
+    fig.update_yaxes(title_text="observed share", range=[0, 1], row=1, col=1)
+    fig.update_layout(title={"text": RELIABILITY_CAPTION, "font": {"size": 12}}, barmode="group")
+    return fig
+
+
+def _reliability_points(summary: pd.DataFrame) -> go.Figure:
+    """Observed share at or below q05, q50, q95 (and inside [q05, q95]) against nominal levels."""
     fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash"}, name="ideal"))
     nominal = [0.05, 0.5, 0.9, 0.95]
     for _, row in summary.iterrows():
         observed = [row.get("below_q05"), row.get("below_q50"), row.get("coverage90"), row.get("below_q95")]
         fig.add_trace(go.Scatter(x=nominal, y=observed, mode="markers+lines", name=str(row["model"])))
     fig.update_layout(
+        title={"text": RELIABILITY_CAPTION_OLD, "font": {"size": 12}},
         xaxis_title="nominal level (q05, q50, 90 % interval, q95)",
         yaxis_title="observed share",
         xaxis_range=[0, 1],
         yaxis_range=[0, 1],
     )
     return fig
+
+
+def _colour(i: int) -> str:
+    """The i-th colour of plotly's default qualitative palette."""
+    palette = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
+    return palette[i % len(palette)]
 
 
 def map_figure(forecasts: pd.DataFrame, areas: pd.DataFrame) -> go.Figure:

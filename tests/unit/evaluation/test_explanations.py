@@ -58,8 +58,21 @@ def test_a_glm_run_stores_one_explanation_per_area_and_category(store: Store, gl
     assert set(stored["category"]) == set(CATEGORIES)
     assert (pd.to_datetime(stored["period_start"]) == first["period_start"].iloc[0]).all()
     assert (stored["text_en"].str.len() > 0).all() and (stored["text_nl"].str.len() > 0).all()
-    assert stored["text_en"].str.match(r"^(Higher|Lower|About)").all()
-    assert stored["text_nl"].str.match(r"^(Hoger|Lager|Ongeveer)").all()
+    assert (
+        stored["text_en"]
+        .str.match(r"^About (\d+ % (above|below) its usual level|\d+\.?\d* times|as usual)")
+        .all()
+    )
+    assert (
+        stored["text_nl"].str.match(r"^Ongeveer (\d+ % (boven|onder)|\d+,?\d* keer|als gebruikelijk)").all()
+    )
+    # the sentence states the change from the usual level that the stored numbers show
+    moved = stored[(stored["mean"] / stored["usual"] - 1).abs().between(0.1, 0.99)]
+    stated = moved["text_en"].str.extract(r"^About (\d+) % (above|below)")
+    sign = np.where(stated[1] == "above", 1.0, -1.0)
+    np.testing.assert_allclose(
+        sign * stated[0].astype(float) / 100, moved["mean"] / moved["usual"] - 1, atol=0.005
+    )
     joined = first.merge(stored, on=["area_code", "category"], suffixes=("_forecast", ""))
     # explain(): the count contributions add up exactly to mean - usual, and mean is the model's forecast
     rebuilt = joined["usual"] + joined[list(DRIVERS)].sum(axis=1)
