@@ -1,4 +1,4 @@
-"""The data commands: import, export, log verify, log show (through Typer's CliRunner)."""
+"""The data commands: import (also --revise), export, log verify (also --anchor), log anchor, log show."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from shapely.geometry import box
 from typer.testing import CliRunner
 
 from pulsetwin.cli.data import register
-from pulsetwin.exceptions import ConflictError, CRSError, StoreError
+from pulsetwin.exceptions import ConflictError, CRSError, LogIntegrityError, StoreError
+from pulsetwin.store.log import GENESIS_HASH, record_hash
 
 CSV = (
     "area_code,period_start,freq,category,count,source\n"
@@ -49,7 +50,9 @@ def test_import_export_round_trip_and_idempotent_reimport(
     first = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db), "--json"])
     assert first.exit_code == 0, first.output
     report = json.loads(first.output)
-    assert report["tables"] == [{"table": "incidents", "rows": 3, "inserted": 3, "already_present": 0}]
+    assert report["tables"] == [
+        {"table": "incidents", "rows": 3, "inserted": 3, "already_present": 0, "revised": 0}
+    ]
     assert report["new_categories"] == ["overlast_jeugd"] and report["source"] == "file:incidents.csv"
     second = runner.invoke(
         app, ["import", "incidents", str(csv_path), "--db", str(db), "--source", "politie"]
@@ -130,3 +133,88 @@ def test_export_and_verify_need_an_existing_store(
     assert isinstance(result.exception, StoreError) and not missing.exists()
     verify = runner.invoke(app, ["log", "verify", "--db", str(missing)])
     assert isinstance(verify.exception, StoreError)
+
+
+def _forge(db: Path, seq: int) -> None:
+    """A forger with write access: edit record ``seq``, recompute every later hash and the head."""
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE log SET actor = 'forger' WHERE seq = ?", [seq])
+        prev = GENESIS_HASH
+        for row in con.execute("SELECT * FROM log ORDER BY seq").fetchall():
+            digest = record_hash(row[0], row[1], row[2], row[3], row[4], row[5], prev)
+            con.execute("UPDATE log SET prev_hash = ?, hash = ? WHERE seq = ?", [prev, digest, row[0]])
+            prev = digest
+        con.execute("UPDATE log_head SET hash = ?", [prev])
+
+
+def test_log_anchor_then_verify_catches_a_rewritten_history_and_head(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    db, csv_path, anchors = tmp_path / "s.duckdb", _write_csv(tmp_path), tmp_path / "published" / "a.jsonl"
+    for _ in range(2):
+        assert runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)]).exit_code == 0
+        anchored = runner.invoke(app, ["log", "anchor", "--db", str(db), "--out", str(anchors)])
+        assert anchored.exit_code == 0, anchored.output
+        assert "anchored log head: record" in anchored.output
+    lines = [json.loads(line) for line in anchors.read_text(encoding="utf-8").splitlines()]
+    assert [a["seq"] for a in lines] == [1, 3] and lines[0]["store"] == str(db.resolve())
+    honest = runner.invoke(app, ["log", "verify", "--db", str(db), "--anchor", str(anchors)])
+    assert honest.exit_code == 0, honest.output
+    assert "log ok: 4 records" in honest.output and "anchors ok: all 2 anchors" in honest.output
+
+    _forge(db, 2)
+    plain = runner.invoke(app, ["log", "verify", "--db", str(db)])
+    assert plain.exit_code == 0 and "log ok: 4 records" in plain.output  # the limit without anchors
+    caught = runner.invoke(app, ["log", "verify", "--db", str(db), "--anchor", str(anchors)])
+    assert caught.exit_code == 1
+    text = " ".join(caught.output.split())
+    assert f"anchor failed: line 2 of {anchors}: record 3 now has hash" in text
+    assert "line 1 of" not in text  # record 1 predates the edit and still matches
+    as_json = runner.invoke(app, ["log", "verify", "--db", str(db), "--anchor", str(anchors), "--json"])
+    payload = json.loads(as_json.stdout)
+    assert as_json.exit_code == 1 and payload["ok"] is False and payload["first_bad_seq"] is None
+    assert [a["ok"] for a in payload["anchors"]] == [True, False]
+    assert payload["reason"].startswith("anchor on line 2 failed: record 3 now has hash")
+    refused = runner.invoke(app, ["log", "anchor", "--db", str(db), "--out", str(anchors)])
+    assert isinstance(refused.exception, LogIntegrityError) and len(anchors.read_text().splitlines()) == 2
+
+
+def test_log_anchor_needs_an_existing_store_and_verify_an_existing_anchor_file(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    missing, anchors = tmp_path / "missing.duckdb", tmp_path / "a.jsonl"
+    result = runner.invoke(app, ["log", "anchor", "--db", str(missing), "--out", str(anchors)])
+    assert isinstance(result.exception, StoreError) and not missing.exists() and not anchors.exists()
+    db = tmp_path / "s.duckdb"
+    assert (
+        runner.invoke(app, ["import", "incidents", str(_write_csv(tmp_path)), "--db", str(db)]).exit_code == 0
+    )
+    verify = runner.invoke(app, ["log", "verify", "--db", str(db), "--anchor", str(anchors)])
+    assert isinstance(verify.exception, StoreError) and "does not exist" in str(verify.exception)
+
+
+def test_import_revise_accepts_a_republication_and_logs_it(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    db, csv_path = tmp_path / "s.duckdb", _write_csv(tmp_path)
+    assert runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)]).exit_code == 0
+    csv_path.write_text(CSV.replace(",3,politie", ",4,politie").replace(",,politie", ",2,politie"), "utf-8")
+    refused = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)])
+    assert isinstance(refused.exception, ConflictError)
+    assert "2 rows have keys already stored" in str(refused.exception)
+    assert "pass --revise to accept a re-publication" in str(refused.exception)
+    revised = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db), "--revise"])
+    assert revised.exit_code == 0, revised.output
+    assert "revised" in revised.output
+    again = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db), "--revise", "--json"])
+    assert json.loads(again.stdout)["tables"] == [
+        {"table": "incidents", "rows": 3, "inserted": 0, "already_present": 3, "revised": 0}
+    ]
+    shown = json.loads(runner.invoke(app, ["log", "show", "--db", str(db), "--json"]).stdout)
+    revisions = [r["detail"] for r in shown if r["action"] == "revise"]
+    assert [d["revised"] for d in revisions] == [2, 0]
+    assert revisions[0]["changes"][0]["old"] == {"count": 3} and revisions[0]["changes"][0]["new"] == {
+        "count": 4
+    }
+    assert revisions[0]["changes"][1]["old"] == {"count": None}
+    assert runner.invoke(app, ["log", "verify", "--db", str(db)]).exit_code == 0

@@ -1,4 +1,4 @@
-"""Data commands: ``import`` and ``export`` of canonical tables, and ``log verify`` / ``log show``."""
+"""Data commands: ``import`` and ``export`` of canonical tables, and ``log verify`` / ``log anchor`` / ``log show``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,19 @@ import typer
 from rich.table import Table
 
 from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, console, print_json
+from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.tables import IMPORTABLE, TABLES
 from pulsetwin.store import Store
+from pulsetwin.store.log import AnchorVerification, LogVerification
 
+ReviseFlag = Annotated[
+    bool,
+    typer.Option(
+        "--revise",
+        help="Accept a re-publication: rows whose key is stored with other values replace the stored ones "
+        "(logged with old -> new values) instead of being refused.",
+    ),
+]
 TableArgument = Annotated[
     str, typer.Argument(help=f"Canonical table: {', '.join(IMPORTABLE)}.", show_default=False)
 ]
@@ -28,19 +38,26 @@ def import_command(
     source: Annotated[
         str | None, typer.Option("--source", help="Where the data comes from (default: file:<name>).")
     ] = None,
+    revise: ReviseFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
-    """Validate FILE and import it into TABLE: all or nothing; re-importing the same rows changes nothing."""
+    """Validate FILE and import it into TABLE: all or nothing; re-importing the same rows changes nothing.
+
+    Rows whose key is stored with other values are refused, unless --revise accepts them as a
+    re-publication: then they replace the stored rows and the log keeps old -> new values.
+    """
     with Store(db) as store:
-        report = store.import_file(table, file, layer=layer, source=source)
+        report = store.import_file(table, file, layer=layer, source=source, revise=revise)
     if json_output:
         print_json(report.to_dict())
         return
     view = Table(title=f"import {report.dataset_id} (log #{report.log_seq})")
-    for column in ("table", "rows", "inserted", "already present"):
+    columns = ("table", "rows", "inserted", "already present", *(("revised",) if revise else ()))
+    for column in columns:
         view.add_column(column, justify="left" if column == "table" else "right")
     for item in report.tables:
-        view.add_row(item.table, f"{item.rows:,}", f"{item.inserted:,}", f"{item.already_present:,}")
+        counts = (item.rows, item.inserted, item.already_present, item.revised)[: len(columns) - 1]
+        view.add_row(item.table, *(f"{n:,}" for n in counts))
     console.print(view)
     if report.new_categories:
         console.print(f"registered new categories: {', '.join(report.new_categories)}")
@@ -79,8 +96,6 @@ def export_command(
 ) -> None:
     """Write TABLE to a file, rows sorted by key; written to a temp file first, then renamed."""
     if not db.is_file():
-        from pulsetwin.exceptions import StoreError
-
         raise StoreError(f"store '{db}' does not exist. Fix: import data first or pass the right --db")
     with Store(db) as store:
         if public and table == "incidents":
@@ -112,20 +127,95 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> Any:
     return value
 
 
-def verify_command(db: DbOption = DEFAULT_DB, json_output: JsonFlag = False) -> None:
-    """Check the hash chain of the log; exit 1 and name the first bad record when it was tampered with."""
+def verify_command(
+    db: DbOption = DEFAULT_DB,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            help="Anchor file written by 'log anchor': every anchored record must still have its hash.",
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Check the hash chain of the log; exit 1 and name the first bad record when it was tampered with.
+
+    With --anchor, also check the log heads anchored outside the store: a rewritten history fails even
+    when the forger rewrote the in-store head too.
+    """
     with Store(db, read_only=True) as store:
-        result = store.log.verify()
+        anchored = None if anchor is None else store.log.verify_anchors(anchor)
+        result = store.log.verify() if anchored is None else anchored.chain
     if json_output:
-        print_json(asdict(result))
-    elif result.ok:
+        payload = asdict(result)
+        if anchored is not None:
+            payload |= {"ok": anchored.ok, "anchor_file": anchored.file, "anchors": _checks(anchored)}
+            if result.ok and anchored.failed:
+                first = anchored.failed[0]
+                payload["reason"] = f"anchor on line {first.line} failed: {first.reason}"
+        print_json(payload)
+    else:
+        _print_chain(result)
+        if anchored is not None:
+            _print_anchors(anchored)
+    if not result.ok or (anchored is not None and not anchored.ok):
+        raise typer.Exit(1)
+
+
+def _print_chain(result: LogVerification) -> None:
+    """One line on the chain and the in-store head."""
+    if result.ok:
         console.print(f"log ok: {result.n_records} records, chain and head verified")
     else:
         console.print(
             f"[bold red]log tampered:[/] first bad record seq {result.first_bad_seq}: {result.reason}"
         )
-    if not result.ok:
-        raise typer.Exit(1)
+
+
+def _print_anchors(anchored: AnchorVerification) -> None:
+    """One line per failed anchor, or one line saying all anchors hold."""
+    for check in anchored.failed:
+        console.print(f"[bold red]anchor failed:[/] line {check.line} of {anchored.file}: {check.reason}")
+    if not anchored.failed:
+        newest = max(anchored.checks, key=lambda check: check.anchor.seq)
+        console.print(
+            f"anchors ok: all {len(anchored.checks)} anchors in {anchored.file} match the log "
+            f"(newest: record {newest.anchor.seq}, taken {newest.anchor.at.isoformat(timespec='seconds')})"
+        )
+
+
+def _checks(anchored: AnchorVerification) -> list[dict[str, Any]]:
+    """Anchor checks as plain JSON."""
+    return [{"line": c.line, **asdict(c.anchor), "ok": c.ok, "reason": c.reason} for c in anchored.checks]
+
+
+def anchor_command(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Anchor file (JSON lines) kept outside the store; appended to, never overwritten.",
+        ),
+    ],
+    db: DbOption = DEFAULT_DB,
+    json_output: JsonFlag = False,
+) -> None:
+    """Append the current log head (seq, hash, UTC time, store) to an anchor file and log the anchoring.
+
+    Keep the anchor file where whoever can write the store cannot: publish it, send it to the oversight
+    body, or write it to WORM storage. 'log verify --anchor FILE' then detects a rewritten history.
+    """
+    if not db.is_file():
+        raise StoreError(f"store '{db}' does not exist. Fix: import data first or pass the right --db")
+    with Store(db) as store:
+        written = store.log.anchor(out, store=str(db.resolve()))
+    if json_output:
+        print_json(asdict(written))
+        return
+    console.print(
+        f"anchored log head: record {written.seq}, hash {written.hash}, "
+        f"at {written.at.isoformat(timespec='seconds')}, appended to {out}"
+    )
 
 
 def show_command(
@@ -151,10 +241,11 @@ def show_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``import``, ``export`` and the ``log`` group to ``app``."""
+    """Add ``import``, ``export`` and the ``log`` group (verify, anchor, show) to ``app``."""
     app.command("import")(import_command)
     app.command("export")(export_command)
     log_app = typer.Typer(help="The tamper-evident log of every change to the store.", no_args_is_help=True)
     log_app.command("verify")(verify_command)
+    log_app.command("anchor")(anchor_command)
     log_app.command("show")(show_command)
     app.add_typer(log_app, name="log")

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from pulsetwin.cli.common import DbOption, JsonFlag, console, err_console, print_json
+from pulsetwin.cli.data import ReviseFlag
 from pulsetwin.exceptions import bad_parameter
 from pulsetwin.sources.cbs import fetch_kerncijfers
 from pulsetwin.sources.dataset import Dataset
@@ -95,8 +96,13 @@ def parse_years(text: str) -> list[int]:
     raise bad_parameter("years", "fetch cbs", "a range like 2019-2024 or a list like 2019,2022", text)
 
 
-def write_dataset(dataset: Dataset, db: Path, *, file: str | None, as_json: bool) -> None:
-    """Import a fully fetched dataset in one call and print what happened."""
+def write_dataset(
+    dataset: Dataset, db: Path, *, file: str | None, as_json: bool, revise: bool = False
+) -> None:
+    """Import a fully fetched dataset in one call and print what happened.
+
+    ``revise`` accepts a re-publication: stored rows with other values are replaced (and logged).
+    """
     with Store(db) as store:
         report = store.import_frames(
             dataset.frames,
@@ -104,6 +110,7 @@ def write_dataset(dataset: Dataset, db: Path, *, file: str | None, as_json: bool
             file=file,
             file_hash=dataset.file_hash,
             details=dataset.provenance,
+            revise=revise,
         )
     if as_json:
         print_json(
@@ -112,6 +119,7 @@ def write_dataset(dataset: Dataset, db: Path, *, file: str | None, as_json: bool
                 "rows": dataset.rows,
                 "inserted": report.inserted,
                 "already_present": report.already_present,
+                "revised": report.revised,
                 "dataset_id": report.dataset_id,
                 "messages": list(dataset.messages),
                 "provenance": dataset.provenance,
@@ -121,9 +129,11 @@ def write_dataset(dataset: Dataset, db: Path, *, file: str | None, as_json: bool
     for message in dataset.messages:
         err_console.print(f"[yellow]note:[/] {message}")
     for table, rows in dataset.rows.items():
+        revised = f", {report.revised.get(table, 0)} revised" if revise else ""
         console.print(
             f"{table}: {rows} rows from {dataset.source} "
-            f"({report.inserted.get(table, 0)} new, {report.already_present.get(table, 0)} already stored)"
+            f"({report.inserted.get(table, 0)} new, {report.already_present.get(table, 0)} already stored"
+            f"{revised})"
         )
 
 
@@ -141,13 +151,14 @@ def fetch_cbs_command(
     retries: Retries = 4,
     backoff: Backoff = 1.0,
     timeout: Timeout = 60.0,
+    revise: ReviseFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """CBS Kerncijfers wijken en buurten into covariates (origin shares into audit-only protected)."""
     settings = _settings(cache_dir, no_cache, refresh, retries, backoff, timeout, cbs_url=cbs_url)
     with HttpClient(settings) as client:
         dataset = fetch_kerncijfers(client, gemeente, parse_years(years))
-    write_dataset(dataset, db, file=settings.cbs_url, as_json=as_json)
+    write_dataset(dataset, db, file=settings.cbs_url, as_json=as_json, revise=revise)
 
 
 @fetch_app.command("police")
@@ -178,16 +189,21 @@ def fetch_police_command(
     retries: Retries = 4,
     backoff: Backoff = 1.0,
     timeout: Timeout = 60.0,
+    revise: ReviseFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Police-registered crime and nuisance per buurt and month into incidents (freq M)."""
+    """Police-registered crime and nuisance per buurt and month into incidents (freq M).
+
+    The police re-publish earlier months with corrected counts; a later fetch of those months is refused
+    until --revise accepts the corrections (logged with old -> new counts).
+    """
     settings = _settings(cache_dir, no_cache, refresh, retries, backoff, timeout, police_url=police_url)
     with HttpClient(settings) as client:
         dataset = fetch_police(
             client, gemeente, start, end, keep_latest=keep_latest, incomplete_months=incomplete_months,
             nuisance=nuisance, boundary_year=boundary_year,
         )  # fmt: skip
-    write_dataset(dataset, db, file=settings.police_url, as_json=as_json)
+    write_dataset(dataset, db, file=settings.police_url, as_json=as_json, revise=revise)
 
 
 @fetch_app.command("geometry")

@@ -1,11 +1,14 @@
 """The store: one DuckDB file holding the canonical tables, provenance, categories, runs and the log.
 
 Imports are validated, guarded against personal data, and applied in one transaction with set-based SQL
-(anti-join for new rows, join for conflicting ones): all or nothing, idempotent on re-import.
+(anti-join for new rows, join for conflicting ones): all or nothing, idempotent on re-import. A key stored
+with other values is refused unless the caller passes ``revise=True`` (a source re-published corrected
+values); then the stored rows are replaced in the same transaction and the log keeps old -> new per key.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -21,7 +24,7 @@ import pyarrow as pa
 from pulsetwin.exceptions import ConflictError, ParameterTypeError, StoreError, bad_parameter
 from pulsetwin.schema.tables import IMPORTABLE, PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.io import SQL_TYPES, export_relation, load_file, table_ddl
-from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log
+from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
 from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
 from pulsetwin.store.runs import (
     RUNS_DDL,
@@ -40,6 +43,7 @@ CATEGORIES_DDL = (
 )
 INTERNAL_TABLES = ("provenance", "categories", "runs", "log_head")
 CONFLICTS_SHOWN = 10
+LONG_TEXT = 40  # revision digests show longer text values (geometry) as a short SHA-256 instead
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class TableImport:
     rows: int
     inserted: int
     already_present: int
+    revised: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,11 @@ class ImportReport:
     def already_present(self) -> dict[str, int]:
         """Rows skipped per table because identical rows were already stored."""
         return {t.table: t.already_present for t in self.tables}
+
+    @property
+    def revised(self) -> dict[str, int]:
+        """Stored rows replaced per table by a revision (``revise=True``); 0 otherwise."""
+        return {t.table: t.revised for t in self.tables}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -162,6 +172,7 @@ class Store:
         file_hash: str | None = None,
         actor: str = "cli",
         details: Mapping[str, Any] | None = None,
+        revise: bool = False,
     ) -> ImportReport:
         """Validate and import canonical frames atomically.
 
@@ -169,17 +180,27 @@ class Store:
         inserted, rows already stored with identical values are skipped, new municipal category slugs are
         registered, one provenance record per table and one log record are written.
 
+        With ``revise=True`` (a source re-published corrected values) rows whose key is stored with other
+        values replace the stored ones in the same transaction; per table a ``revise`` log record holds the
+        number of rows revised and old -> new values of the first keys (values of audit-only tables are
+        left out), and the provenance notes the revision.
+
         Raises
         ------
         PersonalDataError, SchemaError
             From the guard and validator; nothing is written.
         ConflictError
-            When a key is stored with other values; lists the first keys and the count; nothing is written.
+            When a key is stored with other values and ``revise`` is False; lists the first keys and the
+            count; nothing is written.
         """
         from pulsetwin.schema.pii import guard_personal_data
         from pulsetwin.schema.validate import validate_table
 
         self._require_writable()
+        if not isinstance(revise, bool):
+            raise ParameterTypeError(
+                f"The 'revise' parameter of Store.import_frames must be a bool. Got {revise!r} instead."
+            )
         if not isinstance(frames, Mapping) or not frames:
             raise bad_parameter(
                 "frames", "Store.import_frames", "a non-empty dict of table name to frame", frames
@@ -199,12 +220,15 @@ class Store:
         imported_at = datetime.now(UTC).replace(tzinfo=None)
         dataset = dataset_id(source, file_hash, imported_at)
         with self.transaction():
-            results = tuple(self._merge(TABLES[t], f) for t, f in validated.items())
+            merged = [self._merge(TABLES[t], f, revise=revise) for t, f in validated.items()]
+            results = tuple(result for result, _ in merged)
             new_slugs = self._register_categories(validated, source, imported_at)
             for result in results:
+                revision = {"revise": True, "revised": result.revised} if revise else {}
                 notes = {
                     "inserted": result.inserted,
                     "already_present": result.already_present,
+                    **revision,
                     **(details or {}),
                 }
                 write_provenance(
@@ -223,9 +247,19 @@ class Store:
                 "source": source,
                 "file": file,
                 "file_hash": file_hash,
-                "tables": {r.table: {"rows": r.rows, "inserted": r.inserted} for r in results},
+                "tables": {
+                    r.table: {
+                        "rows": r.rows,
+                        "inserted": r.inserted,
+                        **({"revised": r.revised} if revise else {}),
+                    }
+                    for r in results
+                },
                 "new_categories": list(new_slugs),
             }
+            if revise:
+                context = {"dataset_id": dataset, "source": source, "file": file}
+                self.log.append_many(LogEntry(actor, "revise", r.table, context | c) for r, c in merged)
             record = self.log.append(actor, "import", ",".join(validated), summary)
         return ImportReport(dataset, source, file, file_hash, results, new_slugs, record.seq)
 
@@ -237,11 +271,12 @@ class Store:
         layer: str | None = None,
         actor: str = "cli",
         source: str | None = None,
+        revise: bool = False,
     ) -> ImportReport:
         """Read a CSV/Parquet file (areas also GeoPackage/GeoJSON) and import it with :meth:`import_frames`.
 
         ``source`` defaults to ``file:<name>``; the file's SHA-256 and reader notes (layer, CRS handling,
-        water-only buurten) go into the provenance record.
+        water-only buurten) go into the provenance record. ``revise`` as in :meth:`import_frames`.
         """
         spec = table_spec(table)
         file_path = Path(path)
@@ -253,30 +288,47 @@ class Store:
             file_hash=loaded.file_hash,
             actor=actor,
             details=loaded.details,
+            revise=revise,
         )
 
-    def _merge(self, spec: TableSpec, frame: pd.DataFrame) -> TableImport:
-        """Insert the new rows of one validated frame; ConflictError on keys stored with other values."""
+    def _merge(
+        self, spec: TableSpec, frame: pd.DataFrame, *, revise: bool = False
+    ) -> tuple[TableImport, dict[str, Any]]:
+        """Insert the new rows of one validated frame and, when revising, replace rows stored with other values.
+
+        Returns the counts and the revision digest (empty unless ``revise``). ConflictError on keys stored
+        with other values when not revising.
+        """
         view = f"_incoming_{spec.name}"
         self._con.register(view, pa.Table.from_pandas(frame, preserve_index=False))  # Arrow scans ~2x faster
+        changes: dict[str, Any] = {"revised": 0, "changed_columns": {}, "changes": []} if revise else {}
         try:
             casts = ", ".join(f'CAST("{c}" AS {SQL_TYPES[k]}) AS "{c}"' for c, k in spec.columns)
             incoming = f"(SELECT {casts} FROM {view})"
             on = " AND ".join(f'i."{k}" = t."{k}"' for k in spec.key)
             target = f'"{spec.name}"'
             if _scalar(self._con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
-                self._refuse_conflicts(spec, incoming, on)
+                if revise:
+                    changes = self._replace_revised(spec, incoming, on)
+                else:
+                    self._refuse_conflicts(spec, incoming, on)
                 sql = f"INSERT INTO {target} SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
             else:
                 sql = f"INSERT INTO {target} SELECT * FROM {incoming}"
             inserted = _scalar(self._con, sql)
         finally:
             self._con.unregister(view)
-        return TableImport(spec.name, len(frame), inserted, len(frame) - inserted)
+        revised = int(changes.get("revised", 0))
+        new = inserted - revised
+        return TableImport(spec.name, len(frame), new, len(frame) - new - revised, revised), changes
+
+    def _differs(self, spec: TableSpec) -> str:
+        """SQL condition: the incoming row ``i`` and the stored row ``t`` differ in a value column."""
+        return " OR ".join(f'i."{c}" IS DISTINCT FROM t."{c}"' for c in spec.value_columns)
 
     def _refuse_conflicts(self, spec: TableSpec, incoming: str, on: str) -> None:
         """Raise ConflictError when incoming keys are stored with other values."""
-        differs = " OR ".join(f'i."{c}" IS DISTINCT FROM t."{c}"' for c in spec.value_columns)
+        differs = self._differs(spec)
         keys = ", ".join(f'i."{k}"' for k in spec.key)
         rows = self._con.execute(
             f'SELECT {keys}, count(*) OVER () FROM {incoming} i JOIN "{spec.name}" t ON {on} WHERE {differs} '
@@ -287,8 +339,37 @@ class Store:
             raise ConflictError(
                 f"table '{spec.name}': {rows[0][-1]} rows have keys already stored with other values "
                 f"(first {len(rows)}: {shown}). Nothing was imported. "
-                "Fix: correct the file, or remove the stored rows first if the new values are right"
+                "Fix: correct the file if it is wrong, or, when the source re-published corrected values, "
+                "pass --revise to accept a re-publication (revise=True in Python; the old values are logged)"
             )
+
+    def _replace_revised(self, spec: TableSpec, incoming: str, on: str) -> dict[str, Any]:
+        """Delete the stored rows whose key comes in with other values; return the revision digest.
+
+        The digest holds the number of rows revised, how many of them changed per value column, and
+        old -> new values of the changed columns for the first keys in key order.
+        """
+        differs = self._differs(spec)
+        per_column = ", ".join(
+            f'count(*) FILTER (WHERE i."{c}" IS DISTINCT FROM t."{c}")' for c in spec.value_columns
+        )
+        joined = f'FROM {incoming} i JOIN "{spec.name}" t ON {on} WHERE {differs}'
+        counts = self._con.execute(f"SELECT count(*), {per_column} {joined}").fetchall()[0]
+        revised = int(counts[0])
+        changed = {c: int(n) for c, n in zip(spec.value_columns, counts[1:], strict=True) if n}
+        keys = ", ".join(f'i."{k}"' for k in spec.key)
+        pairs = ", ".join(f't."{c}", i."{c}"' for c in spec.value_columns)
+        shown = self._con.execute(
+            f"SELECT {keys}, {pairs} {joined} ORDER BY {keys} LIMIT {CONFLICTS_SHOWN}"
+        ).fetchall()
+        if revised:
+            exists = f"EXISTS (SELECT 1 FROM {incoming} i WHERE {on} AND ({differs}))"
+            self._con.execute(f'DELETE FROM "{spec.name}" t WHERE {exists}')
+        return {
+            "revised": revised,
+            "changed_columns": changed,
+            "changes": [_revision(spec, row) for row in shown],
+        }
 
     def _register_categories(
         self, frames: Mapping[str, pd.DataFrame], source: str, imported_at: datetime
@@ -500,6 +581,30 @@ def _param(value: object) -> object:
 def _describe_key(spec: TableSpec, row: tuple[Any, ...]) -> str:
     """``area_code=BU1, year=2020`` for one key row."""
     return ", ".join(f"{k}={_show(v)}" for k, v in zip(spec.key, row, strict=False))
+
+
+def _revision(spec: TableSpec, row: tuple[Any, ...]) -> dict[str, Any]:
+    """One revised key with old -> new values of its changed columns (audit-only tables: names only).
+
+    ``row`` holds the key values, then old and new value per value column.
+    """
+    n = len(spec.key)
+    olds, news = row[n::2], row[n + 1 :: 2]
+    changed = [(c, o, v) for c, o, v in zip(spec.value_columns, olds, news, strict=True) if o != v]
+    entry: dict[str, Any] = {"key": _describe_key(spec, row[:n])}
+    if not spec.model_readable:
+        return entry | {"changed": [c for c, _, _ in changed]}
+    return entry | {
+        "old": {c: _digest_value(o) for c, o, _ in changed},
+        "new": {c: _digest_value(v) for c, _, v in changed},
+    }
+
+
+def _digest_value(value: object) -> object:
+    """A value for the revision log: numbers and short text as they are, long text (geometry) as a hash."""
+    if isinstance(value, str) and len(value) > LONG_TEXT:
+        return f"sha256:{hashlib.sha256(value.encode('utf-8')).hexdigest()[:16]} ({len(value)} chars)"
+    return _show(value) if hasattr(value, "isoformat") else value
 
 
 def _show(value: object) -> str:

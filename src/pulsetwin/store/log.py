@@ -4,8 +4,12 @@ Each record's ``hash`` is the SHA-256 of a canonical JSON array of its other fie
 so editing any field, deleting or reordering records breaks the chain. The latest ``(seq, hash)`` is also kept
 in the one-row table ``log_head``, written in the same transaction, so removing records from the tail
 is caught.
-The head lives in the same file: whoever can rewrite both tables consistently can forge the log; anchor
-``log_head`` outside the store (e.g. publish it) when that matters.
+The head lives in the same file: whoever can rewrite both tables consistently can forge the log, and
+:meth:`Log.verify` cannot tell. :meth:`Log.anchor` (``pulsetwin log anchor``) therefore appends the head to an
+anchor file kept outside the store (published, e-mailed to the oversight body, on WORM storage), and
+:meth:`Log.verify_anchors` (``pulsetwin log verify --anchor``) fails when any anchored record is missing or
+has another hash: the history up to each anchor cannot be rewritten unnoticed. Records after the newest
+anchor are covered only by the chain and the in-store head, so anchor after each change that matters.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from pulsetwin.exceptions import LogIntegrityError
+from pulsetwin.store.anchor import LogAnchor, NumberedAnchor, append_anchor, read_anchors
 
 GENESIS_HASH = "0" * 64
 
@@ -73,6 +79,35 @@ class LogVerification:
     reason: str
 
 
+@dataclass(frozen=True)
+class AnchorCheck:
+    """One anchor compared with the log: its ``line`` in the anchor file, whether it holds, and why not."""
+
+    line: int
+    anchor: LogAnchor
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnchorVerification:
+    """The chain walk plus every anchor of one anchor file; ``ok`` only when all of it holds."""
+
+    chain: LogVerification
+    file: str
+    checks: tuple[AnchorCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when the chain verifies and every anchored record still has its anchored hash."""
+        return self.chain.ok and all(check.ok for check in self.checks)
+
+    @property
+    def failed(self) -> tuple[AnchorCheck, ...]:
+        """The anchors that no longer match the log, in file order."""
+        return tuple(check for check in self.checks if not check.ok)
+
+
 def canonical_detail(detail: dict[str, Any]) -> str:
     """Serialise ``detail`` deterministically (sorted keys, no spaces, UTF-8 kept)."""
     return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -100,8 +135,7 @@ class Log:
         """Append one record, chained to the last one, and move the head, in one transaction."""
         with self._transaction():
             # The head row (seq 0 and the genesis hash on a new store) names the last record without a scan.
-            heads = self._con.execute("SELECT seq, hash FROM log_head").fetchall()
-            last_seq, prev_hash = (0, GENESIS_HASH) if not heads else (int(heads[0][0]), str(heads[0][1]))
+            last_seq, prev_hash = self.head()
             seq = last_seq + 1
             at = datetime.now(UTC).replace(tzinfo=None)
             detail_json = canonical_detail(detail)
@@ -124,8 +158,7 @@ class Log:
         if not pending:
             return []
         with self._transaction():
-            heads = self._con.execute("SELECT seq, hash FROM log_head").fetchall()
-            seq, prev_hash = (0, GENESIS_HASH) if not heads else (int(heads[0][0]), str(heads[0][1]))
+            seq, prev_hash = self.head()
             at = datetime.now(UTC).replace(tzinfo=None)
             records: list[LogRecord] = []
             for entry in pending:
@@ -204,6 +237,57 @@ class Log:
             )
         return result
 
+    def head(self) -> tuple[int, str]:
+        """The current head ``(seq, hash)`` as kept in ``log_head`` (``(0, GENESIS_HASH)`` when empty)."""
+        heads = self._con.execute("SELECT seq, hash FROM log_head").fetchall()
+        return (0, GENESIS_HASH) if not heads else (int(heads[0][0]), str(heads[0][1]))
+
+    def anchor(self, out: Path, *, store: str, actor: str = "cli") -> LogAnchor:
+        """Append the current head to the anchor file ``out`` and log the anchoring.
+
+        The chain must verify first (anchoring a forged log would certify it). The anchor names the head
+        before the ``anchor`` record, which is appended after the file was written and fsynced: if logging
+        fails, the anchor written still names a record of the chain.
+
+        Raises
+        ------
+        LogIntegrityError
+            When the log does not verify, or an earlier anchor in ``out`` no longer matches it; nothing is
+            written.
+        SchemaError, StoreError
+            When ``out`` exists but is not a sound anchor file; nothing is written.
+        """
+        with self._transaction():
+            self.verify_or_raise()
+            if out.exists() and (failed := self.verify_anchors(out).failed):
+                first = failed[0]
+                raise LogIntegrityError(
+                    f"anchor file '{out}': {len(failed)} earlier anchor(s) no longer match the log; line "
+                    f"{first.line}: {first.reason}. Nothing was anchored. "
+                    "Fix: restore the store from a trusted backup and investigate who changed it"
+                )
+            seq, digest = self.head()
+            anchor = LogAnchor(seq, digest, datetime.now(UTC), store)
+            line = append_anchor(out, anchor)
+            self.append(actor, "anchor", str(out), {"seq": seq, "hash": digest, "line": line, "store": store})
+        return anchor
+
+    def verify_anchors(self, path: Path) -> AnchorVerification:
+        """Walk the chain and check that every anchor in ``path`` is still a record with that exact hash.
+
+        A chain that was rewritten from record ``k`` on, head included, verifies on its own but fails every
+        anchor with ``seq >= k``: the hash of record ``seq`` covers all records before it.
+        """
+        anchors = read_anchors(path)
+        chain = self.verify()
+        seqs = sorted({a.anchor.seq for a in anchors})
+        stored = dict(
+            self._con.execute("SELECT seq, hash FROM log WHERE list_contains(?, seq)", [seqs]).fetchall()
+        )
+        stored[0] = GENESIS_HASH
+        checks = tuple(_check_anchor(a, stored, chain.n_records) for a in anchors)
+        return AnchorVerification(chain, str(path), checks)
+
     def _verify_head(self, records: list[LogRecord]) -> LogVerification:
         """Compare the end of a sound chain with the head kept in ``log_head``."""
         heads = self._con.execute("SELECT seq, hash FROM log_head").fetchall()
@@ -221,6 +305,28 @@ class Log:
         if head_hash != last_hash:
             return _bad(len(records), last_seq, f"record {last_seq} does not match the log head hash")
         return LogVerification(True, len(records), None, "ok")
+
+
+def _check_anchor(numbered: NumberedAnchor, stored: dict[int, str], n_records: int) -> AnchorCheck:
+    """Compare one anchor with the hash the log now holds for its record, in plain words."""
+    anchor = numbered.anchor
+    taken = f"taken {anchor.at.isoformat(timespec='seconds')}"
+    found = stored.get(anchor.seq)
+    if found is None:
+        reason = (
+            f"record {anchor.seq} ({taken}) is no longer in the log, which holds {n_records} records: "
+            "records were removed after this anchor was taken"
+        )
+        return AnchorCheck(numbered.line, anchor, False, reason)
+    if found != anchor.hash:
+        reason = (
+            f"record {anchor.seq} now has hash {found[:12]}… instead of the anchored {anchor.hash[:12]}… "
+            f"({taken}): the history up to record {anchor.seq} was rewritten after this anchor was taken"
+        )
+        return AnchorCheck(numbered.line, anchor, False, reason)
+    return AnchorCheck(
+        numbered.line, anchor, True, f"record {anchor.seq} still has the anchored hash ({taken})"
+    )
 
 
 def _bad(n_records: int, seq: int, reason: str) -> LogVerification:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import shapely
 import typer
 from replay_server import Replay
 from typer.testing import CliRunner
 
-from pulsetwin.exceptions import SourceError
+from pulsetwin.exceptions import ConflictError, SourceError
 from pulsetwin.sources.http import HttpClient
 from pulsetwin.sources.pdok import fetch_geometry
 
@@ -76,7 +78,8 @@ def test_cli_fetches_everything_into_the_store_idempotently(cli: typer.Typer, cl
         result = runner.invoke(cli, [*args, "--db", str(cli_env)])
         assert result.exit_code == 0, result.output + repr(result.exception)
     again = runner.invoke(cli, [*commands[2], "--db", str(cli_env), "--json"])
-    assert again.exit_code == 0 and '"incidents": 0' in again.output  # nothing new on a re-run
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["inserted"] == {"incidents": 0}  # nothing new on a re-run
     with Store(cli_env, read_only=True) as store:
         assert len(store.read("areas")) == 6
         incidents = store.read("incidents")
@@ -109,3 +112,45 @@ def test_cli_stores_nothing_when_a_page_keeps_failing(
     if cli_env.exists():  # the store is opened only after everything was fetched
         with Store(cli_env, read_only=True) as store:
             assert store.count("incidents") == 0
+
+
+def test_cli_police_revision_is_refused_then_accepted_with_revise(
+    cli: typer.Typer, cli_env: Path, replay: Replay
+) -> None:
+    from pulsetwin.store.database import Store
+
+    runner = CliRunner()
+    args = [
+        "fetch",
+        "police",
+        "--gemeente",
+        "GM0917",
+        "--from",
+        "2024-01",
+        "--to",
+        "2024-06",
+        "--db",
+        str(cli_env),
+    ]
+    assert runner.invoke(cli, args).exit_code == 0
+    with Store(cli_env, read_only=True) as store:
+        before = store.read("incidents").set_index(["area_code", "period_start", "category"])["count"]
+    # the police re-publish February: residential burglary in BU09170101 corrected from 2 to 5
+    replay.police["47022NED"]["counts"]["BU09170101"]["1.1.1 "][1] = 5
+    refused = runner.invoke(cli, [*args, "--refresh"])
+    assert isinstance(refused.exception, ConflictError)
+    assert "1 rows have keys already stored" in str(refused.exception)
+    assert "area_code=BU09170101, period_start=2024-02-01" in str(refused.exception)
+    assert "--revise" in str(refused.exception)
+    revised = runner.invoke(cli, [*args, "--refresh", "--revise", "--json"])
+    assert revised.exit_code == 0, revised.output + repr(revised.exception)
+    assert json.loads(revised.stdout)["revised"] == {"incidents": 1}
+    with Store(cli_env, read_only=True) as store:
+        after = store.read("incidents").set_index(["area_code", "period_start", "category"])["count"]
+        revision = [r for r in store.log.records() if r.action == "revise"][-1]
+        assert store.log.verify().ok
+    key = ("BU09170101", pd.Timestamp("2024-02-01"), "burglary_residential")
+    assert (before[key], after[key]) == (2, 5)
+    assert after.drop(key).equals(before.drop(key))  # every other month and buurt untouched
+    assert revision.detail["revised"] == 1 and revision.detail["changes"][0]["old"] == {"count": 2}
+    assert revision.detail["changes"][0]["new"] == {"count": 5}

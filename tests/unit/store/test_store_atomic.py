@@ -46,9 +46,9 @@ pii.guard_personal_data = lambda frame, file=None: None
 
 if point == "during_insert":
     original = Store._merge
-    def merge(self, spec, frame):
+    def merge(self, spec, frame, **kwargs):
         marker.write_text(point)
-        result = original(self, spec, frame)
+        result = original(self, spec, frame, **kwargs)
         time.sleep(600)
         return result
     Store._merge = merge
