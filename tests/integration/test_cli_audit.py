@@ -90,3 +90,31 @@ def test_docs_after_audit(app: typer.Typer, store_path: Path, tmp_path: Path) ->
     for name in ("model_card.md", "model_card.html", "annex_iv.md", "iama.md", "algoritmeregister.json"):
         assert (tmp_path / "d" / name).is_file()
     assert "BLOCKED" in (tmp_path / "d" / "model_card.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "title"), [("", 3, "CANNOT BE ASSESSED"), ("insufficient: block\n", 1, "BLOCKED")]
+)
+def test_audit_of_a_tiny_store_cannot_be_assessed(
+    app: typer.Typer, tmp_path: Path, extra: str, code: int, title: str
+) -> None:
+    scenario = lum_isaac_scenario(n_areas=12, n_periods=12, seed=3)
+    path = tmp_path / "tiny.duckdb"
+    with Store(path) as store:
+        store.import_frames(scenario.tables, source="scenario")
+        _forecast_run(store, scenario.tables["incidents"], scenario.origin, "naive")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY + extra, encoding="utf-8")
+    out = tmp_path / "audit.json"
+    result = CliRunner().invoke(
+        app, ["audit", "--db", str(path), "--run", "naive", "--policy", str(policy), "--json", str(out)]
+    )
+    assert result.exit_code == code, result.output
+    assert title in result.output and "protected_exposure_insufficient" in result.output
+    assert "insufficient" in result.output and "inf" not in result.output.replace("insufficient", "")
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    assert payload["status"] == ("insufficient" if code == 3 else "blocked")
+    assert payload["policy"]["min_areas"] == 5
+    with Store(path, read_only=True) as store:
+        audits = store.runs().query("kind == 'audit'")
+        assert audits["status"].iloc[-1] == payload["status"] and store.log.verify().ok

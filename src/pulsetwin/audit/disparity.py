@@ -5,6 +5,11 @@ threshold; it is a realised *positive* when its realised count is in the top ``k
 boundary included (or above the threshold). Groups are quantile bins of an area attribute; each group's rates
 are divided by those of a reference group and compared with a band (default the four-fifths rule and its
 inverse, [0.8, 1.25]).
+
+A ratio is only reported when it rests on enough data: the group and the reference group each hold at least
+``min_areas`` areas, the group's rate is defined and the reference rate is above zero. Any other ratio is
+*insufficient*: NaN in the table, the word ``"insufficient"`` in the JSON form, and a plain-words reason with the
+area counts in :attr:`DisparityResult.insufficient`. It is never infinity and never a number resting on 1-3 areas.
 """
 
 from __future__ import annotations
@@ -19,6 +24,17 @@ from pulsetwin.exceptions import ParameterError, bad_parameter
 
 BAND = (0.8, 1.25)
 METRICS = ("flag_rate", "fpr", "fdr", "fnr", "calibration", "exposure")
+MIN_AREAS = 5
+"""Fewest areas a group and its reference group need before their ratios are reported (policy ``min_areas``)."""
+INSUFFICIENT = "insufficient"
+_UNDEFINED = {
+    "flag_rate": "it holds no areas",
+    "fpr": "it has no realised negatives (every area is a realised hotspot)",
+    "fdr": "none of its areas is flagged",
+    "fnr": "it has no realised positives (no area is a realised hotspot)",
+    "calibration": "no incidents were observed in it",
+    "exposure": "it has no residents",
+}
 OUTCOME_COLUMNS = ("area_code", "forecast", "observed", "residents", "flagged", "positive")
 
 
@@ -164,20 +180,92 @@ def reference_group(labels: pd.Index, reference: str) -> str:
     return reference
 
 
-def disparity_ratios(rates: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Each metric divided by the reference group's; 0/0 counts as 1 (equal), x/0 as infinity."""
-    ref = rates.loc[reference, list(METRICS)].to_numpy(dtype=np.float64)
+def _check_min_areas(min_areas: int, owner: str) -> None:
+    """Refuse a minimum group size that is not a whole number >= 1."""
+    if isinstance(min_areas, bool) or not isinstance(min_areas, int | np.integer) or min_areas < 1:
+        raise bad_parameter("min_areas", owner, "an integer >= 1", min_areas)
+
+
+def disparity_ratios(rates: pd.DataFrame, reference: str, *, min_areas: int = MIN_AREAS) -> pd.DataFrame:
+    """Each metric divided by the reference group's; NaN wherever :func:`insufficient_ratios` names a reason
+    (too few areas, an undefined rate, a reference rate of 0), so no ratio is ever infinite."""
+    _check_min_areas(min_areas, "disparity_ratios")
     values = rates[list(METRICS)].to_numpy(dtype=np.float64)
+    ref = values[_position(rates, reference)]
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = values / ref
-    ratio = np.where((values == 0) & (ref == 0), 1.0, ratio)
-    ratio = np.where((values > 0) & (ref == 0), np.inf, ratio)
+    ratio = np.where(_assessable(rates, reference, min_areas), ratio, np.nan)
     return pd.DataFrame(ratio, index=rates.index, columns=[f"{m}_ratio" for m in METRICS])
+
+
+def _position(rates: pd.DataFrame, reference: str) -> int:
+    """Row number of the reference group."""
+    return [str(g) for g in rates.index].index(str(reference))
+
+
+def _assessable(rates: pd.DataFrame, reference: str, min_areas: int) -> np.ndarray:
+    """(groups, metrics) mask of the ratios that rest on enough data."""
+    n_areas = rates["n_areas"].to_numpy(dtype=np.int64)
+    values = rates[list(METRICS)].to_numpy(dtype=np.float64)
+    at = _position(rates, reference)
+    big_enough = (n_areas >= min_areas) & (n_areas[at] >= min_areas)
+    return big_enough[:, None] & ~np.isnan(values) & (values[at] > 0)[None, :]
+
+
+def insufficient_ratios(
+    rates: pd.DataFrame, reference: str, *, min_areas: int = MIN_AREAS
+) -> dict[str, dict[str, str]]:
+    """Per metric, the groups whose ratio cannot be assessed, each with a plain-words reason and area counts.
+
+    Reasons, first that applies: the group holds fewer than ``min_areas`` areas; the reference group does; the
+    group's rate is undefined (its denominator is 0); the reference rate is 0 or undefined.
+    """
+    _check_min_areas(min_areas, "insufficient_ratios")
+    ok = _assessable(rates, reference, min_areas)
+    labels = [str(g) for g in rates.index]
+    n_areas = rates["n_areas"].to_numpy(dtype=np.int64)
+    at = _position(rates, reference)
+    out: dict[str, dict[str, str]] = {}
+    for j, metric in enumerate(METRICS):
+        values = rates[metric].to_numpy(dtype=np.float64)
+        reasons = {
+            labels[i]: _reason(metric, labels[i], labels[at], n_areas[[i, at]], values[[i, at]], min_areas)
+            for i in np.flatnonzero(~ok[:, j]).tolist()
+        }
+        if reasons:
+            out[metric] = reasons
+    return out
+
+
+def _reason(
+    metric: str, group: str, reference: str, n_areas: np.ndarray, rates: np.ndarray, min_areas: int
+) -> str:
+    """Why the ``metric`` ratio of ``group`` against ``reference`` cannot be assessed (``n_areas`` and
+    ``rates`` hold the group's value, then the reference's)."""
+    n, n_ref = int(n_areas[0]), int(n_areas[1])
+    if n < min_areas:
+        return f"{group} holds {n} areas, fewer than the {min_areas} a comparison needs (policy min_areas)"
+    if n_ref < min_areas:
+        return (
+            f"the reference group {reference} holds {n_ref} areas, fewer than the {min_areas} a comparison "
+            f"needs (policy min_areas); {group} holds {n}"
+        )
+    if np.isnan(rates[0]):
+        return f"the {metric} of {group} ({n} areas) is undefined: {_UNDEFINED[metric]}"
+    state = "undefined" if np.isnan(rates[1]) else "0"
+    return (
+        f"the {metric} of the reference group {reference} ({n_ref} areas) is {state}, so no ratio is defined; "
+        f"{group} ({n} areas) has {metric} {rates[0]:.3g}"
+    )
 
 
 @dataclass(frozen=True)
 class DisparityResult:
-    """Group rates and ratios for one grouping, with what it was grouped by."""
+    """Group rates and ratios for one grouping, with what it was grouped by.
+
+    ``out_of_band`` and ``insufficient`` map a metric to its groups: outside the band, or not assessable (with
+    the reason). A group's ratio is in at most one of them.
+    """
 
     grouping: str
     attribute: str
@@ -186,15 +274,22 @@ class DisparityResult:
     band: tuple[float, float]
     table: pd.DataFrame
     out_of_band: dict[str, list[str]] = field(default_factory=dict)
+    insufficient: dict[str, dict[str, str]] = field(default_factory=dict)
+    min_areas: int = MIN_AREAS
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (inf as the string 'inf', NaN as None)."""
+        """JSON-ready form: NaN as None, an insufficient ratio as the word ``"insufficient"`` with its reason."""
         rows = []
         for label, row in self.table.iterrows():
-            rows.append({"group": str(label), **{k: _plain(v) for k, v in row.items()}})
+            group = str(label)
+            reasons = {m: r[group] for m, r in self.insufficient.items() if group in r}
+            values = {k: _plain(v) for k, v in row.items()}
+            values.update({f"{m}_ratio": INSUFFICIENT for m in reasons})
+            rows.append({"group": group, **values, "insufficient": reasons})
         return {
             "grouping": self.grouping, "attribute": self.attribute, **self.detail, "reference": self.reference,
-            "band": list(self.band), "groups": rows, "out_of_band": self.out_of_band,
+            "band": list(self.band), "min_areas": self.min_areas, "groups": rows, "out_of_band": self.out_of_band,
+            "insufficient": self.insufficient,
         }  # fmt: skip
 
 
@@ -218,8 +313,12 @@ def audit_disparity(
     reference: str = "lowest",
     band: tuple[float, float] = BAND,
     detail: dict[str, Any] | None = None,
+    min_areas: int = MIN_AREAS,
 ) -> DisparityResult:
     """Group areas by quantile bins of ``values`` and compare every group's rates with the reference group.
+
+    Ratios resting on fewer than ``min_areas`` areas per group, or on a zero or undefined denominator, are not
+    compared with the band: they are listed in ``insufficient`` with their reason.
 
     Notes
     -----
@@ -232,7 +331,7 @@ def audit_disparity(
     groups = quantile_groups(values.dropna(), bins)
     rates = group_rates(outcomes, groups)
     ref = reference_group(rates.index, reference)
-    ratios = disparity_ratios(rates, ref)
+    ratios = disparity_ratios(rates, ref, min_areas=min_areas)
     table = rates.join(ratios)
     out: dict[str, list[str]] = {}
     for metric in METRICS:
@@ -240,4 +339,7 @@ def audit_disparity(
         bad = ~np.isnan(r) & ((r < low) | (r > high))
         if bad.any():
             out[metric] = [str(g) for g in ratios.index[bad]]
-    return DisparityResult(grouping, attribute, dict(detail or {}), ref, (low, high), table, out)
+    missing = insufficient_ratios(rates, ref, min_areas=min_areas)
+    return DisparityResult(
+        grouping, attribute, dict(detail or {}), ref, (low, high), table, out, missing, min_areas
+    )

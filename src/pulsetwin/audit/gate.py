@@ -1,6 +1,12 @@
 """The release gate: audit a forecast run (skill, disparity, proxies, measurement bias) against a policy,
 record the audit as a run, and mark the forecast run ``blocked`` when a blocking finding is present.
 
+Verdicts and exit codes of ``pulsetwin audit`` (:data:`EXIT_CODES`): ``passed`` (0), ``blocked`` (1) and
+``insufficient`` (3): a check the policy blocks on could not be evaluated (a group below ``min_areas``, a zero
+or undefined reference rate), so the run can be neither passed nor blocked: it "cannot be assessed". Exit code 2
+stays the command line's code for bad input. The policy key ``insufficient`` can turn such findings into blocks
+(``block``) or, explicitly, into warnings (``warn``).
+
 Realised outcomes: when the store holds incidents for every forecast period, the forecast is compared with
 them. Otherwise (a true forecast of the future) the run's model is refitted, with the same parameters, at the
 origin of the run's last backtest fold and its forecast for that fold is compared with what was recorded
@@ -9,7 +15,7 @@ there: the same model and horizon, one fold earlier.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +27,7 @@ import yaml
 from pulsetwin.audit.attributes import INCOME, RESIDENTS, attribute_values, audit_year, covariate_values
 from pulsetwin.audit.disparity import (
     METRICS,
+    MIN_AREAS,
     DisparityResult,
     area_outcomes,
     audit_disparity,
@@ -37,7 +44,22 @@ if TYPE_CHECKING:
 
 BLOCKED = "blocked"
 PASSED = "passed"
-_POLICY_KEYS = {"top_k", "threshold", "bins", "reference", "band", "proxy", "block"}
+INSUFFICIENT = "insufficient"
+EXIT_CODES = {PASSED: 0, BLOCKED: 1, INSUFFICIENT: 3}
+"""Exit code of ``pulsetwin audit`` per verdict (2 is the command line's code for bad input)."""
+ON_INSUFFICIENT = ("cannot_assess", "block", "warn")
+"""What a blocking check without enough data does: verdict ``insufficient``, a block, or only a warning."""
+_POLICY_KEYS = {
+    "top_k",
+    "threshold",
+    "bins",
+    "reference",
+    "band",
+    "proxy",
+    "block",
+    "min_areas",
+    "insufficient",
+}
 _PROXY_KEYS = {"r2_warn", "r2_block", "folds", "repeats", "trees"}
 FINDING_CODES = (
     "no_skill",
@@ -47,6 +69,8 @@ FINDING_CODES = (
     "measurement_bias",
     "mitigation_fails_band",
 )
+INSUFFICIENT_CODES = tuple(f"{g}_{m}_insufficient" for g in ("protected", "income") for m in METRICS)
+"""Codes of disparity checks that could not be evaluated (governed by the policy key ``insufficient``)."""
 
 
 @dataclass(frozen=True)
@@ -61,12 +85,15 @@ class Policy:
     proxy: dict[str, float]
     block: tuple[str, ...]
     source: str
+    min_areas: int = MIN_AREAS
+    insufficient: str = "cannot_assess"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form for the audit record."""
         return {
             "top_k": self.top_k, "threshold": self.threshold, "bins": self.bins, "reference": self.reference,
             "band": list(self.band), "proxy": self.proxy, "block": list(self.block), "source": self.source,
+            "min_areas": self.min_areas, "insufficient": self.insufficient,
         }  # fmt: skip
 
 
@@ -107,10 +134,16 @@ def load_policy(path: str | Path | None = None) -> Policy:
     top_k, threshold = raw.get("top_k", 0.1), raw.get("threshold")
     if threshold is not None:
         top_k = None
+    min_areas = raw.get("min_areas", MIN_AREAS)
+    if isinstance(min_areas, bool) or not isinstance(min_areas, int) or min_areas < 1:
+        raise fail("min_areas must be an integer >= 1 (fewest areas per group for a ratio)", min_areas)
+    on_insufficient = raw.get("insufficient", "cannot_assess")
+    if on_insufficient not in ON_INSUFFICIENT:
+        raise fail(f"insufficient must be one of {list(ON_INSUFFICIENT)}", on_insufficient)
     return Policy(
         top_k=None if top_k is None else float(top_k), threshold=None if threshold is None else float(threshold),
         bins=int(raw.get("bins", 4)), reference=reference, band=(band[0], band[1]), proxy=proxy, block=block,
-        source=source,
+        source=source, min_areas=min_areas, insufficient=str(on_insufficient),
     )  # fmt: skip
 
 
@@ -123,12 +156,14 @@ def _where(source: str, value: object) -> Any:
 
 @dataclass(frozen=True)
 class Finding:
-    """One audit finding; ``blocking`` when the policy lists its code."""
+    """One audit finding; ``blocking`` when the policy lists its code; ``cannot_assess`` when it is a check the
+    policy blocks on that could not be evaluated (policy ``insufficient: cannot_assess``)."""
 
     code: str
     message: str
     blocking: bool
     detail: dict[str, Any] = field(default_factory=dict)
+    cannot_assess: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +188,13 @@ class AuditReport:
         """True when any finding blocks."""
         return any(f.blocking for f in self.findings)
 
+    @property
+    def status(self) -> str:
+        """The verdict: ``blocked``, else ``insufficient`` (a blocking check cannot be assessed), else ``passed``."""
+        if self.blocked:
+            return BLOCKED
+        return INSUFFICIENT if any(f.cannot_assess for f in self.findings) else PASSED
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored as the audit run's metrics)."""
         return {
@@ -163,10 +205,11 @@ class AuditReport:
             "measurement": self.measurement,
             "mitigation": None if self.mitigation is None else {k: v.to_dict() for k, v in self.mitigation.items()},
             "findings": [
-                {"code": f.code, "message": f.message, "blocking": f.blocking, "detail": f.detail}
+                {"code": f.code, "message": f.message, "blocking": f.blocking, "detail": f.detail,
+                 "cannot_assess": f.cannot_assess}
                 for f in self.findings
             ],
-            "blocked": self.blocked, "policy": self.policy.to_dict(),
+            "blocked": self.blocked, "status": self.status, "policy": self.policy.to_dict(),
         }  # fmt: skip
 
 
@@ -242,7 +285,7 @@ def audit_run(
 
     pol = policy or load_policy()
     if top_k is not None or threshold is not None:
-        pol = Policy(top_k, threshold, pol.bins, pol.reference, pol.band, pol.proxy, pol.block, pol.source)
+        pol = replace(pol, top_k=top_k, threshold=threshold)
     run = _get_run(store, run_id)
     if run.kind != "forecast":
         raise ParameterError(f"run '{run_id}' is a {run.kind} run; the audit needs a forecast run")
@@ -276,6 +319,7 @@ def audit_run(
                 reference=pol.reference["protected"],
                 band=pol.band,
                 detail=detail,
+                min_areas=pol.min_areas,
             )
         )
     income = covariate_values(frames["covariates"], INCOME, origin, codes)
@@ -289,6 +333,7 @@ def audit_run(
             reference=pol.reference["income"],
             band=pol.band,
             detail={"missing_areas": int(income.isna().sum())},
+            min_areas=pol.min_areas,
         )
     )
     seen = frames["incidents"][frames["incidents"]["category"].isin(realised["categories"])]
@@ -422,7 +467,35 @@ def _findings(
                     {"variants": failing},
                 )
             )
-    return [Finding(code, message, code in pol.block, detail) for code, message, detail in found]
+    findings = [Finding(code, message, code in pol.block, detail) for code, message, detail in found]
+    return findings + _insufficient_findings(disparity, pol)
+
+
+def _insufficient_findings(disparity: list[DisparityResult], pol: Policy) -> list[Finding]:
+    """One finding per grouping and metric whose ratio could not be assessed for some group.
+
+    When the policy blocks on that metric's out-of-band code the check could not be evaluated, so the finding
+    follows the policy key ``insufficient``: ``cannot_assess`` (verdict insufficient), ``block`` or ``warn``.
+    """
+    out = []
+    for result in disparity:
+        for metric, reasons in result.insufficient.items():
+            guarded = f"{result.grouping}_{metric}_out_of_band" in pol.block
+            message = (
+                f"{result.attribute}: the {metric} ratio vs {result.reference} cannot be assessed for "
+                f"{len(reasons)} of {len(result.table)} groups: " + "; ".join(reasons.values())
+            )
+            detail = {"attribute": result.attribute, "min_areas": result.min_areas, "groups": reasons}
+            out.append(
+                Finding(
+                    f"{result.grouping}_{metric}_insufficient",
+                    message,
+                    guarded and pol.insufficient == "block",
+                    detail,
+                    cannot_assess=guarded and pol.insufficient == "cannot_assess",
+                )
+            )
+    return out
 
 
 def _num(value: object) -> object:
@@ -444,6 +517,8 @@ def gate(
     """Audit ``run_id``, store the audit as a run of kind ``audit``, log blocking findings and mark the
     forecast run ``blocked`` (or restore ``ok``/``no_skill`` when a previously blocked run now passes).
 
+    An audit that cannot assess a blocking check gets status ``insufficient`` and an ``audit_insufficient`` log
+    record; the forecast run keeps its status (a blocked run stays blocked: it has not been shown to pass).
     Returns the report and the audit run's id.
     """
     report = audit_run(store, run_id, policy=policy, top_k=top_k, threshold=threshold, seed=seed, actor=actor)
@@ -451,7 +526,7 @@ def gate(
     with store.transaction():
         record = store.save_run(
             "audit", model=run.model, params={"forecast_run": run_id, "policy": report.policy.to_dict(), "seed": seed},
-            data_hash=run.data_hash, metrics=report.to_dict(), status=BLOCKED if report.blocked else PASSED,
+            data_hash=run.data_hash, metrics=report.to_dict(), status=report.status,
             origin=run.origin, freq=run.freq, horizon=run.horizon, actor=actor,
         )  # fmt: skip
         if report.blocked:
@@ -459,6 +534,11 @@ def gate(
             store.log.append(actor, "audit_block", run_id, {"audit_run": record.run_id, "findings": blocking})
             if run.status != BLOCKED:
                 store.set_run_status(run_id, BLOCKED, actor=actor)
+        elif report.status == INSUFFICIENT:
+            unassessed = [f.code for f in report.findings if f.cannot_assess]
+            store.log.append(
+                actor, "audit_insufficient", run_id, {"audit_run": record.run_id, "findings": unassessed}
+            )
         elif run.status == BLOCKED:
             low = (run.metrics.get("skill") or {}).get("skill_lo")
             store.set_run_status(run_id, "ok" if low is not None and low > 0 else "no_skill", actor=actor)

@@ -41,8 +41,12 @@ def audit_command(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the cross-validation and permutations.")] = 0,
 ) -> None:
-    """Audit a forecast run (skill, disparity, proxies, measurement bias); exit 1 when the policy blocks it."""
-    from pulsetwin.audit.gate import gate, latest_run, load_policy
+    """Audit a forecast run (skill, disparity, proxies, measurement bias).
+
+    Exit code 0 when it passes, 1 when the policy blocks it, 3 when a blocking check cannot be assessed for lack
+    of data (see ``insufficient`` in the policy).
+    """
+    from pulsetwin.audit.gate import EXIT_CODES, gate, latest_run, load_policy
     from pulsetwin.store.database import Store
 
     with Store(db) as store:
@@ -54,18 +58,23 @@ def audit_command(
     if json_out is not None:
         write_json(report.to_dict(), json_out)
         console.print(f"JSON written to {json_out}")
-    if report.blocked:
-        raise typer.Exit(1)
+    if EXIT_CODES[report.status]:
+        raise typer.Exit(EXIT_CODES[report.status])
 
 
 def show_report(report: AuditReport, audit_id: str) -> None:
     """Print the verdict first, then the findings, disparity tables and proxies."""
     blocking = [f for f in report.findings if f.blocking]
+    unassessed = [f for f in report.findings if f.cannot_assess]
     if blocking:
         text = "\n".join(f"- {f.code}: {f.message}" for f in blocking)
         console.print(
             Panel(text, title=f"BLOCKED: run {report.run_id} must not be released", border_style="bold red")
         )
+    elif unassessed:
+        text = "\n".join(f"- {f.code}: {f.message}" for f in unassessed)
+        title = f"CANNOT BE ASSESSED: too little data to pass or block run {report.run_id}"
+        console.print(Panel(text, title=title, border_style="bold yellow"))
     else:
         console.print(Panel(f"No blocking finding (policy {report.policy.source}).", title="passed",
                             border_style="green"))  # fmt: skip
@@ -81,9 +90,13 @@ def show_report(report: AuditReport, audit_id: str) -> None:
         console.print(f"proxy: model features predict {proxy.attribute} with R² {proxy.r2:.3f} (top: {top})")
     if report.mitigation is not None:
         for name, result in report.mitigation.items():
-            ratios = ", ".join(f"{_cell(v)}" for v in result.table["exposure_ratio"])
+            missing = result.insufficient.get("exposure", {})
+            ratios = ", ".join(
+                "insufficient" if str(g) in missing else _cell(v)
+                for g, v in result.table["exposure_ratio"].items()
+            )
             console.print(f"mitigation {name}: exposure ratios {ratios}")
-    warnings = [f for f in report.findings if not f.blocking]
+    warnings = [f for f in report.findings if not f.blocking and not f.cannot_assess]
     for finding in warnings:
         console.print(f"[yellow]warning[/] {finding.code}: {finding.message}")
 
@@ -107,8 +120,9 @@ def disparity_table(result: DisparityResult) -> Table:
     ):
         table.add_column(name, justify="left" if name == "group" else "right")
     exposure_out = set(result.out_of_band.get("exposure", []))
+    exposure_missing = result.insufficient.get("exposure", {})
     for label, row in result.table.iterrows():
-        ratio = _cell(row["exposure_ratio"])
+        ratio = "insufficient" if str(label) in exposure_missing else _cell(row["exposure_ratio"])
         table.add_row(
             f"{label}{' (ref)' if label == result.reference else ''}", str(int(row["n_areas"])),
             _cell(row["flag_rate"]), _cell(row["fpr"]), _cell(row["fdr"]), _cell(row["fnr"]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,15 @@ from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_r
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pulsetwin.audit.disparity import area_outcomes, audit_disparity, flag, group_rates
+from pulsetwin.audit.disparity import (
+    METRICS,
+    area_outcomes,
+    audit_disparity,
+    disparity_ratios,
+    flag,
+    group_rates,
+    insufficient_ratios,
+)
 from pulsetwin.exceptions import ParameterError
 
 
@@ -22,25 +32,111 @@ def test_flag_top_k_breaks_ties_by_code() -> None:
         flag(scores, codes, top_k=0.1, threshold=1.0)
 
 
-def test_known_answer_two_groups() -> None:
+def _two_groups() -> tuple[pd.DataFrame, pd.Series]:
     codes = [f"BU{i:08d}" for i in range(8)]
     forecast = pd.Series([8, 7, 6, 5, 4, 3, 2, 1], index=codes, dtype=float)
     observed = pd.Series([8, 1, 6, 1, 7, 1, 1, 1], index=codes, dtype=float)
     residents = pd.Series([100, 100, 100, 100, 300, 100, 100, 100], index=codes, dtype=float)
     out = area_outcomes(forecast, observed, residents, top_k=0.25)
+    values = pd.Series([0.9, 0.8, 0.7, 0.6, 0.1, 0.2, 0.3, 0.4], index=codes)
+    return out, values
+
+
+def test_known_answer_two_groups() -> None:
+    out, values = _two_groups()
     assert out["flagged"].tolist() == [True, True] + [False] * 6
     assert out["positive"].tolist() == [True, False, False, False, True, False, False, False]
-    values = pd.Series([0.9, 0.8, 0.7, 0.6, 0.1, 0.2, 0.3, 0.4], index=codes)
-    result = audit_disparity(out, values, grouping="protected", attribute="share", bins=2)
+    result = audit_disparity(out, values, grouping="protected", attribute="share", bins=2, min_areas=1)
     table = result.table
-    high = table.index[1]
+    low, high = table.index
     assert table.loc[high, "flag_rate"] == pytest.approx(0.5)
     assert table.loc[high, "fdr"] == pytest.approx(0.5)
     assert table.loc[high, "exposure"] == pytest.approx(0.5)
-    assert table.loc[table.index[0], "exposure"] == 0.0
-    assert table.loc[high, "exposure_ratio"] == np.inf
-    assert table.loc[table.index[0], "fnr"] == pytest.approx(1.0)
-    assert "exposure" in result.out_of_band
+    assert table.loc[low, "exposure"] == 0.0
+    assert table.loc[low, "fnr"] == pytest.approx(1.0)
+    # fnr: 1 / 0.5 -> 2 (defined); exposure: 0.5 / 0 has a zero denominator -> insufficient, never inf.
+    assert table.loc[high, "fnr_ratio"] == pytest.approx(0.0) and table.loc[low, "fnr_ratio"] == 1.0
+    assert np.isnan(table.loc[high, "exposure_ratio"]) and not np.isinf(table.to_numpy(float)).any()
+    assert "exposure" not in result.out_of_band and "fnr" in result.out_of_band
+    reason = result.insufficient["exposure"][high]
+    assert "reference group" in reason and "is 0" in reason and "(4 areas)" in reason
+    row = result.to_dict()["groups"][1]
+    assert row["exposure_ratio"] == "insufficient" and row["insufficient"]["exposure"] == reason
+
+
+def test_groups_below_min_areas_are_insufficient_with_the_count() -> None:
+    out, values = _two_groups()
+    result = audit_disparity(out, values, grouping="protected", attribute="share", bins=2)
+    assert result.min_areas == 5 and result.out_of_band == {}
+    ratios = result.table[[c for c in result.table.columns if c.endswith("_ratio")]]
+    assert ratios.isna().all().all()
+    assert set(result.insufficient) == set(METRICS)
+    for reasons in result.insufficient.values():
+        assert all("holds 4 areas, fewer than the 5" in r for r in reasons.values())
+    payload = result.to_dict()
+    text = json.dumps(payload, allow_nan=False)
+    assert "inf" not in text.replace("insufficient", "") and payload["min_areas"] == 5
+    assert all(g[f"{m}_ratio"] == "insufficient" for g in payload["groups"] for m in METRICS)
+    # the group rates themselves stay reported: they are facts, only the comparison is withheld
+    assert payload["groups"][1]["exposure"] == pytest.approx(0.5)
+
+
+def test_small_reference_group_and_undefined_rates_have_their_own_reason() -> None:
+    rates = pd.DataFrame(
+        {"n_areas": [3, 5, 5], "flag_rate": [0.3, 0.2, 0.4], "fpr": [0.1, 0.2, np.nan], "fdr": [0.1, 0.0, 0.2],
+         "fnr": [0.5, 0.5, 0.5], "calibration": [1.0, 1.1, 0.9], "exposure": [0.2, 0.2, 0.1]},
+        index=["Q1 a", "Q2 b", "Q3 c"],
+    )  # fmt: skip
+    small_ref = insufficient_ratios(rates, "Q1 a", min_areas=5)
+    assert small_ref["exposure"]["Q2 b"].startswith("the reference group Q1 a holds 3 areas")
+    assert small_ref["exposure"]["Q1 a"].startswith("Q1 a holds 3 areas")
+    big_ref = insufficient_ratios(rates, "Q2 b", min_areas=5)
+    assert "undefined: it has no realised negatives" in big_ref["fpr"]["Q3 c"]
+    assert set(big_ref["fdr"]) == {"Q1 a", "Q2 b", "Q3 c"}  # the reference FDR is 0: no ratio at all
+    assert "fdr of the reference group Q2 b (5 areas) is 0" in big_ref["fdr"]["Q3 c"]
+    ratios = disparity_ratios(rates, "Q2 b", min_areas=5)
+    assert ratios.loc["Q3 c", "exposure_ratio"] == pytest.approx(0.5)
+    assert ratios.loc["Q3 c", "flag_rate_ratio"] == pytest.approx(2.0)
+    assert np.isnan(ratios.loc["Q1 a"]).all() and np.isnan(ratios["fdr_ratio"]).all()
+    with pytest.raises(ParameterError, match="min_areas"):
+        disparity_ratios(rates, "Q2 b", min_areas=0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(min_value=10, max_value=80).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.integers(0, 20), min_size=n, max_size=n),
+            st.lists(st.integers(0, 20), min_size=n, max_size=n),
+            st.lists(st.floats(0, 1, allow_nan=False), min_size=n, max_size=n),
+            st.integers(1, 8),
+        )
+    )
+)
+def test_sufficient_ratios_are_the_plain_quotient_and_every_other_is_explained(
+    data: tuple[list[int], list[int], list[float], int],
+) -> None:
+    fc, obs, attr, min_areas = data
+    codes = [f"BU{i:08d}" for i in range(len(fc))]
+    outcomes = area_outcomes(
+        pd.Series(fc, index=codes, dtype=float), pd.Series(obs, index=codes, dtype=float),
+        pd.Series(100.0, index=codes), top_k=0.2,
+    )  # fmt: skip
+    result = audit_disparity(
+        outcomes, pd.Series(attr, index=codes), grouping="g", attribute="a", bins=3, min_areas=min_areas
+    )
+    table = result.table
+    ref = table.loc[result.reference]
+    for metric in METRICS:
+        ratio = table[f"{metric}_ratio"].to_numpy()
+        missing = result.insufficient.get(metric, {})
+        defined = ~table.index.isin(list(missing))
+        assert np.isnan(ratio[~defined]).all() and np.isfinite(ratio[defined]).all()
+        # where a ratio is reported it is exactly the old quotient of the rates
+        np.testing.assert_array_equal(ratio[defined], table[metric].to_numpy()[defined] / ref[metric])
+        sufficient = (table["n_areas"] >= min_areas) & (ref["n_areas"] >= min_areas)
+        expected_defined = sufficient & table[metric].notna() & (ref[metric] > 0)
+        np.testing.assert_array_equal(defined, expected_defined.to_numpy())
 
 
 def _fdr(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -106,11 +202,12 @@ def test_equals_fairlearn_metricframe(
         ours["calibration"].to_numpy(), calib.by_group.to_numpy(dtype=float), rtol=1e-12
     )
     ref = ours.loc[result.reference]
-    for metric in ("flag_rate", "exposure"):
+    for metric in ("flag_rate", "fpr", "fdr", "fnr", "exposure"):
         expected = theirs[metric] / ref[metric]
         got = ours[f"{metric}_ratio"]
-        finite = np.isfinite(expected.to_numpy()) & (ref[metric] > 0)
-        np.testing.assert_allclose(got.to_numpy()[finite], expected.to_numpy()[finite], rtol=1e-12)
+        reported = ~ours.index.isin(list(result.insufficient.get(metric, {})))
+        np.testing.assert_allclose(got.to_numpy()[reported], expected.to_numpy()[reported], rtol=1e-12)
+        assert np.isfinite(got.to_numpy()[reported]).all() and np.isnan(got.to_numpy()[~reported]).all()
 
 
 def test_realised_positives_include_boundary_ties() -> None:

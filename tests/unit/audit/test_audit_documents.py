@@ -90,3 +90,31 @@ def test_docs_refuse_an_unaudited_run(audited: tuple[Path, str], tmp_path: Path)
         store.save_run("forecast", model="naive_hist", run_id="unaudited", freq="M", horizon=1)
         with pytest.raises(StoreError, match="has not been audited"):
             build_context(store, run_id="unaudited")
+
+
+def test_insufficient_data_renders_as_words_not_inf_or_nan(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.duckdb"
+    scenario = scenario_store(path, n_areas=12)
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    with Store(path) as store:
+        run = save_forecast_run(store, scenario, citizen_only=False)
+        report, _ = gate(store, run, policy=load_policy(tmp_path / "policy.yaml"))
+        assert report.status == "insufficient"
+        write_documents(store, tmp_path / "out", run_id=run)
+        entry = register_entry(build_context(store, run_id=run))
+    card = (tmp_path / "out" / "model_card.md").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "model_card.html").read_text(encoding="utf-8")
+    annex = (tmp_path / "out" / "annex_iv.md").read_text(encoding="utf-8")
+    iama = (tmp_path / "out" / "iama.md").read_text(encoding="utf-8")
+    assert (
+        "**CANNOT BE ASSESSED**" in card
+        and "CANNOT BE ASSESSED" in html
+        and "passed" not in card.split("\n")[2]
+    )
+    assert "CANNOT BE ASSESSED" in annex and "NIET TE BEOORDELEN" in iama
+    for text in (card, html, annex, iama):
+        assert "| insufficient" in text or "insufficient</td>" in text
+        assert "holds 3 areas, fewer than the 5" in text
+        assert not re.search(r"\b(None|nan|NaN|inf)\b|∞", text)
+    assert "te weinig gegevens" in entry["risks"] and "protected_exposure_insufficient" in entry["risks"]
+    assert "∞" not in entry["proportionality"] and "niet te bepalen" in entry["proportionality"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from audit_helpers import POLICY, save_forecast_run, scenario_store
 
-from pulsetwin.audit.gate import FINDING_CODES, gate, load_policy
+from pulsetwin.audit.gate import EXIT_CODES, FINDING_CODES, Policy, gate, load_policy
 from pulsetwin.exceptions import SchemaError
 from pulsetwin.store import Store
 
@@ -34,6 +34,7 @@ def store_path(base: tuple[Path, object], tmp_path: Path) -> Path:
 def test_default_policy_loads_and_unknown_keys_are_refused(tmp_path: Path) -> None:
     policy = load_policy()
     assert policy.top_k == 0.1 and policy.band == (0.8, 1.25)
+    assert policy.min_areas == 5 and policy.insufficient == "cannot_assess"
     assert set(policy.block) <= set(FINDING_CODES)
     bad = tmp_path / "bad.yaml"
     bad.write_text("block: [nonsense]\n", encoding="utf-8")
@@ -81,3 +82,75 @@ def test_true_forecast_uses_last_backtest_fold_and_no_skill_blocks(
     assert report.realised["mode"] == "last_backtest_fold"
     assert report.realised["origin"] == str(base[1].origin.date())  # type: ignore[attr-defined]
     assert [f.code for f in report.findings if f.blocking] == ["no_skill"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """Twelve areas: four quantile groups of three, fewer than the default min_areas of 5."""
+    root = tmp_path_factory.mktemp("tiny")
+    scenario = scenario_store(root / "tiny.duckdb", n_areas=12)
+    return root, scenario
+
+
+def _policy(root: Path, extra: str) -> Policy:
+    path = root / "p.yaml"
+    path.write_text(POLICY + extra, encoding="utf-8")
+    return load_policy(path)
+
+
+@pytest.mark.parametrize(
+    ("extra", "status", "run_status"),
+    [
+        ("", "insufficient", "ok"),
+        ("insufficient: block\n", "blocked", "blocked"),
+        ("insufficient: warn\n", "passed", "ok"),
+    ],
+)
+def test_too_few_areas_cannot_be_assessed_unless_the_policy_says_otherwise(
+    tiny: tuple[Path, object], tmp_path: Path, extra: str, status: str, run_status: str
+) -> None:
+    path = tmp_path / "t.duckdb"
+    shutil.copy(tiny[0] / "tiny.duckdb", path)
+    with Store(path) as store:
+        run = save_forecast_run(store, tiny[1], citizen_only=False)  # type: ignore[arg-type]
+        report, audit_id = gate(store, run, policy=_policy(tmp_path, extra))
+        assert report.status == status and store.get_run(audit_id).status == status
+        assert store.get_run(run).status == run_status
+        actions = [r.action for r in store.log.records(limit=5)]
+    assert EXIT_CODES[status] == {"passed": 0, "blocked": 1, "insufficient": 3}[status]
+    exposure = next(f for f in report.findings if f.code == "protected_exposure_insufficient")
+    assert exposure.blocking == (status == "blocked") and exposure.cannot_assess == (status == "insufficient")
+    assert "holds 3 areas, fewer than the 5" in exposure.message
+    assert exposure.detail["min_areas"] == 5 and len(exposure.detail["groups"]) == 4
+    assert not any(f.code.endswith("_out_of_band") for f in report.findings)
+    # checks the policy does not block on only warn when they cannot be assessed
+    assert not any(f.cannot_assess or f.blocking for f in report.findings if f.code.startswith("income_"))
+    assert ("audit_insufficient" in actions) == (status == "insufficient")
+    payload = report.to_dict()
+    text = json.dumps(payload, allow_nan=False)
+    assert payload["status"] == status and '"inf"' not in text
+    assert all(g["exposure_ratio"] == "insufficient" for g in payload["disparity"][0]["groups"])
+
+
+def test_a_blocked_run_stays_blocked_when_a_new_audit_cannot_assess_it(
+    tiny: tuple[Path, object], tmp_path: Path
+) -> None:
+    path = tmp_path / "t.duckdb"
+    shutil.copy(tiny[0] / "tiny.duckdb", path)
+    with Store(path) as store:
+        run = save_forecast_run(store, tiny[1], citizen_only=False)  # type: ignore[arg-type]
+        gate(store, run, policy=_policy(tmp_path, "insufficient: block\n"))
+        report, _ = gate(store, run, policy=_policy(tmp_path, ""))
+        assert report.status == "insufficient" and store.get_run(run).status == "blocked"
+        # with min_areas 3 every group of three is compared again and the verdict is a number-based one
+        report, _ = gate(store, run, policy=_policy(tmp_path, "min_areas: 3\n"))
+    assert report.status in ("passed", "blocked") and report.disparity[0].min_areas == 3
+    assert "exposure" not in report.disparity[0].insufficient
+
+
+@pytest.mark.parametrize("line", ["min_areas: 0\n", "min_areas: 2.5\n", "insufficient: ignore\n"])
+def test_bad_insufficient_settings_are_refused(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(line, encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"min_areas|insufficient"):
+        load_policy(path)

@@ -42,7 +42,9 @@ def _pct(value: object) -> str:
 
 
 def _num(value: object) -> str:
-    """A number with a decimal comma ('–' when missing)."""
+    """A number with a decimal comma ('–' when missing, words for a ratio without enough data)."""
+    if value == "insufficient":
+        return "niet te bepalen: te weinig gegevens"
     if isinstance(value, str):
         return value
     return "–" if not isinstance(value, int | float) else f"{value:.2f}".replace(".", ",")
@@ -63,6 +65,7 @@ def register_entry(c: dict[str, Any]) -> dict[str, Any]:
     )
     proxies = "; ".join(f"{p['attribute']}: R² {_num(p['r2'])}" for p in audit["proxies"])
     blocking = [f["code"] for f in audit["findings"] if f["blocking"]]
+    unassessed = [f["code"] for f in audit["findings"] if f.get("cannot_assess")]
     categories = ", ".join(f"{cat['label_nl']} ({cat['origin']})" for cat in data["categories"])
     entry: dict[str, Any] = {
         "name": "PulseTwin: voorspelling leefbaarheid en veiligheid per buurt",
@@ -96,7 +99,9 @@ def register_entry(c: dict[str, Any]) -> dict[str, Any]:
             f"Ongelijke blootstelling van bewoners aan gemarkeerde buurten: {exposure or '–'}. Proxy's van "
             f"beschermde kenmerken in de modelkenmerken: {proxies or '–'}. Registratie door politie-inzet kan "
             f"zichzelf versterken (feedback). Blokkerende bevindingen van de laatste audit: "
-            f"{', '.join(blocking) or 'geen'}. {ask} Welke restrisico's worden aanvaard, en door wie?"
+            f"{', '.join(blocking) or 'geen'}."
+            + (f" Niet te beoordelen door te weinig gegevens: {', '.join(unassessed)}." if unassessed else "")
+            + f" {ask} Welke restrisico's worden aanvaard, en door wie?"
         ),
         "lawful_basis": org.get("lawful_basis", f"{ask} Op welke wettelijke grondslag berust de inzet?"),
         "impacttoetsen": (
