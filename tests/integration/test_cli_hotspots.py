@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import shapely
 import typer
 from typer.testing import CliRunner
 
@@ -53,7 +54,17 @@ def test_hotspots_writes_cells_and_sidecar_and_logs(db: Path, tmp_path: Path) ->
     result = CliRunner().invoke(_app(), args)
     assert result.exit_code == 0, result.output
     cells = pd.read_csv(out)
-    assert list(cells.columns) == ["cell_code", "x_min", "y_min", "cell_m", "mean", "rank"]
+    assert list(cells.columns) == [
+        "cell_code",
+        "x_min",
+        "y_min",
+        "cell_m",
+        "mean",
+        "rank",
+        "area_m2",
+        "geometry",
+    ]
+    assert (cells["area_m2"] == 100 * 100).all() and cells["geometry"].str.startswith("POLYGON ((").all()
     assert ((cells["x_min"] - 149_000) % 100 == 0).all()
     meta = json.loads((tmp_path / "cells.meta.json").read_text())
     assert meta["mask"] == "events" and meta["n_cells"] == len(cells) and meta["model"] == "kde"
@@ -85,3 +96,28 @@ def test_grid_backtest_reports_baselines_ceiling_and_verdicts(db: Path, tmp_path
             if origin["n_observed"]:
                 assert row["hit_rate"] <= origin["ceiling_hit_rate"]["0.05"] + 1e-9
                 assert row["pai"] == pytest.approx(row["hit_rate"] / 0.05)
+
+
+def test_area_mask_writes_cells_clipped_to_the_imported_areas(tmp_path: Path) -> None:
+    path = tmp_path / "areas.duckdb"
+    events = simulate_drifting_city(seed=5, days=300, events_per_year=2_000.0, size_m=3_000.0)
+    square = "POLYGON ((150000 450000, 151550 450000, 151550 451550, 150000 451550, 150000 450000))"
+    areas = pd.DataFrame(
+        {"area_code": ["BU00000001"], "name": ["Midden"], "level": ["buurt"], "parent_code": ["WK000000"],
+         "geometry": [square]}
+    )  # fmt: skip
+    with Store(path) as store:
+        store.import_frames({"events": events, "areas": areas}, source="test")
+    out = tmp_path / "cells.csv"
+    args = ["hotspots", "--db", str(path), "--category", "burglary_residential", "--origin", "2021-10-01"]
+    args += ["--cell", "100", "--model", "count_all", "--mask", "areas", "--grid-origin", "149000,449000"]
+    result = CliRunner().invoke(_app(), [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cells = pd.read_csv(out)
+    assert len(cells) == 16 * 16  # 15 whole columns and rows plus a half one each
+    assert cells["area_m2"].sum() == pytest.approx(1550.0**2)
+    assert sorted(cells["area_m2"].unique()) == [2_500.0, 5_000.0, 10_000.0]
+    union = shapely.union_all(shapely.from_wkt(cells["geometry"].to_numpy()))
+    assert union.symmetric_difference(shapely.from_wkt(square)).area == pytest.approx(0.0, abs=1e-6)
+    meta = json.loads((tmp_path / "cells.meta.json").read_text())
+    assert meta["clipped_to_areas"] and meta["n_cells_clipped"] == 31 and meta["mask"] == "areas"

@@ -4,6 +4,10 @@ A cell is named ``C<x_min>_<y_min>`` after the integer RD coordinates of its low
 cell's left or lower edge belongs to that cell; a point on its right or upper edge to the next one. Cells are
 numbered row by row from the lower-left corner (``flat = iy * nx + ix``), so sorting by number is sorting by
 ``(y_min, x_min)``: that is the "cell order" used to break ties everywhere.
+
+Cells on the border of a study area can be *clipped* to it (:func:`clip_cells`, :func:`cells_over_areas`): the
+cell's area is then that of the square intersected with the union of the area polygons, so a cell half outside
+the municipality (or half in water left out of its polygons) counts for half its square in area-based metrics.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ MAX_LATTICE_CELLS: Final = 40_000_000
 """A lattice larger than this (e.g. 10 m cells over the whole country) is refused rather than exhausting memory."""
 
 CELL_CODE_PATTERN: Final = re.compile(r"^C(-?\d+)_(-?\d+)$")
+
+MIN_AREA_SHARE: Final = 1e-9
+"""A clipped cell keeping less than this share of its square is treated as outside: a polygon edge that runs
+along a cell edge leaves only rounding noise, not a sliver of the study area."""
 
 
 def _integer(value: float, name: str, owner: str, *, positive: bool = False) -> int:
@@ -115,6 +123,11 @@ class Grid:
         """Cell areas in square metres (all equal on one lattice; kept explicit for area-weighted metrics)."""
         return np.full(np.asarray(flat).shape, float(self.cell_m) ** 2)
 
+    def boxes(self, flat: np.ndarray) -> np.ndarray:
+        """The cells' squares as shapely polygons (vectorised)."""
+        x_min, y_min = self.x_min(flat), self.y_min(flat)
+        return np.asarray(shapely.box(x_min, y_min, x_min + self.cell_m, y_min + self.cell_m))
+
     def image(self, flat: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """A dense ``(ny, nx)`` array of (weighted) counts of the given flat cell numbers."""
         counts = np.bincount(np.asarray(flat, dtype=np.int64), weights=weights, minlength=self.n_cells)
@@ -189,32 +202,79 @@ def area_geometries(areas: pd.DataFrame) -> np.ndarray:
     return geoms
 
 
-def cells_in_areas(grid: Grid, areas: pd.DataFrame) -> np.ndarray:
-    """Sorted flat numbers of the cells whose centre lies inside (or on the edge of) any area polygon."""
-    if areas.empty:
-        return np.empty(0, dtype=np.int64)
-    union = shapely.union_all(area_geometries(areas))
-    xmin, ymin, xmax, ymax = union.bounds
+def study_area(areas: pd.DataFrame) -> shapely.Geometry:
+    """The union of the area polygons: the region grid cells are clipped to."""
+    return shapely.union_all(area_geometries(areas))
+
+
+def _window(grid: Grid, region: shapely.Geometry) -> np.ndarray:
+    """Flat numbers of the lattice cells overlapping the bounding box of ``region``."""
+    xmin, ymin, xmax, ymax = region.bounds
     ix = np.arange(
         max(0, int((xmin - grid.x0) // grid.cell_m)), min(grid.nx, int((xmax - grid.x0) // grid.cell_m) + 1)
     )
     iy = np.arange(
         max(0, int((ymin - grid.y0) // grid.cell_m)), min(grid.ny, int((ymax - grid.y0) // grid.cell_m) + 1)
     )
-    flat = (iy[:, None] * grid.nx + ix[None, :]).ravel()
+    return (iy[:, None] * grid.nx + ix[None, :]).ravel()
+
+
+def cells_in_areas(grid: Grid, areas: pd.DataFrame) -> np.ndarray:
+    """Sorted flat numbers of the cells whose centre lies inside (or on the edge of) any area polygon."""
+    if areas.empty:
+        return np.empty(0, dtype=np.int64)
+    union = study_area(areas)
+    flat = _window(grid, union)
     cx, cy = grid.centres(flat)
     shapely.prepare(union)
     return np.sort(flat[shapely.intersects_xy(union, cx, cy)])
 
 
+def clip_cells(grid: Grid, flat: np.ndarray, region: shapely.Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """Area (m²) and geometry of each cell intersected with ``region``.
+
+    Cells wholly inside keep their square (no intersection is computed for them), cells outside get area 0 and
+    an empty geometry; only cells on the border are intersected, with shapely's vectorised ``intersection``.
+    """
+    cells = np.asarray(flat, dtype=np.int64)
+    boxes = grid.boxes(cells)
+    shapely.prepare(region)
+    inside = np.asarray(shapely.contains_properly(region, boxes), dtype=bool)
+    border = ~inside & np.asarray(shapely.intersects(region, boxes), dtype=bool)
+    geometry = np.full(cells.shape, shapely.Polygon(), dtype=object)
+    geometry[inside] = boxes[inside]
+    geometry[border] = shapely.intersection(boxes[border], region)
+    area = np.zeros(cells.shape, dtype=float)
+    area[inside] = float(grid.cell_m) ** 2
+    area[border] = shapely.area(geometry[border])
+    return area, geometry
+
+
+def cells_over_areas(grid: Grid, areas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every cell overlapping the union of the area polygons, clipped to it: sorted flat numbers, clipped areas
+    (m²) and clipped geometries. Cells whose overlap is below :data:`MIN_AREA_SHARE` of a square are dropped."""
+    if areas.empty:
+        return np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=object)
+    union = study_area(areas)
+    flat = np.sort(_window(grid, union))
+    area, geometry = clip_cells(grid, flat, union)
+    keep = area > MIN_AREA_SHARE * float(grid.cell_m) ** 2
+    return flat[keep], area[keep], geometry[keep]
+
+
 def containing_area(grid: Grid, flat: np.ndarray, areas: pd.DataFrame) -> np.ndarray:
     """The ``area_code`` whose polygon holds each cell centre (first by area order on shared edges), else None."""
-    out = np.full(np.asarray(flat).shape, None, dtype=object)
+    cx, cy = grid.centres(flat)
+    return area_at(cx, cy, areas)
+
+
+def area_at(x: np.ndarray, y: np.ndarray, areas: pd.DataFrame) -> np.ndarray:
+    """The ``area_code`` whose polygon holds each point (first by area order on shared edges), else None."""
+    out = np.full(np.asarray(x).shape, None, dtype=object)
     if areas.empty or out.size == 0:
         return out
     tree = shapely.STRtree(area_geometries(areas))
-    cx, cy = grid.centres(flat)
-    point_idx, area_idx = tree.query(shapely.points(cx, cy), predicate="intersects")
+    point_idx, area_idx = tree.query(shapely.points(x, y), predicate="intersects")
     order = np.lexsort((area_idx, point_idx))
     point_idx, area_idx = point_idx[order], area_idx[order]
     first = np.r_[True, point_idx[1:] != point_idx[:-1]]

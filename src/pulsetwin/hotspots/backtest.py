@@ -4,6 +4,10 @@ At each origin the models see only earlier events; their maps are scored on the 
 rate, PAI and PEI at several area fractions (:mod:`pulsetwin.evaluation.hotspot_metrics`). Each model's
 per-origin difference to the best baseline (the baseline with the highest mean for that metric and fraction) is
 summarised with a percentile bootstrap interval over origins.
+
+With areas the cells are clipped to the study area (:mod:`pulsetwin.hotspots.prepare`): the flagged area budget
+and PAI/PEI use each cell's clipped area, and a map ranks cells by expected events per unit of that area (for
+whole squares: by expected events, as before).
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ def evaluate_origin(task: OriginTask) -> dict[str, Any]:
         covariates=task.covariates,
     )
     observed, outside = observed_counts(task.events, prepared, task.categories)
-    area = prepared.history.grid.areas(prepared.history.cells)
+    area = prepared.history.areas()
+    share = prepared.history.area_share()
     metrics: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     ceiling: dict[str, float] = {}
@@ -70,7 +75,7 @@ def evaluate_origin(task: OriginTask) -> dict[str, Any]:
         start = time.perf_counter()
         mean = make_model(name, seed=task.seed).fit(prepared.history).predict()
         seconds[name] = time.perf_counter() - start
-        table = hotspot_table(mean, observed, area, task.fractions)
+        table = hotspot_table(density_scores(mean, share), observed, area, task.fractions)
         metrics[name] = {fraction_key(f): {m: row[m] for m in METRICS} for f, row in table.items()}
         ceiling = {fraction_key(f): row["ceiling_hit_rate"] for f, row in table.items()}
     return {
@@ -82,6 +87,14 @@ def evaluate_origin(task: OriginTask) -> dict[str, Any]:
         "metrics": metrics,
         "seconds": seconds,
     }
+
+
+def density_scores(mean: np.ndarray, area_share: np.ndarray) -> np.ndarray:
+    """Expected events per full-square equivalent of area: the ranking of cells of unequal (clipped) size.
+
+    Equal to ``mean`` where cells are whole squares (``area_share`` exactly 1), so unclipped maps rank as before.
+    """
+    return np.asarray(mean, dtype=float) / np.asarray(area_share, dtype=float)
 
 
 def backtest_origins(

@@ -43,6 +43,9 @@ class GridHistory:
         ``(len(cells), k)`` area covariates of the buurt holding each cell centre (NaN where none), or None.
     covariate_names
         Names of the covariate columns.
+    cell_area
+        Area in m² of each masked cell clipped to the study area (the union of the area polygons), or None when
+        cells are whole squares. Area-based metrics (PAI, PEI) use it; models predict counts per cell as before.
     """
 
     grid: Grid
@@ -57,6 +60,15 @@ class GridHistory:
     other_cell: np.ndarray
     covariates: np.ndarray | None = None
     covariate_names: tuple[str, ...] = ()
+    cell_area: np.ndarray | None = None
+
+    def areas(self) -> np.ndarray:
+        """Area in m² of each masked cell: clipped when known, else the full square."""
+        return self.grid.areas(self.cells) if self.cell_area is None else self.cell_area
+
+    def area_share(self) -> np.ndarray:
+        """Each masked cell's area as a share of a full square (exactly 1.0 for unclipped cells)."""
+        return self.areas() / float(self.grid.cell_m) ** 2
 
     @property
     def span_days(self) -> float:

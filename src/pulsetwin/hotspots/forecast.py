@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from pulsetwin.exceptions import ParameterError
-from pulsetwin.hotspots.backtest import run_grid_backtest
+from pulsetwin.hotspots.backtest import density_scores, run_grid_backtest
 from pulsetwin.hotspots.prepare import Mask, check_events, parse_categories, prepare_history
 from pulsetwin.hotspots.registry import BASELINES, MODELS, make_model
 
-OUTPUT_COLUMNS = ("cell_code", "x_min", "y_min", "cell_m", "mean", "rank")
+OUTPUT_COLUMNS = ("cell_code", "x_min", "y_min", "cell_m", "mean", "rank", "area_m2", "geometry")
 SELECTION_ORIGINS = 3
 
 
@@ -85,9 +86,11 @@ def hotspot_map(
     Returns
     -------
     (cells, metadata)
-        ``cells`` has columns ``cell_code, x_min, y_min, cell_m, mean, rank`` sorted by rank (1 = highest mean;
-        ties by cell order: south to north, then west to east); ``metadata`` records the model, mask, cell count,
-        expected total and how the model was chosen.
+        ``cells`` has columns ``cell_code, x_min, y_min, cell_m, mean, rank, area_m2, geometry`` sorted by rank
+        (1 = highest expected events per unit area, which for whole squares is the highest mean; ties by cell
+        order: south to north, then west to east). With areas, ``area_m2`` and ``geometry`` (WKT, EPSG:28992)
+        are the cell clipped to the study area; without, the full square. ``metadata`` records the model, mask,
+        cell count, clipping, expected total and how the model was chosen.
     """
     cats = parse_categories(categories)
     when = pd.Timestamp(origin)
@@ -124,10 +127,11 @@ def hotspot_map(
     mean = fitted.fit(history).predict()
     if mean.shape != history.cells.shape or not np.all(np.isfinite(mean)) or np.any(mean < 0):
         raise ParameterError(f"Model {chosen} produced an invalid map (non-finite or negative means).")
-    order = np.argsort(-mean, kind="stable")
+    order = np.argsort(-density_scores(mean, history.area_share()), kind="stable")
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(1, order.size + 1)
     grid = history.grid
+    geometry = grid.boxes(history.cells) if prepared.cell_geometry is None else prepared.cell_geometry
     cells = (
         pd.DataFrame(
             {
@@ -137,6 +141,8 @@ def hotspot_map(
                 "cell_m": np.full(history.cells.size, grid.cell_m, dtype=np.int64),
                 "mean": mean,
                 "rank": rank,
+                "area_m2": history.areas(),
+                "geometry": shapely.to_wkt(geometry, rounding_precision=-1),
             }
         )
         .iloc[order]

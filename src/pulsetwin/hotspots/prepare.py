@@ -3,6 +3,11 @@
 Events at or after the origin are dropped first, before anything else is computed, so nothing a map is built
 from can come from the future. The lattice is built from all events before the origin (any category) so maps of
 different categories share cells; ``mask="areas"`` also covers the areas' extent.
+
+Whenever areas are given, the masked cells are clipped to the study area (the union of the area polygons): each
+cell's area is that of its square inside the study area, cells without any overlap are dropped, and the clipped
+polygons are kept for map outputs. ``mask="areas"`` keeps every cell that overlaps the study area (so the cells
+tile it exactly); ``mask="events"`` keeps the cells holding events, clipped the same way.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ import shapely
 
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
 from pulsetwin.grid.cells import (
+    MIN_AREA_SHARE,
     Grid,
+    area_at,
     area_geometries,
     build_grid,
-    cells_in_areas,
-    containing_area,
+    cells_over_areas,
+    clip_cells,
     mask_events,
+    study_area,
 )
 from pulsetwin.hotspots.base import GridHistory
 
@@ -32,10 +40,12 @@ NEEDED = ("category", "occurred_at", "x", "y")
 
 @dataclass(frozen=True)
 class Prepared:
-    """A history plus the facts the output metadata reports."""
+    """A history plus the facts the output metadata reports, and the masked cells' (clipped) polygons when
+    areas were given (None: whole squares)."""
 
     history: GridHistory
     info: dict[str, Any]
+    cell_geometry: np.ndarray | None = None
 
 
 def check_events(events: pd.DataFrame) -> pd.DataFrame:
@@ -78,9 +88,15 @@ def _days(times: pd.Series, origin: pd.Timestamp) -> np.ndarray:
 
 
 def _cell_covariates(
-    grid: Grid, cells: np.ndarray, areas: pd.DataFrame | None, covariates: pd.DataFrame | None, year: int
+    grid: Grid,
+    cells: np.ndarray,
+    areas: pd.DataFrame | None,
+    covariates: pd.DataFrame | None,
+    year: int,
+    geometry: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, tuple[str, ...]]:
-    """Covariates of the buurt holding each cell centre, latest year before ``year`` (published by then)."""
+    """Covariates of the buurt holding each cell centre (of a clipped cell: a point inside its clipped polygon),
+    latest year before ``year`` (published by then)."""
     if areas is None or covariates is None or areas.empty or covariates.empty:
         return None, ()
     buurten = areas[areas["level"] == "buurt"]
@@ -91,7 +107,13 @@ def _cell_covariates(
         ["area_code", "variable"], keep="last"
     )
     wide = latest.pivot(index="area_code", columns="variable", values="value").sort_index(axis=1)
-    codes = containing_area(grid, cells, buurten.reset_index(drop=True))
+    x, y = grid.centres(cells)
+    if geometry is not None:
+        # a clipped cell's centre may lie outside the study area; a point on its clipped part does not
+        clipped = shapely.area(geometry) < float(grid.cell_m) ** 2
+        inner = shapely.point_on_surface(geometry[clipped])
+        x[clipped], y[clipped] = shapely.get_x(inner), shapely.get_y(inner)
+    codes = area_at(x, y, buurten.reset_index(drop=True))
     values = wide.reindex(pd.Index(codes, dtype=object)).to_numpy(dtype=float)
     return values, tuple(str(c) for c in wide.columns)
 
@@ -133,7 +155,7 @@ def prepare_history(
     grid = build_grid(x_all, y_all, cell_m, origin=grid_origin, bounds=bounds)
     flat_all = grid.locate(x_all, y_all)
     inside = flat_all >= 0
-    cells = mask_events(grid, x_all, y_all) if mask == "events" else cells_in_areas(grid, areas)  # type: ignore[arg-type]
+    cells, cell_area, geometry = _masked_cells(grid, mask, x_all, y_all, areas)
     if cells.size == 0:
         raise ParameterError(
             f"The '{mask}' mask keeps no cell of the grid. Fix: check the areas' CRS or the grid origin."
@@ -143,7 +165,7 @@ def prepare_history(
     t = _days(past["occurred_at"], origin)
     order = np.argsort(t[target], kind="stable")
     other_order = np.argsort(t[other], kind="stable")
-    covs, cov_names = _cell_covariates(grid, cells, areas, covariates, origin.year)
+    covs, cov_names = _cell_covariates(grid, cells, areas, covariates, origin.year, geometry)
     history = GridHistory(
         grid=grid,
         cells=cells,
@@ -157,6 +179,7 @@ def prepare_history(
         other_cell=flat_all[other][other_order],
         covariates=covs,
         covariate_names=cov_names,
+        cell_area=cell_area,
     )
     in_mask = np.isin(history.cell, cells)
     info: dict[str, Any] = {
@@ -177,8 +200,26 @@ def prepare_history(
         "events_outside_grid": int((is_target & ~inside).sum()),
         "events_outside_mask": int((~in_mask).sum()),
         "covariates": list(cov_names),
+        "clipped_to_areas": cell_area is not None,
+        "n_cells_clipped": int((history.area_share() < 1.0).sum()),
+        "area_km2": float(history.areas().sum()) / 1e6,
     }
-    return Prepared(history=history, info=info)
+    return Prepared(history=history, info=info, cell_geometry=geometry)
+
+
+def _masked_cells(
+    grid: Grid, mask: Mask, x: np.ndarray, y: np.ndarray, areas: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The masked cells, and with areas their clipped areas (m²) and polygons (else None, None)."""
+    if mask == "areas":
+        assert areas is not None
+        return cells_over_areas(grid, areas)
+    cells = mask_events(grid, x, y)
+    if areas is None or areas.empty:
+        return cells, None, None
+    area, geometry = clip_cells(grid, cells, study_area(areas))
+    keep = area > MIN_AREA_SHARE * float(grid.cell_m) ** 2
+    return cells[keep], area[keep], geometry[keep]
 
 
 def observed_counts(

@@ -5,12 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from pulsetwin.exceptions import ParameterError, SchemaError
 from pulsetwin.grid.cells import (
+    area_at,
     build_grid,
     cell_code,
     cells_in_areas,
+    cells_over_areas,
+    clip_cells,
     containing_area,
     mask_events,
     parse_cell_code,
@@ -96,3 +100,43 @@ def test_unreadable_area_geometry_names_the_row() -> None:
     )
     with pytest.raises(SchemaError, match="row 2"):
         cells_in_areas(grid, areas)
+
+
+def _areas(*wkt: str) -> pd.DataFrame:
+    return pd.DataFrame({"area_code": [f"BU{i:08d}" for i in range(len(wkt))], "geometry": list(wkt)})
+
+
+def test_a_cell_half_outside_a_square_city_has_half_the_area() -> None:
+    # City 0..250 x 0..250 on a 100 m lattice from (0, 0): column and row 2 stick out by half a cell.
+    grid = build_grid(np.array([0.0, 399.0]), np.array([0.0, 399.0]), 100, origin=(0, 0))
+    city = _areas("POLYGON ((0 0, 250 0, 250 250, 0 250, 0 0))")
+    flat, area, geometry = cells_over_areas(grid, city)
+    np.testing.assert_array_equal(flat, [0, 1, 2, 4, 5, 6, 8, 9, 10])  # cells from x or y 300 are dropped
+    expected = {0: 1e4, 1: 1e4, 2: 5e3, 4: 1e4, 5: 1e4, 6: 5e3, 8: 5e3, 9: 5e3, 10: 2.5e3}
+    np.testing.assert_allclose(area, [expected[int(f)] for f in flat])
+    assert area.sum() == pytest.approx(250.0 * 250.0)  # the clipped cells tile the city exactly
+    half = geometry[list(flat).index(2)]
+    assert half.equals(shapely.box(200, 0, 250, 100))
+    assert geometry[0].equals(shapely.box(0, 0, 100, 100))
+    # cells wholly inside keep their exact square area; cells that only touch the city's edge are not kept
+    assert area[0] == 100.0**2 and 3 not in flat and 12 not in flat
+
+
+def test_clipping_removes_water_left_out_of_the_polygons() -> None:
+    grid = build_grid(np.array([0.0]), np.array([0.0]), 100, origin=(0, 0), bounds=(0, 0, 199, 99))
+    # two buurten with a 20 m wide canal between them running through cell 0
+    city = _areas(
+        "POLYGON ((0 0, 40 0, 40 100, 0 100, 0 0))", "POLYGON ((60 0, 200 0, 200 100, 60 100, 60 0))"
+    )
+    flat, area, _ = cells_over_areas(grid, city)
+    np.testing.assert_array_equal(flat, [0, 1])
+    np.testing.assert_allclose(area, [80.0 * 100.0, 100.0 * 100.0])
+    outside, geometry = clip_cells(grid, np.array([0, 1]), shapely.box(500, 500, 600, 600))
+    assert (outside == 0).all() and shapely.is_empty(geometry).all()
+    assert cells_over_areas(grid, city.iloc[:0])[0].size == 0
+
+
+def test_area_at_names_the_polygon_holding_each_point() -> None:
+    city = _areas("POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0))", "POLYGON ((10 0, 20 0, 20 10, 10 10, 10 0))")
+    codes = area_at(np.array([5.0, 15.0, 10.0, 30.0]), np.array([5.0, 5.0, 5.0, 5.0]), city)
+    assert list(codes) == ["BU00000000", "BU00000001", "BU00000000", None]  # shared edge: first by area order

@@ -111,6 +111,9 @@ def test_area_mask_keeps_only_cells_in_areas_and_says_so(events: pd.DataFrame) -
     assert meta["mask"] == "areas" and meta["n_cells"] == 100 == len(cells)
     assert meta["covariates"] == ["inwoners"]
     assert cells["x_min"].between(151_000, 151_900).all() and cells["y_min"].between(451_000, 451_900).all()
+    # the square is aligned with the 100 m lattice: no cell is clipped, cells that only touch it are dropped
+    assert (cells["area_m2"] == 100.0**2).all() and meta["n_cells_clipped"] == 0
+    assert meta["area_km2"] == pytest.approx(1.0)
 
 
 def test_best_names_the_chosen_model_and_why(events: pd.DataFrame) -> None:
