@@ -389,7 +389,7 @@ def _measurement(
     ]
     mitigation = mitigation_comparison(
         used, truth, first.values, residents, origin=origin, top_k=top_k, bins=pol.bins, band=pol.band,
-        attribute=first.attribute,
+        attribute=first.attribute, min_areas=pol.min_areas,
     )  # fmt: skip
     return summary, mitigation
 

@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pulsetwin.audit.disparity import BAND, DisparityResult, area_outcomes, audit_disparity, group_rates
+from pulsetwin.audit.disparity import (
+    BAND,
+    MIN_AREAS,
+    DisparityResult,
+    area_outcomes,
+    audit_disparity,
+    group_rates,
+)
 from pulsetwin.exceptions import ParameterError, SchemaError
 from pulsetwin.schema.categories import origin_of
 
@@ -144,6 +151,7 @@ def mitigation_comparison(
     bins: int = 4,
     band: tuple[float, float] = BAND,
     attribute: str = "protected",
+    min_areas: int = MIN_AREAS,
 ) -> dict[str, DisparityResult]:
     """Disparity of the historical-mean pipeline on naive, citizen-only and (with truth) reweighted counts.
 
@@ -161,8 +169,9 @@ def mitigation_comparison(
         score, realised = reference_scores(frame, origin)
         outcomes = area_outcomes(score, realised, residents, top_k=top_k)
         out[name] = audit_disparity(
-            outcomes, values, grouping=f"protected ({name})", attribute=attribute, bins=bins, band=band
-        )
+            outcomes, values, grouping=f"protected ({name})", attribute=attribute, bins=bins, band=band,
+            min_areas=min_areas,
+        )  # fmt: skip
     return out
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 from rich.rule import Rule
 
+from pulsetwin.audit.gate import BLOCKED, EXIT_CODES, INSUFFICIENT
 from pulsetwin.cli import audit, feedback, forecasting, hotspots, scenario, serve, twin
 from pulsetwin.cli.common import DbOption, console
 
@@ -53,10 +54,13 @@ def demo_command(
     try:
         audit.audit_command(db=db, json_out=out / "audit.json", seed=seed)
     except typer.Exit as verdict:
-        # A blocked run is the audit doing its job: the demo reports it and goes on.
-        console.print(
-            f"The gate blocked the run (exit code {verdict.exit_code}); it stays stored, marked blocked."
-        )
+        # A blocked or unassessable run is the audit doing its job: the demo reports it and goes on.
+        outcome = {
+            EXIT_CODES[BLOCKED]: "The gate blocked the run; it stays stored, marked blocked.",
+            EXIT_CODES[INSUFFICIENT]: "The audit could not assess the run (too few areas per group).",
+        }
+        said = outcome.get(verdict.exit_code, "The audit ended unexpectedly; the demo goes on.")
+        console.print(f"{said} (exit code {verdict.exit_code})")
     audit.docs_command(db=db, out=out / "documents")
     console.print(Rule("3b. Feedback loop: does a forecast that steers patrols feed on its own records?"))
     feedback.feedback_command(db=db, seed=seed, out=out / "feedback")
