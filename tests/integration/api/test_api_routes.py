@@ -19,8 +19,8 @@ from pulsetwin.store.database import Store
 V1 = "/api/v1"
 PROTECTED_ROUTES = [
     "/areas", "/areas/BU09170000", "/areas/BU09170000/history", "/runs", "/forecasts?run_id=x",
-    "/evidence/x", "/audits", "/scenarios", "/decisions", "/log", "/log/verify", "/documents", "/admin/users",
-    "/admin/kill-switches", "/auth/me",
+    "/evidence/x", "/audits", "/scenarios", "/decisions", "/log", "/log/verify", "/log/head", "/documents",
+    "/admin/users", "/admin/kill-switches", "/auth/me",
 ]  # fmt: skip
 
 
@@ -245,6 +245,10 @@ def test_log_is_for_readers_newest_first_and_verifies(
     assert seqs == sorted(seqs, reverse=True) and body["total"] >= seqs[0]
     check = client.get(f"{V1}/log/verify", headers=auth["analyst"]).json()
     assert check["ok"] and check["n_records"] == body["total"]
+    assert_error(client.get(f"{V1}/log/head", headers=auth["viewer"]), 403, "forbidden")
+    head = client.get(f"{V1}/log/head", headers=auth["auditor"]).json()
+    records = client.get(f"{V1}/log", params={"limit": 1000}, headers=auth["auditor"]).json()["items"]
+    assert [r["hash"] for r in records if r["seq"] == head["seq"]] == [head["hash"]]
 
 
 def test_documents_list_download_and_no_path_tricks(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from pulsetwin.api.deps import BackendDep, Reader
 from pulsetwin.api.schemas.requests import LogFilter
-from pulsetwin.api.schemas.responses import ErrorOut, LogRecordOut, LogVerificationOut, Page
+from pulsetwin.api.schemas.responses import ErrorOut, LogHeadOut, LogRecordOut, LogVerificationOut, Page
 from pulsetwin.api.services import log
 
 router = APIRouter(prefix="/log", tags=["log"])
@@ -31,3 +31,9 @@ def list_log(query: Annotated[LogFilter, Query()], backend: BackendDep, user: Re
 def verify_log(backend: BackendDep, user: Reader) -> LogVerificationOut:
     """Walk the hash chain and compare it with the stored head."""
     return LogVerificationOut.model_validate(log.verify(backend))
+
+
+@router.get("/head", responses=ERRORS)
+def log_head(backend: BackendDep, user: Reader) -> LogHeadOut:
+    """The chain's current head (seq, hash): anchor it outside the store so a rewritten log shows."""
+    return LogHeadOut.model_validate(log.head(backend))

@@ -305,6 +305,13 @@ class LogVerificationOut(BaseModel):
     reason: str
 
 
+class LogHeadOut(BaseModel):
+    """The newest record of the chain: what an oversight body keeps outside the store to detect rewrites."""
+
+    seq: int
+    hash: str
+
+
 class DocumentOut(BaseModel):
     """A generated document."""
 

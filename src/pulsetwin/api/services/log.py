@@ -38,3 +38,10 @@ def verify(backend: Backend) -> dict[str, Any]:
         "ok": result.ok, "n_records": result.n_records, "first_bad_seq": result.first_bad_seq,
         "reason": result.reason,
     }  # fmt: skip
+
+
+def head(backend: Backend) -> dict[str, Any]:
+    """The current head of the chain, to be anchored outside the store (see ``pulsetwin log anchor``)."""
+    with backend.session() as store:
+        seq, digest = store.log.head()
+    return {"seq": seq, "hash": digest}
