@@ -4,7 +4,9 @@ oracle when the twin can be replayed) on one set of folds.
 Each (fold, model) task fits a fresh copy of the model on a History cut strictly before the fold's origin,
 forecasts the fold's periods and scores them against the recorded counts of the (area, category) pairs seen in
 training. Tasks fan out through :func:`pulsetwin.executor.map_tasks`; scores come back per fold, category and
-horizon step, so the result stays small at national scale.
+horizon step, so the result stays small at national scale. Memory at national scale (~10 M incident rows):
+the incidents are held once, compact (:func:`compact_incidents`), each fold's history is a slice of them, and
+the oracle gets only the truth rows of the test periods.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import pandas as pd
 import shapely
 
 from pulsetwin.evaluation import metrics as m
+from pulsetwin.evaluation.calibration import CALIBRATION_COLUMNS, calibration_scores
 from pulsetwin.evaluation.hotspot_metrics import DEFAULT_FRACTIONS, hotspot_table
-from pulsetwin.evaluation.leakage import build_history
+from pulsetwin.evaluation.leakage import assert_history_before_origin
 from pulsetwin.evaluation.oracle import ORACLE_NAME, Oracle
 from pulsetwin.evaluation.origin_oracle import ORIGIN_ORACLE_NAME, OriginOracle, Recovery, recover_process
 from pulsetwin.evaluation.skill import skill_table
@@ -40,6 +43,7 @@ POINT_METRICS = (
     "below_q05",
     "below_q50",
     "below_q95",
+    *CALIBRATION_COLUMNS,
 )
 HOTSPOT_METRICS = ("hit_rate", "pai", "pei")
 MODEL_FRAMES = ("incidents", "areas", "covariates", "events")
@@ -228,7 +232,7 @@ def backtest(
     lineup = _lineup(candidates, naive_models)
     if (oracle is None and has_truth) or oracle:
         assert truth is not None
-        lineup.append(Oracle(truth=truth))
+        lineup.append(Oracle(truth=_oracle_truth(truth, freq, fold_list)))
     ceiling, notes = _origin_oracle(store_or_frames, truth, origin_oracle)
     if ceiling is not None:
         if any(model.name == ceiling.name for model in lineup):
@@ -236,10 +240,10 @@ def backtest(
                 "origin_oracle", "backtest", "a model named apart from the others", ceiling.name
             )
         lineup.append(ceiling)
-    sizes = area_sizes(frames.get("areas"), incidents["area_code"].unique())
+    sizes = area_sizes(frames.get("areas"), incidents["area_code"].cat.categories.to_numpy(dtype=object))
     tasks: list[_Task] = []
     for fold in fold_list:
-        history = build_history({**frames, "incidents": incidents}, origin=fold.origin, freq=freq)
+        history = fold_history(frames, incidents, origin=fold.origin, freq=freq)
         targets = _targets(incidents, history, fold)
         tasks.extend(_Task(fold, model, history, targets, sizes) for model in lineup)
     parts = map_tasks(score_task, tasks, scheduler=scheduler, workers=workers)
@@ -340,26 +344,91 @@ def _lineup(candidates: list[Model], naive_models: list[Model]) -> list[Model]:
 def _incidents(
     frames: Mapping[str, pd.DataFrame], freq: Freq, categories: Sequence[str] | None
 ) -> pd.DataFrame:
-    """The incidents of ``freq`` (and ``categories``); refuse an empty selection with what is there."""
+    """The incidents of ``freq`` (and ``categories``) as one compact frame (see :func:`compact_incidents`);
+    refuse an empty selection with what is there."""
     if "incidents" not in frames:
         raise bad_parameter("store_or_frames", "backtest", "frames with an 'incidents' table", sorted(frames))
     incidents = frames["incidents"]
-    selected = incidents[incidents["freq"] == freq]
+    keep = (incidents["freq"] == freq).to_numpy(dtype=bool)
     if categories is not None:
-        present = ", ".join(sorted(selected["category"].unique())) or "none"
-        unknown = sorted(set(categories) - set(selected["category"].unique()))
+        codes, labels = _text_codes(incidents["category"])
+        present = {str(labels[i]) for i in np.unique(codes[keep & (codes >= 0)])}
+        unknown = sorted(set(categories) - present)
         if unknown:
+            listed = ", ".join(sorted(present)) or "none"
             raise bad_parameter(
-                "categories", "backtest", f"categories present at freq {freq} ({present})",
-                unknown,
-            )  # fmt: skip
-        selected = selected[selected["category"].isin(list(categories))]
-    if selected.empty:
+                "categories", "backtest", f"categories present at freq {freq} ({listed})", unknown
+            )
+        keep = keep & incidents["category"].isin(list(categories)).to_numpy(dtype=bool)
+    if not keep.any():
         raise SchemaError(
             f"no incidents at freq {freq}",
             fix=f"import incidents with freq {freq} or choose the other --freq",
         )
-    return selected.reset_index(drop=True)
+    return compact_incidents(incidents, keep)
+
+
+def compact_incidents(incidents: pd.DataFrame, keep: np.ndarray | None = None) -> pd.DataFrame:
+    """The incident rows where ``keep`` (default all) sorted by period (stable), text columns categorical,
+    on a fresh RangeIndex.
+
+    A national history has ~10 M rows; as text each fold's copy costs ~1 GB. Sorted by period, every fold's
+    history is a slice of this one frame (:func:`fold_history`), and a categorical code takes 1-2 bytes per
+    row where text takes ~20. The values are unchanged.
+    """
+    period = incidents["period_start"].to_numpy()
+    if keep is None or keep.all():
+        order = np.argsort(period, kind="stable")
+    else:
+        rows = np.flatnonzero(keep)
+        order = rows[np.argsort(period[rows], kind="stable")]
+    return pd.DataFrame({name: _compact_column(incidents[name], order) for name in incidents.columns})
+
+
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of a text column (-1 = missing) and the labels they index (categorical: no text copy)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), values.cat.categories
+    codes, labels = pd.factorize(values)
+    return codes, pd.Index(labels)
+
+
+def _compact_column(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``values`` at ``rows``: text as a categorical of the values present there (sorted), others as is."""
+    if not (isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values)):
+        return values.array.take(rows)
+    codes, labels = _text_codes(values)
+    picked = codes[rows]
+    del codes
+    used = np.flatnonzero(np.bincount(picked[picked >= 0], minlength=len(labels)))
+    used = used[np.argsort(labels[used].to_numpy(dtype=object), kind="stable")]
+    remap = np.full(len(labels) + 1, -1, dtype=np.int32)  # the extra last entry keeps a missing code at -1
+    remap[used] = np.arange(used.size)
+    return pd.Categorical.from_codes(remap[picked], categories=labels[used])
+
+
+def fold_history(
+    frames: Mapping[str, pd.DataFrame], incidents: pd.DataFrame, *, origin: pd.Timestamp, freq: Freq
+) -> History:
+    """The History of a fold: :func:`pulsetwin.evaluation.leakage.build_history`'s cut, with the incidents
+    a slice of ``incidents`` (one freq, sorted by period, see :func:`compact_incidents`) rather than a copy.
+
+    The cut is checked by :func:`pulsetwin.evaluation.leakage.assert_history_before_origin`.
+    """
+    stop = int(np.searchsorted(incidents["period_start"].to_numpy(), origin.to_datetime64(), side="left"))
+    events = frames.get("events")
+    if events is not None:
+        events = events[events["occurred_at"] < origin].reset_index(drop=True)
+    history = History(
+        incidents=incidents.iloc[:stop],
+        freq=freq,
+        origin=pd.Timestamp(origin),
+        covariates=frames.get("covariates"),
+        areas=frames.get("areas"),
+        events=events,
+    )
+    assert_history_before_origin(history)
+    return history
 
 
 def area_sizes(areas: pd.DataFrame | None, codes: np.ndarray) -> pd.Series:
@@ -389,17 +458,41 @@ def area_sizes(areas: pd.DataFrame | None, codes: np.ndarray) -> pd.Series:
     return pd.Series(size, index=wanted.index, name="size")
 
 
+def _oracle_truth(truth: pd.DataFrame, freq: Freq, folds: Sequence[Fold]) -> pd.DataFrame:
+    """The truth rows the oracle reads in these folds (their test periods at ``freq``): a few periods of the
+    table rather than all of it, which every oracle task would otherwise carry."""
+    periods = pd.DatetimeIndex(np.unique(np.concatenate([f.test_periods.to_numpy() for f in folds])))
+    keep = truth["period_start"].isin(periods).to_numpy(dtype=bool)
+    if "freq" in truth.columns:
+        keep = keep & (truth["freq"] == freq).to_numpy(dtype=bool)
+    return truth[keep].reset_index(drop=True)
+
+
 def _targets(incidents: pd.DataFrame, history: History, fold: Fold) -> pd.DataFrame:
-    """Recorded counts to score in ``fold``: its periods, pairs seen in training, withheld cells dropped."""
+    """Recorded counts to score in ``fold``: its periods, pairs seen in training, withheld cells dropped.
+
+    ``incidents`` is the compact frame of :func:`compact_incidents` and the history's incidents a slice of it.
+    """
     test = incidents[incidents["period_start"].isin(fold.test_periods)]
-    pairs = history.incidents[["area_code", "category"]].drop_duplicates()
-    test = test.merge(pairs, on=["area_code", "category"], how="inner")
+    test = test[_seen_pairs(history.incidents, test)].astype(
+        {k: incidents[k].cat.categories.dtype for k in ("area_code", "category")}
+    )
     counts = test["count"].astype("Float64")
     withheld = counts.isna().groupby([test[k] for k in KEYS]).any()
     summed = counts.fillna(0.0).groupby([test[k] for k in KEYS]).sum()
     out = summed[~withheld].rename("count").reset_index()
     out["count"] = out["count"].astype(np.float64)
     return out.sort_values(KEYS).reset_index(drop=True)
+
+
+def _seen_pairs(seen: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+    """Which ``rows`` have an (area, category) pair that occurs in ``seen``; both frames share categoricals."""
+    area, category = (seen[k].cat.codes.to_numpy() for k in ("area_code", "category"))
+    known = np.zeros(
+        (seen["area_code"].cat.categories.size + 1, seen["category"].cat.categories.size + 1), bool
+    )
+    known[area, category] = True  # a missing code (-1) lands in the extra last row or column
+    return known[rows["area_code"].cat.codes.to_numpy(), rows["category"].cat.codes.to_numpy()]
 
 
 def score_task(task: _Task) -> pd.DataFrame:
@@ -454,6 +547,7 @@ def score_cells(cells: pd.DataFrame, *, fold: Fold, model: str, sizes: pd.Series
     out["rmse"] = np.sqrt(out["rmse"])
     out.insert(0, "n", grouped.size())
     out = out.reset_index()
+    out = out.merge(calibration_scores(cells), on=["category", "period_start"], how="left")
     hot = _hotspots(cells, mean, y, sizes)
     out = out.merge(hot, on=["category", "period_start"], how="left")
     step = fold.test_periods.get_indexer(pd.DatetimeIndex(out["period_start"])) + 1

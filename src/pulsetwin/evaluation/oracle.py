@@ -47,7 +47,7 @@ class Oracle(Model):
             )
         self.origin_ = history.origin
         self.freq_ = history.freq
-        self.pairs_ = history.incidents[["area_code", "category"]].drop_duplicates()
+        self.pairs_ = history_pairs(history.incidents)
         return self
 
     def predict(self, horizon: int, *, run_id: str = "adhoc") -> pd.DataFrame:
@@ -55,10 +55,10 @@ class Oracle(Model):
         self._check_fitted()
         check_horizon(horizon, "Oracle.predict")
         periods = future_periods(self.origin_, self.freq_, horizon)
-        truth = self.truth
-        if "freq" in truth.columns:
-            truth = truth[truth["freq"] == self.freq_]
-        truth = truth[truth["period_start"].isin(periods)]
+        keep = self.truth["period_start"].isin(periods)
+        if "freq" in self.truth.columns:
+            keep &= self.truth["freq"] == self.freq_
+        truth = self.truth[keep]
         out = self.pairs_.merge(truth[["area_code", "category", "period_start", "intensity"]], how="inner")
         expected = len(self.pairs_) * horizon
         if len(out) != expected:
@@ -70,6 +70,14 @@ class Oracle(Model):
                 f"{len(out)} rows",
             )
         return poisson_rows(out, run_id=run_id, model=self.name)
+
+
+def history_pairs(incidents: pd.DataFrame) -> pd.DataFrame:
+    """The distinct ``area_code, category`` pairs of incidents, as text (categorical columns decoded)."""
+    pairs = incidents[["area_code", "category"]].drop_duplicates()
+    return pairs.astype(
+        {k: pairs[k].cat.categories.dtype for k in pairs if isinstance(pairs[k].dtype, pd.CategoricalDtype)}
+    )
 
 
 def poisson_rows(frame: pd.DataFrame, *, run_id: str, model: str) -> pd.DataFrame:

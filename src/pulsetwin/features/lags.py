@@ -11,15 +11,30 @@ import numpy as np
 
 from pulsetwin.exceptions import bad_parameter
 
+BLOCK = 1 << 20
+"""Values per block of prefix sums: bounds their temporary arrays on national panels (~10 M cells)."""
 
-def _prefix(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Prefix sums of values and of observed flags, with a leading zero: ``cum[..., c] = sum(values[...,
-    :c])``."""
-    observed = ~np.isnan(values)
-    zeros = np.zeros((*values.shape[:-1], 1))
-    sums = np.concatenate([zeros, np.cumsum(np.where(observed, values, 0.0), axis=-1)], axis=-1)
-    counts = np.concatenate([zeros, np.cumsum(observed, axis=-1, dtype=np.float64)], axis=-1)
-    return sums, counts
+
+def _prefix_at(values: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of the observed values and numbers of observed values over ``[0, p)`` for each point ``p``, shape
+    ``(*values.shape[:-1], len(points))``.
+
+    Prefix sums are taken over blocks of rows, so no temporary as large as ``values`` is made; each row's
+    cumulative sum (and so every result) is the same as over the whole array.
+    """
+    n = values.shape[-1]
+    rows = values.reshape(int(np.prod(values.shape[:-1], dtype=np.int64)), n)
+    sums, counts = np.zeros((rows.shape[0], points.size)), np.zeros((rows.shape[0], points.size))
+    inside, last = points > 0, np.maximum(points - 1, 0)
+    if n == 0 or not inside.any():
+        return sums.reshape(*values.shape[:-1], -1), counts.reshape(*values.shape[:-1], -1)
+    step = max(1, BLOCK // n)
+    for lo in range(0, rows.shape[0], step):
+        block = rows[lo : lo + step]
+        observed = ~np.isnan(block)
+        sums[lo : lo + step, inside] = np.cumsum(np.where(observed, block, 0.0), axis=-1)[:, last[inside]]
+        counts[lo : lo + step, inside] = np.cumsum(observed, axis=-1, dtype=np.float64)[:, last[inside]]
+    return sums.reshape(*values.shape[:-1], -1), counts.reshape(*values.shape[:-1], -1)
 
 
 def _check_cutoffs(cutoffs: np.ndarray, n_periods: int) -> np.ndarray:
@@ -38,9 +53,12 @@ def window_sums(values: np.ndarray, cutoffs: np.ndarray, window: int | None) -> 
     if window is not None and (isinstance(window, bool) or window < 1):
         raise bad_parameter("window", "window_sums", "an integer >= 1 or None", window)
     cut = _check_cutoffs(cutoffs, values.shape[-1])
-    sums, counts = _prefix(values)
-    start = np.zeros_like(cut) if window is None else np.maximum(cut - window, 0)
-    return sums[..., cut] - sums[..., start], counts[..., cut] - counts[..., start]
+    if window is None:
+        return _prefix_at(values, cut)
+    points, where = np.unique(np.concatenate([cut, np.maximum(cut - window, 0)]), return_inverse=True)
+    sums, counts = _prefix_at(values, points)
+    at_cut, at_start = where[: cut.size], where[cut.size :]
+    return sums[..., at_cut] - sums[..., at_start], counts[..., at_cut] - counts[..., at_start]
 
 
 def rolling_means(values: np.ndarray, cutoffs: np.ndarray, window: int | None) -> np.ndarray:
@@ -55,22 +73,25 @@ def lag_values(values: np.ndarray, cutoffs: np.ndarray, lag: int) -> np.ndarray:
     if isinstance(lag, bool) or lag < 1:
         raise bad_parameter("lag", "lag_values", "an integer >= 1", lag)
     cut = _check_cutoffs(cutoffs, values.shape[-1])
-    index = cut - lag
-    padded = np.concatenate([values, np.full((*values.shape[:-1], 1), np.nan)], axis=-1)
-    return padded[..., np.where(index >= 0, index, values.shape[-1])]
+    return _at(values, cut - lag)
+
+
+def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``values[..., index]`` with NaN where ``index < 0`` (without a padded copy of ``values``)."""
+    out = values[..., np.maximum(index, 0)].astype(np.float64, copy=False)
+    out[..., index < 0] = np.nan
+    return out
 
 
 def last_observed(values: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
     """The most recent observed value before each cutoff; NaN when nothing is observed."""
     cut = _check_cutoffs(cutoffs, values.shape[-1])
-    observed = ~np.isnan(values)
-    position = np.where(observed, np.arange(values.shape[-1]), -1)
-    latest = np.concatenate(
-        [np.full((*values.shape[:-1], 1), -1), np.maximum.accumulate(position, axis=-1)], axis=-1
-    )
-    index = latest[..., cut]
-    padded = np.concatenate([values, np.full((*values.shape[:-1], 1), np.nan)], axis=-1)
-    return np.take_along_axis(padded, np.where(index >= 0, index, values.shape[-1]), axis=-1)
+    position = np.where(np.isnan(values), -1, np.arange(values.shape[-1], dtype=np.int32))
+    np.maximum.accumulate(position, axis=-1, out=position)
+    index = np.where(cut > 0, position[..., np.maximum(cut - 1, 0)], -1)
+    out = np.take_along_axis(values, np.maximum(index, 0), axis=-1).astype(np.float64, copy=False)
+    out[index < 0] = np.nan
+    return out
 
 
 def shrunk_log_ratio(observed: np.ndarray, expected: np.ndarray, prior: float) -> np.ndarray:

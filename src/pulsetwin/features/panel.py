@@ -5,7 +5,7 @@ count
 0 from the first period its category appears anywhere up to the period before the origin (sources list only
 non-zero rows). Withheld counts (missing ``count``) stay NaN, and so does every cell of a pair never seen.
 Counts of several sources for one cell are summed; one withheld source makes the cell NaN (the total is
-unknown).
+unknown). Text columns may be plain or categorical (read through their codes).
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def _fail(expected: str, frame: pd.DataFrame, bad: np.ndarray, column: str, fix:
     )
 
 
-def _check(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
-    """Validate what the panel relies on and return (period starts, counts as float)."""
+def _check(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> np.ndarray:
+    """Validate what the panel relies on and return the period starts."""
     missing = [c for c in INCIDENTS.column_names if c not in incidents.columns]
     if missing:
         raise SchemaError(
@@ -75,8 +75,7 @@ def _check(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> tuple[n
             where=Location(file="history.incidents"),
             fix="pass canonical incidents (validate_table('incidents', ...))",
         )
-    freqs = incidents["freq"].to_numpy(dtype=object)
-    bad = freqs != freq
+    bad = (incidents["freq"] != freq).to_numpy(dtype=bool)
     if bad.any():
         raise _fail(
             f"every row must have freq '{freq}' (the history's freq)",
@@ -86,14 +85,14 @@ def _check(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> tuple[n
             "filter incidents to one frequency before building a History",
         )
     starts = pd.to_datetime(incidents["period_start"]).to_numpy(dtype="datetime64[ns]")
-    stamps = pd.DatetimeIndex(starts)
+    stamps = pd.DatetimeIndex(pd.unique(starts))
     aligned = stamps.day_of_week == 0 if freq == "W" else stamps.day == 1
     if not aligned.all():
         what = "a Monday" if freq == "W" else "the 1st of a month"
         raise _fail(
             f"period_start must be {what} for freq '{freq}'",
             incidents,
-            ~np.asarray(aligned),
+            np.isin(starts, stamps[~np.asarray(aligned)].to_numpy()),
             "period_start",
             "use canonical period starts",
         )
@@ -106,8 +105,7 @@ def _check(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> tuple[n
             "period_start",
             "give the model only incidents of periods strictly before the origin",
         )
-    counts = pd.to_numeric(incidents["count"], errors="raise").to_numpy(dtype="float64", na_value=np.nan)
-    negative = counts < 0
+    negative = (pd.to_numeric(incidents["count"], errors="raise") < 0).to_numpy(dtype=bool, na_value=False)
     if negative.any():
         raise _fail(
             "count must be >= 0 (or missing when withheld)",
@@ -116,7 +114,28 @@ def _check(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> tuple[n
             "count",
             "correct or withhold the negative count",
         )
-    return starts, counts
+    return starts
+
+
+def _codes(incidents: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of a text column into its sorted distinct values.
+
+    A categorical column is read through its codes (no text is materialised, which matters for the ~10 M
+    rows of a national history); its unused categories are dropped.
+    """
+    values = incidents[column]
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = pd.factorize(values.astype(str), sort=True)
+        return codes, pd.Index(uniques, dtype=object)
+    raw = values.cat.codes.to_numpy()
+    if (raw < 0).any():
+        raise _fail(f"{column} must not be missing", incidents, raw < 0, column, f"give every row a {column}")
+    labels = values.cat.categories.astype(str)
+    used = np.flatnonzero(np.bincount(raw, minlength=len(labels)))
+    order = used[np.argsort(labels[used].to_numpy(dtype=object), kind="stable")]
+    remap = np.empty(len(labels), dtype=np.int32)
+    remap[order] = np.arange(order.size)
+    return remap[raw], pd.Index(labels[order], dtype=object)
 
 
 def build_panel(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> Panel:
@@ -134,24 +153,34 @@ def build_panel(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> Pa
             where=Location(file="history.incidents"),
             fix="give the model a non-empty history",
         )
-    starts, counts = _check(incidents, freq, origin)
-    area_codes, areas = pd.factorize(incidents["area_code"].astype(str), sort=True)
-    cat_codes, categories = pd.factorize(incidents["category"].astype(str), sort=True)
+    starts = _check(incidents, freq, origin)
+    area_codes, areas = _codes(incidents, "area_code")
+    cat_codes, categories = _codes(incidents, "category")
     periods = period_index(freq, pd.Timestamp(starts.min()), origin)
-    t_codes = periods.get_indexer(pd.DatetimeIndex(starts))
     n_a, n_c, n_t = len(areas), len(categories), len(periods)
-    flat = (area_codes * n_c + cat_codes) * n_t + t_codes
+    # One flat cell index per row, built in place: a national history has ~10 M rows, so every temporary
+    # array of that length costs ~100 MB.
+    flat = area_codes.astype(np.int64)
+    del area_codes
+    flat *= n_c
+    flat += cat_codes
+    del cat_codes
+    flat *= n_t
+    flat += periods.searchsorted(starts)
     size = n_a * n_c * n_t
+    counts = pd.to_numeric(incidents["count"]).to_numpy(dtype="float64", na_value=np.nan)
     withheld = np.isnan(counts)
-    total = np.bincount(flat, weights=np.where(withheld, 0.0, counts), minlength=size)
-    nan_hits = np.bincount(flat, weights=withheld.astype(float), minlength=size)
-    total[nan_hits > 0] = np.nan
+    if withheld.any():
+        total = np.bincount(flat, weights=np.where(withheld, 0.0, counts), minlength=size)
+        total[np.bincount(flat[withheld], minlength=size) > 0] = np.nan
+    else:
+        total = np.bincount(flat, weights=counts, minlength=size)
+    del counts, withheld
+    has_row = np.bincount(flat, minlength=size).reshape(n_a, n_c, n_t) > 0
+    del flat
     cube = total.reshape(n_a, n_c, n_t)
-    seen = np.zeros((n_a, n_c), dtype=bool)
-    seen[area_codes, cat_codes] = True
-    first = np.full(n_c, n_t, dtype=np.int64)
-    np.minimum.at(first, cat_codes, t_codes)
-    before_category = np.arange(n_t)[None, :] < first[:, None]
+    seen = np.asarray(has_row.any(axis=2))
+    before_category = np.cumsum(has_row.any(axis=0), axis=1) == 0
     cube[~seen] = np.nan
     cube[:, before_category] = np.nan
     return Panel(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from eval_toys import HistMean, LastValue, Peeker, Seasonal
 
-from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest
+from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest, compact_incidents, fold_history
 from pulsetwin.evaluation.leakage import (
     LeakageError,
     assert_history_before_origin,
@@ -162,3 +162,48 @@ def test_oracle_predicts_truth_with_poisson_quantiles(city) -> None:  # type: ig
     assert len(truth) == 12 * 2 * 3
     np.testing.assert_allclose(truth["mean"], truth["intensity"])
     assert (truth["q05"] <= truth["q50"]).all() and (truth["q50"] <= truth["q95"]).all()
+
+
+def test_compact_incidents_keep_the_values_sorted_by_period(city) -> None:  # type: ignore[no-untyped-def]
+    incidents = city["incidents"].sample(frac=1.0, random_state=1).reset_index(drop=True)
+    keep = (incidents["category"] == "vandalism").to_numpy()
+    compact = compact_incidents(incidents, keep)
+    assert compact["period_start"].is_monotonic_increasing
+    assert isinstance(compact["area_code"].dtype, pd.CategoricalDtype)
+    assert list(compact["category"].cat.categories) == ["vandalism"]
+    assert list(compact["area_code"].cat.categories) == sorted(incidents["area_code"].unique())
+    keys = ["area_code", "period_start", "category", "source"]
+    expected = incidents[keep].sort_values(keys).reset_index(drop=True)
+    got = compact.astype({k: str for k in ("area_code", "freq", "category", "source")})
+    pd.testing.assert_frame_equal(got.sort_values(keys).reset_index(drop=True), expected, check_dtype=False)
+
+
+def test_fold_history_is_the_build_history_cut_as_a_slice(city) -> None:  # type: ignore[no-untyped-def]
+    origin = pd.Timestamp("2022-03-07")
+    compact = compact_incidents(city["incidents"])
+    history = fold_history(city, compact, origin=origin, freq="W")
+    built = build_history(city, origin=origin, freq="W")
+    assert np.shares_memory(history.incidents["count"].to_numpy(), compact["count"].to_numpy())
+    keys = ["area_code", "category", "period_start"]
+    as_text = history.incidents.astype({k: str for k in ("area_code", "freq", "category", "source")})
+    pd.testing.assert_frame_equal(
+        as_text.sort_values(keys).reset_index(drop=True),
+        built.incidents.sort_values(keys).reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def test_categorical_input_frames_give_the_text_result(city, result) -> None:  # type: ignore[no-untyped-def]
+    # A caller may hand over text columns as categoricals (e.g. Parquet read as dictionaries).
+    text = ("area_code", "freq", "category", "source")
+    frames = {
+        **city,
+        "incidents": city["incidents"].astype({k: "category" for k in text}),
+        "truth": city["truth"].astype({k: "category" for k in ("area_code", "category", "freq")}),
+    }
+    again = backtest(
+        frames, models=[Seasonal()], naive=[HistMean(), LastValue()], horizon=4, folds=4, scheduler="serial",
+        n_boot=300,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(again.scores, result.scores)
+    pd.testing.assert_frame_equal(again.summary, result.summary)

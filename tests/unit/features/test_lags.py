@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from pulsetwin.exceptions import ParameterError
+from pulsetwin.features import lags
 from pulsetwin.features.lags import lag_values, last_observed, rolling_means, window_sums
 from pulsetwin.models.design import history_features
 
@@ -93,3 +95,29 @@ def test_bad_window_and_cutoffs_refused() -> None:
         window_sums(np.zeros((1, 3)), np.array([4]), 1)
     with pytest.raises(ParameterError, match="'lag'"):
         lag_values(np.zeros((1, 3)), np.array([1]), 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(1, 12)),
+        elements=st.one_of(st.just(np.nan), st.integers(0, 9).map(float)),
+    ),
+    window=st.one_of(st.none(), st.integers(1, 6)),
+    block=st.integers(1, 30),
+)
+def test_window_sums_in_blocks_equal_one_prefix_over_the_whole_array(
+    values: np.ndarray, window: int | None, block: int
+) -> None:
+    # Prefix sums run over blocks of rows to bound memory; any block size must give the whole-array result.
+    cutoffs = np.arange(values.shape[-1] + 1)
+    observed = ~np.isnan(values)
+    zero = np.zeros((*values.shape[:-1], 1))
+    sums = np.concatenate([zero, np.cumsum(np.where(observed, values, 0.0), axis=-1)], axis=-1)
+    counts = np.concatenate([zero, np.cumsum(observed, axis=-1, dtype=np.float64)], axis=-1)
+    start = np.zeros_like(cutoffs) if window is None else np.maximum(cutoffs - window, 0)
+    with mock.patch.object(lags, "BLOCK", block):
+        got_sums, got_counts = window_sums(values, cutoffs, window)
+    np.testing.assert_array_equal(got_sums, sums[..., cutoffs] - sums[..., start])
+    np.testing.assert_array_equal(got_counts, counts[..., cutoffs] - counts[..., start])

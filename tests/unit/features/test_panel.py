@@ -69,3 +69,34 @@ def test_bad_rows_are_refused_with_their_location(rows: list, freq: str, column:
     frame = incidents(rows)
     with pytest.raises(SchemaError, match=f"row 1, column '{column}'"):
         build_panel(frame, freq, ORIGIN if freq == "W" else pd.Timestamp("2024-02-01"))
+
+
+def test_categorical_text_gives_the_panel_of_plain_text() -> None:
+    # The backtest hands models categorical text columns (unused and unsorted categories included); the
+    # panel must not depend on that representation.
+    frame = incidents(
+        [
+            ("BU2", "2024-01-15", "violence", 1),
+            ("BU1", "2024-01-08", "theft_bicycle", 2),
+            ("BU1", "2024-01-22", "theft_bicycle", None),
+            ("BU2", "2024-01-29", "violence", 4),
+            ("BU1", "2024-01-29", "violence", 0),
+        ]
+    )
+    compact = frame.assign(
+        area_code=pd.Categorical(frame["area_code"], categories=["BU9", "BU2", "BU1"]),
+        category=pd.Categorical(frame["category"], categories=["violence", "litter", "theft_bicycle"]),
+        freq=frame["freq"].astype("category"),
+    ).iloc[::-1]
+    plain, categorical = build_panel(frame, "W", ORIGIN), build_panel(compact, "W", ORIGIN)
+    assert list(categorical.areas) == list(plain.areas) == ["BU1", "BU2"]
+    assert list(categorical.categories) == list(plain.categories) == ["theft_bicycle", "violence"]
+    np.testing.assert_array_equal(categorical.counts, plain.counts)
+    np.testing.assert_array_equal(categorical.seen, plain.seen)
+
+
+def test_missing_categorical_area_code_is_refused_with_its_row() -> None:
+    frame = incidents([("BU1", "2024-01-08", "litter", 1), ("BU2", "2024-01-15", "litter", 2)])
+    frame["area_code"] = pd.Categorical(["BU1", None], categories=["BU1", "BU2"])
+    with pytest.raises(SchemaError, match="row 2, column 'area_code'"):
+        build_panel(frame, "W", ORIGIN)
