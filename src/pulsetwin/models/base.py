@@ -27,7 +27,8 @@ class History:
     Attributes
     ----------
     incidents
-        Canonical incidents of one ``freq``, only periods strictly before ``origin``.
+        Canonical incidents of one ``freq``, only periods strictly before ``origin``. Text columns may be
+        categorical with the same values (a backtest hands every fold a slice of one compact frame).
     freq
         ``"W"`` (periods start on Monday) or ``"M"`` (periods start on the 1st).
     origin
