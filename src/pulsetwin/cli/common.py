@@ -24,6 +24,14 @@ DbOption = Annotated[
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+ReviseFlag = Annotated[
+    bool,
+    typer.Option(
+        "--revise",
+        help="Accept a re-publication: rows whose key is stored with other values replace the stored ones "
+        "(logged with old -> new values) instead of being refused.",
+    ),
+]
 
 
 def print_json(payload: Any) -> None:

@@ -9,20 +9,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, console, print_json
+from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, ReviseFlag, console, print_json
 from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.tables import IMPORTABLE, TABLES
 from pulsetwin.store import Store
 from pulsetwin.store.log import AnchorVerification, LogVerification
 
-ReviseFlag = Annotated[
-    bool,
-    typer.Option(
-        "--revise",
-        help="Accept a re-publication: rows whose key is stored with other values replace the stored ones "
-        "(logged with old -> new values) instead of being refused.",
-    ),
-]
 TableArgument = Annotated[
     str, typer.Argument(help=f"Canonical table: {', '.join(IMPORTABLE)}.", show_default=False)
 ]

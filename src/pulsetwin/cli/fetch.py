@@ -12,8 +12,7 @@ from typing import Annotated
 
 import typer
 
-from pulsetwin.cli.common import DbOption, JsonFlag, console, err_console, print_json
-from pulsetwin.cli.data import ReviseFlag
+from pulsetwin.cli.common import DbOption, JsonFlag, ReviseFlag, console, err_console, print_json
 from pulsetwin.exceptions import bad_parameter
 from pulsetwin.sources.cbs import fetch_kerncijfers
 from pulsetwin.sources.dataset import Dataset

@@ -224,11 +224,15 @@ def fit_baseline(counts: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *
     n_t = counts.shape[1]
     beta, gamma = fit_separable_poisson(counts, area_x, period_x[:n_t], ridge=ridge)
     expected = np.exp(np.clip((area_x @ beta)[:, None] + (period_x @ gamma)[None, :], -ETA_LIMIT, ETA_LIMIT))
+    has_data = (~np.isnan(counts)).any(axis=1)
+    totals_y, totals_e = area_totals(counts, expected[:, :n_t])
+    return Baseline(beta, gamma, expected, fit_nb_size(totals_y[has_data], totals_e[has_data]))
+
+
+def area_totals(counts: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Observed and baseline-expected totals per area over the periods whose count is known."""
     observed = ~np.isnan(counts)
-    has_data = observed.any(axis=1)
-    totals_y = np.where(observed, counts, 0.0).sum(axis=1)[has_data]
-    totals_e = np.where(observed, expected[:, :n_t], 0.0).sum(axis=1)[has_data]
-    return Baseline(beta, gamma, expected, fit_nb_size(totals_y, totals_e))
+    return np.where(observed, counts, 0.0).sum(axis=1), np.where(observed, expected, 0.0).sum(axis=1)
 
 
 BASELINE_RIDGE_GRID = 10.0 ** np.arange(5)
@@ -240,9 +244,9 @@ LEVEL_VALID_PERIODS: dict[str, int] = {"W": 26, "M": 6}
 def baseline_ridge_losses(
     counts: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *, ridge: float, valid: int
 ) -> np.ndarray | None:
-    """The baseline ridge in ``ridge * BASELINE_RIDGE_GRID`` whose empirical-Bayes area forecasts best predict
-    the last ``valid`` periods of ``counts`` (Poisson likelihood), fitted on the periods before; ``ridge`` when
-    the history is shorter than twice ``valid``.
+    """Held-out loss of each baseline ridge in ``ridge * BASELINE_RIDGE_GRID``: the Poisson loss of the
+    empirical-Bayes area forecasts for the last ``valid`` periods of ``counts`` (areas, periods), fitted on the
+    periods before; None when the history is shorter than twice ``valid``.
 
     Why: with many covariates and few areas the pooled baseline overfits the areas it was fitted on, the EB
     prior size then shrinks too hard toward it, and area levels (the largest part of the forecast error) suffer.
@@ -263,10 +267,8 @@ def baseline_ridge_losses(
     loss = np.empty(BASELINE_RIDGE_GRID.size)
     for i, strength in enumerate(ridge * BASELINE_RIDGE_GRID):
         base = fit_baseline(train, area_x, period_x[:n_t], ridge=float(strength))
-        seen = ~np.isnan(train)
-        total_y = np.where(seen, train, 0.0).sum(axis=1)
-        total_e = np.where(seen, base.expected[:, :split], 0.0).sum(axis=1)
-        theta = (base.alpha + total_y) / (base.alpha + total_e)
+        total_y, total_e = area_totals(train, base.expected[:, :split])
+        theta = np.exp(shrunk_log_ratio(total_y, total_e, base.alpha))
         mu = np.where(observed, base.expected[:, split:] * theta[:, None], 0.0)
         loss[i] = float(np.sum(mu - y_test * np.log(np.maximum(mu, 1e-300))))
     return loss

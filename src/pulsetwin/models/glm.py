@@ -101,8 +101,10 @@ class PoissonGLM(PanelModel):
     spatial
         Use neighbours (queen contiguity from ``history.areas``).
     ridge
-        Ridge penalty of the baseline on every coefficient but the intercept (> 0; keeps collinear designs
-        solvable), and the smallest stage-2 penalty tried (see :func:`select_ridge`).
+        Smallest ridge penalty tried for the baseline's coefficients but the intercept (> 0; keeps collinear
+        designs solvable; held-out periods pick the strength, see
+        :func:`pulsetwin.models.design.choose_baseline_ridge`), and the smallest stage-2 penalty tried (see
+        :func:`select_ridge`).
     train_periods
         Target periods per step for stage 2 (None: one year).
     island_k
