@@ -154,14 +154,13 @@ class LightGBMCount(PanelModel):
             "verbosity": -1,
         }
 
-    def _rows(self, feats: np.ndarray, period_x: np.ndarray, step: np.ndarray) -> np.ndarray:
-        """Tree inputs: history features, covariates, period terms of the target, step."""
-        covariates = np.broadcast_to(
-            self.design_.area_x[:, None, 1:], (*feats.shape[:2], self.design_.area_x.shape[1] - 1)
-        )
-        periods = np.broadcast_to(period_x[None, :, :], (*feats.shape[:2], period_x.shape[1]))
-        steps = np.broadcast_to(step[None, :, None].astype(float), (*feats.shape[:2], 1))
-        return np.concatenate([feats, covariates, periods, steps], axis=-1).reshape(-1, self.n_inputs_)
+    def _rows(
+        self, feats: np.ndarray, area: np.ndarray, period_x: np.ndarray, step: np.ndarray
+    ) -> np.ndarray:
+        """Tree inputs, one row per entry of ``area``: history features, the area's covariates, period terms
+        of the target, step."""
+        covariates = self.design_.area_x[area, 1:]
+        return np.concatenate([feats, covariates, period_x, step[:, None].astype(float)], axis=1)
 
     def _fit_panel(self, panel: Panel, history: History) -> None:
         require_observed(panel, "LightGBMCount")
@@ -203,31 +202,35 @@ class LightGBMCount(PanelModel):
                 neighbour_windows=nb_windows,
             )
             self.feature_names_ = feats.names
-            self.n_inputs_ = len(feats.names) + self.design_.area_x.shape[1] - 1 + period_x.shape[1] + 1
             parts = []
             for h, target in enumerate(targets, start=1):
                 cut = target - h + 1 - cutoffs[0]
-                x = self._rows(feats.values[:, cut, :], period_x[target], np.full(target.size, h))
                 init = (np.log(base.expected[:, target]) + feats.level[:, cut]).ravel()
                 parts.append(
                     (
-                        x,
                         counts[:, target].ravel(),
                         init,
                         np.broadcast_to(target, (n_a, target.size)).ravel(),
                         np.full(init.size, h),
+                        np.repeat(np.arange(n_a), target.size),
+                        np.tile(cut, n_a),
                     )
                 )
-            x, y, init, when, step = (np.concatenate(p) for p in zip(*parts, strict=True))
+            y, init, when, step, area, row_cut = (np.concatenate(p) for p in zip(*parts, strict=True))
             keep = np.flatnonzero(~np.isnan(y))
             if keep.size > self.max_rows:
                 keep = np.sort(rng.choice(keep, size=self.max_rows, replace=False))
+            # Tree inputs only for the rows kept: a national panel has millions of candidate rows.
+            x = self._rows(
+                feats.values[area[keep], row_cut[keep]], area[keep], period_x[when[keep]], step[keep]
+            )
             valid = when[keep] >= valid_from
             train, test = keep[~valid], keep[valid]
+            x_train, x_test = x[~valid], x[valid]
             if train.size == 0:
-                train = test
-            data = lgb.Dataset(x[train], y[train], init_score=init[train], free_raw_data=True)
-            check = lgb.Dataset(x[test], y[test], init_score=init[test], reference=data)
+                train, x_train = test, x_test
+            data = lgb.Dataset(x_train, y[train], init_score=init[train], free_raw_data=True)
+            check = lgb.Dataset(x_test, y[test], init_score=init[test], reference=data)
             booster = lgb.train(
                 self._params(),
                 data,
@@ -236,7 +239,7 @@ class LightGBMCount(PanelModel):
                 callbacks=[lgb.early_stopping(10, verbose=False)],
             )
             mu = np.exp(
-                init[test] + booster.predict(x[test], raw_score=True, num_iteration=booster.best_iteration)
+                init[test] + booster.predict(x_test, raw_score=True, num_iteration=booster.best_iteration)
             )
             size[c] = [
                 fit_nb_size(y[test][step[test] == h], mu[step[test] == h]) for h in range(1, steps + 1)
@@ -244,7 +247,7 @@ class LightGBMCount(PanelModel):
             boosters.append(booster)
             area_coef.append(base.area_coef)
             period_coef.append(base.period_coef)
-            origin_features.append(feats.values[:, -1, :])
+            origin_features.append(feats.values[:, -1, :].copy())
         self.boosters_ = boosters
         self.area_coef_ = np.stack(area_coef)
         self.period_coef_ = np.stack(period_coef)
@@ -257,7 +260,14 @@ class LightGBMCount(PanelModel):
         ``c``."""
         period_x = self.design_.period_x(future_periods(self.origin_, self.freq_, horizon))
         feats = np.repeat(self.origin_features_[:, c, None, :], horizon, axis=1)
-        x = self._rows(feats, period_x, np.minimum(np.arange(1, horizon + 1), self.size_.shape[1]))
+        n_a = feats.shape[0]
+        step = np.minimum(np.arange(1, horizon + 1), self.size_.shape[1])
+        x = self._rows(
+            feats.reshape(n_a * horizon, -1),
+            np.repeat(np.arange(n_a), horizon),
+            np.tile(period_x, (n_a, 1)),
+            np.tile(step, n_a),
+        )
         return x, feats, period_x
 
     def _log_parts(self, horizon: int, *, contributions: bool) -> dict[str, np.ndarray]:

@@ -63,6 +63,30 @@ def fit_step(y: np.ndarray, x: np.ndarray, offset: np.ndarray, ridge: float) -> 
     return coef, np.exp(offset[keep] + x1 @ coef)
 
 
+def stage2_rows(
+    counts: np.ndarray,
+    features: np.ndarray,
+    log_expected: np.ndarray,
+    target: np.ndarray,
+    cut: np.ndarray,
+    areas: np.ndarray | None,
+) -> Rows:
+    """Stage-2 rows of one step (area-major): target counts, features at each target's cutoff ``cut``, the
+    baseline's log expectation and the target period index; only ``areas`` (sorted) when given.
+
+    Built one step at a time so that a national panel never holds every step's rows at once.
+    """
+    if areas is not None:
+        counts, features, log_expected = counts[areas], features[areas], log_expected[areas]
+    n_a = counts.shape[0]
+    return (
+        counts[:, target].ravel(),
+        features[:, cut, :].reshape(n_a * target.size, -1),
+        log_expected[:, target].ravel(),
+        np.broadcast_to(target, (n_a, target.size)).ravel(),
+    )
+
+
 def select_ridge(rows: list[Rows], valid_from: int, ridge: float) -> float:
     """The stage-2 ridge in ``ridge * RIDGE_GRID`` with the best Poisson likelihood on targets from
     ``valid_from`` on, the coefficients fitted on earlier targets (all steps pooled); ``ridge`` when either
@@ -185,20 +209,17 @@ class PoissonGLM(PanelModel):
                 neighbours=design.neighbours,
                 neighbour_windows=nb_windows,
             )
-            rows = [
-                (
-                    counts[:, target].ravel(),
-                    feats.values[:, target - h + 1 - cutoffs[0], :].reshape(n_a * target.size, -1),
-                    np.log(base.expected[:, target]).ravel(),
-                    np.broadcast_to(target, (n_a, target.size)).ravel(),
-                )
+            log_expected = np.log(base.expected)
+            picked = [
+                stage2_rows(counts, feats.values, log_expected, target, target - h + 1 - cutoffs[0], subset)
                 for h, target in enumerate(targets, start=1)
             ]
-            masks = [np.isin(np.repeat(np.arange(n_a), target.size), subset) for target in targets]
-            picked = [(y[m], x[m], o[m], w[m]) for (y, x, o, w), m in zip(rows, masks, strict=True)]
             ridge = select_ridge(picked, n_t - valid, self.ridge)
             coefs = []
-            for h, (y, x, offset, _) in enumerate(rows, start=1):
+            for h, target in enumerate(targets, start=1):
+                y, x, offset, _ = stage2_rows(
+                    counts, feats.values, log_expected, target, target - h + 1 - cutoffs[0], None
+                )
                 coef, mu = fit_step(y, x, offset, ridge)
                 size[c, h - 1] = fit_nb_size(y[~np.isnan(y)], mu)
                 coefs.append(coef)
@@ -206,7 +227,7 @@ class PoissonGLM(PanelModel):
             area_coef.append(base.area_coef)
             period_coef.append(base.period_coef)
             step_coef.append(np.stack(coefs))
-            origin_features.append(feats.values[:, -1, :])
+            origin_features.append(feats.values[:, -1, :].copy())
         self.design_: CountDesign = design
         self.feature_names_ = feats.names
         self.area_coef_ = np.stack(area_coef)
