@@ -8,14 +8,13 @@ The peak-memory mark is reset once they are read (Linux ``clear_refs``), so ``ba
 while the backtest runs, the input frames included (``inputs_gb``); reading's own peak is ``read_peak_gb``
 and the generator's ``twin_peak_gb``. The backtest includes every naive baseline and the oracle. Targets from
 the forecasting issue: <= 5 minutes and <= 4 GB. Prints a table and writes
-``benchmarks/results/backtest_nl.json``.
+``benchmarks/results/backtest_nl.json`` (``backtest_nl_<model>.json`` for another model).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,34 +23,16 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+from memory import peak_gb, reset_peak, resident_gb
 
 from pulsetwin.evaluation.backtest import backtest
 from pulsetwin.twin.generate import generate_twin
 
-RESULTS = Path(__file__).parent / "results" / "backtest_nl.json"
+RESULTS = Path(__file__).parent / "results"
+DEFAULT_MODEL = "glm"
+"""The best model on the twins; its result is ``backtest_nl.json``, another model's ``backtest_nl_<model>.json``."""
 INPUTS = ("incidents", "truth")
 """Tables read at the backtested freq only."""
-
-
-def peak_gb() -> float:
-    """Peak resident memory of this process so far (since the last :func:`reset_peak`), in GB.
-
-    Read from ``VmHWM`` (KiB) rather than ``ru_maxrss``: a child's ``ru_maxrss`` keeps its parent's peak across
-    ``exec``, which would report the twin generator's memory as the backtest's.
-    """
-    status = Path("/proc/self/status").read_text().splitlines()
-    return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024**2
-
-
-def resident_gb() -> float:
-    """Resident memory of this process now, in GB."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * resource.getpagesize() / 1024**3
-
-
-def reset_peak() -> None:
-    """Restart the peak-memory mark at the current resident size (Linux >= 4.0: ``clear_refs`` value 5)."""
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 def read_tables(folder: Path, freq: str) -> dict[str, pd.DataFrame]:
@@ -94,7 +75,7 @@ def run_backtest(folder: Path, model: str, folds: int, horizon: int, seed: int) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="glm")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--folds", type=int, default=2)
     parser.add_argument("--horizon", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
@@ -132,8 +113,9 @@ def main() -> None:
     print(f"{'quantity':<22}{'value':>14}")
     for key, value in record.items():
         print(f"{key:<22}{value!s:>14}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "backtest_nl" if args.model == DEFAULT_MODEL else f"backtest_nl_{args.model}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
