@@ -1,9 +1,10 @@
 """Dense area x category x period panels built from canonical incidents of one frequency.
 
 Zero-filling rule: a pair (area, category) that has at least one row is *seen*; its periods without a row
-count
-0 from the first period its category appears anywhere up to the period before the origin (sources list only
-non-zero rows). Withheld counts (missing ``count``) stay NaN, and so does every cell of a pair never seen.
+count 0 from the first period its category appears anywhere and its area has a row of any category, up to the
+period before the origin (sources list only non-zero rows; an area code first listed mid-history, e.g. a buurt
+re-coded by CBS, did not exist before, so its earlier periods are unknown rather than zero). Withheld counts
+(missing ``count``) stay NaN, and so does every cell of a pair never seen.
 Counts of several sources for one cell are summed; one withheld source makes the cell NaN (the total is
 unknown). Text columns may be plain or categorical (read through their codes).
 """
@@ -181,8 +182,10 @@ def build_panel(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> Pa
     cube = total.reshape(n_a, n_c, n_t)
     seen = np.asarray(has_row.any(axis=2))
     before_category = np.cumsum(has_row.any(axis=0), axis=1) == 0
+    before_area = np.cumsum(has_row.any(axis=1), axis=1) == 0
     cube[~seen] = np.nan
     cube[:, before_category] = np.nan
+    cube.transpose(0, 2, 1)[before_area] = np.nan
     return Panel(
         areas=pd.Index(areas, dtype=object),
         categories=pd.Index(categories, dtype=object),

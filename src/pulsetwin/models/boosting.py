@@ -229,18 +229,8 @@ class LightGBMCount(PanelModel):
             x_train, x_test = x[~valid], x[valid]
             if train.size == 0:
                 train, x_train = test, x_test
-            data = lgb.Dataset(x_train, y[train], init_score=init[train], free_raw_data=True)
-            check = lgb.Dataset(x_test, y[test], init_score=init[test], reference=data)
-            booster = lgb.train(
-                self._params(),
-                data,
-                num_boost_round=self.n_estimators,
-                valid_sets=[check],
-                callbacks=[lgb.early_stopping(10, verbose=False)],
-            )
-            mu = np.exp(
-                init[test] + booster.predict(x_test, raw_score=True, num_iteration=booster.best_iteration)
-            )
+            booster = self._boost(x_train, y[train], init[train], x_test, y[test], init[test])
+            mu = np.exp(init[test] + self._raw(booster, x_test))
             size[c] = [
                 fit_nb_size(y[test][step[test] == h], mu[step[test] == h]) for h in range(1, steps + 1)
             ]
@@ -254,6 +244,40 @@ class LightGBMCount(PanelModel):
         self.origin_features_ = np.stack(origin_features, axis=1)
         self.size_ = size
         self.baseline_ridge_ = base_ridge
+
+    def _boost(
+        self,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        init_train: np.ndarray,
+        x_test: np.ndarray,
+        y_test: np.ndarray,
+        init_test: np.ndarray,
+    ) -> lgb.Booster | None:
+        """Trees correcting the baseline, early-stopped on the test rows; None when every training count is
+        zero (a category seen only as zeros, or first recorded after the training targets): the Poisson
+        objective has no finite optimum there, so the forecast stays the EB-GLM baseline."""
+        if not np.any(y_train > 0):
+            return None
+        data = lgb.Dataset(x_train, y_train, init_score=init_train, free_raw_data=True)
+        check = lgb.Dataset(x_test, y_test, init_score=init_test, reference=data)
+        return lgb.train(
+            self._params(),
+            data,
+            num_boost_round=self.n_estimators,
+            valid_sets=[check],
+            callbacks=[lgb.early_stopping(10, verbose=False)],
+        )
+
+    @staticmethod
+    def _raw(booster: lgb.Booster | None, x: np.ndarray, *, contributions: bool = False) -> np.ndarray:
+        """The trees' log-scale correction of rows ``x`` (per input and a bias column with
+        ``contributions``); zero without trees."""
+        if booster is None:
+            return np.zeros((x.shape[0], x.shape[1] + 1) if contributions else x.shape[0])
+        if contributions:
+            return np.asarray(booster.predict(x, pred_contrib=True, num_iteration=booster.best_iteration))
+        return np.asarray(booster.predict(x, raw_score=True, num_iteration=booster.best_iteration))
 
     def _inputs(self, c: int, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Tree inputs, baseline log parts (areas, horizon, groups) and future period terms for category
@@ -283,12 +307,11 @@ class LightGBMCount(PanelModel):
             for j, name in enumerate(self.design_.period_names):
                 parts[feature_group(name)][:, c, :] += self.period_coef_[c, j] * period_x[None, :, j]
             if contributions:
-                shap = np.asarray(booster.predict(x, pred_contrib=True, num_iteration=booster.best_iteration))
+                shap = self._raw(booster, x, contributions=True)
                 for j, group in enumerate(input_groups):
                     parts[group][:, c, :] += shap[:, j].reshape(n_a, horizon)
             else:
-                raw = np.asarray(booster.predict(x, raw_score=True, num_iteration=booster.best_iteration))
-                parts["usual"][:, c, :] += raw.reshape(n_a, horizon)
+                parts["usual"][:, c, :] += self._raw(booster, x).reshape(n_a, horizon)
         return parts
 
     def _predict_mean(self, horizon: int) -> np.ndarray:

@@ -246,7 +246,8 @@ def baseline_ridge_losses(
 ) -> np.ndarray | None:
     """Held-out loss of each baseline ridge in ``ridge * BASELINE_RIDGE_GRID``: the Poisson loss of the
     empirical-Bayes area forecasts for the last ``valid`` periods of ``counts`` (areas, periods), fitted on the
-    periods before; None when the history is shorter than twice ``valid``.
+    periods before; None when the history is shorter than twice ``valid``; zeros (no preference) when no count
+    is known before the held-out periods (nothing to fit the baseline on).
 
     Why: with many covariates and few areas the pooled baseline overfits the areas it was fitted on, the EB
     prior size then shrinks too hard toward it, and area levels (the largest part of the forecast error) suffer.
@@ -262,6 +263,8 @@ def baseline_ridge_losses(
     if split < valid:
         return None
     train, test = counts[:, :split], counts[:, split:]
+    if np.isnan(train).all():
+        return np.zeros(BASELINE_RIDGE_GRID.size)
     observed = ~np.isnan(test)
     y_test = np.where(observed, test, 0.0)
     loss = np.empty(BASELINE_RIDGE_GRID.size)
