@@ -26,6 +26,7 @@ from pulsetwin.models.design import (
     NEIGHBOUR_WINDOWS,
     WINDOWS,
     CountDesign,
+    area_recent,
     build_design,
     check_count_params,
     choose_baseline_ridge,
@@ -189,9 +190,13 @@ class LightGBMCount(PanelModel):
         base_ridge = choose_baseline_ridge(
             panel.counts, self.design_.area_x, period_x, ridge=self.ridge, freq=history.freq
         )
-        for c in range(n_c):
+        bases = [
+            fit_baseline(panel.counts[:, c, :], self.design_.area_x, period_x, ridge=base_ridge)
+            for c in range(n_c)
+        ]
+        others = area_recent(panel.counts, bases, cutoffs, windows) if n_c > 1 else None
+        for c, base in enumerate(bases):
             counts = panel.counts[:, c, :]
-            base = fit_baseline(counts, self.design_.area_x, period_x, ridge=base_ridge)
             feats = history_features(
                 counts,
                 base.expected,
@@ -200,6 +205,7 @@ class LightGBMCount(PanelModel):
                 windows=windows,
                 neighbours=self.design_.neighbours,
                 neighbour_windows=nb_windows,
+                others=others,
             )
             self.feature_names_ = feats.names
             parts = []

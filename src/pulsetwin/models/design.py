@@ -149,29 +149,32 @@ def history_features(
     windows: Sequence[int],
     neighbours: sparse.csr_matrix | None,
     neighbour_windows: Sequence[int],
+    others: AreaRecent | None = None,
 ) -> HistoryFeatures:
-    """History features of one category from ``counts`` and baseline ``expected`` (both areas x periods)
-    before
-    each cutoff: ``level``, ``recent_<k>`` per window, and with neighbours ``nb_level`` and ``nb_recent_<k>``.
+    """History features of one category from ``counts`` and baseline ``expected`` (both areas x periods) before
+    each cutoff: ``level``, ``recent_<k>`` per window, with ``others`` (:func:`area_recent`) ``area_recent_<k>``
+    (the other categories' recent excess in the area), and with neighbours ``nb_level`` and ``nb_recent_<k>``.
 
     Notes
     -----
-    Area levels are Poisson-Gamma empirical-Bayes relative risks (Clayton & Kaldor 1987); recent ratios
-    measure
-    short-lived excess such as near-repeat victimisation (Bowers, Johnson & Pease 2004) in the area and
-    around it.
+    Area levels are Poisson-Gamma empirical-Bayes relative risks (Clayton & Kaldor 1987); recent ratios measure
+    short-lived excess such as near-repeat victimisation (Bowers, Johnson & Pease 2004) in the area and around
+    it; an area's shift shared by its crime types shows first in the other types' recent counts.
     """
     expected_obs = np.where(np.isnan(counts), np.nan, expected)
-    total_y, _ = window_sums(counts, cutoffs, None)
-    total_e, _ = window_sums(expected_obs, cutoffs, None)
-    level = shrunk_log_ratio(total_y, total_e, alpha)
+    total_y, total_e, level = eb_level(counts, expected, cutoffs, alpha)
     theta = np.exp(level)
     names, columns = ["level"], [level]
+    own = {}
     for k in windows:
-        recent_y, _ = window_sums(counts, cutoffs, k)
-        recent_e, _ = window_sums(expected_obs, cutoffs, k)
+        own[k] = area_recent_parts(counts, expected, level, cutoffs, k)
         names.append(f"recent_{k}")
-        columns.append(shrunk_log_ratio(recent_y, theta * recent_e, 1.0))
+        columns.append(shrunk_log_ratio(*own[k], 1.0))
+    if others is not None:
+        for k, all_y, all_e in zip(others.windows, others.observed, others.expected, strict=True):
+            own_y, own_e = own[k] if k in own else area_recent_parts(counts, expected, level, cutoffs, k)
+            names.append(f"area_recent_{k}")
+            columns.append(shrunk_log_ratio(all_y - own_y, np.maximum(all_e - own_e, 0.0), 1.0))
     if neighbours is not None:
         names.append("nb_level")
         columns.append(
@@ -189,13 +192,58 @@ def history_features(
     return HistoryFeatures(tuple(names), np.stack(columns, axis=-1))
 
 
+def eb_level(
+    counts: np.ndarray, expected: np.ndarray, cutoffs: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed and expected totals before each cutoff, and the empirical-Bayes log area level from them."""
+    total_y, _ = window_sums(counts, cutoffs, None)
+    total_e, _ = window_sums(np.where(np.isnan(counts), np.nan, expected), cutoffs, None)
+    return total_y, total_e, shrunk_log_ratio(total_y, total_e, alpha)
+
+
+@dataclass(frozen=True)
+class AreaRecent:
+    """Recent counts and level-adjusted baseline expectations per window, summed over every category, each
+    (areas, cutoffs)."""
+
+    windows: tuple[int, ...]
+    observed: tuple[np.ndarray, ...]
+    expected: tuple[np.ndarray, ...]
+
+
+def area_recent_parts(
+    counts: np.ndarray, expected: np.ndarray, level: np.ndarray, cutoffs: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One category's recent counts and its level-adjusted expectation over ``window`` before each cutoff."""
+    recent_y, _ = window_sums(counts, cutoffs, window)
+    recent_e, _ = window_sums(np.where(np.isnan(counts), np.nan, expected), cutoffs, window)
+    return recent_y, np.exp(level) * recent_e
+
+
+def area_recent(
+    counts: np.ndarray, bases: Sequence[Baseline], cutoffs: np.ndarray, windows: Sequence[int]
+) -> AreaRecent:
+    """:class:`AreaRecent` of ``counts`` (areas, categories, periods) and each category's baseline."""
+    observed = [np.zeros((counts.shape[0], cutoffs.size)) for _ in windows]
+    expected = [np.zeros((counts.shape[0], cutoffs.size)) for _ in windows]
+    for c, base in enumerate(bases):
+        y = counts[:, c, :]
+        mu = base.expected[:, : y.shape[1]]
+        level = eb_level(y, mu, cutoffs, base.alpha)[2]
+        for i, k in enumerate(windows):
+            part_y, part_e = area_recent_parts(y, mu, level, cutoffs, k)
+            observed[i] += part_y
+            expected[i] += part_e
+    return AreaRecent(tuple(windows), tuple(observed), tuple(expected))
+
+
 GROUPS = ("usual", "season", "trend", "recent", "neighbours")
 """Driver groups of a forecast on the log scale; ``usual`` is the area's own long-run level."""
 
 
 def feature_group(name: str) -> str:
     """The driver group of a history feature or covariate name."""
-    if name.startswith("recent_"):
+    if name.startswith(("recent_", "area_recent_")):
         return "recent"
     if name.startswith("nb_recent_"):
         return "neighbours"

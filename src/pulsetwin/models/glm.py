@@ -28,6 +28,7 @@ from pulsetwin.models.design import (
     NEIGHBOUR_WINDOWS,
     WINDOWS,
     CountDesign,
+    area_recent,
     build_design,
     check_count_params,
     choose_baseline_ridge,
@@ -197,9 +198,12 @@ class PoissonGLM(PanelModel):
         base_ridge = choose_baseline_ridge(
             panel.counts, design.area_x, period_x, ridge=self.ridge, freq=history.freq
         )
-        for c in range(n_c):
+        bases = [
+            fit_baseline(panel.counts[:, c, :], design.area_x, period_x, ridge=base_ridge) for c in range(n_c)
+        ]
+        others = area_recent(panel.counts, bases, cutoffs, windows) if n_c > 1 else None
+        for c, base in enumerate(bases):
             counts = panel.counts[:, c, :]
-            base = fit_baseline(counts, design.area_x, period_x, ridge=base_ridge)
             feats = history_features(
                 counts,
                 base.expected,
@@ -208,6 +212,7 @@ class PoissonGLM(PanelModel):
                 windows=windows,
                 neighbours=design.neighbours,
                 neighbour_windows=nb_windows,
+                others=others,
             )
             log_expected = np.log(base.expected)
             picked = [
