@@ -71,8 +71,7 @@ def forecast_frame(
 
 class PanelModel(Model):
     """A model fitted on a :class:`~pulsetwin.features.panel.Panel`; predictive distribution NB2 per category
-    and
-    step, with the size learned in ``_fit_panel``."""
+    and step, with the size learned in ``_fit_panel``."""
 
     size_: np.ndarray
 

@@ -92,12 +92,10 @@ def fit_poisson(x: np.ndarray, y: np.ndarray, offset: np.ndarray, *, ridge: floa
 def fit_separable_poisson(
     y: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *, ridge: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson GLM ``log mu[a, t] = area_x[a] . beta + period_x[t] . gamma`` for counts ``y`` (areas,
-    periods; NaN
-    = missing). ``area_x[:, 0]`` must be the intercept (unpenalised); everything else gets ridge ``ridge``.
+    """Poisson GLM ``log mu[a, t] = area_x[a] . beta + period_x[t] . gamma`` for counts ``y`` (areas, periods;
+    NaN = missing). ``area_x[:, 0]`` must be the intercept (unpenalised); everything else gets ridge ``ridge``.
 
-    Returns ``(beta, gamma)``. Cost per Newton step is O(areas * periods * columns), memory O(areas *
-    periods).
+    Returns ``(beta, gamma)``. Cost per Newton step is O(areas * periods * columns), memory O(areas * periods).
     """
     observed = ~np.isnan(y)
     counts = np.where(observed, y, 0.0)
@@ -266,8 +264,7 @@ class Baseline:
 
 
 def fit_baseline(counts: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *, ridge: float) -> Baseline:
-    """Fit the pooled baseline GLM on the history part of ``period_x`` (its first ``counts.shape[1]`` rows)
-    and
+    """Fit the pooled baseline GLM on the history part of ``period_x`` (its first ``counts.shape[1]`` rows) and
     the EB prior size of the area levels; ``expected`` covers every row of ``period_x``."""
     n_t = counts.shape[1]
     beta, gamma = fit_separable_poisson(counts, area_x, period_x[:n_t], ridge=ridge)
