@@ -1,8 +1,7 @@
 """Area covariates as known at a forecast origin, as a standardised wide matrix.
 
 Rule: for each area and variable the value of the latest year ``<= origin.year - 1`` (a year's statistics are
-published after it ends), never a later year. Non-negative variables also enter as ``log1p`` (effects on
-counts
+published after it ends), never a later year. Non-negative variables also enter as ``log1p`` (effects on counts
 are multiplicative, sizes such as population are skewed). Columns are z-scored across the modelled areas; a
 value missing for an area becomes 0 (the mean) after scaling and is flagged in ``missing_share``.
 """

@@ -1,13 +1,10 @@
 """``lgbm``: LightGBM with a Poisson objective, boosted from the empirical-Bayes GLM baseline.
 
-Same design as ``glm`` (see :mod:`pulsetwin.models.glm`): per category the pooled baseline GLM and EB area
-level
-give an offset ``log e[target] + log theta[cutoff]`` (LightGBM ``init_score``), and the trees learn
-corrections
+Same design as ``glm`` (see :mod:`pulsetwin.models.glm`): per category the pooled baseline GLM and EB area level
+give an offset ``log e[target] + log theta[cutoff]`` (LightGBM ``init_score``), and the trees learn corrections
 from the history features, covariates, period terms and the step ``h`` (one model for all steps, direct
 strategy). Trees start from a sound baseline instead of learning area levels from scratch, so shrinkage is
-kept. Early stopping uses the last ``valid_periods`` targets; the NB2 size per step is fitted on those
-held-out
+kept. Early stopping uses the last ``valid_periods`` targets; the NB2 size per step is fitted on those held-out
 rows. Deterministic: ``seed``, ``deterministic=True``, row-wise histograms and a fixed thread count.
 """
 

@@ -4,8 +4,7 @@ history features, and the Poisson Newton solvers behind them.
 Per category, in two stages:
 
 1. *Baseline*: ``log e[a, t] = b0 + z_a . beta + f_t . gamma`` (covariates, annual Fourier terms, trend), a
-pooled
-   Poisson GLM over all areas and periods. Its design is separable (area part + period part), so the Newton
+   pooled Poisson GLM over all areas and periods. Its design is separable (area part + period part), so the Newton
    step is assembled from (areas x periods) arrays without ever building a (areas * periods) design matrix.
 2. *History features* at a cutoff ``c`` (counts strictly before ``c`` only): the empirical-Bayes area level
    ``log theta = log((alpha + sum y) / (alpha + sum e))`` with ``alpha`` the Gamma prior size fitted by

@@ -4,14 +4,14 @@ Design choice (scales to ~14,500 areas): no area dummies and no per-area fits. S
 on covariates, annual Fourier terms and a trend, fitted with a separable Newton solver on (areas x periods)
 arrays. Area effects are Poisson-Gamma empirical-Bayes relative risks against that baseline (the random-effect
 shrinkage of a negative-binomial mixed model in closed form), so an area with little data stays close to what
-its covariates predict. Stage 2 is a small Poisson GLM with the baseline as offset on history features
-measured
-before each cutoff (EB level, recent own counts, neighbours' level and recent counts), fitted *directly* per
-forecast step ``h`` (features for a target ``h`` periods ahead use data up to ``h`` periods before it). The EB
-level is part of the offset, so the stage-2 ridge shrinks toward the plain EB forecast; its strength is chosen
-per category by the Poisson likelihood of the last ``VALID_PERIODS`` targets (fitted on the earlier ones). Steps
-beyond ``STEPS`` (4 weeks / 3 months) reuse the last step's coefficients. The predictive distribution is NB2
-with a size per category and step fitted on the stage-2 rows, whose features never saw their own target.
+its covariates predict. Stage 2 is a small Poisson GLM with the baseline as offset on history features measured
+before each cutoff (EB level, recent own counts, the area's other crime types' recent excess, neighbours' level
+and recent counts), fitted *directly* per forecast step ``h`` (features for a target ``h`` periods ahead use
+data up to ``h`` periods before it). The EB level is part of the offset, so the stage-2 ridge shrinks toward
+the plain EB forecast; its strength is chosen per category by the Poisson likelihood of the last
+``VALID_PERIODS`` targets (fitted on the earlier ones). Steps beyond ``STEPS`` (4 weeks / 3 months) reuse the
+last step's coefficients. The predictive distribution is NB2 with a size per category and step fitted on the
+stage-2 rows, whose features never saw their own target.
 """
 
 from __future__ import annotations
@@ -137,10 +137,8 @@ class PoissonGLM(PanelModel):
 
     Notes
     -----
-    Clayton & Kaldor 1987 (empirical-Bayes relative risks); McCullagh & Nelder 1989 (GLM); Taieb & Hyndman
-    2012
-    (direct multi-step strategy); Bowers, Johnson & Pease 2004 (near repeats, the reason for recent-count
-    terms).
+    Clayton & Kaldor 1987 (empirical-Bayes relative risks); McCullagh & Nelder 1989 (GLM); Taieb & Hyndman 2012
+    (direct multi-step strategy); Bowers, Johnson & Pease 2004 (near repeats, the reason for recent-count terms).
     """
 
     name = "glm"
