@@ -248,6 +248,8 @@ MAGIC_PREFIXES: Final = (
     "\x1aE\xdf\xa3",  # Matroska/WebM
     "\ufffd\ufffd",  # binary bytes decoded as UTF-8 with replacement characters
 )
+BINARY_CHARACTER: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]"
+"""A character that printable text never holds and binary decoded as text nearly always does."""
 WKT: Final = r"(?is)[ \t\r\n]*(?:multi)?(?:point|linestring|polygon|geometrycollection)(?:[^a-z].*)?"
 
 
@@ -343,7 +345,13 @@ def _payloads(values: pd.Series, length: np.ndarray, spaces: np.ndarray) -> np.n
     prefix = values.str.slice(0, 2).isin({p[:2] for p in MAGIC_PREFIXES}).pipe(_flags)
     hits = np.zeros(len(values), dtype=bool)
     if prefix.any():
-        hits[prefix] = values[prefix].str.startswith(MAGIC_PREFIXES).pipe(_flags)
+        # A header alone is not a payload: an id such as 'BM6-0042' starts like a bitmap. Binary decoded as
+        # text carries control bytes (NUL, C1) or replacement characters; printable text never does.
+        candidates = values[prefix]
+        hits[prefix] = (
+            candidates.str.startswith(MAGIC_PREFIXES).pipe(_flags)
+            & candidates.str.contains(BINARY_CHARACTER, regex=True).pipe(_flags)
+        )
     hits |= _match(values, DATA_URI, length > 20, search=True)
     long_token = (length >= 120) & (spaces == 0)
     hits |= _match(values, BASE64_BLOB, long_token) & ~_match(values, HEX_ONLY, long_token)

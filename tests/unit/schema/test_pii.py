@@ -83,6 +83,14 @@ def test_bytes_and_arrays_are_payloads() -> None:
     assert "embedding" in refusal(pd.DataFrame({"v": [np.zeros(128), np.ones(128)]})).expected
 
 
+def test_a_media_header_needs_binary_bytes_after_it() -> None:
+    """Ids that merely start like a file header pass; the header followed by binary bytes is refused."""
+    ids = pd.DataFrame({"event_id": ["BM6-0042", "RIFF-7", "OggS", "%PDF-archief-12", "GIF89a-3"]})
+    guard_personal_data(ids)
+    bitmap = "BM6\x00\x0c\x00\x00\x00\x00\x00\x006\x00\x00\x00(\x00"
+    assert refusal(pd.DataFrame({"event_id": ["BM6-0042", bitmap]})).where.row == 2
+
+
 def bsn_reference(number: int) -> bool:
     digits = [int(d) for d in f"{number:09d}"]
     total = sum(w * d for w, d in zip(range(9, 1, -1), digits[:8], strict=True)) - digits[8]
