@@ -4,9 +4,11 @@ oracle when the twin can be replayed) on one set of folds.
 Each (fold, model) task fits a fresh copy of the model on a History cut strictly before the fold's origin,
 forecasts the fold's periods and scores them against the recorded counts of the (area, category) pairs seen in
 training. Tasks fan out through :func:`pulsetwin.executor.map_tasks`; scores come back per fold, category and
-horizon step, so the result stays small at national scale. Memory at national scale (~10 M incident rows):
+horizon step, so the result stays small at national scale. Memory at national scale (~13 M incident rows):
 the incidents are held once, compact (:func:`compact_incidents`), each fold's history is a slice of them, and
-the oracle gets only the truth rows of the test periods.
+the oracle gets only the truth rows of the test periods. From a store only the backtested freq of incidents
+and truth is read, text as categoricals (:func:`load_frames`), and the events only when a model in the lineup
+reads them (``Model.uses_events``).
 """
 
 from __future__ import annotations
@@ -154,11 +156,37 @@ class _Task:
     sizes: pd.Series
 
 
-def load_frames(source: FrameSource, freq: Freq) -> dict[str, pd.DataFrame]:
-    """Read the model-readable frames and the truth (twin only) from a store."""
-    frames = {name: source.read(name) for name in ("areas", "covariates", "events", "truth")}
-    frames["incidents"] = source.read("incidents", where={"freq": freq})
+def load_frames(
+    source: FrameSource, freq: Freq, *, events: bool = True, compact: bool = False
+) -> dict[str, pd.DataFrame]:
+    """Read the model-readable frames and the truth (twin only) of ``freq`` from a store.
+
+    ``incidents`` and ``truth`` hold the rows of ``freq`` only. The truth's text columns are categorical
+    (:func:`compact_frame`): at national scale (~13 M rows) ~0.4 GB where text takes ~1 GB. ``compact``: the
+    incidents too, sorted by period (:func:`compact_incidents`, what a backtest holds); else canonical, in key
+    order. ``events`` (point events, which only point-process models read) is read only when asked for.
+    """
+    names = ("areas", "covariates", "events") if events else ("areas", "covariates")
+    frames = {name: source.read(name) for name in names}
+    incidents = source.read("incidents", where={"freq": freq})
+    frames["incidents"] = compact_incidents(incidents) if compact else incidents
+    del incidents  # with compact, the text frame is freed before the truth is read
+    frames["truth"] = compact_frame(source.read("truth", where={"freq": freq}))
     return frames
+
+
+def compact_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns categorical (the values present, sorted) on a fresh RangeIndex; rows,
+    their order and the values unchanged."""
+    rows = np.arange(len(frame))
+    columns = {name: _compact_column(v, rows) if _is_text(v) else v.array for name, v in frame.items()}
+    return pd.DataFrame(columns, copy=False)
+
+
+def uses_events(models: Sequence[Model]) -> bool:
+    """Whether any of ``models`` reads ``History.events`` (the point-process models); else a backtest need
+    not hold the events."""
+    return any(model.uses_events for model in models)
 
 
 def backtest(
@@ -211,19 +239,24 @@ def backtest(
     level, n_boot, seed
         Interval level, bootstrap replicates and seed of the skill intervals.
     """
-    frames = (
-        dict(store_or_frames) if isinstance(store_or_frames, Mapping) else load_frames(store_or_frames, freq)
-    )
     if freq not in ("W", "M"):
         raise bad_parameter("freq", "backtest", "'W' or 'M'", freq)
+    naive_models = resolve_models(naive if naive is not None else _registry_naive_names())
+    candidates = resolve_models(models if models is not None else _registry_model_names())
+    with_events = uses_events([*naive_models, *candidates])
+    if isinstance(store_or_frames, Mapping):
+        frames = dict(store_or_frames)
+        if not with_events:
+            frames.pop("events", None)
+    else:
+        frames = load_frames(store_or_frames, freq, events=with_events, compact=True)
     incidents = _incidents(frames, freq, categories)
+    del frames["incidents"]  # from a store the only reference: the compact slice above replaces it
     fold_list = rolling_origins(
         incidents["period_start"], freq=freq, horizon=horizon, folds=folds, step=step, origins=origins,
         min_train=min_train,
     )  # fmt: skip
-    naive_models = resolve_models(naive if naive is not None else _registry_naive_names())
-    candidates = resolve_models(models if models is not None else _registry_model_names())
-    truth = frames.get("truth")
+    truth = frames.pop("truth", None)
     has_truth = truth is not None and len(truth) > 0
     if oracle and not has_truth:
         raise ParameterError(
@@ -234,6 +267,7 @@ def backtest(
         assert truth is not None
         lineup.append(Oracle(truth=_oracle_truth(truth, freq, fold_list)))
     ceiling, notes = _origin_oracle(store_or_frames, truth, origin_oracle)
+    del truth  # the oracle holds the rows it reads
     if ceiling is not None:
         if any(model.name == ceiling.name for model in lineup):
             raise bad_parameter(
@@ -289,8 +323,8 @@ def _origin_oracle(
     if recovery.process is None:
         if wanted:
             raise ParameterError(
-                f"{recovery.note} Fix: pass origin_oracle=OriginOracle(process=replay_process(...)) for the "
-                "twin of this data, or leave origin_oracle at None."
+                f"{recovery.note} Fix: pass origin_oracle=OriginOracle(process=replay_twin(...).process) "
+                "(pulsetwin.twin.replay_twin) for the twin of this data, or leave origin_oracle at None."
             )
         return None, (recovery.note,)
     return OriginOracle(process=recovery.process), (recovery.note,)
@@ -393,9 +427,14 @@ def _text_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(labels)
 
 
+def _is_text(values: pd.Series) -> bool:
+    """Whether a column holds text (str, object text or categorical)."""
+    return isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values)
+
+
 def _compact_column(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``values`` at ``rows``: text as a categorical of the values present there (sorted), others as is."""
-    if not (isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values)):
+    if not _is_text(values):
         return values.array.take(rows)
     codes, labels = _text_codes(values)
     picked = codes[rows]

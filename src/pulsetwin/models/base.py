@@ -54,6 +54,8 @@ class Model(ABC):
     """Base class of every forecaster; subclasses set ``name`` and implement ``_fit`` and ``_predict``."""
 
     name: ClassVar[str] = "model"
+    uses_events: ClassVar[bool] = False
+    """Whether ``fit`` reads ``History.events`` (point-process models); a backtest holds events only then."""
 
     @abstractmethod
     def fit(self, history: History) -> Model:

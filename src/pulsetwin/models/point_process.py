@@ -243,6 +243,7 @@ class GridToAreas(Model):
     """
 
     name: ClassVar[str] = "grid_area"
+    uses_events: ClassVar[bool] = True
     hotspot: str
 
     def __init__(self, *, hotspot: str, cell_m: int = 125) -> None:

@@ -18,8 +18,10 @@ from types import TracebackType
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pulsetwin.exceptions import ConflictError, ParameterTypeError, StoreError, bad_parameter
 from pulsetwin.schema.tables import IMPORTABLE, PROTECTED, TABLES, TableSpec, table_spec
@@ -406,9 +408,8 @@ class Store:
         spec = table_spec(table)
         clause, params = _where_clause(spec, where)
         columns = ", ".join(f'"{c}"' for c in spec.column_names)
-        keys = ", ".join(f'"{k}"' for k in spec.key)
-        sql = f'SELECT {columns} FROM "{spec.name}"{clause} ORDER BY {keys}'
-        return canonical_dtypes(spec, _fetch_frame(self._con, sql, params))
+        sql = f'SELECT {columns} FROM "{spec.name}"{clause}'
+        return canonical_dtypes(spec, _fetch_frame(self._con, sql, params, order_by=spec.key))
 
     def export(self, table: str, out_path: str | Path, *, public: bool = False, actor: str = "cli") -> Path:
         """Write ``table`` to ``.csv`` or ``.parquet`` (areas also ``.gpkg``/``.geojson``), rows in key order.
@@ -542,12 +543,25 @@ def canonical_dtypes(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _fetch_frame(connection: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pd.DataFrame:
-    """Run a query through Arrow (much faster than ``.df()`` for text columns) into pandas."""
+def _fetch_frame(
+    connection: duckdb.DuckDBPyConnection, sql: str, params: list[object], *, order_by: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Run a query through Arrow (much faster than ``.df()`` for text columns) into pandas, rows sorted by
+    the ``order_by`` columns (ascending, nulls last, text by bytes: as DuckDB's ``ORDER BY``).
+
+    The sort runs in Arrow: a DuckDB ``ORDER BY`` of a national table (~13 M rows) keeps ~1.2 GB in DuckDB's
+    buffer pool until the connection closes, and is slower.
+    """
     relation = connection.sql(sql, params=params or None)
     if relation is None:
         raise StoreError(f"query returned no relation: {sql}")
-    return relation.to_arrow_table().to_pandas(date_as_object=False)
+    table = relation.to_arrow_table()
+    if order_by and table.num_rows > 1:
+        keys = pc.SortOptions([(k, "ascending", "at_end") for k in order_by])  # per-key nulls: pyarrow >= 25
+        order = pc.sort_indices(table, options=keys)
+        if not np.array_equal(order.to_numpy(), np.arange(table.num_rows)):
+            table = table.take(order)
+    return table.to_pandas(date_as_object=False)
 
 
 def _where_clause(spec: TableSpec, where: Mapping[str, object] | None) -> tuple[str, list[object]]:

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from pulsetwin.evaluation.backtest import BacktestResult, backtest, resolve_models
-from pulsetwin.evaluation.origin_oracle import ORIGIN_ORACLE_NAME, OriginOracle, replay_process
+from pulsetwin.evaluation.origin_oracle import ORIGIN_ORACLE_NAME, OriginOracle
 from pulsetwin.evaluation.skill import skill_table
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.store.database import Store
-from pulsetwin.twin.generate import generate_twin
+from pulsetwin.twin import generate_twin, replay_twin
 
 SEED = 7
 DESIGN = {"models": [], "freq": "W", "horizon": 3, "folds": 2, "scheduler": "serial", "n_boot": 100}
@@ -116,7 +116,7 @@ def test_frames_take_an_origin_oracle_model(small_twin: dict[str, pd.DataFrame])
     design = SMALL
     plain = backtest(small_twin, **design)  # type: ignore[arg-type]
     assert ORIGIN_ORACLE_NAME not in set(plain.summary["model"]) and plain.notes == ()
-    process = replay_process("heerlen", seed=SEED + 1, years=1)
+    process = replay_twin("heerlen", seed=SEED + 1, years=1).process
     out = backtest(small_twin, **design, origin_oracle=OriginOracle(process=process))  # type: ignore[arg-type]
     summary = out.summary.set_index("model")
     assert summary.loc[ORIGIN_ORACLE_NAME, "attainable_share"] == pytest.approx(1.0)

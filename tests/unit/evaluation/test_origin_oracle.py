@@ -13,14 +13,13 @@ from pulsetwin.evaluation.origin_oracle import (
     ORIGIN_ORACLE_NAME,
     OriginOracle,
     origin_expected,
-    replay_process,
+    truth_mismatch,
 )
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.schema.tables import FORECASTS
-from pulsetwin.twin.generate import generate_twin
+from pulsetwin.twin import TwinProcess, generate_twin, replay_twin
 from pulsetwin.twin.parameters import CATEGORIES
 from pulsetwin.twin.process import Offences, build_timeline
-from pulsetwin.twin.replay import TwinProcess
 
 SEED = 11
 
@@ -28,7 +27,7 @@ SEED = 11
 @pytest.fixture(scope="module")
 def twin_and_process() -> tuple[dict[str, pd.DataFrame], TwinProcess]:
     twin = generate_twin("heerlen", seed=SEED, years=1)
-    return twin.tables, replay_process("heerlen", seed=SEED, years=1)
+    return twin.tables, replay_twin("heerlen", seed=SEED, years=1).process
 
 
 def _truth_array(truth: pd.DataFrame, process: TwinProcess, starts: pd.DatetimeIndex) -> np.ndarray:
@@ -107,3 +106,17 @@ def test_model_forecasts_every_pair_and_refuses_outside_origins(
     assert (forecast["q05"] <= forecast["q50"]).all() and (forecast["q50"] <= forecast["q95"]).all()
     with pytest.raises(ParameterError, match="not inside"):
         origin_expected(process, "W", pd.Timestamp("2030-01-07"), 2)
+
+
+@pytest.mark.parametrize("freq", ["W", "M"])
+def test_truth_of_one_freq_is_checked_alone(twin_and_process: tuple[dict, TwinProcess], freq: str) -> None:
+    """A backtest reads the truth of its own freq only (categorical text): that freq must match in full."""
+    tables, process = twin_and_process
+    truth = tables["truth"]
+    one = truth[truth["freq"] == freq].reset_index(drop=True)
+    assert truth_mismatch(process, truth) is None
+    assert truth_mismatch(process, one.astype({"area_code": "category", "category": "category"})) is None
+    tampered = one.copy()
+    tampered.loc[7, "offence_intensity"] *= 1.0 + 1e-6
+    assert f"1 of {len(one)} {freq} offence_intensity values differ" in str(truth_mismatch(process, tampered))
+    assert "truth rows stored" in str(truth_mismatch(process, one.iloc[1:]))
