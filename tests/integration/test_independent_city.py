@@ -315,3 +315,23 @@ def test_a_recoded_buurt_is_forecast_from_the_periods_it_existed(small_city: Cit
         forecast = model.fit(history).predict(4).merge(truth, on=["area_code", "category", "period_start"])
         recoded = forecast[forecast["area_code"].isin(new)]
         assert 0.7 < recoded["mean"].sum() / recoded["intensity"].sum() < 1.4, model.name
+
+
+def test_a_short_history_backtests_and_forecasts_with_a_lower_min_train(
+    small_city: City, tmp_path: Path
+) -> None:
+    """40 weeks are refused by default (above); --min-train 26 lets the backtest and forecast run, and the
+    refusal names that option."""
+    tables: Tables = dict(small_city.tables)
+    _short_history(tables)
+    db = import_tables(tables, tmp_path)
+    common = ["--db", str(db), "--horizon", "2", "--folds", "2", "--scheduler", "serial"]
+    refused = cli("backtest", *common, "--models", "glm", "--no-origin-oracle")
+    assert "--min-train" in str(refused.exception)
+    result = cli("backtest", *common, "--models", "glm,lgbm", "--no-origin-oracle", "--min-train", "26")
+    assert result.exit_code == 0, result.exception
+    csv = tmp_path / "fc.csv"
+    result = cli("forecast", *common, "--model", "glm", "--min-train", "26", "--out", str(csv))
+    assert result.exit_code == 0, result.exception
+    frame = pd.read_csv(csv)
+    assert len(frame) > 0 and np.isfinite(frame["mean"]).all()

@@ -24,6 +24,15 @@ DbOption = Annotated[
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+MinTrainOption = Annotated[
+    int | None,
+    typer.Option(
+        "--min-train",
+        min=1,
+        help="Fewest training periods before a backtest origin (default one year: 52 W or 12 M). Lower it only "
+        "for a short history: the models then see no full year of seasonality.",
+    ),
+]
 ReviseFlag = Annotated[
     bool,
     typer.Option(

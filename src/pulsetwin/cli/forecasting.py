@@ -10,7 +10,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from pulsetwin.cli.common import DbOption, console, write_json
+from pulsetwin.cli.common import DbOption, MinTrainOption, console, write_json
 from pulsetwin.evaluation.backtest import BacktestResult
 from pulsetwin.exceptions import bad_parameter
 from pulsetwin.models.base import Freq
@@ -84,6 +84,7 @@ def backtest_command(
         Path | None, typer.Option("--json", help="Also write the full result as JSON here.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
+    min_train: MinTrainOption = None,
     no_origin_oracle: Annotated[
         bool,
         typer.Option(
@@ -131,7 +132,7 @@ def backtest_command(
     with Store(db, read_only=True) as store:
         result = backtest(
             store, models=_split(models), freq=_freq(freq), horizon=horizon, folds=folds, step=step,
-            origins=explicit, categories=_split(category), scheduler=scheduler, seed=seed,
+            origins=explicit, categories=_split(category), scheduler=scheduler, seed=seed, min_train=min_train,
             origin_oracle=False if no_origin_oracle else None,
         )  # fmt: skip
     for note in result.notes:
@@ -211,6 +212,7 @@ def forecast_command(
     out: Annotated[Path | None, typer.Option("--out", help="Also write the forecasts as CSV here.")] = None,
     scheduler: SchedulerOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
+    min_train: MinTrainOption = None,
 ) -> None:
     """Backtest, then forecast with the chosen model; store the run and its forecasts."""
     from pulsetwin.evaluation.runs import NO_SKILL, run_forecast
@@ -219,7 +221,7 @@ def forecast_command(
     with Store(db) as store:
         run = run_forecast(
             store, model=model, freq=_freq(freq), horizon=horizon, origin=origin, categories=_split(category),
-            folds=folds, scheduler=scheduler, seed=seed,
+            folds=folds, scheduler=scheduler, seed=seed, min_train=min_train,
         )  # fmt: skip
     console.print(backtest_table(run.backtest))
     skill = run.skill

@@ -123,8 +123,10 @@ def rolling_origins(
             raise bad_parameter(
                 "folds/origins",
                 owner,
-                f"origins with at least {need} training periods before them (min_train); the first period is "
-                f"{grid[0].date()}. Use fewer folds, a smaller step or min_train, or later origins",
+                f"origins with at least {need} training periods before them (min_train); the data has "
+                f"{len(grid)} periods from {grid[0].date()}, and {horizon} test periods per fold after "
+                f"{need} training periods need at least {need + horizon}. Use fewer folds or a smaller step; "
+                "with a short history lower min_train (CLI: --min-train)",
                 f"an origin at period {start + 1} of {len(grid)}",
             )
         if start + horizon > len(grid):
