@@ -2,8 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/bench_backtest_nl.py [--model glm] [--folds 2]``. The twin is generated and
 written to Parquet first; the backtest then runs in a fresh process that reads the tables a backtest reads
-(areas, covariates, events, and incidents and truth of the backtested freq, as
-:func:`pulsetwin.evaluation.backtest.load_frames` reads incidents; never ``protected``) as canonical frames.
+as :func:`pulsetwin.evaluation.backtest.load_frames` does from a store: areas, covariates, incidents and truth of
+the backtested freq with categorical text, events only for a model that reads them; never ``protected``.
 The peak-memory mark is reset once they are read (Linux ``clear_refs``), so ``backtest_peak_gb`` is the peak
 while the backtest runs, the input frames included (``inputs_gb``); reading's own peak is ``read_peak_gb``
 and the generator's ``twin_peak_gb``. The backtest includes every naive baseline and the oracle. Targets from
@@ -25,21 +25,23 @@ import pandas as pd
 import pyarrow as pa
 from memory import peak_gb, reset_peak, resident_gb
 
-from pulsetwin.evaluation.backtest import backtest
+from pulsetwin.evaluation.backtest import backtest, compact_frame, compact_incidents
+from pulsetwin.models.registry import make_model
 from pulsetwin.twin.generate import generate_twin
 
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_MODEL = "glm"
 """The best model on the twins; its result is ``backtest_nl.json``, another model's ``backtest_nl_<model>.json``."""
-INPUTS = ("incidents", "truth")
-"""Tables read at the backtested freq only."""
 
 
-def read_tables(folder: Path, freq: str) -> dict[str, pd.DataFrame]:
-    """The canonical frames a backtest reads: model frames, and incidents and truth of ``freq`` only."""
+def read_tables(folder: Path, freq: str, *, events: bool) -> dict[str, pd.DataFrame]:
+    """The canonical frames a backtest reads, compact: incidents and truth of ``freq`` only, text columns
+    categorical; events only when ``events`` (only point-process models read them)."""
     at_freq = [("freq", "==", freq)]
-    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("areas", "covariates", "events")}
-    tables.update({name: pd.read_parquet(folder / f"{name}.parquet", filters=at_freq) for name in INPUTS})
+    names = ("areas", "covariates", "events") if events else ("areas", "covariates")
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in names}
+    tables["incidents"] = compact_incidents(pd.read_parquet(folder / "incidents.parquet", filters=at_freq))
+    tables["truth"] = compact_frame(pd.read_parquet(folder / "truth.parquet", filters=at_freq))
     pa.default_memory_pool().release_unused()
     return tables
 
@@ -47,7 +49,7 @@ def read_tables(folder: Path, freq: str) -> dict[str, pd.DataFrame]:
 def run_backtest(folder: Path, model: str, folds: int, horizon: int, seed: int) -> None:
     """The measured part, in its own process: read the tables, backtest, print one JSON line."""
     reset_peak()
-    tables = read_tables(folder, "W")
+    tables = read_tables(folder, "W", events=make_model(model).uses_events)
     read_peak, inputs = peak_gb(), resident_gb()
     reset_peak()
     start = time.perf_counter()
