@@ -348,10 +348,8 @@ def _payloads(values: pd.Series, length: np.ndarray, spaces: np.ndarray) -> np.n
         # A header alone is not a payload: an id such as 'BM6-0042' starts like a bitmap. Binary decoded as
         # text carries control bytes (NUL, C1) or replacement characters; printable text never does.
         candidates = values[prefix]
-        hits[prefix] = (
-            candidates.str.startswith(MAGIC_PREFIXES).pipe(_flags)
-            & candidates.str.contains(BINARY_CHARACTER, regex=True).pipe(_flags)
-        )
+        header = candidates.str.startswith(MAGIC_PREFIXES).pipe(_flags)
+        hits[prefix] = header & candidates.str.contains(BINARY_CHARACTER, regex=True).pipe(_flags)
     hits |= _match(values, DATA_URI, length > 20, search=True)
     long_token = (length >= 120) & (spaces == 0)
     hits |= _match(values, BASE64_BLOB, long_token) & ~_match(values, HEX_ONLY, long_token)
