@@ -25,7 +25,7 @@ import shapely
 from pulsetwin.evaluation import metrics as m
 from pulsetwin.evaluation.calibration import CALIBRATION_COLUMNS, calibration_scores
 from pulsetwin.evaluation.hotspot_metrics import DEFAULT_FRACTIONS, hotspot_table
-from pulsetwin.evaluation.leakage import assert_history_before_origin
+from pulsetwin.evaluation.leakage import history_before
 from pulsetwin.evaluation.oracle import ORACLE_NAME, Oracle
 from pulsetwin.evaluation.origin_oracle import ORIGIN_ORACLE_NAME, OriginOracle, Recovery, recover_process
 from pulsetwin.evaluation.skill import skill_table
@@ -452,22 +452,10 @@ def fold_history(
     """The History of a fold: :func:`pulsetwin.evaluation.leakage.build_history`'s cut, with the incidents
     a slice of ``incidents`` (one freq, sorted by period, see :func:`compact_incidents`) rather than a copy.
 
-    The cut is checked by :func:`pulsetwin.evaluation.leakage.assert_history_before_origin`.
+    The cut is checked by :func:`pulsetwin.evaluation.leakage.history_before`.
     """
     stop = int(np.searchsorted(incidents["period_start"].to_numpy(), origin.to_datetime64(), side="left"))
-    events = frames.get("events")
-    if events is not None:
-        events = events[events["occurred_at"] < origin].reset_index(drop=True)
-    history = History(
-        incidents=incidents.iloc[:stop],
-        freq=freq,
-        origin=pd.Timestamp(origin),
-        covariates=frames.get("covariates"),
-        areas=frames.get("areas"),
-        events=events,
-    )
-    assert_history_before_origin(history)
-    return history
+    return history_before(frames, incidents.iloc[:stop], origin=origin, freq=freq)
 
 
 def area_sizes(areas: pd.DataFrame | None, codes: np.ndarray) -> pd.Series:

@@ -35,6 +35,21 @@ def build_history(
     keep = (incidents["freq"] == freq) & (incidents["period_start"] < origin)
     if categories is not None:
         keep &= incidents["category"].isin(list(categories))
+    return history_before(
+        frames, incidents[keep].reset_index(drop=True), origin=origin, freq=freq, categories=categories
+    )
+
+
+def history_before(
+    frames: Mapping[str, pd.DataFrame],
+    incidents: pd.DataFrame,
+    *,
+    origin: pd.Timestamp,
+    freq: Freq,
+    categories: Sequence[str] | None = None,
+) -> History:
+    """The History of ``incidents`` (already cut before ``origin``) with the frames' events cut at ``origin``
+    (and to ``categories``), covariates and areas whole; the cut is checked."""
     events = frames.get("events")
     if events is not None:
         events = events[events["occurred_at"] < origin]
@@ -42,7 +57,7 @@ def build_history(
             events = events[events["category"].isin(list(categories))]
         events = events.reset_index(drop=True)
     history = History(
-        incidents=incidents[keep].reset_index(drop=True),
+        incidents=incidents,
         freq=freq,
         origin=pd.Timestamp(origin),
         covariates=frames.get("covariates"),

@@ -149,8 +149,9 @@ def history_features(
     others: AreaRecent | None = None,
 ) -> HistoryFeatures:
     """History features of one category from ``counts`` and baseline ``expected`` (both areas x periods) before
-    each cutoff: ``level``, ``recent_<k>`` per window, with ``others`` (:func:`area_recent`) ``area_recent_<k>``
-    (the other categories' recent excess in the area), and with neighbours ``nb_level`` and ``nb_recent_<k>``.
+    each cutoff: ``level``, ``recent_<k>`` per window, with ``others`` (:func:`area_recent` over the same
+    windows) ``area_recent_<k>`` (the other categories' recent excess in the area), and with neighbours
+    ``nb_level`` and ``nb_recent_<k>``.
 
     Notes
     -----
@@ -168,8 +169,11 @@ def history_features(
         names.append(f"recent_{k}")
         columns.append(shrunk_log_ratio(*own[k], 1.0))
     if others is not None:
+        if others.windows != tuple(windows):
+            must = f"area_recent sums over the windows {tuple(windows)}"
+            raise bad_parameter("others", "history_features", must, others.windows)
         for k, all_y, all_e in zip(others.windows, others.observed, others.expected, strict=True):
-            own_y, own_e = own[k] if k in own else area_recent_parts(counts, expected, level, cutoffs, k)
+            own_y, own_e = own[k]
             names.append(f"area_recent_{k}")
             columns.append(shrunk_log_ratio(all_y - own_y, np.maximum(all_e - own_e, 0.0), 1.0))
     if neighbours is not None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pulsetwin.exceptions import ParameterError
 from pulsetwin.models.base import History
 from pulsetwin.models.design import area_recent, fit_baseline, history_features
 from pulsetwin.models.glm import PoissonGLM
@@ -86,3 +88,15 @@ def test_the_glm_forecasts_a_shared_shift_in_a_sparse_category() -> None:
         forecast[forecast["category"] == "burglary_residential"].sort_values("area_code")["mean"].to_numpy()
     )
     assert sparse[shifted].mean() / sparse[~shifted].mean() > 1.3
+
+
+def test_sums_over_other_windows_are_refused() -> None:
+    """The other categories' sums must cover the category's own windows, or the subtraction is meaningless."""
+    counts = np.random.default_rng(6).poisson(1.0, size=(N_AREAS, 2, N_PERIODS)).astype(float)
+    area_x, period_x = np.ones((N_AREAS, 1)), np.zeros((N_PERIODS, 0))
+    bases = [fit_baseline(counts[:, k, :], area_x, period_x, ridge=1.0) for k in range(2)]
+    with pytest.raises(ParameterError, match="windows"):
+        history_features(
+            counts[:, 0, :], bases[0].expected, CUTOFFS, alpha=bases[0].alpha, windows=WINDOWS,
+            neighbours=None, neighbour_windows=(), others=area_recent(counts, bases, CUTOFFS, (4,)),
+        )  # fmt: skip
