@@ -109,6 +109,8 @@ class HttpClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json, application/geo+json"},
         )
         self.requests_sent = 0
+        self.observer: Callable[[Response], None] | None = None
+        """Called with every response handed out (cached or fetched), e.g. to advance a progress bar."""
 
     def __enter__(self) -> HttpClient:
         return self
@@ -140,7 +142,7 @@ class HttpClient:
             try:
                 if check is not None:
                     check(cached)
-                return cached
+                return self._observed(cached)
             except ValueError:
                 pass  # a bad cached body is refetched below
         if self.settings.offline:
@@ -159,7 +161,7 @@ class HttpClient:
                 last = error
                 continue
             self._cache_write(key, response)
-            return response
+            return self._observed(response)
         shown = str(httpx.URL(url).copy_merge_params(dict(params or {})))
         raise SourceError(
             f"GET {shown} failed after {attempts} attempts; last error: {type(last).__name__}: {last}. "
@@ -213,6 +215,11 @@ class HttpClient:
             f"Fix: run the command again: it resumes from the {part.stat().st_size if part.exists() else 0} "
             "bytes already saved"
         )
+
+    def _observed(self, response: Response) -> Response:
+        if self.observer is not None:
+            self.observer(response)
+        return response
 
     def unreachable(self, url: str, *, timeout: float = 5.0) -> str | None:
         """Why ``url``'s host cannot be reached (DNS, refused, timeout), or None when it answers at all.
