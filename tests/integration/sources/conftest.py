@@ -14,10 +14,10 @@ from pulsetwin.sources.settings import SourceSettings
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip tests marked ``network`` unless PULSETWIN_NETWORK_TESTS=1."""
-    if os.environ.get("PULSETWIN_NETWORK_TESTS") == "1":
+    """Skip tests marked ``network`` unless PULSETWIN_LIVE=1 (the older PULSETWIN_NETWORK_TESTS=1 still works)."""
+    if "1" in (os.environ.get("PULSETWIN_LIVE"), os.environ.get("PULSETWIN_NETWORK_TESTS")):
         return
-    skip = pytest.mark.skip(reason="touches the internet; set PULSETWIN_NETWORK_TESTS=1 to run")
+    skip = pytest.mark.skip(reason="touches the live services; set PULSETWIN_LIVE=1 to run")
     for item in items:
         if "network" in item.keywords:
             item.add_marker(skip)
