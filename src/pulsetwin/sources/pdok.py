@@ -31,7 +31,7 @@ from pulsetwin.exceptions import SourceError
 from pulsetwin.schema.tables import CRS_EPSG
 from pulsetwin.sources.cbs import check_gemeente
 from pulsetwin.sources.dataset import Dataset, provenance_of
-from pulsetwin.sources.http import HttpClient, HttpStatusError, Response
+from pulsetwin.sources.http import HttpClient, HttpStatusError, OfflineError, Response
 from pulsetwin.sources.settings import PDOK_ATOM_URL, PDOK_GEOPACKAGE_URL, PDOK_OGC_YEARS, PDOK_PAGE_LIMIT
 
 CRS_URI: Final = f"http://www.opengis.net/def/crs/EPSG/0/{CRS_EPSG}"
@@ -183,8 +183,8 @@ class _Collection:
             try:
                 features, reproject = self._pages({**self.base, **extra})
                 break
-            except HttpStatusError as error:
-                if error.status != 400 or number == len(routes):
+            except (HttpStatusError, OfflineError) as error:  # offline: a refused route was never cached
+                if number == len(routes) or (isinstance(error, HttpStatusError) and error.status != 400):
                     raise
         keep = [str(f["properties"].get(FILTER_PROPERTY, "")).strip() == self.gemeente for f in features]
         return (

@@ -5,7 +5,8 @@ the metadata line ``…/$metadata#Cbs.OData.WebAPI.<entity>``, ``DataProperties`
 ``Position``, ``ParentID``, ``Type``, ``Key``, ``Title`` and ``Unit``, dimension entities (``Perioden``,
 ``WijkenEnBuurten`` with NL/GM/WK/BU keys, ``SoortMisdrijf``, ``Overlast``) with ``Key``/``Title``; the
 ``ODataApi`` TypedDataSet answers HTTP 500 ("query returns more than <limit> records") when the result has
-more cells than ``cell_limit``, the ``ODataFeed`` TypedDataSet pages with ``odata.nextLink``. Filters:
+more cells than ``cell_limit``, the ``ODataFeed`` TypedDataSet pages with ``odata.nextLink``. A police
+TypedDataSet holds NL, GM and WK rows besides the buurten, and a yearly ``JJ00`` key per year. Filters:
 ``startswith(...)`` and ``col eq 'v'`` joined by ``or`` inside and ``and`` between groups.
 
 PDOK (``/pdok/wijken-en-buurten-<year>/ogc/v1/collections/<c>/items`` and ``…/queryables``): only the
@@ -144,10 +145,10 @@ class Replay:
             return [
                 {"Key": p, "Title": p, "Description": None, "Status": "Definitief"} for p in spec["periods"]
             ]
+        counts = _with_aggregates(spec["counts"])
         if entity == "WijkenEnBuurten":
-            areas = ["NL00", "GM" + next(iter(spec["counts"]))[2:6], *spec["counts"]]
             return [
-                {"Key": _pad(a, 10), "Title": a, "Description": None, "CategoryGroupID": None} for a in areas
+                {"Key": _pad(a, 10), "Title": a, "Description": None, "CategoryGroupID": None} for a in counts
             ]
         if entity == dimension["name"]:
             return [
@@ -158,15 +159,15 @@ class Replay:
             return None
         months = [p for p in spec["periods"] if "MM" in p]
         rows: list[dict[str, Any]] = []
-        for area, series in spec["counts"].items():
+        for area, series in counts.items():
             for code, values in series.items():
-                for period, value in zip(months, values, strict=True):
-                    row = {"ID": len(rows), dimension["name"]: code, "WijkenEnBuurten": _pad(area, 10),
-                           "Perioden": period, spec["measure"]: value}  # fmt: skip
-                    rows.append(row)
-                year_total = sum(v for v in values if v is not None)
-                rows.append({"ID": len(rows), dimension["name"]: code, "WijkenEnBuurten": _pad(area, 10),
-                             "Perioden": "2024JJ00", spec["measure"]: year_total})  # fmt: skip
+                by_period = dict(zip(months, values, strict=True))
+                for year in sorted({m[:4] for m in months}):
+                    known = [v for m, v in by_period.items() if m.startswith(year) and v is not None]
+                    by_period[f"{year}JJ00"] = sum(known)  # the yearly total shares the Perioden column
+                for period, value in by_period.items():
+                    rows.append({"ID": len(rows), dimension["name"]: code, "WijkenEnBuurten": _pad(area, 10),
+                                 "Perioden": period, spec["measure"]: value})  # fmt: skip
         return rows
 
     # ------------------------------------------------------------------ PDOK
@@ -236,6 +237,23 @@ class Replay:
             "numberReturned": len(page),
         }
         return 200, headers, payload
+
+
+def _with_aggregates(
+    counts: dict[str, dict[str, list[int | None]]],
+) -> dict[str, dict[str, list[int | None]]]:
+    """Buurt series plus the NL, GM and WK rows the real tables also hold (sums; a withheld part makes the sum
+    withheld), so a connector that does not filter on the buurt level would double count."""
+    out: dict[str, dict[str, list[int | None]]] = {}
+    for area, series in counts.items():
+        for parent in ("NL00", "GM" + area[2:6], "WK" + area[2:8]):
+            target = out.setdefault(parent, {})
+            for code, values in series.items():
+                old = target.get(code, [0] * len(values))
+                target[code] = [
+                    None if a is None or b is None else a + b for a, b in zip(old, values, strict=True)
+                ]
+    return {**out, **counts}
 
 
 def _bad_request(detail: str) -> tuple[int, dict[str, str], Any]:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from pulsetwin.cli.main import app
 from pulsetwin.exceptions import SourceError
+from pulsetwin.sources.http import HttpClient
 from pulsetwin.store.database import Store
 
 ARGS = ["init", "--gemeente", "GM0917", "--years", "2022-2024", "--retries", "0"]
@@ -58,6 +59,20 @@ def test_init_prints_a_summary_table_with_a_progress_bar_per_source(cli_env: Pat
         assert name in result.stderr and "pages" in result.stderr
     assert "politie:47024NED" in result.stdout and "2024-01..2024-04 (4 months)" in result.stdout
     assert "missing, and why:" in result.stdout
+
+
+def test_init_offline_runs_from_a_filled_cache_without_a_request(
+    cli_env: Path, replay: Replay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, [*ARGS, "--db", str(cli_env)]).exit_code == 0
+    monkeypatch.setattr(HttpClient, "unreachable", lambda self, url, timeout=5.0: "ConnectError: simulated")
+    replay.log.clear()
+    again = runner.invoke(app, [*ARGS, "--db", str(cli_env), "--json"])
+    assert again.exit_code == 0, again.output + repr(again.exception)
+    assert "continuing from the response cache only" in again.stderr
+    assert replay.log == []  # every page came from the cache
+    assert json.loads(again.stdout)["police"]["inserted"] == {"incidents": 0}
 
 
 def test_init_without_network_fails_fast_and_names_the_offline_route(
