@@ -22,6 +22,7 @@ from rich.table import Table
 from pulsetwin.cli.common import DbOption, JsonFlag, console, err_console, print_json
 from pulsetwin.cli.fetch import Backoff, CacheDir, Refresh, Retries, Timeout, build_settings, parse_years
 from pulsetwin.exceptions import SourceError, bad_parameter
+from pulsetwin.schema.tables import AREA_LEVELS
 from pulsetwin.sources.cbs import check_gemeente, fetch_kerncijfers
 from pulsetwin.sources.dataset import Dataset
 from pulsetwin.sources.http import HttpClient, OfflineError, Response
@@ -192,8 +193,9 @@ def _summary(results: dict[str, tuple[Dataset, dict[str, int]]]) -> dict[str, An
     out: dict[str, Any] = {"missing": []}
     if "geometry" in results:
         dataset, inserted = results["geometry"]
-        levels = dataset.frames["areas"]["level"].value_counts().sort_index()
-        out["areas"] = {"per_level": {str(k): int(v) for k, v in levels.items()}, "inserted": inserted}
+        levels = dataset.frames["areas"]["level"].value_counts()
+        order = [level for level in AREA_LEVELS if level in levels.index]
+        out["areas"] = {"per_level": {level: int(levels[level]) for level in order}, "inserted": inserted}
     if "kerncijfers" in results:
         dataset, inserted = results["kerncijfers"]
         cov = dataset.frames["covariates"]

@@ -113,7 +113,10 @@ def fetch_kerncijfers(
         changed[year] = part.changed
         if part.missing:
             missing[year] = part.missing
-            shown = "; ".join(f"{name} ({why})" for name, why in part.missing.items())
+            reasons: dict[str, list[str]] = {}
+            for name, why in part.missing.items():
+                reasons.setdefault(why, []).append(name)
+            shown = "; ".join(f"{', '.join(names)} ({why})" for why, names in reasons.items())
             messages.append(f"{year} ({table}): not stored: {shown}")
         if part.changed:
             messages.append(

@@ -84,6 +84,21 @@ def month_code(period: pd.Period) -> str:
     return f"{period.year:04d}MM{period.month:02d}"
 
 
+def months_text(periods: Sequence[pd.Period]) -> str:
+    """Months as text, runs of three or more shortened: ``2023-01..2023-12 (12 months), 2024-03``."""
+    runs: list[list[pd.Period]] = []
+    for period in sorted(periods):
+        if runs and period == runs[-1][-1] + 1:
+            runs[-1].append(period)
+        else:
+            runs.append([period])
+    parts = [
+        f"{run[0]}..{run[-1]} ({len(run)} months)" if len(run) >= 3 else ", ".join(map(str, run))
+        for run in runs
+    ]
+    return ", ".join(parts)
+
+
 def slug_for_code(code: str) -> str | None:
     """Vocabulary slug of an offence code; ``police_<code>`` outside the vocabulary; None for roll-ups."""
     code = code.strip()
@@ -214,12 +229,12 @@ class _Reader:
         dropped = [p for p in wanted if cutoff < p <= newest]
         if dropped:
             notes.append(
-                f"{self.spec.table}: dropped {', '.join(map(str, dropped))}: newest {incomplete} month(s) "
+                f"{self.spec.table}: dropped {months_text(dropped)}: newest {incomplete} month(s) "
                 f"up to {newest} are incomplete (reporting lag); use --keep-latest to keep them"
             )
         absent = [p for p in wanted if p not in set(published) and p <= newest]
         if absent:
-            notes.append(f"{self.spec.table}: not published: {', '.join(map(str, absent))}")
+            notes.append(f"{self.spec.table}: not published: {months_text(absent)}")
         months = [p for p in wanted if p in set(published) and p <= cutoff]
         if not months:
             raise SourceError(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pulsetwin.exceptions import SourceError
 from pulsetwin.sources.http import HttpClient, OfflineError, request_key
 from pulsetwin.sources.odata import AmbiguousKey, clean_measure, data_properties, fetch_rows, resolve_key
-from pulsetwin.sources.police import slug_for_code
+from pulsetwin.sources.police import months_text, slug_for_code
 from pulsetwin.sources.settings import SourceSettings, feed_root
 
 
@@ -189,3 +189,11 @@ def test_known_codes_use_the_vocabulary() -> None:
     assert slug_for_code("1.4.4") == "violence"
     assert slug_for_code("3.7.4 ") == "police_3_7_4"
     assert slug_for_code("0.0.0 ") is None
+
+
+def test_months_text_shortens_runs_of_three_or_more() -> None:
+    months = [
+        pd.Period(m, freq="M") for m in ["2023-01", "2023-02", "2023-03", "2023-05", "2023-06", "2024-01"]
+    ]
+    assert months_text(months) == "2023-01..2023-03 (3 months), 2023-05, 2023-06, 2024-01"
+    assert months_text([]) == ""
