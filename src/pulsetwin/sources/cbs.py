@@ -215,10 +215,17 @@ def _fetch_year(
     if frame[REGION].isna().any():
         raise SourceError(f"{where}: a row without '{REGION}'. Fix: report the table to CBS")
     codes = frame[REGION].astype(str).str.strip()
-    values = pd.DataFrame(
-        {key: clean_measure(frame[key], where=f"{where}, column '{key}'", keys=codes) for key in keys},
-        index=frame.index,
-    )
+    cleaned: dict[str, pd.Series] = {}
+    for key in keys:
+        try:
+            cleaned[key] = clean_measure(frame[key], where=f"{where}, column '{key}'", keys=codes)
+        except SourceError as error:
+            origin = next((s for s, k in origins.items() if k == key), None)
+            if origin is None:
+                raise
+            missing[ORIGIN_ATTRIBUTES[origin]] = f"audit-only origin column unreadable: {error}"
+            del origins[origin]  # audit-only: reported, never fatal to the covariates
+    values = pd.DataFrame(cleaned, index=frame.index)
     covariates = _long(codes, values, measures, "variable")
     shares = pd.DataFrame(index=frame.index)
     units = properties.set_index("Key")["Unit"].astype("string").fillna("")

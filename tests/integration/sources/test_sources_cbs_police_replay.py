@@ -63,6 +63,20 @@ def test_an_unresolvable_audit_only_column_never_aborts_the_covariates(
     )
 
 
+def test_an_unreadable_audit_only_value_is_reported_and_the_covariates_stay(
+    client: HttpClient, replay: Replay
+) -> None:
+    replay.cbs["85984NED"]["TypedDataSet"][2]["BuitenEuropa_19"] = "n.v.t."
+    data = fetch_kerncijfers(client, "GM0917", [2024])
+    reason = data.provenance["details"]["missing_measures"][2024]["migration_outside_europe_share_2023def"]
+    assert reason.startswith("audit-only origin column unreadable") and "'BU09170101'" in reason
+    assert _value(data.frames["covariates"], "BU09170101", 2024, "AantalInwoners") == 2100.0
+    assert set(data.frames["protected"]["attribute"]) == {
+        "origin_netherlands_share_2023def",
+        "migration_europe_share_2023def",
+    }
+
+
 def test_boundary_changes_are_read_from_the_column_renamed_in_2023(client: HttpClient) -> None:
     data = fetch_kerncijfers(client, "GM0917", [2022, 2023, 2024])
     changed = data.provenance["details"]["boundary_changed_codes"]
