@@ -221,7 +221,10 @@ def fetch_geometry_command(
     timeout: Timeout = 60.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """The gemeente, its wijken and buurten (EPSG:28992) from PDOK into areas."""
+    """The gemeente, its wijken and buurten (EPSG:28992) from PDOK into areas.
+
+    The OGC API serves boundary years 2022-2025; for an older year the error names the GeoPackage commands.
+    """
     settings = build_settings(cache_dir, no_cache, refresh, retries, backoff, timeout, pdok_url=pdok_url)
     with HttpClient(settings) as client:
         dataset = fetch_geometry(client, gemeente, year)

@@ -92,9 +92,11 @@ def init_command(
     command = f"pulsetwin init --gemeente {gemeente} --years {years} --db {db}"
     if geometry_year not in PDOK_OGC_YEARS:
         raise SourceError(
-            f"geometry for boundary year {geometry_year} is not served by the PDOK OGC API. Fix: import it from "
-            f"the GeoPackage, then run init with --boundary-year {geometry_year} once the areas are stored, or "
-            f"pick --boundary-year {PDOK_OGC_YEARS[-1]}:\n  {geopackage_route(gemeente, geometry_year, str(db))}"
+            f"geometry for boundary year {geometry_year} is not served by the PDOK OGC API "
+            f"({PDOK_OGC_YEARS[0]}-{PDOK_OGC_YEARS[-1]}). Fix: pass --boundary-year {PDOK_OGC_YEARS[-1]} (the police "
+            f"republish their whole series on the newest boundaries), or import the {geometry_year} GeoPackage and "
+            f"fetch the rest with 'pulsetwin fetch cbs' and 'pulsetwin fetch police':\n"
+            f"{geopackage_route(gemeente, geometry_year, str(db))}"
         )
     steps: list[tuple[str, Callable[[HttpClient], Dataset]]] = [
         ("geometry", lambda c: fetch_geometry(c, gemeente, geometry_year)),
@@ -150,13 +152,13 @@ def _offline_message(
     """Why the run stopped without a network, and the two offline routes with exact commands."""
     cache = settings.cache_dir or Path("pulsetwin-cache")
     return (
-        f"no network ({down or 'host unreachable'}) and {missing}.\n"
+        f"no network: {down or 'a host is unreachable'}, and {missing}.\n"
         "Fix: take one of the offline routes.\n"
         "  A. Fill the response cache on a machine with internet, copy it here and run again:\n"
         f"     {command} --cache-dir ./pulsetwin-cache        (on the connected machine)\n"
         f"     {command} --cache-dir {cache}        (here, after copying ./pulsetwin-cache to {cache})\n"
         "  B. Import files downloaded elsewhere: the boundaries from the GeoPackage,\n"
-        f"     {geopackage_route(gemeente, year, str(db))}\n"
+        f"{geopackage_route(gemeente, year, str(db), indent='     ')}\n"
         "     and the Kerncijfers and police counts as canonical CSV files exported from a store filled on a\n"
         "     connected machine (pulsetwin export covariates --out covariates.csv; the same for incidents):\n"
         f"     pulsetwin import covariates covariates.csv --db {db}\n"

@@ -147,7 +147,7 @@ class HttpClient:
                 pass  # a bad cached body is refetched below
         if self.settings.offline:
             shown = str(httpx.URL(url).copy_merge_params(dict(params or {})))
-            raise OfflineError(f"offline and not in the response cache: GET {shown}")
+            raise OfflineError(f"the response cache does not hold GET {shown}")
         last: BaseException | None = None
         attempts = self.settings.retries + 1
         for attempt in range(attempts):
@@ -195,7 +195,7 @@ class HttpClient:
         A transfer that drops midway keeps its bytes; the next attempt (or run) asks only for the rest.
         """
         if self.settings.offline:
-            raise OfflineError(f"offline: cannot download {url}")
+            raise OfflineError(f"the response cache cannot stand in for the download of {url}")
         part = dest.with_name(dest.name + ".part")
         dest.parent.mkdir(parents=True, exist_ok=True)
         last: BaseException | None = None

@@ -76,18 +76,20 @@ def check_feature_page(payload: Any) -> None:
             raise ValueError("every feature must carry a 'geometry' object")
 
 
-def geopackage_route(gemeente: str, year: int, db: str = "pulsetwin.duckdb") -> str:
-    """The commands that bring one boundary year in from the yearly GeoPackage instead of the OGC API."""
+def geopackage_route(gemeente: str, year: int, db: str = "pulsetwin.duckdb", *, indent: str = "  ") -> str:
+    """The commands that bring one boundary year in from the yearly GeoPackage instead of the OGC API, one per
+    line, each starting with ``indent``."""
     gpkg = f"wijkenbuurten_{year}.gpkg"
     lines = [
-        f"curl -fLo {gpkg} {PDOK_GEOPACKAGE_URL.format(year=year)}   "
-        f"(a _v2/_v3 suffix may apply: see {PDOK_ATOM_URL.format(year=year)})",
+        f"curl -fLo {gpkg} {PDOK_GEOPACKAGE_URL.format(year=year)}",
+        f"  (the file name may carry a _v2/_v3 suffix: see {PDOK_ATOM_URL.format(year=year)})",
         *(
             f"pulsetwin import areas {gpkg} --layer {layer} --db {db}"
             for layer in ("gemeenten", "wijken", "buurten")
         ),
+        f"  (the layers hold every municipality, {gemeente} among them)",
     ]
-    return "\n  ".join(lines) + f"\n  (the layers hold every municipality; {gemeente} is one of them)"
+    return "\n".join(indent + line for line in lines)
 
 
 def fetch_geometry(client: HttpClient, gemeente: str, year: int, *, limit: int = PDOK_PAGE_LIMIT) -> Dataset:
@@ -96,7 +98,7 @@ def fetch_geometry(client: HttpClient, gemeente: str, year: int, *, limit: int =
     if year not in PDOK_OGC_YEARS:
         raise SourceError(
             f"the PDOK OGC API serves boundary years {PDOK_OGC_YEARS[0]}-{PDOK_OGC_YEARS[-1]} only, not {year}. "
-            f"Fix: import the yearly GeoPackage instead:\n  {geopackage_route(gemeente, year)}"
+            f"Fix: import the yearly GeoPackage instead:\n{geopackage_route(gemeente, year)}"
         )
     root = client.settings.pdok_root(year)
     parts, responses, water, routes = [], [], [], {}

@@ -96,3 +96,13 @@ def test_init_without_network_fails_fast_and_names_the_offline_route(
     assert "pulsetwin import areas wijkenbuurten_2024.gpkg --layer buurten --db" in message
     assert "pulsetwin import covariates covariates.csv" in message
     assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_init_with_a_boundary_year_before_the_ogc_api_names_both_ways_out(
+    cli_env: Path, replay: Replay
+) -> None:
+    result = CliRunner().invoke(app, [*ARGS, "--boundary-year", "2020", "--db", str(cli_env)])
+    assert isinstance(result.exception, SourceError)
+    message = str(result.exception)
+    assert "--boundary-year 2025" in message and "wijkenbuurten_2020.gpkg --layer gemeenten" in message
+    assert replay.log == [] and not cli_env.exists()
