@@ -53,20 +53,16 @@ def test_init_resumes_after_an_interruption_from_cached_pages(cli_env: Path, rep
         assert store.count("incidents") > 0
 
 
-def test_init_prints_a_summary_table_with_a_progress_bar_per_source(cli_env: Path, replay: Replay) -> None:
-    result = CliRunner().invoke(app, [*ARGS, "--db", str(cli_env)])
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    for name in ("geometry", "kerncijfers", "police"):
-        assert name in result.stderr and "pages" in result.stderr
-    assert "politie:47024NED" in result.stdout and "2024-01..2024-04 (4 months)" in result.stdout
-    assert "missing, and why:" in result.stdout
-
-
-def test_init_offline_runs_from_a_filled_cache_without_a_request(
+def test_init_prints_a_summary_then_runs_offline_from_the_filled_cache(
     cli_env: Path, replay: Replay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runner = CliRunner()
-    assert runner.invoke(app, [*ARGS, "--db", str(cli_env)]).exit_code == 0
+    first = runner.invoke(app, [*ARGS, "--db", str(cli_env)])
+    assert first.exit_code == 0, first.output + repr(first.exception)
+    for name in ("geometry", "kerncijfers", "police"):  # a progress bar per source, on stderr
+        assert name in first.stderr and "pages" in first.stderr
+    assert "politie:47024NED" in first.stdout and "2024-01..2024-04 (4 months)" in first.stdout
+    assert "missing, and why:" in first.stdout
     monkeypatch.setattr(HttpClient, "unreachable", lambda self, url, timeout=5.0: "ConnectError: simulated")
     replay.log.clear()
     again = runner.invoke(app, [*ARGS, "--db", str(cli_env), "--json"])
