@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pulsetwin.cli.common import DbOption, JsonFlag, console, err_console, print_json
@@ -113,12 +113,12 @@ def init_command(
     with HttpClient(settings) as client, _progress(as_json) as progress:
         for name, fetch in steps:
             task = progress.add_task(name, total=None, pages=0, cached=0)
+            seen = {"pages": 0, "cached": 0}
 
-            def advance(response: Response, task: Any = task) -> None:
-                progress.update(task, advance=1)
-                fields = progress.tasks[task].fields
-                fields["pages"] += 1
-                fields["cached"] += int(response.from_cache)
+            def advance(response: Response, task: TaskID = task, seen: dict[str, int] = seen) -> None:
+                seen["pages"] += 1
+                seen["cached"] += int(response.from_cache)
+                progress.update(task, advance=1, pages=seen["pages"], cached=seen["cached"])
 
             client.observer = advance
             try:
@@ -127,8 +127,7 @@ def init_command(
                 raise SourceError(_offline_message(str(error), down, settings, command, gemeente,
                                                    geometry_year, db)) from None  # fmt: skip
             inserted = _store(dataset, db)
-            pages = progress.tasks[task].fields["pages"]
-            progress.update(task, total=max(pages, 1), completed=max(pages, 1))
+            progress.update(task, total=max(seen["pages"], 1), completed=max(seen["pages"], 1))
             results[name] = (dataset, inserted)
     summary = _summary(results)
     if as_json:
