@@ -35,6 +35,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import shapely
 from pyproj import Transformer
 
+from pulsetwin.sources.settings import CBS_CELL_LIMIT
+
 DATA = Path(__file__).resolve().parents[2] / "data" / "replay"
 FEED_PAGE = {"cbs": 3, "police": 25}
 """Rows per ODataFeed page per host, small for CBS so the connector must follow ``odata.nextLink``."""
@@ -65,7 +67,7 @@ class Replay:
     """Whether the OGC API accepts CQL2 ``filter`` (on queryables)."""
     pdok_param_filters: bool = True
     """Whether queryables are also accepted as plain query parameters (``gemeentecode=GM0917``)."""
-    cell_limit: int = 10000
+    cell_limit: int = CBS_CELL_LIMIT
     log: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     base: str = ""
 
