@@ -61,7 +61,7 @@ Timeout = Annotated[
 ]
 
 
-def _settings(
+def build_settings(
     cache_dir: Path | None,
     no_cache: bool,
     refresh: bool,
@@ -154,7 +154,7 @@ def fetch_cbs_command(
     as_json: JsonFlag = False,
 ) -> None:
     """CBS Kerncijfers wijken en buurten into covariates (origin shares into audit-only protected)."""
-    settings = _settings(cache_dir, no_cache, refresh, retries, backoff, timeout, cbs_url=cbs_url)
+    settings = build_settings(cache_dir, no_cache, refresh, retries, backoff, timeout, cbs_url=cbs_url)
     with HttpClient(settings) as client:
         dataset = fetch_kerncijfers(client, gemeente, parse_years(years))
     write_dataset(dataset, db, file=settings.cbs_url, as_json=as_json, revise=revise)
@@ -196,7 +196,7 @@ def fetch_police_command(
     The police re-publish earlier months with corrected counts; a later fetch of those months is refused
     until --revise accepts the corrections (logged with old -> new counts).
     """
-    settings = _settings(cache_dir, no_cache, refresh, retries, backoff, timeout, police_url=police_url)
+    settings = build_settings(cache_dir, no_cache, refresh, retries, backoff, timeout, police_url=police_url)
     with HttpClient(settings) as client:
         dataset = fetch_police(
             client, gemeente, start, end, keep_latest=keep_latest, incomplete_months=incomplete_months,
@@ -221,8 +221,11 @@ def fetch_geometry_command(
     timeout: Timeout = 60.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """The gemeente, its wijken and buurten (EPSG:28992) from PDOK into areas."""
-    settings = _settings(cache_dir, no_cache, refresh, retries, backoff, timeout, pdok_url=pdok_url)
+    """The gemeente, its wijken and buurten (EPSG:28992) from PDOK into areas.
+
+    The OGC API serves boundary years 2022-2025; for an older year the error names the GeoPackage commands.
+    """
+    settings = build_settings(cache_dir, no_cache, refresh, retries, backoff, timeout, pdok_url=pdok_url)
     with HttpClient(settings) as client:
         dataset = fetch_geometry(client, gemeente, year)
     write_dataset(dataset, db, file=settings.pdok_root(year), as_json=as_json)
