@@ -16,6 +16,7 @@ from typing import Final
 import pandas as pd
 
 from pulsetwin.exceptions import ParameterError, SourceError, bad_parameter
+from pulsetwin.schema.variables import RESIDENTS
 from pulsetwin.sources.dataset import Dataset, provenance_of
 from pulsetwin.sources.http import HttpClient, Response
 from pulsetwin.sources.odata import clean_measure, data_properties, fetch_rows, resolve_key, startswith_any
@@ -24,7 +25,7 @@ from pulsetwin.sources.settings import CBS_ROW_CAP, KERNCIJFERS_TABLES
 GEMEENTE_CODE: Final = re.compile(r"^GM\d{4}$")
 REGION: Final = "WijkenEnBuurten"
 BOUNDARY_CHANGE: Final = "IndelingswijzigingWijkenEnBuurten"
-INHABITANTS: Final = "AantalInwoners"
+INHABITANTS: Final = RESIDENTS.default
 
 COVARIATE_CONCEPTS: Final = (
     "AantalInwoners",
