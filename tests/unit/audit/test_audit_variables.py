@@ -152,3 +152,12 @@ def test_a_store_without_protected_attributes_cannot_be_assessed(
     assert report.status == "insufficient" and finding.cannot_assess and run_status == "ok"
     assert set(finding.detail["blocking_checks"]) == {"protected_exposure_out_of_band", "proxy_r2_block"}
     assert [d.grouping for d in report.disparity] == ["income"] and report.proxies == []
+
+
+def test_the_readme_policy_block_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```")[0] for b in readme.split("```yaml\n")[1:]]
+    block = next(b for b in blocks if b.startswith("variables:"))
+    path = tmp_path / "readme.yaml"
+    path.write_text(block, encoding="utf-8")
+    assert load_policy(path).variables == VariableNames("inhabitants", "pct_low_income", "lower")
