@@ -201,5 +201,13 @@ def test_a_city_s_own_files_run_end_to_end(tmp_path: Path) -> None:
         page_of = client.get("/api/v1/forecasts", params={"run_id": run_id, "limit": 1000}, headers=headers)
         assert page_of.status_code == 200 and len(page_of.json()["items"]) == len(forecasts)
         assert client.get(f"/api/v1/evidence/{run_id}", headers=headers).status_code == 200
+        area = client.get(
+            f"/api/v1/forecasts/{run_id}/areas/{forecasts['area_code'].iloc[0]}",
+            params={"category": "graffiti_damage"}, headers=headers,
+        )  # fmt: skip
+        assert area.status_code == 200 and len(area.json()["forecast"]) == 3
+        assert (
+            area.json()["history"] and area.json()["history"][-1]["period_start"] == "2023-12-01"
+        )  # monthly
         assert client.get("/").status_code == 200
         assert "map.nogeometry" in client.get("/static/i18n/nl.json").json()
