@@ -91,3 +91,9 @@ def test_forecast_with_the_oracle_is_refused(app: typer.Typer, db: Path) -> None
     result = CliRunner().invoke(app, ["forecast", "--db", str(db), "--freq", "W", "--model", "oracle"])
     assert result.exit_code != 0
     assert "oracle" in str(result.exception)
+
+
+def test_a_store_with_weeks_and_months_needs_freq(app: typer.Typer, db: Path) -> None:
+    result = CliRunner().invoke(app, ["forecast", "--db", str(db), "--model", "glm"])
+    message = str(result.exception)
+    assert result.exit_code != 0 and "M (months), W (weeks)" in message and "--freq" in message
