@@ -73,12 +73,10 @@ FINDING_CODES = (
 )
 INSUFFICIENT_CODES = tuple(f"{g}_{m}_insufficient" for g in ("protected", "income") for m in METRICS)
 """Codes of disparity checks that could not be evaluated (governed by the policy key ``insufficient``)."""
-GROUPINGS = ("protected", "income")
-UNAVAILABLE_CODES = tuple(f"{g}_unavailable" for g in GROUPINGS)
-"""Codes of a whole grouping that cannot be assessed: the store holds no protected attributes, or no income
-variable (governed by ``insufficient`` like the codes above when the policy blocks on any of its checks)."""
-_DEPENDS_ON = {"protected": ("protected_", "proxy_", "mitigation_"), "income": ("income_",)}
-"""Prefixes of the finding codes each grouping's data is needed for."""
+_DEPENDS_ON = {"protected": ("protected_", "proxy_", "measurement_", "mitigation_"), "income": ("income_",)}
+"""Prefixes of the finding codes each grouping's data is needed for. A grouping the store cannot supply (no
+protected table, no income variable) gets the finding ``<grouping>_unavailable``, governed by ``insufficient``
+like the codes above when the policy blocks on any of these checks."""
 AFFLUENT = "affluent"
 """Income reference group: the most affluent bin, ``highest`` or ``lowest`` by ``variables.income_direction``."""
 
@@ -352,9 +350,11 @@ def audit_run(
                 min_areas=pol.min_areas,
             )
         )
+    income = None
     if has_variable(frames["covariates"], names.income):
         assert names.income is not None
         income = covariate_values(frames["covariates"], names.income, origin, codes)
+    if income is not None and income.notna().any():
         disparity.append(
             audit_disparity(
                 outcomes,
@@ -370,9 +370,10 @@ def audit_run(
         )
     else:
         named = "names no income variable" if names.income is None else f"names '{names.income}'"
+        held = "no value of it for the forecast areas" if income is not None else "no such variable"
         unavailable["income"] = (
             f"the income grouping cannot be assessed: the policy {named} ({INCOME.meaning}) and the covariates "
-            "hold no such variable. Fix: import it, or name your income variable and its direction in the "
+            f"hold {held}. Fix: import it, or name your income variable and its direction in the "
             "policy (variables: income: NAME, income_direction: higher|lower)"
         )
     seen = frames["incidents"][frames["incidents"]["category"].isin(realised["categories"])]

@@ -133,6 +133,20 @@ def test_a_store_without_income_cannot_assess_the_income_grouping(
     assert "pct_low_income" in finding.message and "income_direction" in finding.message
 
 
+def test_income_of_other_areas_only_cannot_assess_the_grouping(
+    scenario: BiasScenario, tmp_path: Path
+) -> None:
+    tables = _own_words(scenario.tables)
+    cov = tables["covariates"]
+    elsewhere = cov["variable"] == "pct_low_income"
+    cov.loc[elsewhere, "area_code"] = [f"BU9999{i:04d}" for i in range(int(elsewhere.sum()))]
+    report, _ = _audit(
+        tmp_path / "s.duckdb", scenario, {**tables, "covariates": cov}, _policy(tmp_path, OWN_NAMES)
+    )
+    finding = next(f for f in report.findings if f.code == "income_unavailable")
+    assert "no value of it for the forecast areas" in finding.message and not finding.cannot_assess
+
+
 def test_missing_residents_are_refused_naming_the_role_and_what_is_there(
     scenario: BiasScenario, tmp_path: Path
 ) -> None:
