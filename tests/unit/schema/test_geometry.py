@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,3 +52,22 @@ def test_the_report_map_says_there_is_no_map() -> None:
     assert not empty.data and "carry no geometry" in empty.layout.annotations[0].text
     drawn = map_figure(forecasts, _areas(BOXES))
     assert len(drawn.data) >= 1 and not drawn.layout.annotations
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".gpkg", ".geojson"])
+def test_names_only_areas_round_trip_through_every_area_format(tmp_path: Path, suffix: str) -> None:
+    from pulsetwin.store import Store
+
+    areas = pd.DataFrame(
+        {"area_code": ["GM9901", *CODES], "name": ["Stad", "Noord", "Zuid", "Oost"],
+         "level": ["gemeente", "buurt", "buurt", "buurt"], "parent_code": ["", "GM9901", "GM9901", "GM9901"],
+         "geometry": ""}
+    )  # fmt: skip
+    out = tmp_path / f"areas{suffix}"
+    with Store(tmp_path / "a.duckdb") as store:
+        store.import_frames({"areas": areas}, source="names")
+        store.export("areas", out)
+        before = store.read("areas")
+    with Store(tmp_path / "b.duckdb") as store:
+        store.import_file("areas", out, **({"layer": "areas"} if suffix == ".gpkg" else {}))
+        pd.testing.assert_frame_equal(store.read("areas"), before)
