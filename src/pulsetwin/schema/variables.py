@@ -117,8 +117,8 @@ def missing_variable(covariates: pd.DataFrame | None, role: VariableRole, name: 
     present = [] if covariates is None else sorted(map(str, covariates["variable"].unique()))
     shown = ", ".join(present[:12]) + (f" and {len(present) - 12} more" if len(present) > 12 else "")
     return SchemaError(
-        f"the covariates hold no '{name}', the {role.role} variable ({role.meaning}) that {role.needed_by} "
-        f"need; they hold: {shown or 'no variables'}",
+        f"the covariates hold no '{name}', the {role.role} variable ({role.meaning}) needed by {role.needed_by}; "
+        f"they hold: {shown or 'no variables'}",
         where=Location(file="covariates", column="variable", value=name),
         fix=f"import {name} for the areas, or name the covariate that holds the {role.role} in the audit "
         f"policy (variables: {role.role}: NAME) and pass it with --policy",
