@@ -25,8 +25,8 @@ variables:
   income: pct_low_income
   income_direction: lower
 """
-N_AREAS = 402
-"""Quantile edges fall between areas (positions 100.25, 200.5, 300.75), so the bins of ``x`` and of a falling
+N_AREAS = 202
+"""Quantile edges fall between areas (positions 50.25, 100.5, 150.75), so the bins of ``x`` and of a falling
 function of ``x`` hold the same areas in reverse order."""
 
 
