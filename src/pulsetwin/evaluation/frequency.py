@@ -51,18 +51,29 @@ def as_freq(value: str, owner: str = "pulsetwin") -> Freq:
 
 
 def choose_freq(freq: str | None, present: tuple[str, ...], *, command: str = "pulsetwin") -> Freq:
-    """``freq`` when given, else the single frequency in ``present``; refuses none or both with the choices."""
+    """``freq`` when given, else the single frequency in ``present``; refuses none or both with the choices,
+    and a given one the store does not hold (when it holds another)."""
     if freq is not None:
-        return as_freq(freq, command)
+        chosen = as_freq(freq, command)
+        if present and chosen not in present:
+            raise ParameterError(
+                f"the store holds no incidents at freq {chosen} ({FREQ_WORDS[chosen]}); it holds "
+                f"{_listed(present)}. Fix: pass --freq {present[0]} (or leave --freq out) to `{command}`"
+            )
+        return chosen
     if not present:
         raise StoreError(f"the store holds no incidents. Fix: import incidents first, then run `{command}`")
     if len(present) > 1:
-        listed = ", ".join(f"{f} ({FREQ_WORDS.get(f, f)})" for f in present)
         raise ParameterError(
-            f"the store holds incidents at more than one frequency: {listed}. "
+            f"the store holds incidents at more than one frequency: {_listed(present)}. "
             f"Fix: pass --freq with one of {', '.join(present)} to `{command}`"
         )
     return as_freq(present[0], command)
+
+
+def _listed(present: tuple[str, ...]) -> str:
+    """``M (months), W (weeks)``."""
+    return ", ".join(f"{f} ({FREQ_WORDS.get(f, f)})" for f in present)
 
 
 def resolve_periods(
@@ -73,12 +84,8 @@ def resolve_periods(
     folds: int | None = None,
     command: str = "pulsetwin",
 ) -> PeriodSettings:
-    """The frequency (given, or the store's only one), and the horizon and folds (given, or its defaults).
-
-    An explicit ``freq`` is not checked against the store here: the backtest says when it holds no incidents
-    at that frequency.
-    """
-    chosen = choose_freq(freq, () if freq is not None else stored_freqs(store), command=command)
+    """The frequency (given, or the store's only one), and the horizon and folds (given, or its defaults)."""
+    chosen = choose_freq(freq, stored_freqs(store), command=command)
     notes = []
     if freq is None:
         notes.append(f"freq {chosen} ({FREQ_WORDS[chosen]}): the only frequency the store's incidents hold")

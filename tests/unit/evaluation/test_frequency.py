@@ -36,8 +36,10 @@ def test_the_only_stored_frequency_is_used_with_its_defaults(store: Store) -> No
             DEFAULT_FOLDS["M"],
         )
         assert settings.note is not None and "the only frequency" in settings.note
-        explicit = resolve_periods(store, freq="W", horizon=6, folds=2)  # explicit options are kept as given
-        assert (explicit.freq, explicit.horizon, explicit.folds, explicit.note) == ("W", 6, 2, None)
+        explicit = resolve_periods(store, freq="M", horizon=6, folds=2)  # explicit options are kept as given
+        assert (explicit.freq, explicit.horizon, explicit.folds, explicit.note) == ("M", 6, 2, None)
+        with pytest.raises(ParameterError, match=r"no incidents at freq W \(weeks\); it holds M \(months\)"):
+            resolve_periods(store, freq="W")
 
 
 def test_both_frequencies_without_freq_are_refused_listing_them(store: Store) -> None:
