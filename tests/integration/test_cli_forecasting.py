@@ -42,8 +42,8 @@ def test_backtest_prints_the_table_with_both_oracles_and_writes_json(
 ) -> None:
     out = tmp_path / "bt.json"
     result = CliRunner().invoke(
-        app, ["backtest", "--db", str(db), "--models", "glm", "--horizon", "2", "--folds", "2", "--category",
-              "burglary_residential,vandalism", "--json", str(out)],
+        app, ["backtest", "--db", str(db), "--freq", "W", "--models", "glm", "--horizon", "2", "--folds", "2",
+              "--category", "burglary_residential,vandalism", "--json", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     for name in ("naive_hist", "glm", "oracle", "gap", "origin_oracle", "attainable", "reproduces"):
@@ -61,8 +61,8 @@ def test_backtest_prints_the_table_with_both_oracles_and_writes_json(
 def test_backtest_without_the_origin_oracle(app: typer.Typer, db: Path, tmp_path: Path) -> None:
     out = tmp_path / "bt.json"
     result = CliRunner().invoke(
-        app, ["backtest", "--db", str(db), "--models", "glm", "--horizon", "2", "--folds", "1", "--category",
-              "vandalism", "--no-origin-oracle", "--json", str(out)],
+        app, ["backtest", "--db", str(db), "--freq", "W", "--models", "glm", "--horizon", "2", "--folds", "1",
+              "--category", "vandalism", "--no-origin-oracle", "--json", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "attainable" not in result.output.lower()
@@ -73,8 +73,8 @@ def test_backtest_without_the_origin_oracle(app: typer.Typer, db: Path, tmp_path
 def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path, tmp_path: Path) -> None:
     csv = tmp_path / "fc.csv"
     result = CliRunner().invoke(
-        app, ["forecast", "--db", str(db), "--model", "best", "--horizon", "2", "--folds", "2", "--category",
-              "burglary_residential", "--out", str(csv)],
+        app, ["forecast", "--db", str(db), "--freq", "W", "--model", "best", "--horizon", "2", "--folds", "2",
+              "--category", "burglary_residential", "--out", str(csv)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert ("NO SKILL" in result.output) or (": ok" in result.output)
@@ -88,6 +88,12 @@ def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path,
 
 
 def test_forecast_with_the_oracle_is_refused(app: typer.Typer, db: Path) -> None:
-    result = CliRunner().invoke(app, ["forecast", "--db", str(db), "--model", "oracle"])
+    result = CliRunner().invoke(app, ["forecast", "--db", str(db), "--freq", "W", "--model", "oracle"])
     assert result.exit_code != 0
     assert "oracle" in str(result.exception)
+
+
+def test_a_store_with_weeks_and_months_needs_freq(app: typer.Typer, db: Path) -> None:
+    result = CliRunner().invoke(app, ["forecast", "--db", str(db), "--model", "glm"])
+    message = str(result.exception)
+    assert result.exit_code != 0 and "M (months), W (weeks)" in message and "--freq" in message

@@ -1,5 +1,5 @@
 """Per-area audit inputs: one protected attribute of one year (respecting the CBS 2022/2023 origin break),
-residents and income from the covariates.
+covariates by name (the roles' names: :mod:`pulsetwin.schema.variables`).
 
 CBS changed its origin classification in 2023 (``westers``/``niet-westers`` up to 2022, ``herkomst`` with
 Nederland / Europa / buiten Europa from 2023). An audit grouping therefore always reads one attribute of one
@@ -20,8 +20,6 @@ DEFINITION_OLD = "CBS migratieachtergrond westers/niet-westers (t/m 2022)"
 DEFINITION_NEW = "CBS herkomst Nederland/Europa/buiten Europa (vanaf 2023)"
 _OLD_NAMES = re.compile(r"westers", re.IGNORECASE)
 _NEW_NAMES = re.compile(r"(^nederland|europa|herkomst)", re.IGNORECASE)
-RESIDENTS = "AantalInwoners"
-INCOME = "GemiddeldInkomenPerInwoner"
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def covariate_values(covariates: pd.DataFrame, variable: str, at: pd.Timestamp, 
         raise SchemaError(
             f"the covariates hold no '{variable}'",
             where=Location(file="covariates", column="variable", value=variable),
-            fix=f"import CBS Kerncijfers with {variable} for the forecast areas",
+            fix=f"import {variable} for the forecast areas, or name another variable in the audit policy",
         )
     year = audit_year(rows["year"], at, "covariates")
     chosen = rows[rows["year"] == year].set_index("area_code")["value"].astype("float64")

@@ -93,7 +93,8 @@ def area_outcomes(
             missing = list(series.index[series.isna()][:5])
             raise ParameterError(
                 f"{int(series.isna().sum())} forecast areas have no {name} value, e.g. {missing}. "
-                f"Fix: supply {name} for every forecast area (residents: AantalInwoners in the covariates)."
+                f"Fix: supply {name} for every forecast area (residents: the policy's residents variable, "
+                "by default AantalInwoners, in the covariates)."
             )
     frame = pd.DataFrame(
         {

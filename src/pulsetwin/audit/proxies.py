@@ -24,7 +24,7 @@ from pulsetwin.exceptions import ParameterError
 from pulsetwin.features.covariates import covariate_matrix
 from pulsetwin.features.lags import rolling_means
 from pulsetwin.features.panel import Freq, build_panel
-from pulsetwin.features.spatial import neighbour_matrix, spatial_lag
+from pulsetwin.features.spatial import has_geometry, neighbour_matrix, spatial_lag
 
 WINDOWS = (4, 13, 52)
 
@@ -51,7 +51,12 @@ def model_features(
         for k, category in enumerate(panel.categories):
             lags[f"lag{window}_{category}"] = np.log1p(np.nan_to_num(means[:, k], nan=0.0))
     columns.update(lags)
-    if areas is not None and not areas.empty and areas["area_code"].isin(codes).all():
+    if (
+        areas is not None
+        and not areas.empty
+        and areas["area_code"].isin(codes).all()
+        and has_geometry(areas, codes)
+    ):
         matrix = neighbour_matrix(areas, codes)
         columns.update({f"nb_{name}": spatial_lag(matrix, values) for name, values in lags.items()})
     return pd.DataFrame(columns, index=pd.Index(codes, name="area_code"))

@@ -21,6 +21,7 @@ from plotly.subplots import make_subplots
 
 from pulsetwin.evaluation.calibration import PIT_COLUMNS, STRICT_COLUMNS
 from pulsetwin.exceptions import StoreError
+from pulsetwin.schema.geometry import NO_GEOMETRY, geometry_state
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
@@ -295,6 +296,12 @@ def map_figure(forecasts: pd.DataFrame, areas: pd.DataFrame) -> go.Figure:
     value = first.groupby("area_code")["mean"].sum()
     shapes = areas[areas["area_code"].isin(value.index)].drop_duplicates("area_code")
     if shapes.empty:
+        return fig
+    if geometry_state(shapes.set_index("area_code")["geometry"]) == "none":
+        fig.add_annotation(
+            text=f"No map: {NO_GEOMETRY}.", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
+        )
+        fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False})
         return fig
     geoms = shapely.from_wkt(shapes["geometry"].to_numpy())
     levels = value.reindex(shapes["area_code"]).to_numpy(dtype=np.float64)

@@ -50,6 +50,7 @@ NULLABLE: Final = frozenset(
         ("truth", "offence_intensity"),
         ("areas", "parent_code"),  # empty for gemeenten and optional for cells
         ("areas", "name"),  # may be empty for grid cells only (checked per row)
+        ("areas", "geometry"),  # empty on every row (named areas without boundaries) or on none (checked)
         ("log", "prev_hash"),  # empty for the first record
     }
 )
@@ -428,6 +429,15 @@ def _check_areas(
         (values["name"].isna() & (code_level != "cell")).to_numpy(dtype=bool),
         "expected the area's name (only grid cells may have an empty name)",
         "fill in the CBS name of the gemeente, wijk or buurt",
+    )
+    missing = cols["geometry"].missing
+    if missing.all():
+        return  # a list of named areas without boundaries (see pulsetwin.schema.geometry)
+    chk.check(
+        "geometry",
+        missing,
+        "expected a geometry on every row once any row has one (or on none: areas listed by name only)",
+        "fill in the geometry of every area, or leave the column empty on every row",
     )
     _check_geometry(chk, cols["geometry"])
 

@@ -20,6 +20,7 @@ from typing import Final
 import pandas as pd
 
 from pulsetwin.exceptions import ParameterError, SourceError, bad_parameter
+from pulsetwin.schema.variables import RESIDENTS
 from pulsetwin.sources.dataset import Dataset, provenance_of
 from pulsetwin.sources.http import HttpClient, Response
 from pulsetwin.sources.odata import (
@@ -38,7 +39,7 @@ BOUNDARY_CHANGE: Final = ("IndelingswijzigingWijkenEnBuurten", "Indelingswijzigi
 """The boundary-change column (1 unchanged, 2 code changed, 3 boundary changed): renamed from 2023 (85618NED)."""
 ORIGIN_GROUP: Final = "Herkomstland"
 """The DataProperties group (parent ``Title``) holding the origin totals when a stem repeats (2024+)."""
-INHABITANTS: Final = "AantalInwoners"
+INHABITANTS: Final = RESIDENTS.default
 
 COVARIATE_CONCEPTS: Final = (
     "AantalInwoners",

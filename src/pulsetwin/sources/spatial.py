@@ -13,7 +13,8 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as ProjCRSError
 
-from pulsetwin.exceptions import CRSError
+from pulsetwin.exceptions import CRSError, Location, SchemaError
+from pulsetwin.schema.geometry import geometry_state
 from pulsetwin.schema.tables import CRS_EPSG, CRS_NAME
 
 
@@ -36,8 +37,17 @@ def to_rd(x: np.ndarray, y: np.ndarray, crs: str, *, where: str) -> tuple[np.nda
 def assign_areas(x: np.ndarray, y: np.ndarray, areas: pd.DataFrame) -> np.ndarray:
     """The ``area_code`` containing each RD point (object array, None outside every area).
 
-    A point on a shared border goes to the smallest code, so the answer does not depend on row order.
+    A point on a shared border goes to the smallest code, so the answer does not depend on row order. Areas
+    listed by name only (no geometry) cannot hold points: refused, naming the fix.
     """
+    if len(areas) and geometry_state(areas.set_index("area_code")["geometry"]) == "none":
+        raise SchemaError(
+            f"coordinates need area boundaries, but the {len(areas)} areas to place them in carry no geometry "
+            "(listed by name only)",
+            where=Location(file="areas", column="geometry"),
+            fix="import the boundaries (`pulsetwin fetch geometry` or `pulsetwin import areas`), or give the "
+            "rows an area code instead of coordinates",
+        )
     order = np.argsort(areas["area_code"].to_numpy(dtype=str), kind="stable")
     codes = areas["area_code"].to_numpy(dtype=object)[order]
     polygons = shapely.from_wkt(areas["geometry"].to_numpy(dtype=object)[order])

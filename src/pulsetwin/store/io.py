@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pulsetwin.exceptions import CRSError, Location, SchemaError, StoreError
+from pulsetwin.schema.geometry import empty_geometry
 from pulsetwin.schema.tables import AREAS, CRS_EPSG, CRS_NAME, TableSpec
 from pulsetwin.store.provenance import file_sha256
 
@@ -292,8 +293,9 @@ def _write_geo(frame: pd.DataFrame, tmp: Path, *, geojson: bool) -> None:
     """Write areas with WKT geometry as a GeoPackage layer ``areas`` or an RFC 7946 GeoJSON."""
     import geopandas
 
+    wkt = frame["geometry"].mask(empty_geometry(frame["geometry"]), None)  # names-only areas: null geometry
     gdf = geopandas.GeoDataFrame(
-        frame.drop(columns="geometry"), geometry=geopandas.GeoSeries.from_wkt(frame["geometry"]), crs=CRS_EPSG
+        frame.drop(columns="geometry"), geometry=geopandas.GeoSeries.from_wkt(wkt), crs=CRS_EPSG
     )
     if geojson:
         gdf.to_crs(4326).to_file(tmp, driver="GeoJSON", engine="pyogrio", RFC7946="YES")

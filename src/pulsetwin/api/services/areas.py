@@ -14,6 +14,7 @@ from pyproj import Transformer
 
 from pulsetwin.api.errors import not_found
 from pulsetwin.api.services.backend import Backend
+from pulsetwin.schema.geometry import empty_geometry
 from pulsetwin.schema.tables import CRS_NAME
 from pulsetwin.store.protected import read_protected
 
@@ -23,7 +24,9 @@ DECIMALS = {CRS_NAME: 1, WGS84: 6}
 
 def _features(areas: pd.DataFrame, crs: str) -> tuple[list[dict[str, Any]], list[float] | None]:
     """GeoJSON features (coordinates rounded: 0.1 m in RD, 1e-6 degrees in WGS84) and the bounding box."""
-    geoms = shapely.from_wkt(areas["geometry"].replace("", None).to_numpy(), on_invalid="raise")
+    wkt = areas["geometry"].to_numpy(dtype=object)
+    wkt[empty_geometry(areas["geometry"]).to_numpy(dtype=bool)] = None  # areas listed by name only
+    geoms = shapely.from_wkt(wkt, on_invalid="raise")
     if crs == WGS84:
         transformer = Transformer.from_crs(CRS_NAME, WGS84, always_xy=True)
         geoms = shapely.transform(

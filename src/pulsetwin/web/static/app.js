@@ -146,10 +146,13 @@ async function renderMap() {
   const byArea = new Map(page.items.map((row) => [row.area_code, row]));
   const breaks = quantileBreaks(page.items.map((r) => r.mean));
   const box = areas.bbox;
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", `0 0 ${box[2] - box[0]} ${box[3] - box[1]}`);
-  svg.setAttribute("class", "map"); svg.setAttribute("role", "group"); svg.setAttribute("aria-label", t("map.aria"));
-  for (const feature of areas.features) {
+  // Areas listed by name only (no boundaries): no bbox, so the map says so and the list carries the forecast.
+  const svg = box ? document.createElementNS(SVG, "svg") : h("p", { class: "warning", role: "note" }, t("map.nogeometry"));
+  if (box) {
+    svg.setAttribute("viewBox", `0 0 ${box[2] - box[0]} ${box[3] - box[1]}`);
+    svg.setAttribute("class", "map"); svg.setAttribute("role", "group"); svg.setAttribute("aria-label", t("map.aria"));
+  }
+  for (const feature of box ? areas.features : []) {
     const row = byArea.get(feature.id);
     const path = document.createElementNS(SVG, "path");
     path.setAttribute("d", geometryPath(feature.geometry, box));
