@@ -31,9 +31,13 @@ def list_runs(query: Annotated[RunFilter, Query()], backend: BackendDep, user: A
 
 
 @router.get("/runs/{run_id}", responses=ERRORS)
-def get_run(run_id: RunId, backend: BackendDep, user: AnyUser) -> RunDetail:
-    """One run with its categories, periods, data vintage and metrics."""
-    return RunDetail.model_validate(runs.run_detail(backend, run_id))
+def get_run(
+    run_id: RunId, backend: BackendDep, user: AnyUser, accept_language: Annotated[str | None, Header()] = None
+) -> RunDetail:
+    """One run with its categories (and their names), periods, data vintage, metrics and, for a forecast run,
+    its skill and release status (sentences in the Accept-Language language, Dutch by default)."""
+    lang = forecasts.preferred_language(accept_language)
+    return RunDetail.model_validate(runs.run_detail(backend, run_id, lang))
 
 
 @router.get(

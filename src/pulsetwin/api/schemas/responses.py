@@ -150,6 +150,46 @@ class Vintage(BaseModel):
     run_created_at: datetime
 
 
+class SkillStatusOut(BaseModel):
+    """Whether the run's model beats the best naive rule (``beats`` / ``does_not`` / ``cannot_assess``)."""
+
+    state: Literal["beats", "does_not", "cannot_assess"]
+    model: str | None
+    baseline: str | None
+    skill: float | None
+    skill_lo: float | None
+    skill_hi: float | None
+    level: float | None
+    sentence: str = Field(description="One sentence in the requested language.")
+
+
+class ReleaseStatusOut(BaseModel):
+    """Whether the audit lets the forecast out (``released`` / ``blocked`` / ``cannot_assess`` /
+    ``not_audited``), with the blocking finding and the audit run that found it."""
+
+    state: Literal["released", "blocked", "cannot_assess", "not_audited"]
+    audit_run: str | None
+    finding_code: str | None
+    finding_nl: str | None
+    finding_en: str | None
+    sentence: str = Field(description="One sentence in the requested language.")
+
+
+class RunStatuses(BaseModel):
+    """The two statuses of a forecast run, each with its own sentence."""
+
+    skill: SkillStatusOut
+    release: ReleaseStatusOut
+
+
+class CategoryLabel(BaseModel):
+    """A category slug with its vocabulary names."""
+
+    slug: str
+    nl: str
+    en: str
+
+
 class RunDetail(RunOut):
     """A run with what it forecasts."""
 
@@ -157,6 +197,8 @@ class RunDetail(RunOut):
     periods: list[date]
     vintage: Vintage
     metrics: dict[str, Any]
+    statuses: RunStatuses | None = Field(None, description="Skill and release status (forecast runs).")
+    category_labels: list[CategoryLabel] = Field(default_factory=list)
 
 
 class ForecastRow(BaseModel):
@@ -239,6 +281,7 @@ class AreaForecastOut(BaseModel):
     history: list[HistoryPoint]
     explanation: Explanation
     decisions: list[DecisionOut]
+    statuses: RunStatuses | None = None
 
 
 class ModelEvidence(BaseModel):
@@ -270,6 +313,7 @@ class EvidenceOut(BaseModel):
     folds: list[str]
     models: list[ModelEvidence]
     skill_by_category: list[dict[str, Any]]
+    statuses: RunStatuses | None = None
 
 
 class ResultOut(BaseModel):
@@ -329,3 +373,21 @@ class KillSwitchOut(BaseModel):
     actor: str
     reason: str
     log_seq: int
+
+
+class AuditSummaryOut(BaseModel):
+    """The latest audit of a forecast run in words (``lang``) and the exposure numbers for a chart."""
+
+    audit_run: str
+    forecast_run: str | None
+    created_at: datetime
+    lang: Literal["nl", "en"]
+    verdict: str
+    headline: str
+    blocking: list[str]
+    unassessed: list[str]
+    disparity: list[str]
+    proxies: list[str]
+    measurement: list[str]
+    mitigation: list[str]
+    exposure: list[dict[str, Any]]

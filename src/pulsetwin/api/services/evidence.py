@@ -9,6 +9,7 @@ from typing import Any
 from pulsetwin.api.errors import ApiError
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.runs import get_run
+from pulsetwin.audit.summary import Lang
 
 SCORES = ("skill", "skill_lo", "skill_hi", "deviance", "mae", "wis", "coverage90", "below_q05", "below_q50",
           "below_q95", "gap_share")  # fmt: skip
@@ -28,8 +29,10 @@ def _backtest(metrics: dict[str, Any]) -> dict[str, Any] | None:
     return candidate if isinstance(candidate, dict) and isinstance(candidate.get("summary"), list) else None
 
 
-def run_evidence(backend: Backend, run_id: str) -> dict[str, Any]:
-    """Evidence of a run; 404 when it has no backtest summary."""
+def run_evidence(backend: Backend, run_id: str, lang: Lang = "nl") -> dict[str, Any]:
+    """Evidence of a run with its statuses (sentences in ``lang``); 404 when it has no backtest summary."""
+    from pulsetwin.api.services.statuses import statuses
+
     record = get_run(backend, run_id)
     backtest = _backtest(record.metrics)
     if backtest is None:
@@ -56,4 +59,5 @@ def run_evidence(backend: Backend, run_id: str) -> dict[str, Any]:
         "folds": [str(f.get("origin")) if isinstance(f, dict) else str(f) for f in folds],
         "models": models,
         "skill_by_category": [r for r in backtest.get("skill", []) if isinstance(r, dict)],
+        "statuses": statuses(backend, run_id, lang),
     }
