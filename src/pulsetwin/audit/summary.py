@@ -79,16 +79,18 @@ def category_label(slug: str, lang: Lang) -> str:
     return category.label_nl if lang == "nl" else category.label_en
 
 
-def group_label(group: str, n_groups: int, lang: Lang) -> str:
-    """``Q4 [0.169, 0.676]`` as ``hoogste kwart (0,169–0,676)`` / ``highest quarter (0.169–0.676)``."""
+def group_label(group: str, n_groups: int, lang: Lang, *, span: bool = True) -> str:
+    """``Q4 [0.169, 0.676]`` as ``hoogste kwart (0,169–0,676)`` / ``highest quarter (0.169–0.676)``; without
+    the range when ``span`` is False."""
     match = re.match(r"^Q(\d+) \[([^,]+), ([^\]]+)\]$", group)
     if match is None:
         return group
     rank, lo, hi = int(match.group(1)), match.group(2), match.group(3)
-    span = f"{lo}–{hi}".replace(".", ",") if lang == "nl" else f"{lo}–{hi}"
+    values = f"{lo}–{hi}".replace(".", ",") if lang == "nl" else f"{lo}–{hi}"
     part = {4: ("kwart", "quarter"), 5: ("vijfde", "fifth"), 3: ("derde", "third")}.get(n_groups)
+    suffix = f" ({values})" if span else ""
     if part is None:
-        return f"Q{rank}/{n_groups} ({span})"
+        return f"Q{rank}/{n_groups}{suffix}"
     if rank == 1:
         where = ("laagste", "lowest")
     elif rank == n_groups:
@@ -96,7 +98,7 @@ def group_label(group: str, n_groups: int, lang: Lang) -> str:
     else:
         where = (f"{rank}e", ["", "first", "second", "third", "fourth"][rank])
     i = LANGS.index(lang)
-    return f"{where[i]} {part[i]} ({span})"
+    return f"{where[i]} {part[i]}{suffix}"
 
 
 def _finite(value: object) -> float | None:
@@ -178,29 +180,30 @@ def exposure_headline(result: dict[str, Any], lang: Lang) -> str | None:
     times = number(lo_r, lang, 1) if round(lo_r, 1) == round(hi_r, 1) else (
         f"{number(lo_r, lang, 1)} {'tot' if lang == 'nl' else 'to'} {number(hi_r, lang, 1)}"
     )  # fmt: skip
-    groups = ", ".join(group_label(r["group"], n, lang) for r in bad)
-    ref_label = "–" if ref is None else group_label(ref["group"], n, lang)
+    joiner = " en het " if lang == "nl" else " and the "
+    groups = joiner.join(group_label(r["group"], n, lang, span=False) for r in bad)
+    ref_label = "–" if ref is None else group_label(ref["group"], n, lang, span=False)
     band = result.get("band", [0.8, 1.25])
     lo, hi = number(band[0], lang), number(band[1], lang)
     corrected = any(r["corrected"] for r in bad)
     if lang == "nl":
         sentence = (
-            f"Inwoners van de buurten in de groep(en) {groups} naar {attr} wonen {times} keer zo vaak in een "
-            f"gemarkeerde buurt als inwoners van de groep {ref_label} (toegestane band {lo}–{hi})."
+            f"Inwoners van buurten in het {groups} naar {attr} wonen {times} keer zo vaak in een gemarkeerde "
+            f"buurt als inwoners van buurten in het {ref_label} (toegestane band {lo}–{hi})."
         )
         if corrected and ref is not None and ref["exposure"] == 0:
             sentence += (
-                " In de referentiegroep woont niemand in een gemarkeerde buurt; de verhouding is daarom berekend "
+                " In die referentiegroep woont niemand in een gemarkeerde buurt; de verhouding is daarom berekend "
                 "met een kleine-aantallencorrectie (een halve buurt erbij)."
             )
         return sentence
     sentence = (
-        f"Residents of the buurten in group(s) {groups} by {attr} are {times} times as likely to live in a "
-        f"flagged buurt as residents of group {ref_label} (allowed band {lo}–{hi})."
+        f"Residents of buurten in the {groups} by {attr} are {times} times as likely to live in a flagged buurt "
+        f"as residents of buurten in the {ref_label} (allowed band {lo}–{hi})."
     )
     if corrected and ref is not None and ref["exposure"] == 0:
         sentence += (
-            " No resident of the reference group lives in a flagged buurt, so the ratio uses a small-count "
+            " No resident of that reference group lives in a flagged buurt, so the ratio uses a small-count "
             "correction (half a buurt added)."
         )
     return sentence
@@ -373,5 +376,9 @@ def _exposure_chart(result: dict[str, Any], lang: Lang) -> dict[str, Any]:
         "attribute": result.get("attribute"),
         "label": attribute_label(str(result.get("attribute", "")), lang),
         "band": result.get("band", [0.8, 1.25]),
-        "groups": [{**row, "label": group_label(row["group"], n, lang)} for row in exposure_rows(result)],
+        "groups": [
+            {**row, "label": group_label(g, n, lang), "short": group_label(g, n, lang, span=False)}
+            for row in exposure_rows(result)
+            for g in (row["group"],)
+        ],
     }

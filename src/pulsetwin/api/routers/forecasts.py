@@ -9,8 +9,16 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pulsetwin.api.deps import Analyst, AnyUser, BackendDep
 from pulsetwin.api.etag import json_with_etag
 from pulsetwin.api.schemas.requests import AreaForecastFilter, ForecastFilter, RunFilter
-from pulsetwin.api.schemas.responses import AreaForecastOut, ErrorOut, ForecastPage, Page, RunDetail, RunOut
-from pulsetwin.api.services import forecasts, runs
+from pulsetwin.api.schemas.responses import (
+    AreaForecastOut,
+    ErrorOut,
+    ForecastPage,
+    HotspotsOut,
+    Page,
+    RunDetail,
+    RunOut,
+)
+from pulsetwin.api.services import forecasts, hotspots, runs
 
 router = APIRouter(tags=["forecasts"])
 RunId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -38,6 +46,12 @@ def get_run(
     its skill and release status (sentences in the Accept-Language language, Dutch by default)."""
     lang = forecasts.preferred_language(accept_language)
     return RunDetail.model_validate(runs.run_detail(backend, run_id, lang))
+
+
+@router.get("/hotspots", responses=ERRORS)
+def get_hotspots(backend: BackendDep, user: AnyUser) -> HotspotsOut:
+    """The latest stored hotspot map of small grid cells (its highest-ranked cells), for a map layer."""
+    return HotspotsOut.model_validate(hotspots.latest_hotspots(backend))
 
 
 @router.get(

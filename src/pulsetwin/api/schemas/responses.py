@@ -301,6 +301,15 @@ class ModelEvidence(BaseModel):
     below_q95: float | None
     pai: dict[str, float | None] = Field(description="PAI by area fraction in percent, e.g. {'3': 2.1}.")
     gap_share: float | None
+    below_q05_strict: float | None = Field(None, description="Share of outcomes strictly below q05.")
+    below_q50_strict: float | None = None
+    below_q95_strict: float | None = None
+    pit_match: float | None = Field(
+        None, description="Share of cells whose quantiles the PIT's NB reproduces."
+    )
+    pit: list[float | None] = Field(
+        default_factory=list, description="Mean PIT mass per tenth of [0, 1] (flat at 0.1 when calibrated)."
+    )
 
 
 class EvidenceOut(BaseModel):
@@ -391,3 +400,27 @@ class AuditSummaryOut(BaseModel):
     measurement: list[str]
     mitigation: list[str]
     exposure: list[dict[str, Any]]
+
+
+class HotspotCell(BaseModel):
+    """One grid cell of a hotspot map: code, lower-left corner (RD metres), expected events and rank."""
+
+    cell_code: str
+    x_min: float
+    y_min: float
+    mean: float
+    rank: int
+
+
+class HotspotsOut(BaseModel):
+    """The latest hotspot map: window, model and its highest-ranked cells."""
+
+    run_id: str
+    model: str | None
+    origin: str
+    window_days: int | None
+    cell_m: float | None
+    categories: list[str]
+    category_labels: list[CategoryLabel]
+    n_cells: int | None
+    cells: list[HotspotCell]

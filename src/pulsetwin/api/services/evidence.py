@@ -12,7 +12,9 @@ from pulsetwin.api.services.runs import get_run
 from pulsetwin.audit.summary import Lang
 
 SCORES = ("skill", "skill_lo", "skill_hi", "deviance", "mae", "wis", "coverage90", "below_q05", "below_q50",
-          "below_q95", "gap_share")  # fmt: skip
+          "below_q95", "gap_share", "below_q05_strict", "below_q50_strict", "below_q95_strict",
+          "pit_match")  # fmt: skip
+PIT_PREFIX = "pit_"
 PAI_PREFIX = "pai_"
 
 
@@ -47,8 +49,19 @@ def run_evidence(backend: Backend, run_id: str, lang: Lang = "nl") -> dict[str, 
             if k.startswith(PAI_PREFIX) and k[len(PAI_PREFIX) :].isdigit()
         }
         scores = {k: _number(row.get(k)) for k in SCORES}
+        pit = [
+            _number(row[k])
+            for k in sorted(row)
+            if k.startswith(PIT_PREFIX) and k[len(PIT_PREFIX) :].isdigit()
+        ]
         models.append(
-            {"model": str(row["model"]), "naive": bool(row.get("naive", False)), **scores, "pai": pai}
+            {
+                "model": str(row["model"]),
+                "naive": bool(row.get("naive", False)),
+                **scores,
+                "pai": pai,
+                "pit": pit,
+            }
         )
     folds = backtest.get("folds", [])
     return {
