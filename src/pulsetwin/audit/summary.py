@@ -173,6 +173,10 @@ def exposure_headline(result: dict[str, Any], lang: Lang) -> str | None:
     bad = [r for r in rows if r["out_of_band"] and r["ratio"] is not None]
     if not bad:
         return None
+    over = [
+        r for r in bad if r["ratio"] > 1
+    ]  # the groups singled out lead; less exposed ones follow in the table
+    bad = over or bad
     n = len(rows)
     ref = next((r for r in rows if r["reference"]), None)
     attr = attribute_label(str(result.get("attribute", "")), lang)
