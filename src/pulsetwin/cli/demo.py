@@ -71,7 +71,8 @@ def demo_command(
         scenario.run_command(spec=scenario_spec, db=db, out=out / "scenario")
     console.print(Rule("Done"))
     console.print(
-        f"Store: {db}\nReport: {out / 'report.html'}\nVerify the log: pulsetwin log verify --db {db}"
+        f"Store: {db}\nReport: {out / 'report.html'}\n"
+        f"Verify the log (in a shell, after `. .venv/bin/activate`): pulsetwin log verify --db {db}"
     )
     if serve_dashboard:
         console.print(Rule("6. Dashboard (demo users with random passwords below; Ctrl+C stops)"))
