@@ -3,11 +3,18 @@ the audit summary in the requested language, and the latest hotspot map."""
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
+from pulsetwin.api import Settings, create_app
 from pulsetwin.api.testing import Fixture
 from pulsetwin.audit.release import RELEASE_STATES, SKILL_STATES
+from pulsetwin.cli.hotspots import save_map
+from pulsetwin.exceptions import ParameterError
+from pulsetwin.store.database import Store
 
 V1 = "/api/v1"
 
@@ -41,12 +48,6 @@ def test_audit_summary_is_404_before_an_audit_and_hotspots_404_before_a_map(
 
 
 def test_audit_summary_and_hotspots_after_they_exist(populated: Fixture) -> None:
-    import shutil
-
-    from pulsetwin.api import Settings, create_app
-    from pulsetwin.cli.hotspots import save_map
-    from pulsetwin.store.database import Store
-
     copy = populated.db.parent.parent / "api-statuses" / "pulsetwin.duckdb"
     copy.parent.mkdir(exist_ok=True)
     shutil.copyfile(populated.db, copy)
@@ -77,3 +78,25 @@ def test_audit_summary_and_hotspots_after_they_exist(populated: Fixture) -> None
             "window_days"
         ] == 14
         assert hotspots["category_labels"][0]["en"] == "Violence"
+
+
+def test_background_map_is_off_by_default_and_only_its_host_is_allowed_when_set(populated: Fixture) -> None:
+    url = (
+        "https://service.pdok.nl/brt/achtergrondkaart/wms/v2_0?SERVICE=WMS&REQUEST=GetMap&VERSION=1.3.0"
+        "&LAYERS=standaard&CRS=EPSG:28992&BBOX={bbox}&WIDTH={width}&HEIGHT={height}&FORMAT=image/png"
+    )
+    with TestClient(create_app(Settings(db=populated.db))) as plain:
+        assert plain.get(f"{V1}/health").json()["background_url"] is None
+        assert "img-src 'self' data: blob:;" in plain.get("/").headers["content-security-policy"]
+    with TestClient(create_app(Settings(db=populated.db, background_url=url))) as online:
+        assert online.get(f"{V1}/health").json()["background_url"] == url
+        assert (
+            "img-src 'self' https://service.pdok.nl data:"
+            in online.get("/").headers["content-security-policy"]
+        )
+    for bad in (
+        "http://example.org/wms?BBOX={bbox}&WIDTH={width}&HEIGHT={height}",
+        "https://example.org/tile.png",
+    ):
+        with pytest.raises(ParameterError, match="background_url"):
+            Settings(db=populated.db, background_url=bad)

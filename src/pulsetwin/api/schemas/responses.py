@@ -39,6 +39,9 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     version: str
     demo: bool
+    background_url: str | None = Field(
+        None, description="WMS URL template of an optional background map (RD New); None: nothing fetched."
+    )
 
 
 class UserOut(BaseModel):

@@ -187,6 +187,16 @@ async function renderMap() {
   svg.setAttribute("viewBox", `0 0 ${box[2] - box[0]} ${box[3] - box[1]}`);
   svg.setAttribute("class", "map"); svg.setAttribute("role", "group"); svg.setAttribute("aria-label", t("map.aria"));
   const tip = h("div", { class: "maptip", id: "map-tip", role: "status", hidden: true });
+  state.health = state.health || await api("/health");
+  if (state.health.background_url) {  // only when the server is configured with one: nothing is fetched by default
+    const [w, hgt] = [Math.round(box[2] - box[0]), Math.round(box[3] - box[1])];
+    const scale = Math.min(1, 2000 / Math.max(w, hgt));
+    const image = document.createElementNS(SVG, "image");
+    image.setAttribute("href", state.health.background_url.replace("{bbox}", box.join(",")).replace("{width}", Math.round(w * scale)).replace("{height}", Math.round(hgt * scale)));
+    image.setAttribute("x", 0); image.setAttribute("y", 0); image.setAttribute("width", w); image.setAttribute("height", hgt);
+    image.setAttribute("opacity", "0.6"); image.setAttribute("id", "background-map");
+    svg.append(image); svg.classList.add("with-background");
+  }
   const unit = unitWord(run);
   for (const feature of areas.features) {
     const row = byArea.get(feature.id);
