@@ -448,17 +448,26 @@ async function renderFairness() {
 // A scenario or feedback-loop result as sentences, a table of its metrics and its arms, JSON only as a download.
 function resultCard(r) {
   const p = r.payload;
-  const lines = Array.isArray(p.summary) ? p.summary.map(String)
-    : p.summary && typeof p.summary === "object" ? Object.entries(p.summary).map(([arm, v]) => `${arm}: ${Object.entries(v).map(([k, x]) => `${k} ${typeof x === "number" ? fmt(x, 3) : x}`).join(", ")}`) : [];
+  const label = (prefix, key) => { const text = t(`${prefix}.${key}`); return text === `${prefix}.${key}` ? key : text; };
+  const lines = Array.isArray(p.summary) ? p.summary.map(String) : [];
+  let arms = null, explained = [];
+  if (p.summary && typeof p.summary === "object" && !Array.isArray(p.summary)) {
+    const keys = [...new Set(Object.values(p.summary).flatMap((v) => Object.keys(v)))];
+    arms = table([[t("scenarios.arm")], ...keys.map((k) => [label("metric", k), "num"])],
+      Object.entries(p.summary).map(([arm, v]) => [[label("arm", arm)], ...keys.map((k) => [typeof v[k] === "number" ? fmt(v[k], 3) : "–", "num"])]));
+    explained = keys.map((k) => t(`metric.${k}.help`)).filter((x) => !x.startsWith("metric."));
+  }
   const settings = p.settings && typeof p.settings === "object" ? Object.entries(p.settings).filter(([, v]) => typeof v !== "object").map(([k, v]) => `${k}: ${v}`) : [];
-  const metrics = Array.isArray(p.metrics) && p.metrics.length ? table(Object.keys(p.metrics[0]).map((k) => [k]),
+  const metrics = Array.isArray(p.metrics) && p.metrics.length ? table(Object.keys(p.metrics[0]).map((k) => [label("metric", k)]),
     p.metrics.map((row) => Object.values(row).map((v) => [typeof v === "number" ? fmt(v, 3) : String(v)]))) : null;
-  return h("section", { class: "card" }, h("h3", {}, `${t(`kind.${r.kind}`)}: ${p.name ?? r.result_id}`),
-    h("p", { class: "vintage" }, `${(r.created_at || "").slice(0, 16).replace("T", " ")}${r.status ? " · " + r.status : ""}`),
+  return h("section", { class: "card" }, h("h3", {}, `${label("kind", r.kind)}: ${p.name ?? p.category ?? r.result_id}`),
+    h("p", { class: "vintage" }, `${(r.created_at || "").slice(0, 16).replace("T", " ")}${r.status ? " · " + r.status : ""} · ${r.result_id}`),
+    t(`kind.${r.kind}.intro`).startsWith("kind.") ? null : h("p", {}, t(`kind.${r.kind}.intro`)),
     p.description ? h("p", {}, String(p.description)) : null,
     lines.length ? h("ul", {}, lines.map((line) => h("li", {}, line))) : null,
-    settings.length ? h("p", { class: "vintage" }, t("scenarios.settings") + " " + settings.join(" · ")) : null,
+    arms, explained.length ? h("ul", { class: "vintage" }, explained.map((x) => h("li", {}, x))) : null,
     metrics,
+    settings.length ? h("p", { class: "vintage" }, t("scenarios.settings") + " " + settings.join(" · ")) : null,
     h("p", {}, h("button", { type: "button", onclick: () => download(`${r.result_id.replace(/\//g, "_")}.json`, p) }, t("scenarios.download"))));
 }
 
