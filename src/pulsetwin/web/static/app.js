@@ -314,7 +314,7 @@ async function renderArea(code) {
   if (state.user.role === "auditor") {
     const values = await api(`/areas/${encodeURIComponent(code)}/protected`);
     protectedCard = h("section", { class: "card" }, h("h3", {}, t("protected.title")),
-      table([["year"], ["attribute"], ["value", "num"]], values.values.map((v) => [[String(v.year)], [v.attribute], [fmt(v.value, 3), "num"]])));
+      table([[t("protected.year")], [t("protected.attribute")], [t("protected.value"), "num"]], values.values.map((v) => [[String(v.year)], [t(`attribute.${v.attribute}`).startsWith("attribute.") ? v.attribute : t(`attribute.${v.attribute}`)], [fmt(v.value, 3), "num"]])));
   }
   show(
     h("p", {}, h("a", { href: "#/map" }, t("area.back"))),
