@@ -121,12 +121,11 @@ function categoryName(run, slug) {
 function unitWord(run) { return t(run.freq === "M" ? "unit.month" : "unit.week"); }
 
 async function currentRun() {
-  if (!state.run || state.runLang !== state.lang) {
-    const runs = await api("/runs?kind=forecast&limit=1");
-    if (!runs.items.length) return null;
-    state.run = await api(`/runs/${encodeURIComponent(runs.items[0].run_id)}`);
-    state.runLang = state.lang;
-  }
+  // The newest forecast run and its statuses on every page: a run made or audited while the dashboard is open
+  // shows up without a restart.
+  const runs = await api("/runs?kind=forecast&limit=1");
+  if (!runs.items.length) return null;
+  state.run = await api(`/runs/${encodeURIComponent(runs.items[0].run_id)}`);
   return state.run;
 }
 
