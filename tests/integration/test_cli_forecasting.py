@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from pulsetwin.cli.forecasting import register
+from pulsetwin.reports.exports import ADDED_COLUMNS
 from pulsetwin.schema.tables import FORECASTS
 
 pytestmark = pytest.mark.slow
@@ -79,8 +80,12 @@ def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path,
     assert result.exit_code == 0, result.output
     assert ("NO SKILL" in result.output) or (": ok" in result.output)
     frame = pd.read_csv(csv)
-    assert list(frame.columns) == list(FORECASTS.column_names)
+    assert list(frame.columns) == [*FORECASTS.column_names, *ADDED_COLUMNS]
     assert frame["period_start"].nunique() == 2
+    # the file is marked: Dutch category label, area names, skill as printed, not yet audited
+    assert set(frame["category_label"]) == {"Woninginbraak"} and frame["area_name"].notna().all()
+    assert set(frame["skill_status"]) == {"beats" if ": ok" in result.output else "does_not"}
+    assert set(frame["release_status"]) == {"not_audited"}
     report = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "rep")])
     assert report.exit_code == 0, report.output
     page = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")

@@ -31,12 +31,17 @@ class Settings:
         Directory of generated documents (reports, audit documents, scenario results) served read-only.
     token_minutes
         Lifetime of a bearer token.
+    background_url
+        Optional background map for online use: a WMS GetMap URL in RD New (EPSG:28992) with the placeholders
+        ``{bbox}``, ``{width}`` and ``{height}`` (e.g. PDOK's BRT achtergrondkaart). None (the default): nothing
+        is fetched from outside.
     """
 
     db: Path
     demo: bool = False
     documents: Path | None = None
     token_minutes: int = 480
+    background_url: str | None = None
 
     def __post_init__(self) -> None:
         if not Path(self.db).is_file():
@@ -51,6 +56,14 @@ class Settings:
         if isinstance(self.token_minutes, bool) or not isinstance(self.token_minutes, int):
             raise ParameterError(
                 f"The 'token_minutes' setting must be an integer. Got {self.token_minutes!r}."
+            )
+        if self.background_url is not None and (
+            not self.background_url.startswith("https://")
+            or any(f"{{{k}}}" not in self.background_url for k in ("bbox", "width", "height"))
+        ):
+            raise ParameterError(
+                "The 'background_url' setting must be an https:// WMS GetMap URL in EPSG:28992 holding {bbox}, "
+                f"{{width}} and {{height}}. Got {self.background_url!r} instead."
             )
         if not 1 <= self.token_minutes <= 24 * 60:
             raise ParameterError(

@@ -460,12 +460,20 @@ def _findings(
         )
     for result in disparity:
         for metric, groups in result.out_of_band.items():
-            ratios = {g: _num(result.table.loc[g, f"{metric}_ratio"]) for g in groups}
+            ratios = {g: _num(result.judged_ratio(metric, g)) for g in groups}
+            fixed = [g for g in groups if g in result.corrected.get(metric, [])]
             found.append(
                 (
                     f"{result.grouping}_{metric}_out_of_band",
                     f"{result.attribute}: {metric} ratio vs {result.reference} outside {list(result.band)} for "
-                    + ", ".join(f"{g} ({r})" for g, r in ratios.items()),
+                    + ", ".join(f"{g} ({r})" for g, r in ratios.items())
+                    + (
+                        " (the reference rate is 0: corrected ratio, difference "
+                        + ", ".join(f"{_num(result.table.loc[g, f'{metric}_diff'])}" for g in fixed)
+                        + ")"
+                        if fixed
+                        else ""
+                    ),
                     {"attribute": result.attribute, "ratios": ratios},
                 )
             )

@@ -56,8 +56,19 @@ def import_command(
 
 
 def export_command(
-    table: Annotated[str, typer.Argument(help=f"Canonical table: {', '.join(TABLES)}.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", help="Target .csv or .parquet (areas also .gpkg/.geojson).")],
+    table: Annotated[
+        str,
+        typer.Argument(
+            help=f"Canonical table: {', '.join(TABLES)}; or hotspots (the latest hotspot map).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Target .csv or .parquet (areas, forecasts and hotspots also .gpkg/.geojson)."
+        ),
+    ],
     db: DbOption = DEFAULT_DB,
     public: Annotated[
         bool,
@@ -85,10 +96,34 @@ def export_command(
     columns: Annotated[str, typer.Option("--columns", help="Public: columns per 'category' or 'period'.")] = (
         "category"
     ),
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="forecasts / hotspots: only this run (default: all / the latest)."),
+    ] = None,
+    canonical: Annotated[
+        bool,
+        typer.Option(
+            "--canonical",
+            help="forecasts: only the canonical columns (for re-import), without area name, category label and "
+            "the skill and release status.",
+        ),
+    ] = False,
 ) -> None:
-    """Write TABLE to a file, rows sorted by key; written to a temp file first, then renamed."""
+    """Write TABLE to a file, rows sorted by key; written to a temp file first, then renamed.
+
+    Forecasts and hotspot maps carry the area (cell) name, the category label, the run id and the run's skill
+    and release status; as .gpkg / .geojson also the geometry.
+    """
     if not db.is_file():
         raise StoreError(f"store '{db}' does not exist. Fix: import data first or pass the right --db")
+    if table == "hotspots" or (table == "forecasts" and not canonical and not public):
+        from pulsetwin.reports.exports import forecast_frame, hotspot_frame, write_frame
+
+        with Store(db, read_only=True) as store:
+            frame = hotspot_frame(store, run) if table == "hotspots" else forecast_frame(store, run)
+        write_frame(frame, out, layer=table)
+        console.print(f"wrote {len(frame):,} rows of '{table}' with skill and release status to {out}")
+        return
     with Store(db) as store:
         if public and table == "incidents":
             from pulsetwin.audit.privacy import public_export

@@ -13,7 +13,6 @@ from rich.table import Table
 from pulsetwin.cli.common import DbOption, MinTrainOption, console, write_json
 from pulsetwin.evaluation.backtest import BacktestResult
 from pulsetwin.exceptions import bad_parameter
-from pulsetwin.schema.tables import FORECASTS
 
 if TYPE_CHECKING:
     from pulsetwin.evaluation.frequency import PeriodSettings
@@ -231,7 +230,10 @@ def forecast_command(
     ] = None,
     category: Annotated[str | None, typer.Option("--category", help="Comma-separated categories.")] = None,
     folds: FoldsOption = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Also write the forecasts as CSV here.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write the forecasts here (.csv, .parquet, .gpkg or .geojson)."),
+    ] = None,
     scheduler: SchedulerOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
     min_train: MinTrainOption = None,
@@ -273,10 +275,12 @@ def forecast_command(
             )
         )
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frame = run.forecasts[list(FORECASTS.column_names)]
-        frame.to_csv(out, index=False, date_format="%Y-%m-%d")
-        console.print(f"{len(frame)} forecast rows written to {out}")
+        from pulsetwin.reports.exports import forecast_frame, write_frame
+
+        with Store(db, read_only=True) as store:
+            frame = forecast_frame(store, run.run_id)
+        write_frame(frame, out, layer="forecasts")
+        console.print(f"{len(frame)} forecast rows written to {out} (with skill and release status)")
 
 
 def report_command(

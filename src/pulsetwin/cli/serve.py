@@ -29,13 +29,21 @@ def serve_command(
     documents: Annotated[
         Path | None, typer.Option("--documents", help="Directory of generated documents to serve.")
     ] = None,
+    background_url: Annotated[
+        str | None,
+        typer.Option(
+            "--background-url",
+            help="Optional background map for online use: an https WMS GetMap URL in EPSG:28992 with {bbox}, "
+            "{width} and {height}. Default: none (nothing is fetched from outside).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (/api/v1, OpenAPI at /docs) and the dashboard (/) from one store."""
     import uvicorn
 
     from pulsetwin.api import Settings, create_app
 
-    app = create_app(Settings(db=db, demo=demo, documents=documents))
+    app = create_app(Settings(db=db, demo=demo, documents=documents, background_url=background_url))
     for name, password in sorted(app.state.demo_passwords.items()):
         console.print(f"demo user [bold]{name}[/] password [bold]{password}[/]")
     console.print(f"PulseTwin at http://{host}:{port}/ (API docs at /docs)")

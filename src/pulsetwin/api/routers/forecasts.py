@@ -9,8 +9,16 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pulsetwin.api.deps import Analyst, AnyUser, BackendDep
 from pulsetwin.api.etag import json_with_etag
 from pulsetwin.api.schemas.requests import AreaForecastFilter, ForecastFilter, RunFilter
-from pulsetwin.api.schemas.responses import AreaForecastOut, ErrorOut, ForecastPage, Page, RunDetail, RunOut
-from pulsetwin.api.services import forecasts, runs
+from pulsetwin.api.schemas.responses import (
+    AreaForecastOut,
+    ErrorOut,
+    ForecastPage,
+    HotspotsOut,
+    Page,
+    RunDetail,
+    RunOut,
+)
+from pulsetwin.api.services import forecasts, hotspots, runs
 
 router = APIRouter(tags=["forecasts"])
 RunId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -31,9 +39,19 @@ def list_runs(query: Annotated[RunFilter, Query()], backend: BackendDep, user: A
 
 
 @router.get("/runs/{run_id}", responses=ERRORS)
-def get_run(run_id: RunId, backend: BackendDep, user: AnyUser) -> RunDetail:
-    """One run with its categories, periods, data vintage and metrics."""
-    return RunDetail.model_validate(runs.run_detail(backend, run_id))
+def get_run(
+    run_id: RunId, backend: BackendDep, user: AnyUser, accept_language: Annotated[str | None, Header()] = None
+) -> RunDetail:
+    """One run with its categories (and their names), periods, data vintage, metrics and, for a forecast run,
+    its skill and release status (sentences in the Accept-Language language, Dutch by default)."""
+    lang = forecasts.preferred_language(accept_language)
+    return RunDetail.model_validate(runs.run_detail(backend, run_id, lang))
+
+
+@router.get("/hotspots", responses=ERRORS)
+def get_hotspots(backend: BackendDep, user: AnyUser) -> HotspotsOut:
+    """The latest stored hotspot map of small grid cells (its highest-ranked cells), for a map layer."""
+    return HotspotsOut.model_validate(hotspots.latest_hotspots(backend))
 
 
 @router.get(

@@ -39,6 +39,9 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     version: str
     demo: bool
+    background_url: str | None = Field(
+        None, description="WMS URL template of an optional background map (RD New); None: nothing fetched."
+    )
 
 
 class UserOut(BaseModel):
@@ -150,6 +153,46 @@ class Vintage(BaseModel):
     run_created_at: datetime
 
 
+class SkillStatusOut(BaseModel):
+    """Whether the run's model beats the best naive rule (``beats`` / ``does_not`` / ``cannot_assess``)."""
+
+    state: Literal["beats", "does_not", "cannot_assess"]
+    model: str | None
+    baseline: str | None
+    skill: float | None
+    skill_lo: float | None
+    skill_hi: float | None
+    level: float | None
+    sentence: str = Field(description="One sentence in the requested language.")
+
+
+class ReleaseStatusOut(BaseModel):
+    """Whether the audit lets the forecast out (``released`` / ``blocked`` / ``cannot_assess`` /
+    ``not_audited``), with the blocking finding and the audit run that found it."""
+
+    state: Literal["released", "blocked", "cannot_assess", "not_audited"]
+    audit_run: str | None
+    finding_code: str | None
+    finding_nl: str | None
+    finding_en: str | None
+    sentence: str = Field(description="One sentence in the requested language.")
+
+
+class RunStatuses(BaseModel):
+    """The two statuses of a forecast run, each with its own sentence."""
+
+    skill: SkillStatusOut
+    release: ReleaseStatusOut
+
+
+class CategoryLabel(BaseModel):
+    """A category slug with its vocabulary names."""
+
+    slug: str
+    nl: str
+    en: str
+
+
 class RunDetail(RunOut):
     """A run with what it forecasts."""
 
@@ -157,6 +200,8 @@ class RunDetail(RunOut):
     periods: list[date]
     vintage: Vintage
     metrics: dict[str, Any]
+    statuses: RunStatuses | None = Field(None, description="Skill and release status (forecast runs).")
+    category_labels: list[CategoryLabel] = Field(default_factory=list)
 
 
 class ForecastRow(BaseModel):
@@ -239,6 +284,7 @@ class AreaForecastOut(BaseModel):
     history: list[HistoryPoint]
     explanation: Explanation
     decisions: list[DecisionOut]
+    statuses: RunStatuses | None = None
 
 
 class ModelEvidence(BaseModel):
@@ -258,6 +304,15 @@ class ModelEvidence(BaseModel):
     below_q95: float | None
     pai: dict[str, float | None] = Field(description="PAI by area fraction in percent, e.g. {'3': 2.1}.")
     gap_share: float | None
+    below_q05_strict: float | None = Field(None, description="Share of outcomes strictly below q05.")
+    below_q50_strict: float | None = None
+    below_q95_strict: float | None = None
+    pit_match: float | None = Field(
+        None, description="Share of cells whose quantiles the PIT's NB reproduces."
+    )
+    pit: list[float | None] = Field(
+        default_factory=list, description="Mean PIT mass per tenth of [0, 1] (flat at 0.1 when calibrated)."
+    )
 
 
 class EvidenceOut(BaseModel):
@@ -270,6 +325,7 @@ class EvidenceOut(BaseModel):
     folds: list[str]
     models: list[ModelEvidence]
     skill_by_category: list[dict[str, Any]]
+    statuses: RunStatuses | None = None
 
 
 class ResultOut(BaseModel):
@@ -329,3 +385,45 @@ class KillSwitchOut(BaseModel):
     actor: str
     reason: str
     log_seq: int
+
+
+class AuditSummaryOut(BaseModel):
+    """The latest audit of a forecast run in words (``lang``) and the exposure numbers for a chart."""
+
+    audit_run: str
+    forecast_run: str | None
+    created_at: datetime
+    lang: Literal["nl", "en"]
+    verdict: str
+    headline: str
+    blocking: list[str]
+    unassessed: list[str]
+    disparity: list[str]
+    proxies: list[str]
+    measurement: list[str]
+    mitigation: list[str]
+    exposure: list[dict[str, Any]]
+
+
+class HotspotCell(BaseModel):
+    """One grid cell of a hotspot map: code, lower-left corner (RD metres), expected events and rank."""
+
+    cell_code: str
+    x_min: float
+    y_min: float
+    mean: float
+    rank: int
+
+
+class HotspotsOut(BaseModel):
+    """The latest hotspot map: window, model and its highest-ranked cells."""
+
+    run_id: str
+    model: str | None
+    origin: str
+    window_days: int | None
+    cell_m: float | None
+    categories: list[str]
+    category_labels: list[CategoryLabel]
+    n_cells: int | None
+    cells: list[HotspotCell]

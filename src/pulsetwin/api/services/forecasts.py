@@ -19,6 +19,7 @@ from pulsetwin.api.services.areas import history_points
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.decisions import list_decisions
 from pulsetwin.api.services.runs import get_run, refuse_if_withdrawn, vintage
+from pulsetwin.api.services.statuses import statuses
 from pulsetwin.evaluation.explanations import read_explanation
 from pulsetwin.models.explain import DRIVERS
 
@@ -99,6 +100,7 @@ def area_forecast(
             **model_explanation(stored, lang),
         },
         "decisions": list_decisions(backend, run_id, area_code, 100, 0)[0],
+        "statuses": statuses(backend, run_id, lang),
     }  # fmt: skip
 
 

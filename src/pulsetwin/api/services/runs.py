@@ -9,6 +9,7 @@ import pandas as pd
 
 from pulsetwin.api.errors import ApiError, not_found
 from pulsetwin.api.services.backend import Backend
+from pulsetwin.audit.summary import Lang
 from pulsetwin.exceptions import StoreError
 from pulsetwin.store.runs import RunRecord
 
@@ -88,8 +89,11 @@ def vintage(backend: Backend, record: RunRecord) -> dict[str, Any]:
     return {"data_until": data_until, "imported_at": imported, "run_created_at": record.created_at}
 
 
-def run_detail(backend: Backend, run_id: str) -> dict[str, Any]:
-    """A run with its categories, periods, vintage and metrics."""
+def run_detail(backend: Backend, run_id: str, lang: Lang = "nl") -> dict[str, Any]:
+    """A run with its categories (and their names), periods, vintage, metrics and statuses (sentences in
+    ``lang``)."""
+    from pulsetwin.api.services.statuses import category_labels, statuses
+
     record = get_run(backend, run_id)
     with backend.session():
         categories = backend.sql(
@@ -105,6 +109,8 @@ def run_detail(backend: Backend, run_id: str) -> dict[str, Any]:
         "periods": [p for (p,) in periods],
         "vintage": vintage(backend, record),
         "metrics": record.metrics,
+        "statuses": statuses(backend, run_id, lang),
+        "category_labels": category_labels([str(c) for (c,) in categories]),
     }
 
 
