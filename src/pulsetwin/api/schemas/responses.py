@@ -292,6 +292,7 @@ class LogRecordOut(BaseModel):
     action: str
     subject: str
     detail: dict[str, Any]
+    digests: dict[str, Any] = {}
     prev_hash: str
     hash: str
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from pulsetwin.api.services.backend import Backend
+from pulsetwin.store.digest import DIGESTS_KEY
 
 COLUMNS = ("seq", "at", "actor", "action", "subject", "detail_json", "prev_hash", "hash")
 SELECT_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
@@ -26,6 +27,7 @@ def log_page(
     for row in rows:
         record = dict(zip(COLUMNS, row, strict=True))
         record["detail"] = json.loads(record.pop("detail_json"))
+        record["digests"] = record["detail"].pop(DIGESTS_KEY, {})
         items.append(record)
     return items, total
 
