@@ -24,9 +24,17 @@ from typing import Any
 
 import duckdb
 
+from pulsetwin.schema.tables import TABLES
+
 LANES = 4
 MODULUS = 2**64
 DIGESTS_KEY = "digests"
+# Canonical tables get added/removed digests from imports; the small ones a state digest from their writers
+# (provenance and categories: imports; runs: runs; users, decisions, kill switches: the API).
+COVERED_TABLES = (
+    *(name for name in TABLES if name != "log"),
+    "provenance", "categories", "runs", "users", "decisions", "kill_switches",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

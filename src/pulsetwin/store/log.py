@@ -206,6 +206,11 @@ class Log:
         self._pending = False
 
     @property
+    def key(self) -> bytes | None:
+        """The anchor key this log signs and checks with (None: unsigned)."""
+        return self._key
+
+    @property
     def anchor_path(self) -> Path | None:
         """The anchor file this log appends its head to after each write (None when it does not)."""
         return None if self._anchors is None else self._anchors.path
