@@ -259,6 +259,49 @@ def _line_problems(
     return found
 
 
+class AnchorReader:
+    """Reads an anchor file as it grows: each :meth:`read_new` returns the complete lines appended since the
+    call before, checked against the last line read then (a line still being written waits for the next
+    call). For a server that checks the anchors again and again without reading the whole file each time.
+    """
+
+    def __init__(self, path: Path, key: bytes | None = None) -> None:
+        self.path = path
+        self.key = key
+        self._offset = 0
+        self._lines = 0
+        self._last: str | None = None
+
+    def read_new(self) -> AnchorFile:
+        """The anchors appended since the last call (none when the file does not exist yet)."""
+        if not self.path.is_file():
+            return AnchorFile(self.path, (), (), 0, self.key is not None)
+        with self.path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size < self._offset:
+                cut = LineProblem(
+                    self._lines,
+                    f"the anchor file is shorter than when it was last read: lines were removed ({_FIX})",
+                )
+                return AnchorFile(self.path, (), (cut,), 0, self.key is not None)
+            handle.seek(self._offset)
+            data = handle.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        raw_lines = complete.decode("utf-8").splitlines()
+        numbered = tuple(
+            NumberedAnchor(n, _parse(self.path, n, raw))
+            for n, raw in enumerate(raw_lines, start=self._lines + 1)
+        )
+        problems: list[LineProblem] = []
+        for anchor, raw in zip(numbered, raw_lines, strict=True):
+            problems.extend(_line_problems(anchor, raw, self._last, self.key))
+            self._last = raw
+        self._offset += len(complete)
+        self._lines += len(raw_lines)
+        signed = sum(1 for a in numbered if a.anchor.mac is not None)
+        return AnchorFile(self.path, numbered, tuple(problems), signed, self.key is not None)
+
+
 class AnchorWriter:
     """Appends chained (and, with a key, signed) anchors to one file, checking the file before extending it.
 
