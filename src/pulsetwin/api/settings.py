@@ -31,12 +31,18 @@ class Settings:
         Directory of generated documents (reports, audit documents, scenario results) served read-only.
     token_minutes
         Lifetime of a bearer token.
+    anchor_file
+        Where every write appends the new log head (default: ``PULSETWIN_ANCHOR_FILE``, else next to ``db``).
+    anchor_key
+        Key file signing the anchors (default: ``PULSETWIN_ANCHOR_KEY``, else unsigned).
     """
 
     db: Path
     demo: bool = False
     documents: Path | None = None
     token_minutes: int = 480
+    anchor_file: Path | None = None
+    anchor_key: Path | None = None
 
     def __post_init__(self) -> None:
         if not Path(self.db).is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import threading
@@ -120,3 +121,14 @@ def test_a_direct_edit_of_users_forecasts_or_incidents_is_named(
     with Store(db, read_only=True) as store:
         checked = check_log(store, deep=True)
     assert [t.table for t in checked.tables if not t.ok] == [table] and checked.chain.ok
+
+
+def test_the_server_anchors_every_write_to_the_configured_file(populated: Fixture, tmp_path: Path) -> None:
+    db, anchors = _copy(populated, tmp_path / "store"), tmp_path / "elsewhere" / "heads.jsonl"
+    with TestClient(create_app(Settings(db=db, anchor_file=anchors))) as client:
+        auditor = _login(client, populated, "auditor")
+        head = client.get(f"{V1}/log/head", headers=auditor).json()
+        check = client.get(f"{V1}/log/verify", headers=auditor).json()
+    lines = [json.loads(line) for line in anchors.read_text(encoding="utf-8").splitlines()]
+    assert [(line["seq"], line["hash"]) for line in lines] == [(head["seq"], head["hash"])]  # the login
+    assert check["ok"] and check["anchor_file"] == str(anchors) and check["anchored_seq"] == head["seq"]
