@@ -45,6 +45,7 @@ from pulsetwin.store.digest import DIGESTS_KEY, TableChange, TableCheck, check_t
 
 GENESIS_HASH = "0" * 64
 FLAGGED_PAGE = 100
+CHUNK = 20_000  # records per verification statement
 
 LOG_DDL = (
     'CREATE TABLE IF NOT EXISTS log (seq BIGINT NOT NULL, "at" TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, '
@@ -410,20 +411,44 @@ class Log:
 def verify_chain(
     connection: duckdb.DuckDBPyConnection, start_seq: int = 0, start_hash: str = GENESIS_HASH
 ) -> LogVerification:
-    """Check the records after ``start_seq`` (whose hash must be ``start_hash``) and the head, in SQL."""
+    """Check the records after ``start_seq`` (whose hash must be ``start_hash``) and the head, in SQL.
+
+    The records are checked in chunks of :data:`CHUNK` seqs, one statement each, so a long walk shares the
+    database with other queries instead of occupying it for seconds.
+    """
     if start_seq:
         found = connection.execute("SELECT hash FROM log WHERE seq = ?", [start_seq]).fetchall()
         if [h for (h,) in found] != [start_hash]:
             reason = f"record {start_seq} no longer has the hash it had when it was last verified"
             return _bad(start_seq, start_seq, reason)
-    where = "WHERE seq > ?"
-    count, last_seq = connection.execute(
-        f"SELECT count(*), max(seq) FROM log {where}", [start_seq]
+    count, lowest, last_seq = connection.execute(
+        "SELECT count(*), min(seq), max(seq) FROM log WHERE seq > ? OR ? = 0", [start_seq, start_seq]
     ).fetchall()[0]
     n_records = start_seq + int(count)
+    if lowest is not None and lowest <= start_seq:
+        return _bad(n_records, start_seq + 1, f"record {start_seq + 1} is missing (found seq {lowest})")
+    low, prev = start_seq, start_hash
+    while last_seq is not None and low < last_seq:
+        high = min(low + CHUNK, int(last_seq))
+        bad = _check_chunk(connection, low, high, prev, n_records)
+        if bad is not None:
+            return bad
+        ends = connection.execute("SELECT hash FROM log WHERE seq = ?", [high]).fetchall()
+        if len(ends) != 1:
+            return _bad(
+                n_records, high, f"record {high} is missing (found {len(ends)} records with seq {high})"
+            )
+        low, prev = high, str(ends[0][0])
+    return _verify_head(connection, n_records, low, prev)
+
+
+def _check_chunk(
+    connection: duckdb.DuckDBPyConnection, low: int, high: int, prev: str, n_records: int
+) -> LogVerification | None:
+    """The first bad record with ``low < seq <= high`` (record ``low`` has hash ``prev``), or None."""
     checked = (
         f"SELECT seq, row_number() OVER (ORDER BY seq) AS n, lag(hash) OVER (ORDER BY seq) AS before, "
-        f"{_PAYLOAD_SQL} AS recomputed, * EXCLUDE (seq) FROM log {where}"
+        f"{_PAYLOAD_SQL} AS recomputed, * EXCLUDE (seq) FROM log WHERE seq > ? AND seq <= ?"
     )
     flagged_sql = (
         f"SELECT * EXCLUDE (n, before, recomputed), n, before FROM ({checked}) "
@@ -432,22 +457,14 @@ def verify_chain(
     )
     offset = 0
     while True:
-        flagged = connection.execute(
-            flagged_sql, [start_seq, start_seq, start_hash, FLAGGED_PAGE, offset]
-        ).fetchall()
+        flagged = connection.execute(flagged_sql, [low, high, low, prev, FLAGGED_PAGE, offset]).fetchall()
         for row in flagged:
-            bad = _judge(LogRecord(*row[:8]), start_seq + int(row[8]), row[9] or start_hash, n_records)
+            bad = _judge(LogRecord(*row[:8]), low + int(row[8]), row[9] or prev, n_records)
             if bad is not None:
                 return bad
         if len(flagged) < FLAGGED_PAGE:
-            break
+            return None
         offset += FLAGGED_PAGE
-    if last_seq is None:
-        last = (start_seq, start_hash)
-    else:
-        tail = connection.execute("SELECT hash FROM log WHERE seq = ?", [last_seq]).fetchall()
-        last = (int(last_seq), str(tail[0][0]))
-    return _verify_head(connection, n_records, *last)
 
 
 def _judge(

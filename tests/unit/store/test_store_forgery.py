@@ -167,3 +167,29 @@ def test_a_memory_store_does_not_anchor() -> None:
     with Store(":memory:") as store:
         _notes(store, 1)
         assert store.anchor_path is None and store.log.anchor_path is None
+
+
+@pytest.mark.parametrize("seq", range(1, 11))
+@pytest.mark.parametrize("tamper", ["edit", "delete"])
+def test_chunked_verification_names_the_first_bad_record_at_any_position(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch, seq: int, tamper: str
+) -> None:
+    monkeypatch.setattr("pulsetwin.store.log.CHUNK", 3)  # chunk ends at 3, 6, 9, 10
+    with Store(store_path) as store:
+        _notes(store, 10)
+        checkpoint = store.log.records()[1]
+    with duckdb.connect(str(store_path)) as con:
+        if tamper == "edit":
+            con.execute("UPDATE log SET subject = 'other' WHERE seq = ?", [seq])
+        else:
+            con.execute("DELETE FROM log WHERE seq = ?", [seq])
+    with Store(store_path, read_only=True) as store:
+        full = store.log.verify()
+        incremental = store.log.verify_from(checkpoint.seq, checkpoint.hash)
+    assert not full.ok and full.first_bad_seq == seq
+    if seq > 2:  # from record 2 on, only records after it are walked
+        assert not incremental.ok and incremental.first_bad_seq == seq
+    elif seq == 2 and tamper == "delete":
+        assert not incremental.ok and "no longer has the hash" in incremental.reason
+    else:  # the verified prefix is trusted as long as its last record keeps its hash: the full walk is needed
+        assert incremental.ok
