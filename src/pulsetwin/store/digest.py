@@ -11,8 +11,11 @@ digest each table must have now. A table edited directly, without a logged write
 Notes
 -----
 Clarke et al. 2003, "Incremental multiset hash functions and their application to memory integrity
-checking" (MSet-Add-Hash). The unkeyed sum resists edits by hand and by script; a forger who can also
-rewrite the log and its anchors is stopped by the anchors, not by the digests.
+checking" (MSet-Add-Hash). The sum is unkeyed: it names edits by hand or by script, but a forger willing to
+rewrite tens of thousands of rows at once could search for a set of edits whose hashes sum to the logged
+digest (Wagner's generalised birthday attack), which a keyed row hash or a much wider sum (LtHash) would
+stop. Row hashes follow DuckDB's ``to_json`` text of a row: check a store with the DuckDB version that wrote
+it, or re-digest after an upgrade. Hashing costs about as much as the insert itself on a large import.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from pulsetwin.exceptions import LogIntegrityError, StoreError
+from pulsetwin.exceptions import LogIntegrityError, PulsetwinError, StoreError
 from pulsetwin.store.anchor import (
     AnchorFile,
     AnchorWriter,
@@ -291,7 +291,7 @@ class Log:
         seq, digest = self.head()
         try:
             self._anchors.append(seq, digest)
-        except (OSError, StoreError) as error:
+        except (OSError, PulsetwinError) as error:  # a damaged file raises SchemaError or StoreError
             raise AnchorError(
                 f"the write was committed (log record {seq}) but its head could not be anchored to "
                 f"'{self._anchors.path}': {error}. Records after the last anchor stay unanchored until a "

@@ -132,3 +132,21 @@ def test_the_server_anchors_every_write_to_the_configured_file(populated: Fixtur
     lines = [json.loads(line) for line in anchors.read_text(encoding="utf-8").splitlines()]
     assert [(line["seq"], line["hash"]) for line in lines] == [(head["seq"], head["hash"])]  # the login
     assert check["ok"] and check["anchor_file"] == str(anchors) and check["anchored_seq"] == head["seq"]
+
+
+def test_a_view_batch_that_cannot_be_anchored_is_reported_and_not_logged_twice(tmp_path: Path) -> None:
+    from pulsetwin.api.services.backend import Backend
+    from pulsetwin.store.log import AnchorError
+
+    db = tmp_path / "s.duckdb"
+    backend = Backend(Store(db))
+    try:
+        anchors = default_anchor_path(db)
+        anchors.write_text("not an anchor\n", encoding="utf-8")  # damaged: never extended
+        before = backend.store.log.head()[0]
+        with pytest.raises(AnchorError, match="was committed"):
+            backend.log_writer.write("viewer", "view", "forecast", {})
+        assert backend.store.log.head()[0] == before + 1  # committed once, not retried
+        assert anchors.read_text(encoding="utf-8") == "not an anchor\n"
+    finally:
+        backend.close()
