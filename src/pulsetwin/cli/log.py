@@ -13,6 +13,7 @@ from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, console, print_
 from pulsetwin.exceptions import StoreError
 from pulsetwin.store import Store
 from pulsetwin.store.anchor import load_key, new_key
+from pulsetwin.store.log import canonical_detail
 from pulsetwin.store.logcheck import LogCheck, check_log
 
 EXIT_TAMPERED = 1
@@ -203,13 +204,14 @@ def show_command(
     with Store(db, read_only=True) as store:
         records = store.log.records(limit=limit)
     if json_output:
-        print_json([{**asdict(r), "detail": r.detail} for r in records])
+        print_json([{**asdict(r), "detail": r.detail, "digests": r.digests} for r in records])
         return
     view = Table(title=f"log (last {len(records)})")
     for column in ("seq", "at", "actor", "action", "subject", "detail", "hash"):
         view.add_column(column)
     for r in records:
-        detail = r.detail_json if len(r.detail_json) <= 80 else r.detail_json[:77] + "..."
+        text = canonical_detail(r.detail)  # row digests are left out here; --json shows them
+        detail = text if len(text) <= 80 else text[:77] + "..."
         view.add_row(
             str(r.seq), r.at.isoformat(timespec="seconds"), r.actor, r.action, r.subject, detail, r.hash[:12]
         )

@@ -25,7 +25,7 @@ def _digest(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, str, float]]) 
     return table_digest(con, "t")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(first=ROWS, second=ROWS)
 def test_the_digest_of_a_union_is_the_sum_and_ignores_order(
     first: list[tuple[int, str, float]], second: list[tuple[int, str, float]]

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from store_helpers import incidents_frame
 
 from pulsetwin.store import Store
 from pulsetwin.store.anchor import (
     FIRST_PREV,
+    AnchorReader,
+    AnchorWriter,
     default_anchor_path,
     line_digest,
     new_key,
     read_anchor_file,
 )
-from pulsetwin.store.log import GENESIS_HASH, AnchorError, record_hash
+from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, AnchorError, Log, record_hash, verify_chain
 from pulsetwin.store.logcheck import check_log
 
 
@@ -193,3 +198,36 @@ def test_chunked_verification_names_the_first_bad_record_at_any_position(
         assert not incremental.ok and "no longer has the hash" in incremental.reason
     else:  # the verified prefix is trusted as long as its last record keeps its hash: the full walk is needed
         assert incremental.ok
+
+
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
+
+
+@settings(max_examples=20, deadline=None)
+@given(actor=TEXT, subject=TEXT, value=TEXT)
+def test_the_sql_walk_agrees_with_record_hash_on_any_text(actor: str, subject: str, value: str) -> None:
+    with duckdb.connect() as con:
+        for statement in LOG_DDL:
+            con.execute(statement)
+        log = Log(con, nullcontext)
+        log.append(actor, "note", subject, {"v": value, "\u001f": value})
+        log.append("tester", "note", "after", {})
+        assert verify_chain(con).ok
+        con.execute("UPDATE log SET subject = subject || 'x' WHERE seq = 1")
+        assert verify_chain(con).first_bad_seq == 1
+
+
+def test_an_anchor_reader_returns_new_lines_waits_for_a_partial_one_and_notices_a_cut(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    writer, reader = AnchorWriter(path, store="s"), AnchorReader(path)
+    assert reader.read_new().anchors == ()
+    writer.append(1, "1" * 64)
+    writer.append(2, "2" * 64)
+    assert [a.line for a in reader.read_new().anchors] == [1, 2]
+    writer.append(3, "3" * 64)
+    whole = path.read_text(encoding="utf-8")
+    path.write_text(whole + '{"seq":4', encoding="utf-8")  # a line still being written
+    new = reader.read_new()
+    assert [(a.line, a.anchor.seq) for a in new.anchors] == [(3, 3)] and not new.problems
+    path.write_text(whole.splitlines(keepends=True)[0], encoding="utf-8")
+    assert "shorter than when it was last read" in reader.read_new().problems[0].reason
