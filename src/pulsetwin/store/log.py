@@ -133,7 +133,7 @@ class AnchorVerification:
     """The chain walk plus every anchor of one anchor file; ``ok`` only when all of it holds.
 
     ``problems`` are lines of the file that break its chain of lines or fail their signature;
-    ``unsigned_unchecked`` counts signed lines left unchecked because no key was given.
+    ``signed_unchecked`` counts signed lines left unchecked because no key was given.
     """
 
     chain: LogVerification
@@ -158,11 +158,6 @@ class AnchorVerification:
         if self.problems or self.failed or not self.checks:
             return None
         return max(check.anchor.seq for check in self.checks)
-
-    @property
-    def unanchored(self) -> int:
-        """Records after the newest anchor that holds: covered by the chain alone, not verified."""
-        return self.chain.n_records - (self.anchored_seq or 0)
 
 
 def canonical_detail(detail: dict[str, Any]) -> str:
@@ -210,11 +205,6 @@ class Log:
     def key(self) -> bytes | None:
         """The anchor key this log signs and checks with (None: unsigned)."""
         return self._key
-
-    @property
-    def anchor_path(self) -> Path | None:
-        """The anchor file this log appends its head to after each write (None when it does not)."""
-        return None if self._anchors is None else self._anchors.path
 
     def append(
         self,

@@ -171,7 +171,8 @@ def test_the_anchor_file_can_be_set_by_the_environment(
 def test_a_memory_store_does_not_anchor() -> None:
     with Store(":memory:") as store:
         _notes(store, 1)
-        assert store.anchor_path is None and store.log.anchor_path is None
+        assert store.anchor_path is None
+    assert not Path(":memory:.anchors.jsonl").exists()
 
 
 @pytest.mark.parametrize("seq", range(1, 11))
