@@ -175,7 +175,7 @@ def test_a_memory_store_does_not_anchor() -> None:
     assert not Path(":memory:.anchors.jsonl").exists()
 
 
-@pytest.mark.parametrize("seq", range(1, 11))
+@pytest.mark.parametrize("seq", [1, 2, 3, 4, 9, 10])  # chunk ends 3 and 9, starts 4 and 10
 @pytest.mark.parametrize("tamper", ["edit", "delete"])
 def test_chunked_verification_names_the_first_bad_record_at_any_position(
     store_path: Path, monkeypatch: pytest.MonkeyPatch, seq: int, tamper: str
