@@ -163,18 +163,23 @@ def test_log_anchor_then_verify_catches_a_rewritten_history_and_head(
     assert "log ok: 4 records" in honest.output and "anchors ok: all 2 anchors" in honest.output
 
     _forge(db, 2)
+    own = tmp_path / "s.duckdb.anchors.jsonl"  # every write anchored itself here, next to the store
     plain = runner.invoke(app, ["log", "verify", "--db", str(db)])
-    assert plain.exit_code == 0 and "log ok: 4 records" in plain.output  # the limit without anchors
+    plain_text = " ".join(plain.output.split())
+    assert plain.exit_code == 1 and "log ok" not in plain_text
+    assert f"anchor failed: line 2 of {own}: record 2 now has hash" in plain_text
     caught = runner.invoke(app, ["log", "verify", "--db", str(db), "--anchor", str(anchors)])
     assert caught.exit_code == 1
     text = " ".join(caught.output.split())
     assert f"anchor failed: line 2 of {anchors}: record 3 now has hash" in text
-    assert "line 1 of" not in text  # record 1 predates the edit and still matches
+    assert f"line 1 of {anchors}" not in text and f"line 1 of {own}" not in text  # record 1 predates the edit
     as_json = runner.invoke(app, ["log", "verify", "--db", str(db), "--anchor", str(anchors), "--json"])
     payload = json.loads(as_json.stdout)
     assert as_json.exit_code == 1 and payload["ok"] is False and payload["first_bad_seq"] is None
-    assert [a["ok"] for a in payload["anchors"]] == [True, False]
-    assert payload["reason"].startswith("anchor on line 2 failed: record 3 now has hash")
+    assert [a["ok"] for a in payload["anchors"] if a["file"] == str(anchors)] == [True, False]
+    assert [a["seq"] for a in payload["anchors"] if a["file"] == str(own)] == [1, 2, 3, 4]
+    assert payload["reason"].startswith(f"anchor on line 2 of {own} failed: record 2 now has hash")
+    assert payload["unanchored"] == 4 and payload["anchored_seq"] == 0
     refused = runner.invoke(app, ["log", "anchor", "--db", str(db), "--out", str(anchors)])
     assert isinstance(refused.exception, LogIntegrityError) and len(anchors.read_text().splitlines()) == 2
 

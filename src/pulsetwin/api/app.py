@@ -47,7 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     ServerConfigError
         When the store has no users and the server is not in demo mode.
     """
-    backend = Backend(Store(settings.db))
+    backend = Backend(Store(settings.db, anchor_file=settings.anchor_file, anchor_key=settings.anchor_key))
     passwords = ensure_demo_users(backend) if settings.demo else {}
     if count_users(backend) == 0:
         backend.close()

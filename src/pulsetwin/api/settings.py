@@ -35,6 +35,10 @@ class Settings:
         Optional background map for online use: a WMS GetMap URL in RD New (EPSG:28992) with the placeholders
         ``{bbox}``, ``{width}`` and ``{height}`` (e.g. PDOK's BRT achtergrondkaart). None (the default): nothing
         is fetched from outside.
+    anchor_file
+        Where every write appends the new log head (default: ``PULSETWIN_ANCHOR_FILE``, else next to ``db``).
+    anchor_key
+        Key file signing the anchors (default: ``PULSETWIN_ANCHOR_KEY``, else unsigned).
     """
 
     db: Path
@@ -42,6 +46,8 @@ class Settings:
     documents: Path | None = None
     token_minutes: int = 480
     background_url: str | None = None
+    anchor_file: Path | None = None
+    anchor_key: Path | None = None
 
     def __post_init__(self) -> None:
         if not Path(self.db).is_file():

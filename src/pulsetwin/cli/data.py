@@ -1,8 +1,7 @@
-"""Data commands: ``import`` and ``export`` of canonical tables, and ``log verify`` / ``log anchor`` / ``log show``."""
+"""Data commands: ``import`` and ``export`` of canonical tables; the ``log`` group lives in :mod:`pulsetwin.cli.log`."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +12,6 @@ from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, ReviseFlag, con
 from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.tables import IMPORTABLE, TABLES
 from pulsetwin.store import Store
-from pulsetwin.store.log import AnchorVerification, LogVerification
 
 TableArgument = Annotated[
     str, typer.Argument(help=f"Canonical table: {', '.join(IMPORTABLE)}.", show_default=False)
@@ -154,125 +152,10 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> Any:
     return value
 
 
-def verify_command(
-    db: DbOption = DEFAULT_DB,
-    anchor: Annotated[
-        Path | None,
-        typer.Option(
-            "--anchor",
-            help="Anchor file written by 'log anchor': every anchored record must still have its hash.",
-        ),
-    ] = None,
-    json_output: JsonFlag = False,
-) -> None:
-    """Check the hash chain of the log; exit 1 and name the first bad record when it was tampered with.
-
-    With --anchor, also check the log heads anchored outside the store: a rewritten history fails even
-    when the forger rewrote the in-store head too.
-    """
-    with Store(db, read_only=True) as store:
-        anchored = None if anchor is None else store.log.verify_anchors(anchor)
-        result = store.log.verify() if anchored is None else anchored.chain
-    if json_output:
-        payload = asdict(result)
-        if anchored is not None:
-            payload |= {"ok": anchored.ok, "anchor_file": anchored.file, "anchors": _checks(anchored)}
-            if result.ok and anchored.failed:
-                first = anchored.failed[0]
-                payload["reason"] = f"anchor on line {first.line} failed: {first.reason}"
-        print_json(payload)
-    else:
-        _print_chain(result)
-        if anchored is not None:
-            _print_anchors(anchored)
-    if not result.ok or (anchored is not None and not anchored.ok):
-        raise typer.Exit(1)
-
-
-def _print_chain(result: LogVerification) -> None:
-    """One line on the chain and the in-store head."""
-    if result.ok:
-        console.print(f"log ok: {result.n_records} records, chain and head verified")
-    else:
-        console.print(
-            f"[bold red]log tampered:[/] first bad record seq {result.first_bad_seq}: {result.reason}"
-        )
-
-
-def _print_anchors(anchored: AnchorVerification) -> None:
-    """One line per failed anchor, or one line saying all anchors hold."""
-    for check in anchored.failed:
-        console.print(f"[bold red]anchor failed:[/] line {check.line} of {anchored.file}: {check.reason}")
-    if not anchored.failed:
-        newest = max(anchored.checks, key=lambda check: check.anchor.seq)
-        console.print(
-            f"anchors ok: all {len(anchored.checks)} anchors in {anchored.file} match the log "
-            f"(newest: record {newest.anchor.seq}, taken {newest.anchor.at.isoformat(timespec='seconds')})"
-        )
-
-
-def _checks(anchored: AnchorVerification) -> list[dict[str, Any]]:
-    """Anchor checks as plain JSON."""
-    return [{"line": c.line, **asdict(c.anchor), "ok": c.ok, "reason": c.reason} for c in anchored.checks]
-
-
-def anchor_command(
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            help="Anchor file (JSON lines) kept outside the store; appended to, never overwritten.",
-        ),
-    ],
-    db: DbOption = DEFAULT_DB,
-    json_output: JsonFlag = False,
-) -> None:
-    """Append the current log head (seq, hash, UTC time, store) to an anchor file and log the anchoring.
-
-    Keep the anchor file where whoever can write the store cannot: publish it, send it to the oversight
-    body, or write it to WORM storage. 'log verify --anchor FILE' then detects a rewritten history.
-    """
-    if not db.is_file():
-        raise StoreError(f"store '{db}' does not exist. Fix: import data first or pass the right --db")
-    with Store(db) as store:
-        written = store.log.anchor(out, store=str(db.resolve()))
-    if json_output:
-        print_json(asdict(written))
-        return
-    console.print(
-        f"anchored log head: record {written.seq}, hash {written.hash}, "
-        f"at {written.at.isoformat(timespec='seconds')}, appended to {out}"
-    )
-
-
-def show_command(
-    db: DbOption = DEFAULT_DB,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Show the last N records.")] = 20,
-    json_output: JsonFlag = False,
-) -> None:
-    """Show the last records of the log."""
-    with Store(db, read_only=True) as store:
-        records = store.log.records(limit=limit)
-    if json_output:
-        print_json([{**asdict(r), "detail": r.detail} for r in records])
-        return
-    view = Table(title=f"log (last {len(records)})")
-    for column in ("seq", "at", "actor", "action", "subject", "detail", "hash"):
-        view.add_column(column)
-    for r in records:
-        detail = r.detail_json if len(r.detail_json) <= 80 else r.detail_json[:77] + "..."
-        view.add_row(
-            str(r.seq), r.at.isoformat(timespec="seconds"), r.actor, r.action, r.subject, detail, r.hash[:12]
-        )
-    console.print(view)
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``import``, ``export`` and the ``log`` group (verify, anchor, show) to ``app``."""
+    """Add ``import``, ``export`` and the ``log`` group (see :mod:`pulsetwin.cli.log`) to ``app``."""
+    from pulsetwin.cli import log
+
     app.command("import")(import_command)
     app.command("export")(export_command)
-    log_app = typer.Typer(help="The tamper-evident log of every change to the store.", no_args_is_help=True)
-    log_app.command("verify")(verify_command)
-    log_app.command("anchor")(anchor_command)
-    log_app.command("show")(show_command)
-    app.add_typer(log_app, name="log")
+    log.register(app)

@@ -12,6 +12,7 @@ from rich.rule import Rule
 from pulsetwin.audit.gate import BLOCKED, EXIT_CODES, INSUFFICIENT
 from pulsetwin.cli import audit, feedback, forecasting, hotspots, scenario, serve, twin
 from pulsetwin.cli.common import DbOption, console
+from pulsetwin.store.anchor import resolve_anchor_path
 
 
 def demo_command(
@@ -75,6 +76,7 @@ def demo_command(
         f"Store: {db}\nReport: {out / 'report.html'}\n"
         f"Verify the log (in a shell, after `. .venv/bin/activate`): pulsetwin log verify --db {db}"
     )
+    console.print(f"Log anchors (every write appended the log head here): {resolve_anchor_path(db)}")
     if serve_dashboard:
         console.print(Rule("6. Dashboard (demo users with random passwords below; Ctrl+C stops)"))
         serve.serve_command(db=db, port=port, demo=True, documents=out / "documents")

@@ -37,15 +37,36 @@ def serve_command(
             "{width} and {height}. Default: none (nothing is fetched from outside).",
         ),
     ] = None,
+    anchor_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor-file",
+            help="Append the log head after every write here (default: PULSETWIN_ANCHOR_FILE, else "
+            "<db>.anchors.jsonl next to the store).",
+        ),
+    ] = None,
+    anchor_key: Annotated[
+        Path | None,
+        typer.Option("--anchor-key", help="Key file signing the anchors (default: PULSETWIN_ANCHOR_KEY)."),
+    ] = None,
 ) -> None:
     """Serve the API (/api/v1, OpenAPI at /docs) and the dashboard (/) from one store."""
     import uvicorn
 
     from pulsetwin.api import Settings, create_app
 
-    app = create_app(Settings(db=db, demo=demo, documents=documents, background_url=background_url))
+    settings = Settings(
+        db=db,
+        demo=demo,
+        documents=documents,
+        background_url=background_url,
+        anchor_file=anchor_file,
+        anchor_key=anchor_key,
+    )
+    app = create_app(settings)
     for name, password in sorted(app.state.demo_passwords.items()):
         console.print(f"demo user [bold]{name}[/] password [bold]{password}[/]")
+    console.print(f"every write anchors the log head to {app.state.backend.store.anchor_path}")
     console.print(f"PulseTwin at http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

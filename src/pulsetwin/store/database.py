@@ -25,6 +25,8 @@ import pyarrow.compute as pc
 
 from pulsetwin.exceptions import ConflictError, ParameterTypeError, StoreError, bad_parameter
 from pulsetwin.schema.tables import IMPORTABLE, PROTECTED, TABLES, TableSpec, table_spec
+from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
+from pulsetwin.store.digest import EMPTY, Digest, TableChange, digest_rows
 from pulsetwin.store.io import SQL_TYPES, export_relation, load_file, table_ddl
 from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
 from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
@@ -100,11 +102,26 @@ class Store:
         The DuckDB file; created with all tables when missing (unless ``read_only``).
     read_only
         Open without write access; the file must exist.
+    anchor_file
+        Where every committed write appends the new log head (default: ``PULSETWIN_ANCHOR_FILE``, else
+        ``<path>.anchors.jsonl`` next to the store; none for ``:memory:``).
+    anchor_key
+        Key file signing the anchors and checking signed ones (default: ``PULSETWIN_ANCHOR_KEY``, else
+        unsigned). Keep it where the store's writers cannot read it.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_PATH,
+        *,
+        read_only: bool = False,
+        anchor_file: Path | None = None,
+        anchor_key: Path | None = None,
+    ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.anchor_path = resolve_anchor_path(self.path, anchor_file)
+        key = resolve_key(anchor_key)
         if read_only and not self.path.is_file():
             raise StoreError(
                 f"store '{self.path}' does not exist. Fix: import data first or pass the right --db"
@@ -117,7 +134,10 @@ class Store:
                 "Fix: close other programs using it, or check the path"
             ) from None
         self._depth = 0
-        self.log = Log(self._con, self.transaction)
+        writer = None
+        if self.anchor_path is not None and not read_only:
+            writer = AnchorWriter(self.anchor_path, store=str(self.path.resolve()), key=key)
+        self.log = Log(self._con, self.transaction, anchors=writer, key=key)
         if read_only:
             self._check_schema()
         else:
@@ -158,11 +178,13 @@ class Store:
             yield
         except BaseException:
             self._con.rollback()
+            self.log.rolled_back()
             raise
         else:
             self._con.commit()
         finally:
             self._depth = 0
+        self.log.committed()  # anchors the new head outside the store once the write is durable
 
     # ------------------------------------------------------------------ import
     def import_frames(
@@ -223,7 +245,7 @@ class Store:
         dataset = dataset_id(source, file_hash, imported_at)
         with self.transaction():
             merged = [self._merge(TABLES[t], f, revise=revise) for t, f in validated.items()]
-            results = tuple(result for result, _ in merged)
+            results = tuple(result for result, _, _ in merged)
             new_slugs = self._register_categories(validated, source, imported_at)
             for result in results:
                 revision = {"revise": True, "revised": result.revised} if revise else {}
@@ -261,8 +283,15 @@ class Store:
             }
             if revise:
                 context = {"dataset_id": dataset, "source": source, "file": file}
-                self.log.append_many(LogEntry(actor, "revise", r.table, context | c) for r, c in merged)
-            record = self.log.append(actor, "import", ",".join(validated), summary)
+                self.log.append_many(LogEntry(actor, "revise", r.table, context | c) for r, c, _ in merged)
+            record = self.log.append(
+                actor,
+                "import",
+                ",".join(validated),
+                summary,
+                tables=("provenance", "categories"),
+                changes={r.table: change for r, _, change in merged},
+            )
         return ImportReport(dataset, source, file, file_hash, results, new_slugs, record.seq)
 
     def import_file(
@@ -295,15 +324,16 @@ class Store:
 
     def _merge(
         self, spec: TableSpec, frame: pd.DataFrame, *, revise: bool = False
-    ) -> tuple[TableImport, dict[str, Any]]:
+    ) -> tuple[TableImport, dict[str, Any], TableChange]:
         """Insert the new rows of one validated frame and, when revising, replace rows stored with other values.
 
-        Returns the counts and the revision digest (empty unless ``revise``). ConflictError on keys stored
-        with other values when not revising.
+        Returns the counts, the revision digest (empty unless ``revise``) and the digests of the rows
+        added and removed (for the log). ConflictError on keys stored with other values when not revising.
         """
         view = f"_incoming_{spec.name}"
         self._con.register(view, pa.Table.from_pandas(frame, preserve_index=False))  # Arrow scans ~2x faster
         changes: dict[str, Any] = {"revised": 0, "changed_columns": {}, "changes": []} if revise else {}
+        removed: Digest = EMPTY
         try:
             casts = ", ".join(f'CAST("{c}" AS {SQL_TYPES[k]}) AS "{c}"' for c, k in spec.columns)
             incoming = f"(SELECT {casts} FROM {view})"
@@ -311,18 +341,20 @@ class Store:
             target = f'"{spec.name}"'
             if _scalar(self._con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
                 if revise:
-                    changes = self._replace_revised(spec, incoming, on)
+                    changes, removed = self._replace_revised(spec, incoming, on)
                 else:
                     self._refuse_conflicts(spec, incoming, on)
-                sql = f"INSERT INTO {target} SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
+                new_rows = f"SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
             else:
-                sql = f"INSERT INTO {target} SELECT * FROM {incoming}"
-            inserted = _scalar(self._con, sql)
+                new_rows = f"SELECT * FROM {incoming}"
+            added = digest_rows(self._con, new_rows)
+            inserted = _scalar(self._con, f"INSERT INTO {target} {new_rows}")
         finally:
             self._con.unregister(view)
         revised = int(changes.get("revised", 0))
         new = inserted - revised
-        return TableImport(spec.name, len(frame), new, len(frame) - new - revised, revised), changes
+        counts = TableImport(spec.name, len(frame), new, len(frame) - new - revised, revised)
+        return counts, changes, TableChange(added, removed)
 
     def _differs(self, spec: TableSpec) -> str:
         """SQL condition: the incoming row ``i`` and the stored row ``t`` differ in a value column."""
@@ -345,11 +377,12 @@ class Store:
                 "pass --revise to accept a re-publication (revise=True in Python; the old values are logged)"
             )
 
-    def _replace_revised(self, spec: TableSpec, incoming: str, on: str) -> dict[str, Any]:
+    def _replace_revised(self, spec: TableSpec, incoming: str, on: str) -> tuple[dict[str, Any], Digest]:
         """Delete the stored rows whose key comes in with other values; return the revision digest.
 
         The digest holds the number of rows revised, how many of them changed per value column, and
-        old -> new values of the changed columns for the first keys in key order.
+        old -> new values of the changed columns for the first keys in key order; the second value is the
+        row digest of the deleted rows.
         """
         differs = self._differs(spec)
         per_column = ", ".join(
@@ -364,14 +397,17 @@ class Store:
         shown = self._con.execute(
             f"SELECT {keys}, {pairs} {joined} ORDER BY {keys} LIMIT {CONFLICTS_SHOWN}"
         ).fetchall()
+        removed = EMPTY
         if revised:
             exists = f"EXISTS (SELECT 1 FROM {incoming} i WHERE {on} AND ({differs}))"
+            removed = digest_rows(self._con, f'SELECT t.* FROM "{spec.name}" t WHERE {exists}')
             self._con.execute(f'DELETE FROM "{spec.name}" t WHERE {exists}')
-        return {
+        digest = {
             "revised": revised,
             "changed_columns": changed,
             "changes": [_revision(spec, row) for row in shown],
         }
+        return digest, removed
 
     def _register_categories(
         self, frames: Mapping[str, pd.DataFrame], source: str, imported_at: datetime
@@ -471,7 +507,8 @@ class Store:
         )  # fmt: skip
         with self.transaction():
             insert_run(self._con, run)
-            self.log.append(actor, "save_run", run.run_id, {"kind": kind, "model": model, "status": status})
+            detail = {"kind": kind, "model": model, "status": status}
+            self.log.append(actor, "save_run", run.run_id, detail, tables=("runs",))
         return run
 
     def runs(self) -> pd.DataFrame:
@@ -486,7 +523,9 @@ class Store:
         """Change a run's status (logged with the previous status)."""
         with self.transaction():
             previous = update_status(self._con, run_id, status)
-            self.log.append(actor, "set_run_status", run_id, {"from": previous, "to": status})
+            self.log.append(
+                actor, "set_run_status", run_id, {"from": previous, "to": status}, tables=("runs",)
+            )
 
     # ------------------------------------------------------------------ schema
     def _create_schema(self) -> None:

@@ -348,17 +348,27 @@ class LogRecordOut(BaseModel):
     action: str
     subject: str
     detail: dict[str, Any]
+    digests: dict[str, Any] = {}
     prev_hash: str
     hash: str
 
 
 class LogVerificationOut(BaseModel):
-    """Result of walking the chain."""
+    """Result of checking the chain and the anchors kept outside the store.
+
+    Records up to ``anchored_seq`` are verified against an anchor; the ``unanchored`` ones after it are
+    covered by the in-store chain only. ``verified_from`` is the record this check started after (checks are
+    incremental).
+    """
 
     ok: bool
     n_records: int
     first_bad_seq: int | None
     reason: str
+    anchored_seq: int = 0
+    unanchored: int = 0
+    verified_from: int = 0
+    anchor_file: str | None = None
 
 
 class LogHeadOut(BaseModel):

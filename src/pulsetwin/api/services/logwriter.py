@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from pulsetwin.store.database import Store
-from pulsetwin.store.log import LogEntry, LogRecord
+from pulsetwin.store.log import AnchorError, LogEntry, LogRecord
 
 MAX_BATCH = 500
 _STOP = None
@@ -96,11 +96,16 @@ class LogWriter:
     def _commit(self, batch: list[tuple[LogEntry, Future[LogRecord]]]) -> None:
         """Append a batch in one transaction and resolve each future with its record.
 
-        When the batch fails, its entries are retried one by one, so only the entry at fault fails.
+        When the batch fails, its entries are retried one by one, so only the entry at fault fails; a batch
+        committed but not anchored is not retried (that would log it twice): each request hears of it.
         """
         try:
             with self._lock:
                 records = self._store.log.append_many(entry for entry, _ in batch)
+        except AnchorError as error:
+            for _, future in batch:
+                future.set_exception(error)
+            return
         except BaseException as error:  # every waiting request must hear of the failure
             if len(batch) > 1:
                 for item in batch:

@@ -144,10 +144,9 @@ def withdraw(backend: Backend, run_id: str, reason: str, actor: str) -> dict[str
     with backend.session() as store, store.transaction():
         if backend.sql("SELECT count(*) FROM kill_switches WHERE run_id = ?", [run_id])[0][0]:
             raise ApiError(409, "conflict", f"run '{run_id}' is already withdrawn", {"run_id": run_id})
-        record = store.log.append(actor, "kill_switch", run_id, {"reason": reason})
-        backend.sql(
-            "INSERT INTO kill_switches VALUES (?, ?, ?, ?, ?)", [run_id, at, actor, reason, record.seq]
-        )
+        seq = store.log.next_seq()
+        backend.sql("INSERT INTO kill_switches VALUES (?, ?, ?, ?, ?)", [run_id, at, actor, reason, seq])
+        record = store.log.append(actor, "kill_switch", run_id, {"reason": reason}, tables=("kill_switches",))
         backend.withdrawn = None
     return {"run_id": run_id, "at": at, "actor": actor, "reason": reason, "log_seq": record.seq}
 
@@ -159,4 +158,4 @@ def lift(backend: Backend, run_id: str, reason: str, actor: str) -> None:
             raise not_found("withdrawn run", run_id)
         backend.sql("DELETE FROM kill_switches WHERE run_id = ?", [run_id])
         backend.withdrawn = None
-        store.log.append(actor, "kill_switch_lifted", run_id, {"reason": reason})
+        store.log.append(actor, "kill_switch_lifted", run_id, {"reason": reason}, tables=("kill_switches",))

@@ -54,7 +54,7 @@ def add_user(backend: Backend, username: str, role: str, password: str, *, actor
         backend.sql(
             "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)", [name, parsed.value, scheme, salt, digest, created]
         )
-        store.log.append(actor, "user_add", name, {"role": parsed.value})
+        store.log.append(actor, "user_add", name, {"role": parsed.value}, tables=("users",))
     return User(name, parsed, created)
 
 
@@ -86,7 +86,7 @@ def ensure_demo_users(backend: Backend) -> dict[str, str]:
                 [name, role.value, scheme, salt, digest, _now()],
             )
             passwords[name] = password
-        store.log.append("server", "demo_users", "users", {"users": sorted(passwords)})
+        store.log.append("server", "demo_users", "users", {"users": sorted(passwords)}, tables=("users",))
     return passwords
 
 
