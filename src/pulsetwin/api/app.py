@@ -30,7 +30,6 @@ from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.users import count_users, ensure_demo_users
 from pulsetwin.api.settings import ServerConfigError, Settings
 from pulsetwin.api.web import mount_web
-from pulsetwin.store.database import Store
 
 API_PREFIX = "/api/v1"
 ROUTERS = (meta, auth, areas, forecasts, evidence, audits, scenarios, decisions, log, documents, admin)
@@ -47,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     ServerConfigError
         When the store has no users and the server is not in demo mode.
     """
-    backend = Backend(Store(settings.db))
+    backend = Backend(settings.db)
     passwords = ensure_demo_users(backend) if settings.demo else {}
     if count_users(backend) == 0:
         backend.close()

@@ -15,6 +15,7 @@ from pulsetwin.exceptions import (
     ParameterTypeError,
     PulsetwinError,
     SchemaError,
+    StoreBusyError,
 )
 
 STATUS_CODES = {
@@ -28,7 +29,9 @@ STATUS_CODES = {
     415: "unsupported_media_type",
     422: "invalid_request",
     451: "withdrawn",
+    503: "store_busy",
 }
+BUSY_RETRY_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -76,6 +79,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PulsetwinError)
     async def _domain_error(request: Request, exc: PulsetwinError) -> JSONResponse:
+        if isinstance(exc, StoreBusyError):
+            retry = {"Retry-After": str(BUSY_RETRY_SECONDS)}
+            return JSONResponse(error_body("store_busy", str(exc)), 503, headers=retry)
         if isinstance(exc, ConflictError):
             return JSONResponse(error_body("conflict", str(exc)), 409)
         if isinstance(exc, SchemaError | ParameterError | ParameterTypeError):

@@ -1,9 +1,12 @@
-"""The API's handle on the store: the write connection and its lock, read cursors, caches, the log writer.
+"""The API's handle on the store: a lease on the file, the lock serialising writes, read cursors, caches,
+the log writer.
 
-Writes go through the store's one connection under a lock (a DuckDB connection is not thread-safe). Reads on
-the hot path use a cursor per thread (a second connection to the same database, MVCC: it sees committed
-data) and never wait for the lock, so a view that is being committed does not hold up other requests.
-Forecast views are appended by the :class:`LogWriter`, which group-commits concurrent views.
+The server does not keep the store file open: :class:`~pulsetwin.api.services.lease.StoreLease` opens it
+while requests need it and lets go when idle or when a CLI command waits for it, so ``import``, ``forecast``
+and ``export`` run while ``serve`` does. Writes go through the store's one connection under a lock (a DuckDB
+connection is not thread-safe). Reads on the hot path use a cursor per thread (a second connection to the
+same database, MVCC: it sees committed data) and never wait for the lock. Forecast views are appended by the
+:class:`LogWriter`, which group-commits concurrent views.
 
 The API keeps its own tables (users, tokens, decisions, kill switches) in the store file. The Store has no
 public SQL accessor; :func:`connection` is the one narrowly scoped place that reaches for it.
@@ -15,10 +18,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
 
+from pulsetwin.api.services.lease import PinnedStore, StoreLease
 from pulsetwin.api.services.logwriter import LogWriter
 from pulsetwin.store.database import Store
 
@@ -44,54 +49,77 @@ def connection(store: Store) -> duckdb.DuckDBPyConnection:
 
 
 class Backend:
-    """The open store, the lock serialising writes to it, read cursors, caches and the log writer."""
+    """The store (leased from its path, or pinned when given open), the lock serialising writes to it, read
+    cursors, caches and the log writer."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store | Path | str) -> None:
         self.lock = threading.RLock()
-        self.log_writer = LogWriter(store, self.lock)
+        self.lease: StoreLease | PinnedStore = (
+            PinnedStore(store, on_close=self._close_cursors)
+            if isinstance(store, Store)
+            else StoreLease(Path(store), prepare=self._prepare, on_close=self._close_cursors)
+        )
+        self.log_writer = LogWriter(self.session)
         self._cache: dict[tuple[Any, ...], Any] = {}
         self._cache_lock = threading.Lock()
         self._building: dict[tuple[Any, ...], threading.Lock] = {}
         self._version: tuple[float, tuple[int, int]] | None = None
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._generation = 0
         self.tokens: dict[str, Any] = {}
         self.withdrawn: dict[str, tuple[Any, ...]] | None = None
-        with self.session():
+        if isinstance(store, Store):
+            self._prepare(store)
+
+    @staticmethod
+    def _prepare(store: Store) -> None:
+        """Create the API's tables in a newly opened store."""
+        with store.transaction():
             for statement in API_DDL:
-                self.sql(statement)
+                connection(store).execute(statement)
+
+    def _close_cursors(self) -> None:
+        """Close every read cursor (the lease is about to close the store; no request is using them)."""
+        for cursor in self._cursors:
+            cursor.close()
+        self._cursors.clear()
+        self._generation += 1
 
     @contextmanager
     def session(self) -> Iterator[Store]:
-        """Hold the lock for a unit of work; nested sessions of one thread are fine."""
-        with self.lock:
-            yield self.store
+        """Hold the store and the lock for a unit of work; nested sessions of one thread are fine.
+
+        Raises StoreBusyError when another program holds the store file for too long."""
+        with self.lease.hold() as store, self.lock:
+            yield store
 
     def sql(self, statement: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
-        """Run one statement on the store's connection and fetch all rows (caller holds the lock)."""
-        return connection(self.store).execute(statement, params or []).fetchall()
+        """Run one statement on the store's connection and fetch all rows (caller holds a session)."""
+        return connection(self.lease.current()).execute(statement, params or []).fetchall()
 
     def read_sql(self, statement: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
         """Run one read-only query on this thread's cursor, without the lock; sees committed data."""
-        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
-        if cursor is None:
-            with self.lock:  # the shared connection makes the cursor
-                cursor = connection(self.store).cursor()
-                self._cursors.append(cursor)
-            self._local.cursor = cursor
-        return cursor.execute(statement, params or []).fetchall()
+        with self.lease.hold() as store:
+            known: tuple[int, duckdb.DuckDBPyConnection] | None = getattr(self._local, "cursor", None)
+            if known is None or known[0] != self._generation:
+                with self.lock:  # the shared connection makes the cursor
+                    cursor = connection(store).cursor()
+                    self._cursors.append(cursor)
+                known = (self._generation, cursor)
+                self._local.cursor = known
+            return known[1].execute(statement, params or []).fetchall()
 
     def data_version(self) -> tuple[int, int]:
         """Changes whenever data or runs change: (provenance records, runs and their statuses).
 
-        Re-read at most once a second: the server holds the store's only write connection, so changes come
-        from this process; a second of staleness after a change made through the Store is the price of
-        not querying on every request.
+        Re-read at most once a second: a second of staleness after a change (by this server or by a CLI
+        command) is the price of not querying on every request. While another program holds the store, the
+        known version stands, so cached answers keep coming.
         """
         now = time.monotonic()
         known = self._version
-        if known is not None and now - known[0] < VERSION_SECONDS:
+        if known is not None and (now - known[0] < VERSION_SECONDS or self.lease.busy):
             return known[1]
         rows = self.read_sql(
             "SELECT (SELECT count(*) FROM provenance), "
@@ -134,8 +162,4 @@ class Backend:
     def close(self) -> None:
         """Commit queued log records, close the read cursors, then the store."""
         self.log_writer.close()
-        with self.lock:
-            for cursor in self._cursors:
-                cursor.close()
-            self._cursors.clear()
-            self.store.close()
+        self.lease.close()
