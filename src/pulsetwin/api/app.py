@@ -29,6 +29,7 @@ from pulsetwin.api.routers import (
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.users import count_users, ensure_demo_users
 from pulsetwin.api.settings import ServerConfigError, Settings
+from pulsetwin.api.throttle import LoginThrottle
 from pulsetwin.api.web import mount_web
 
 API_PREFIX = "/api/v1"
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.backend = backend
     app.state.demo_passwords = passwords
+    app.state.throttle = LoginThrottle(settings.login_limit, settings.login_window)
     install_error_handlers(app)
 
     @app.exception_handler(Exception)

@@ -28,6 +28,7 @@ STATUS_CODES = {
     409: "conflict",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "too_many_requests",
     451: "withdrawn",
     503: "store_busy",
 }
@@ -37,12 +38,20 @@ BUSY_RETRY_SECONDS = 5
 class ApiError(Exception):
     """An error the API answers with on purpose."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or {}
+        self.headers = headers or {}
 
 
 def not_found(what: str, key: str) -> ApiError:
@@ -60,8 +69,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), exc.status, headers={**headers, **exc.headers}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -31,12 +31,19 @@ class Settings:
         Directory of generated documents (reports, audit documents, scenario results) served read-only.
     token_minutes
         Lifetime of a bearer token.
+    login_limit
+        Wrong passwords per user name, and per client address, within ``login_window`` seconds before
+        further logins are refused (429) for a while.
+    login_window
+        Seconds over which wrong passwords count (and the first block's length).
     """
 
     db: Path
     demo: bool = False
     documents: Path | None = None
     token_minutes: int = 480
+    login_limit: int = 10
+    login_window: float = 60.0
 
     def __post_init__(self) -> None:
         if not Path(self.db).is_file():
@@ -55,4 +62,16 @@ class Settings:
         if not 1 <= self.token_minutes <= 24 * 60:
             raise ParameterError(
                 f"The 'token_minutes' setting must be from 1 to 1440. Got {self.token_minutes} instead."
+            )
+        if (
+            isinstance(self.login_limit, bool)
+            or not isinstance(self.login_limit, int)
+            or self.login_limit < 1
+        ):
+            raise ParameterError(
+                f"The 'login_limit' setting must be an integer >= 1. Got {self.login_limit!r}."
+            )
+        if not isinstance(self.login_window, int | float) or not self.login_window > 0:
+            raise ParameterError(
+                f"The 'login_window' setting must be seconds > 0. Got {self.login_window!r}."
             )
