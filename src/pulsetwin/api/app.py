@@ -1,4 +1,5 @@
-"""The app factory: ``create_app(settings)`` opens the store and wires routers, errors and the dashboard.
+"""The app factory: ``create_app(settings)`` opens the store and wires routers, errors, middleware and the
+dashboard.
 
 Nothing happens at import time. Outside demo mode a store without users is refused with the fix.
 """
@@ -7,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from pulsetwin import __version__
 from pulsetwin.api.errors import error_body, install_error_handlers
+from pulsetwin.api.middleware import BodyLimit, SecurityHeaders
 from pulsetwin.api.routers import (
     admin,
     areas,
@@ -26,6 +29,7 @@ from pulsetwin.api.routers import (
     meta,
     scenarios,
 )
+from pulsetwin.api.schemas.responses import ErrorOut
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.users import count_users, ensure_demo_users
 from pulsetwin.api.settings import ServerConfigError, Settings
@@ -34,6 +38,11 @@ from pulsetwin.api.web import mount_web
 
 API_PREFIX = "/api/v1"
 ROUTERS = (meta, auth, areas, forecasts, evidence, audits, scenarios, decisions, log, documents, admin)
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body is not UTF-8 JSON."},
+    413: {"model": ErrorOut, "description": "The body is over the size limit."},
+    503: {"model": ErrorOut, "description": "A CLI command holds the store; try again after Retry-After."},
+}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -70,6 +79,9 @@ def create_app(settings: Settings) -> FastAPI:
             "they beat naive baselines, audits, decisions and the tamper-evident log. Places, never persons."
         ),
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN: off, the dashboard works offline
+        redoc_url=None,
+        responses=COMMON_RESPONSES,
     )
     app.state.settings = settings
     app.state.backend = backend
@@ -84,4 +96,6 @@ def create_app(settings: Settings) -> FastAPI:
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
     mount_web(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: also on the body limit's refusals
     return app

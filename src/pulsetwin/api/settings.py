@@ -36,6 +36,8 @@ class Settings:
         further logins are refused (429) for a while.
     login_window
         Seconds over which wrong passwords count (and the first block's length).
+    max_body_bytes
+        Largest request body; a larger one is refused with 413 before it is parsed.
     """
 
     db: Path
@@ -44,6 +46,7 @@ class Settings:
     token_minutes: int = 480
     login_limit: int = 10
     login_window: float = 60.0
+    max_body_bytes: int = 1_000_000
 
     def __post_init__(self) -> None:
         if not Path(self.db).is_file():
@@ -71,6 +74,12 @@ class Settings:
             raise ParameterError(
                 f"The 'login_limit' setting must be an integer >= 1. Got {self.login_limit!r}."
             )
+        if isinstance(self.max_body_bytes, bool) or not isinstance(self.max_body_bytes, int):
+            raise ParameterError(
+                f"The 'max_body_bytes' setting must be an integer. Got {self.max_body_bytes!r}."
+            )
+        if self.max_body_bytes < 1024:
+            raise ParameterError(f"The 'max_body_bytes' setting must be >= 1024. Got {self.max_body_bytes}.")
         if not isinstance(self.login_window, int | float) or not self.login_window > 0:
             raise ParameterError(
                 f"The 'login_window' setting must be seconds > 0. Got {self.login_window!r}."

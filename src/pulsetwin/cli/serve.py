@@ -29,16 +29,23 @@ def serve_command(
     documents: Annotated[
         Path | None, typer.Option("--documents", help="Directory of generated documents to serve.")
     ] = None,
+    token_hours: Annotated[
+        float, typer.Option("--token-hours", min=0.02, max=24.0, help="Lifetime of a login token in hours.")
+    ] = 8.0,
 ) -> None:
-    """Serve the API (/api/v1, OpenAPI at /docs) and the dashboard (/) from one store."""
+    """Serve the API (/api/v1, OpenAPI document at /openapi.json) and the dashboard (/) from one store.
+
+    The server opens the store only while requests need it, so CLI commands on the same store run meanwhile
+    (they wait briefly for the server to let go)."""
     import uvicorn
 
     from pulsetwin.api import Settings, create_app
 
-    app = create_app(Settings(db=db, demo=demo, documents=documents))
+    minutes = round(token_hours * 60)
+    app = create_app(Settings(db=db, demo=demo, documents=documents, token_minutes=minutes))
     for name, password in sorted(app.state.demo_passwords.items()):
         console.print(f"demo user [bold]{name}[/] password [bold]{password}[/]")
-    console.print(f"PulseTwin at http://{host}:{port}/ (API docs at /docs)")
+    console.print(f"PulseTwin at http://{host}:{port}/ (OpenAPI document at /openapi.json)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
