@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+import pyarrow as pa
 
 from pulsetwin.api.services.lease import PinnedStore, StoreLease
 from pulsetwin.api.services.logwriter import LogWriter
@@ -68,6 +69,7 @@ class Backend:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._generation = 0
         self.tokens: dict[str, Any] = {}
+        self.decisions_version = 0  # bumped by each decision this server records: keys cached area views
         self.withdrawn: dict[str, tuple[Any, ...]] | None = None
         if isinstance(store, Store):
             self._prepare(store)
@@ -101,14 +103,24 @@ class Backend:
     def read_sql(self, statement: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
         """Run one read-only query on this thread's cursor, without the lock; sees committed data."""
         with self.lease.hold() as store:
-            known: tuple[int, duckdb.DuckDBPyConnection] | None = getattr(self._local, "cursor", None)
-            if known is None or known[0] != self._generation:
-                with self.lock:  # the shared connection makes the cursor
-                    cursor = connection(store).cursor()
-                    self._cursors.append(cursor)
-                known = (self._generation, cursor)
-                self._local.cursor = known
-            return known[1].execute(statement, params or []).fetchall()
+            return self._cursor(store).execute(statement, params or []).fetchall()
+
+    def read_arrow(self, statement: str, params: list[object] | None = None) -> pa.Table:
+        """Like :meth:`read_sql`, but the result as an Arrow table (compact, for caching many rows)."""
+        with self.lease.hold() as store:
+            relation = self._cursor(store).sql(statement, params=params or None)
+            return relation.to_arrow_table()
+
+    def _cursor(self, store: Store) -> duckdb.DuckDBPyConnection:
+        """This thread's read cursor on the store as opened now (the caller holds the lease)."""
+        known: tuple[int, duckdb.DuckDBPyConnection] | None = getattr(self._local, "cursor", None)
+        if known is None or known[0] != self._generation:
+            with self.lock:  # the shared connection makes the cursor
+                cursor = connection(store).cursor()
+                self._cursors.append(cursor)
+            known = (self._generation, cursor)
+            self._local.cursor = known
+        return known[1]
 
     def data_version(self) -> tuple[int, int]:
         """Changes whenever data or runs change: (provenance records, runs and their statuses).

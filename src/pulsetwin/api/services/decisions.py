@@ -53,6 +53,7 @@ def record_decision(
             "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [decision_id, at, actor, run_id, area_code, action, reason, record.seq],
         )
+        backend.decisions_version += 1
     return dict(
         zip(COLUMNS, (decision_id, at, actor, run_id, area_code, action, reason, record.seq), strict=True)
     )
