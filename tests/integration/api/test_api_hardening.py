@@ -126,3 +126,16 @@ def test_timestamps_carry_their_offset_and_documents_their_type(
         "200"
     ]
     assert {"application/json", "text/html", "text/markdown"} <= set(declared["content"])
+
+
+@pytest.mark.parametrize("hidden", ["\x00", "\u202e", "\u2066", "\x1b"])
+def test_decision_reasons_refuse_nul_control_and_bidi_characters(
+    client: TestClient, auth: dict[str, dict[str, str]], run_id: str, hidden: str
+) -> None:
+    area = client.get(f"{V1}/forecasts", params={"run_id": run_id, "limit": 1}, headers=auth["analyst"])
+    code = area.json()["items"][0]["area_code"]
+    body = {"run_id": run_id, "area_code": code, "action": "annotate", "reason": f"checked {hidden}on site"}
+    before = client.get(f"{V1}/decisions", headers=auth["analyst"]).json()["total"]
+    answer = client.post(f"{V1}/decisions", json=body, headers=auth["analyst"])
+    assert answer.status_code == 422 and "reason" in answer.json()["error"]["message"]
+    assert client.get(f"{V1}/decisions", headers=auth["analyst"]).json()["total"] == before
