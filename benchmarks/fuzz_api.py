@@ -22,6 +22,7 @@ from typing import Any
 
 RESULTS = Path(__file__).parent / "results" / "fuzz_api.json"
 Failures = collections.Counter[tuple[str, str, str]]
+SHOWN = 10  # failures printed in full, with a curl command that repeats them
 
 
 def fuzz(
@@ -43,8 +44,11 @@ def fuzz(
         try:
             case.call_and_validate(headers=headers, checks=checks)
         except (Exception, FailureGroup) as error:  # every kind of failure is counted here, not raised
-            first = str(error).strip().splitlines()[0][:100] if str(error).strip() else ""
-            out[(operation.label, mode.value, f"{type(error).__name__}: {first}")] += 1
+            for problem in error.exceptions if isinstance(error, FailureGroup) else [error]:
+                text = " ".join(str(problem).split())[:160]
+                out[(operation.label, mode.value, f"{type(problem).__name__}: {text}")] += 1
+                if len(out) <= SHOWN:
+                    print(f"{operation.label} [{mode.value}]: {problem}\n{case.as_curl_command()}\n")
 
     with contextlib.suppress(Unsatisfiable):  # an operation without parameters has no invalid request
         check()
