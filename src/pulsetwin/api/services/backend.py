@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +42,7 @@ API_DDL = (
 )
 T = TypeVar("T")
 VERSION_SECONDS = 1.0
-CACHE_ENTRIES = 256
+CACHE_ENTRIES = 4096  # least recently used answers go first; a run's rows are used by every miss, so stay
 
 
 def connection(store: Store) -> duckdb.DuckDBPyConnection:
@@ -61,7 +62,7 @@ class Backend:
             else StoreLease(Path(store), prepare=self._prepare, on_close=self._close_cursors)
         )
         self.log_writer = LogWriter(self.session)
-        self._cache: dict[tuple[Any, ...], Any] = {}
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._building: dict[tuple[Any, ...], threading.Lock] = {}
         self._version: tuple[float, tuple[int, int]] | None = None
@@ -142,17 +143,19 @@ class Backend:
         return version
 
     def cached(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
-        """``build()`` once per key and data version; thread-safe, callers need not hold the lock.
+        """``build()`` once per key and data version, kept while among the ``CACHE_ENTRIES`` most recently
+        used; thread-safe, callers need not hold the lock.
 
         Concurrent misses of one key wait for a single build. ``build`` takes the lock itself if it
         uses the shared connection; call ``cached`` without holding it (the build lock is taken first).
         """
         full = (*key, self.data_version())
         missing = object()
-        hit = self._cache.get(full, missing)
-        if hit is not missing:
-            return hit  # type: ignore[no-any-return]
         with self._cache_lock:
+            hit = self._cache.get(full, missing)
+            if hit is not missing:
+                self._cache.move_to_end(full)
+                return hit  # type: ignore[no-any-return]
             building = self._building.setdefault(full, threading.Lock())
         with building:
             hit = self._cache.get(full, missing)
@@ -165,8 +168,8 @@ class Backend:
                     self._building.pop(full, None)
                 raise
             with self._cache_lock:
-                if len(self._cache) >= CACHE_ENTRIES:
-                    self._cache.clear()
+                while len(self._cache) >= CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
                 self._cache[full] = value
                 self._building.pop(full, None)
         return value
