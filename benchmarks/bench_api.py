@@ -16,7 +16,9 @@ per endpoint, each ``--duration`` seconds (10 by default):
 
 Every forecast request is a logged view (one hash-chained log record each). Targets: p95 <= 50 ms and no
 errors paced (also under the flood), p95 <= 100 ms back to back for the forecast endpoints. The machine's CPU
-may be shared with other work: the table says what it measured, not what the code would do on its own.
+may be shared with other work: the table says what it measured, not what the code would do on its own. The
+``CPU ms`` column (the server process's CPU time per request of the phase, from /proc) depends much less on
+that: one server process serves about 1000 / (CPU ms) requests per second of a core it gets.
 
 Run:  .venv/bin/python benchmarks/bench_api.py [--duration S]   (writes benchmarks/results/api.json)
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import platform
@@ -72,7 +75,7 @@ async def client_loop(
     out: list[Any],
     delay: float = 0.0,
 ) -> None:
-    """After ``delay`` seconds, send requests until ``stop``; record (latency seconds, ok)."""
+    """After ``delay`` seconds, send requests until ``stop``; record (latency seconds, status; 0: no answer)."""
     await asyncio.sleep(delay)
     i = 0
     while time.perf_counter() < stop:
@@ -80,12 +83,11 @@ async def client_loop(
         i += 1
         start = time.perf_counter()
         try:
-            response = await client.get(url, headers=headers)
-            ok = response.status_code == 200
+            status = (await client.get(url, headers=headers)).status_code
         except httpx.HTTPError:
-            ok = False
+            status = 0
         elapsed = time.perf_counter() - start
-        out.append((elapsed, ok))
+        out.append((elapsed, status))
         if pace is not None:
             await asyncio.sleep(max(0.0, pace - elapsed))
 
@@ -102,7 +104,14 @@ async def attack(client: httpx.AsyncClient, stop: float, out: list[int], k: int)
             out.append(0)
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the server process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def phase(
+    server: int,
     base: str,
     urls: list[str],
     headers: dict[str, str],
@@ -114,8 +123,9 @@ async def phase(
 ) -> dict[str, Any]:
     """One load phase: CLIENTS clients for ``duration`` seconds, their starts spread over one pace or not,
     and ``attackers`` login flooders beside them."""
-    samples: list[tuple[float, bool]] = []
+    samples: list[tuple[float, int]] = []
     attempts: list[int] = []
+    cpu_before = server_cpu(server)
     limits = httpx.Limits(max_connections=CLIENTS + attackers, max_keepalive_connections=CLIENTS + attackers)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
         stop = time.perf_counter() + duration
@@ -129,9 +139,13 @@ async def phase(
             *(attack(client, stop, attempts, k) for k in range(attackers)),
         )
         wall = time.perf_counter() - started
+    cpu = server_cpu(server) - cpu_before
     latencies = np.array([s[0] for s in samples]) * 1000
-    errors = sum(not s[1] for s in samples)
+    statuses = collections.Counter(s[1] for s in samples if s[1] != 200)
+    errors = sum(statuses.values())
     return {
+        "cpu_ms_per_request": 1000 * cpu / max(1, len(samples) + len(attempts)),
+        "error_statuses": {str(k): v for k, v in statuses.items()},
         "requests": len(samples), "errors": errors, "rps": len(samples) / wall,
         "p50_ms": float(np.percentile(latencies, 50)), "p95_ms": float(np.percentile(latencies, 95)),
         "max_ms": float(latencies.max()), "logins": len(attempts), "logins_429": attempts.count(429),
@@ -193,16 +207,18 @@ def main() -> None:
             rows = []
             for name, urls in endpoints.items():
                 for label, pace, stagger in PHASES:
-                    result = asyncio.run(phase(base, urls, headers, pace, duration, stagger=stagger))
+                    result = asyncio.run(
+                        phase(server.pid, base, urls, headers, pace, duration, stagger=stagger)
+                    )
                     rows.append({"endpoint": name, "phase": label, **result})
             flood = asyncio.run(
-                phase(base, endpoints["forecasts"], headers, PACE, duration, attackers=ATTACKERS)
+                phase(server.pid, base, endpoints["forecasts"], headers, PACE, duration, attackers=ATTACKERS)
             )
             rows.append({"endpoint": "forecasts", "phase": "flood", **flood})
         finally:
             server.terminate()
             server.wait(timeout=30)
-    heads = ("requests", "req/s", "p50 ms", "p95 ms", "max ms", "errors", "target")
+    heads = ("requests", "req/s", "p50 ms", "p95 ms", "max ms", "errors", "CPU ms", "target")
     print(f"{'endpoint':<10} {'phase':<13} " + " ".join(f"{h:>8}" for h in heads))
     met = True
     for r in rows:
@@ -213,7 +229,7 @@ def main() -> None:
         shown = "-" if target is None else f"{target:.0f} {'ok' if ok else 'MISS'}"
         print(
             f"{r['endpoint']:<10} {r['phase']:<13} {r['requests']:>8} {r['rps']:>8.1f} {r['p50_ms']:>8.1f} "
-            f"{r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} {r['errors']:>8} {shown:>8}"
+            f"{r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} {r['errors']:>8} {r['cpu_ms_per_request']:>8.2f} {shown:>8}"
         )
     print(
         f"login flood: {flood['logins']} attempts by {ATTACKERS} attackers, {flood['logins_401']} answered 401, "
