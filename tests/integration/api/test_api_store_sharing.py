@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pulsetwin.api.services.lease import StoreLease
 from pulsetwin.api.testing import Fixture
 from pulsetwin.exceptions import StoreBusyError
 from pulsetwin.store.database import Store, waiting_file
@@ -149,3 +150,35 @@ def test_a_store_held_by_another_process_is_refused_after_the_wait(
     with Store(db, read_only=True) as store:
         assert store.count("runs") >= 1
     assert not waiting_file(db).exists()
+
+
+def test_the_lease_closes_when_idle_and_lets_a_waiting_process_in(populated: Fixture, tmp_path: Path) -> None:
+    db = tmp_path / "leased.duckdb"
+    shutil.copy(populated.db, db)
+    closed: list[int] = []
+    lease = StoreLease(db, prepare=lambda store: None, on_close=lambda: closed.append(1), idle=0.2, poll=0.02)
+    try:
+        with lease.hold() as store:
+            assert store.count("runs") >= 1
+            with lease.hold() as nested:  # one thread's nested holds share the open store
+                assert nested is store
+        time.sleep(0.6)
+        assert closed == [1] and lease.opens == 1 and not lease.busy  # idle: the file is free again
+        with lease.hold():
+            waiter = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    f"from pulsetwin.store.database import Store; Store({str(db)!r}).close()",
+                ]
+            )
+            deadline = time.monotonic() + START_SECONDS
+            while not waiting_file(db).exists():  # the waiter starts, retries and touches the waiting file
+                assert time.monotonic() < deadline and waiter.poll() is None
+                time.sleep(0.05)
+            time.sleep(0.2)
+            assert waiter.poll() is None  # it still waits: this hold lasts
+        assert waiter.wait(timeout=30) == 0  # released after the hold: the waiter got in
+        assert len(closed) == 2 and lease.opens == 2
+    finally:
+        lease.close()
