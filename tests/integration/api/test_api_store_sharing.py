@@ -87,8 +87,12 @@ def test_import_and_forecast_run_while_serve_runs(
     def view() -> None:  # a dashboard user who keeps looking while the refresh runs
         with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
             while not stop.is_set():
-                answer = client.get("/api/v1/forecasts", params={"run_id": populated.run_id, "limit": 5})
-                statuses.append(answer.status_code)
+                try:
+                    answer = client.get("/api/v1/forecasts", params={"run_id": populated.run_id, "limit": 5})
+                except httpx.TransportError:  # no answer: the view may or may not have been logged
+                    statuses.append(0)
+                else:
+                    statuses.append(answer.status_code)
                 time.sleep(0.05)
 
     viewer = threading.Thread(target=view)
@@ -114,7 +118,7 @@ def test_import_and_forecast_run_while_serve_runs(
         viewer.join()
     listed = httpx.get(f"{base}/api/v1/runs", params={"kind": "forecast"}, headers=headers).json()
     assert new_run.group(0) in [run["run_id"] for run in listed["items"]]
-    assert set(statuses) <= {200, 503} and statuses.count(200) >= 2, statuses
+    assert set(statuses) <= {0, 200, 503} and statuses.count(200) >= 2, statuses
     assert not waiting_file(db).exists()
     served_views = statuses.count(200)
 
@@ -124,7 +128,8 @@ def test_import_and_forecast_run_while_serve_runs(
         records = store.log.records()
         assert store.log.verify().ok
     views = [r for r in records if r.action == "view_forecasts" and r.actor == "analyst-user"]
-    assert len(views) == served_views
+    # every answered view is in the log; a logged view without an answer only when the client gave up
+    assert served_views <= len(views) <= served_views + statuses.count(0), (len(views), statuses)
     assert {"import", "save_run"} <= {r.action for r in records}
 
 
