@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from pulsetwin import __version__
-from pulsetwin.api.errors import error_body, install_error_handlers
+from pulsetwin.api.errors import install_error_handlers
 from pulsetwin.api.middleware import BodyLimit, SecurityHeaders
 from pulsetwin.api.routers import (
     admin,
@@ -88,10 +87,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.demo_passwords = passwords
     app.state.throttle = LoginThrottle(settings.login_limit, settings.login_window)
     install_error_handlers(app)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(error_body("server_error", f"unexpected error: {type(exc).__name__}"), 500)
 
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)

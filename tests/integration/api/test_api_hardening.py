@@ -139,3 +139,24 @@ def test_decision_reasons_refuse_nul_control_and_bidi_characters(
     answer = client.post(f"{V1}/decisions", json=body, headers=auth["analyst"])
     assert answer.status_code == 422 and "reason" in answer.json()["error"]["message"]
     assert client.get(f"{V1}/decisions", headers=auth["analyst"]).json()["total"] == before
+
+
+def test_an_unexpected_error_is_a_500_with_the_headers_and_no_internals(
+    own: tuple[TestClient, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, _ = own
+
+    @client.app.get("/boom-for-test")  # type: ignore[attr-defined]
+    def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    with caplog.at_level(logging.ERROR, logger="pulsetwin.api.middleware"):
+        answer = client.get("/boom-for-test")
+    assert answer.status_code == 500
+    assert answer.json()["error"] == {
+        "code": "server_error",
+        "message": "unexpected error: RuntimeError",
+        "details": {},
+    }
+    assert answer.headers["X-Frame-Options"] == "DENY" and "secret" not in answer.text
+    assert "secret internal detail" in caplog.text  # the traceback is in the server's log
