@@ -80,7 +80,8 @@ class Settings:
             )
         if self.max_body_bytes < 1024:
             raise ParameterError(f"The 'max_body_bytes' setting must be >= 1024. Got {self.max_body_bytes}.")
-        if not isinstance(self.login_window, int | float) or not self.login_window > 0:
+        window = self.login_window
+        if isinstance(window, bool) or not isinstance(window, int | float) or not window > 0:
             raise ParameterError(
                 f"The 'login_window' setting must be seconds > 0. Got {self.login_window!r}."
             )

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from pulsetwin.api import Settings, create_app
 from pulsetwin.api.testing import Fixture
 from pulsetwin.api.throttle import LoginThrottle
+from pulsetwin.exceptions import ParameterError
 from pulsetwin.store.database import Store
 
 TOKEN = "/api/v1/auth/token"
@@ -105,3 +106,13 @@ def test_login_time_does_not_tell_whether_the_user_exists(populated: Fixture, tm
                 times[kind].append(time.perf_counter() - started)
     known, unknown = statistics.median(times["known"]), statistics.median(times["unknown"])
     assert 0.5 < known / unknown < 2.0, times  # before: 62 ms against 11 ms (5.6 times)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("login_limit", 0), ("login_limit", True), ("login_window", 0), ("login_window", True),
+     ("max_body_bytes", 100), ("max_body_bytes", "1MB")],
+)  # fmt: skip
+def test_limits_in_the_settings_are_checked(populated: Fixture, name: str, value: object) -> None:
+    with pytest.raises(ParameterError, match=f"'{name}' setting"):
+        Settings(db=populated.db, **{name: value})  # type: ignore[arg-type]
