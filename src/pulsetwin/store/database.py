@@ -9,6 +9,7 @@ values); then the stored rows are replaced in the same transaction and the log k
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,7 +24,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pulsetwin.exceptions import ConflictError, ParameterTypeError, StoreError, bad_parameter
+from pulsetwin.exceptions import (
+    ConflictError,
+    ParameterTypeError,
+    StoreBusyError,
+    StoreError,
+    bad_parameter,
+)
 from pulsetwin.schema.tables import IMPORTABLE, PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
 from pulsetwin.store.digest import EMPTY, Digest, TableChange, digest_rows
@@ -46,6 +53,10 @@ CATEGORIES_DDL = (
     "source VARCHAR NOT NULL)",
 )
 INTERNAL_TABLES = ("provenance", "categories", "runs", "log_head")
+LOCK_WAIT_SECONDS = 60.0  # a CLI command waits this long for a server (or another command) to let go
+FIRST_RETRY = 0.02
+LONGEST_RETRY = 0.25
+WAITING_SUFFIX = ".waiting"
 CONFLICTS_SHOWN = 10
 LONG_TEXT = 40  # revision digests show longer text values (geometry) as a short SHA-256 instead
 
@@ -108,6 +119,12 @@ class Store:
     anchor_key
         Key file signing the anchors and checking signed ones (default: ``PULSETWIN_ANCHOR_KEY``, else
         unsigned). Keep it where the store's writers cannot read it.
+    wait
+        Seconds to wait, with back-off, while another process holds the file (DuckDB lets one process
+        write, and nobody read while it does); then :class:`StoreBusyError`.
+    signal
+        While waiting, ask the holder to let go by touching :func:`waiting_file` (a running ``serve``
+        watches it and closes the store between requests). The server itself opens without signalling.
     """
 
     def __init__(
@@ -117,6 +134,8 @@ class Store:
         read_only: bool = False,
         anchor_file: Path | None = None,
         anchor_key: Path | None = None,
+        wait: float = LOCK_WAIT_SECONDS,
+        signal: bool = True,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
@@ -126,13 +145,9 @@ class Store:
             raise StoreError(
                 f"store '{self.path}' does not exist. Fix: import data first or pass the right --db"
             )
-        try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as error:
-            raise StoreError(
-                f"cannot open store '{self.path}': {error}. "
-                "Fix: close other programs using it, or check the path"
-            ) from None
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
+            raise bad_parameter("wait", "Store", "a number of seconds >= 0", wait)
+        self._con = _connect(self.path, read_only=read_only, wait=float(wait), signal=signal)
         self._depth = 0
         writer = None
         if self.anchor_path is not None and not read_only:
@@ -556,6 +571,66 @@ class Store:
         """Refuse writes on a read-only store."""
         if self.read_only:
             raise StoreError(f"store '{self.path}' is open read-only. Fix: open it with read_only=False")
+
+
+def waiting_file(path: Path) -> Path:
+    """The file a process touches while it waits for the store ``path``: ``<path>.waiting``."""
+    return path.with_name(path.name + WAITING_SUFFIX)
+
+
+def access_wanted(path: Path, *, within: float) -> bool:
+    """Whether some process touched the waiting file of ``path`` in the last ``within`` seconds."""
+    try:
+        touched = waiting_file(path).stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return time.time() - touched < within
+
+
+def _connect(path: Path, *, read_only: bool, wait: float, signal: bool) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, retrying with back-off while another process holds its lock.
+
+    Any other failure, and a lock still held after ``wait`` seconds, raise with the fix. When ``signal``,
+    each retry touches the waiting file, and the file is removed once the store is open.
+    """
+    deadline = time.monotonic() + wait
+    delay = FIRST_RETRY
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as error:
+            if not _lock_conflict(error):
+                raise StoreError(
+                    f"cannot open store '{path}': {error}. Fix: check the path and that the file is a DuckDB "
+                    "store"
+                ) from None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StoreBusyError(
+                    f"store '{path}' is held by another program ({_holder(error)}) and was not released "
+                    f"within {wait:g} s. Fix: wait for that command to finish and run this again; a running "
+                    "'pulsetwin serve' lets go between requests by itself"
+                ) from None
+            if signal:
+                waiting_file(path).touch()
+            time.sleep(min(delay, left))
+            delay = min(delay * 1.5, LONGEST_RETRY)
+        else:
+            if signal:
+                waiting_file(path).unlink(missing_ok=True)
+            return con
+
+
+def _lock_conflict(error: duckdb.Error) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock."""
+    return isinstance(error, duckdb.IOException) and "conflicting lock" in str(error).lower()
+
+
+def _holder(error: duckdb.Error) -> str:
+    """The holding process as DuckDB names it ('PID 123'), else 'another process'."""
+    text = str(error)
+    start = text.find("PID ")
+    return text[start:].split(")")[0].rstrip() if start >= 0 else "another process"
 
 
 def canonical_dtypes(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:

@@ -143,10 +143,10 @@ def test_a_view_batch_that_cannot_be_anchored_is_reported_and_not_logged_twice(t
     try:
         anchors = default_anchor_path(db)
         anchors.write_text("not an anchor\n", encoding="utf-8")  # damaged: never extended
-        before = backend.store.log.head()[0]
+        before = backend.lease.current().log.head()[0]
         with pytest.raises(AnchorError, match="was committed"):
             backend.log_writer.write("viewer", "view", "forecast", {})
-        assert backend.store.log.head()[0] == before + 1  # committed once, not retried
+        assert backend.lease.current().log.head()[0] == before + 1  # committed once, not retried
         assert anchors.read_text(encoding="utf-8") == "not an anchor\n"
     finally:
         backend.close()

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 T = TypeVar("T")
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Stored timestamps are UTC without an offset (DuckDB TIMESTAMP): attach it, so clients read them right."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+"""A moment, always sent with its offset (UTC, ``Z``), as RFC 3339 ``date-time`` requires."""
 
 
 class ErrorDetail(BaseModel):
@@ -49,7 +58,7 @@ class UserOut(BaseModel):
 
     username: str
     role: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class TokenOut(BaseModel):
@@ -57,7 +66,7 @@ class TokenOut(BaseModel):
 
     access_token: str
     token_type: Literal["bearer"]
-    expires_at: datetime
+    expires_at: Timestamp
     user: UserOut
 
 
@@ -133,7 +142,7 @@ class RunOut(BaseModel):
     """A run (forecast, backtest, audit, scenario)."""
 
     run_id: str
-    created_at: datetime
+    created_at: Timestamp
     kind: str
     model: str | None
     status: str
@@ -149,8 +158,8 @@ class Vintage(BaseModel):
     """How old the data behind a forecast is."""
 
     data_until: date | None = Field(description="Last period of data the run could use.")
-    imported_at: datetime | None = Field(description="Latest import into the store.")
-    run_created_at: datetime
+    imported_at: Timestamp | None = Field(description="Latest import into the store.")
+    run_created_at: Timestamp
 
 
 class SkillStatusOut(BaseModel):
@@ -260,7 +269,7 @@ class DecisionOut(BaseModel):
     """A recorded human decision."""
 
     decision_id: int
-    at: datetime
+    at: Timestamp
     actor: str
     run_id: str
     area_code: str
@@ -334,7 +343,7 @@ class ResultOut(BaseModel):
     result_id: str
     kind: str
     source: Literal["run", "document"]
-    created_at: datetime | None
+    created_at: Timestamp | None
     status: str | None
     payload: dict[str, Any]
 
@@ -343,7 +352,7 @@ class LogRecordOut(BaseModel):
     """One record of the hash-chained log."""
 
     seq: int
-    at: datetime
+    at: Timestamp
     actor: str
     action: str
     subject: str
@@ -383,7 +392,7 @@ class DocumentOut(BaseModel):
 
     name: str
     size: int
-    modified: datetime
+    modified: Timestamp
     media_type: str
 
 
@@ -391,7 +400,7 @@ class KillSwitchOut(BaseModel):
     """A withdrawn run."""
 
     run_id: str
-    at: datetime
+    at: Timestamp
     actor: str
     reason: str
     log_seq: int

@@ -106,15 +106,26 @@ def area_history(backend: Backend, code: str, freq: str, category: str | None) -
     return history_points(incidents)
 
 
+def period_totals(incidents: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Counts summed (over sources) per ``by`` columns and period, sorted; a period with any withheld count
+    is missing (NA) rather than undercounted."""
+    grouped = incidents.groupby([*by, "period_start"])["count"]
+    totals = grouped.sum(min_count=1).where(grouped.count() == grouped.size())
+    return totals.rename("count").reset_index()
+
+
 def history_points(incidents: pd.DataFrame) -> list[dict[str, Any]]:
-    """Counts summed per period; a period with any withheld count is missing rather than undercounted."""
+    """Counts summed per period (see :func:`period_totals`) as points."""
     if incidents.empty:
         return []
-    grouped = incidents.groupby("period_start")["count"]
-    totals = grouped.sum(min_count=1).where(grouped.count() == grouped.size())
+    return points(period_totals(incidents, []))
+
+
+def points(totals: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of :func:`period_totals` as ``{"period_start", "count"}`` points."""
     return [
-        {"period_start": pd.Timestamp(p).date(), "count": None if pd.isna(c) else int(c)}  # type: ignore[arg-type]
-        for p, c in totals.items()
+        {"period_start": pd.Timestamp(p).date(), "count": None if pd.isna(c) else int(c)}
+        for p, c in zip(totals["period_start"], totals["count"], strict=True)
     ]
 
 

@@ -55,6 +55,7 @@ def record_decision(
             {"action": action, "reason": reason, "id": decision_id},
             tables=("decisions",),
         )
+        backend.decisions_version += 1
     return dict(
         zip(COLUMNS, (decision_id, at, actor, run_id, area_code, action, reason, record.seq), strict=True)
     )

@@ -59,16 +59,18 @@ class LogVerifier:
         self._backend = backend
         self._run_lock = threading.Lock()
         self._checkpoint = (0, GENESIS_HASH)
-        path = backend.store.anchor_path
-        self._reader = None if path is None else AnchorReader(path, backend.store.log.key)
+        self._reader: AnchorReader | None = None  # made on the first call, from the store as opened
         self._anchored = 0
         self._failures: list[AnchorCheck | LineProblem] = []
 
     def verify(self) -> dict[str, Any]:
         """Verify the records added since the last call (all of them the first time) and the new anchors."""
-        with self._run_lock:
-            with self._backend.lock:  # the shared connection makes the cursor; the walk runs without the lock
-                cursor = connection(self._backend.store).cursor()
+        # The lease keeps the store open during the walk; the lock is held only to make the cursor.
+        with self._run_lock, self._backend.lease.hold() as store:
+            if self._reader is None and store.anchor_path is not None:
+                self._reader = AnchorReader(store.anchor_path, store.log.key)
+            with self._backend.lock:
+                cursor = connection(store).cursor()
             try:
                 return self._step(cursor)
             finally:
