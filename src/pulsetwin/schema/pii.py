@@ -247,6 +247,13 @@ BASE64_MEDIA: Final = (
     r"(?:iVBORw0KGgo|/9j/|R0lGOD|UklGR|SUQz|T2dnUw|ZkxhQw|AAAA[A-Za-z0-9+/]{2}ZnR5c)[A-Za-z0-9+/]{20,}"
 )
 HEX_ONLY: Final = r"[0-9A-Fa-f]+"
+HEX_ID: Final = r"(?:[0-9A-Fa-f]+-)*[0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*(?:-[0-9A-Fa-f]+)*"
+"""A UUID or hash (hex digits, optional dashes, at least one letter a-f; checked from 20 characters on)."""
+_GROUP: Final = r"(?:[1-9][0-9]{0,6}|[1-9][0-9]{10,19})"
+PLAIN_ID: Final = rf"[A-Za-z]{{1,12}}[-_:/]?{_GROUP}(?:[-_:/]{_GROUP})*"
+"""An identifier such as ``pol-20230000001`` (checked from 10 characters on): a letter prefix and digit groups
+that cannot hold a BSN (8-10 digits), a phone number or date (a group with a leading 0), a plate (10+
+characters) or a name, address or e-mail (no space, no @). Values like this skip the content rules."""
 MAGIC_PREFIXES: Final = (
     "\x89PNG",
     "\xff\xd8\xff",
@@ -269,7 +276,7 @@ MAGIC_PREFIXES: Final = (
 BINARY_CHARACTER: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]"
 """A character that printable text never holds and binary decoded as text nearly always does."""
 WKT: Final = r"(?is)[ \t\r\n]*(?:multi)?(?:point|linestring|polygon|geometrycollection)(?:[^a-z].*)?"
-BSN_TOKEN: Final = r"(?:^|[^0-9A-Za-z.])(?P<bsn>[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3})(?:[^0-9A-Za-z]|$)"
+BSN_TOKEN: Final = r"(?:^|[^0-9.])(?P<bsn>[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3})(?:[^0-9]|$)"
 _GIVEN_CAPITALISED: Final = "(?:" + "|".join(n.capitalize() for n in _GIVEN_NAMES) + ")"
 PERSON_NAME_IN_TEXT: Final = (
     rf"(?:^|[^A-Za-z])(?P<person>{_GIVEN_CAPITALISED}(?:[ ]+{_GIVEN_CAPITALISED})?[ ]+(?:{_TUSSENVOEGSELS}[ ]+)*"
@@ -446,6 +453,12 @@ def _text_findings(
         return None  # geometry: coordinates are no phone numbers or BSNs
     n = len(values)
     length = values.str.len().to_numpy(dtype=np.int64)
+    plain_id = _match(values, HEX_ID, length >= 20)  # UUIDs, hashes: random digits are no phones or BSNs
+    plain_id |= _match(values, PLAIN_ID, length >= 10)
+    plain_id[plain_id] &= ~_match(values[plain_id], BIRTH_WORDS, search=True)
+    if plain_id.any():  # cleared, not dropped: the column shares below keep their denominators
+        values = values.where(~plain_id, "")
+        length = np.where(plain_id, 0, length)
     spaces = (values.str.count(" ") + values.str.count("\n")).to_numpy(dtype=np.int64)
     has_digit = _match(values, "[0-9]", search=True)
 
