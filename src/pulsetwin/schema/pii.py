@@ -29,13 +29,16 @@ checked on its own (:func:`_value_findings`), in every column:
 
 - a 9-digit number (also written ``1234.56.782``) passing the BSN 11-check anywhere in a value, unless the
   column mostly holds 8/9-digit numbers (then the share rule above decides: numeric ids pass by chance);
-- a value that is a person's name as a whole ("Jan de Vries", "J.P. Jansen"; not "Jan van Galenstraat"),
-  or, outside place-name columns, holds one ("melder Pieter Jansen": capitalised given name + surname);
+- a value that is a person's name as a whole ("Jan de Vries", "J.P. Jansen") or holds one ("melder Pieter
+  Jansen": a capitalised given name + surname), unless the name is a place ("Jan van Galenstraat", "Sint Jan
+  Centrum", "Anna Paulowna": see ``PLACE_ENDING``);
 - a date after a birth word ("geboren 12-03-1985", "dob: 1985-03-12"); and, in canonical label columns
   (``source``, ``variable``, ``name``, ``event_id``...: text that is never a date), a value that is a date in
   the plausible birth range.
 
-With ``table`` given, values longer than the column's limit are refused first (as a SchemaError naming row,
+UUIDs, hashes and plain identifiers (``pol-20230000001``: see ``PLAIN_ID``) skip the content rules: their
+digits are random, not phone numbers or BSNs, and skipping them keeps id columns of millions of distinct
+values fast. With ``table`` given, values longer than the column's limit are refused first (as a SchemaError naming row,
 column and length, never echoing the value).
 
 Float columns are not inspected by content (they hold measures, not names); integer columns only for BSNs.
