@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from pulsetwin.exceptions import ParameterTypeError, StoreError, bad_parameter
+from pulsetwin.schema.crs import is_rd_new, parse_crs
 from pulsetwin.schema.pii import guard_personal_data
 from pulsetwin.schema.tables import IMPORTABLE, table_spec
 from pulsetwin.schema.validate import validate_table
@@ -103,7 +104,11 @@ def check_file(
     for key in ("crs_assumed", "crs_declared"):
         if key in loaded.details:
             notes += (f"CRS of '{file_path.name}': {loaded.details[key]}",)
-    if crs is not None and (not geo_read or "reprojected_to" in loaded.details):
+    if geo_read:
+        reprojected = "reprojected_to" in loaded.details
+    else:
+        reprojected = crs is not None and not is_rd_new(parse_crs(crs, where=f"file '{file_path}'"))
+    if crs is not None and reprojected:
         notes += (f"coordinates of '{file_path.name}' reprojected from {crs} to EPSG:28992",)
     return check_frames(
         {spec.name: loaded.frame},
