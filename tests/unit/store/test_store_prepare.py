@@ -70,3 +70,10 @@ def test_a_conflict_with_stored_rows_names_the_file(tmp_path: Path) -> None:
         store.import_file("incidents", first, source="politie")
         with pytest.raises(ConflictError, match=f"^file '{second}': table 'incidents': 1 rows"):
             store.import_file("incidents", second, source="politie")
+
+
+def test_an_unknown_table_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "incidents.csv"
+    path.write_text(CSV, encoding="utf-8")
+    with pytest.raises(SchemaError, match=f"file '{path}': a table to import into.*got 'incident'"):
+        check_file("incident", path)
