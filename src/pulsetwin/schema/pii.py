@@ -252,6 +252,13 @@ BASE64_MEDIA: Final = (
 HEX_ONLY: Final = r"[0-9A-Fa-f]+"
 HEX_ID: Final = r"(?:[0-9A-Fa-f]+-)*[0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*(?:-[0-9A-Fa-f]+)*"
 """A UUID or hash (hex digits, optional dashes, at least one letter a-f; checked from 20 characters on)."""
+PLAIN_BY_KIND: Final = {
+    "float": r"[ ]*-?[0-9]{1,7}(?:\.[0-9]*)?(?:[eE][-+]?[0-9]{1,3})?[ ]*",
+    "int": r"[ ]*[0-9]{1,7}(?:\.0*)?[ ]*",
+    "date": r"[ ]*[0-9]{4}-[0-9]{2}-[0-9]{2}[ ]*",
+    "timestamp": r"[ ]*[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)?[ ]*",
+}
+"""Text that is a plain value of a canonical column's type (at most 7 integer digits: no BSN or phone)."""
 _GROUP: Final = r"(?:[1-9][0-9]{0,6}|[1-9][0-9]{10,19})"
 PLAIN_ID: Final = rf"[A-Za-z]{{1,12}}[-_:/]?{_GROUP}(?:[-_:/]{_GROUP})*"
 """An identifier such as ``pol-20230000001`` (checked from 10 characters on): a letter prefix and digit groups
@@ -456,12 +463,6 @@ def _text_findings(
         return None  # geometry: coordinates are no phone numbers or BSNs
     n = len(values)
     length = values.str.len().to_numpy(dtype=np.int64)
-    plain_id = _match(values, HEX_ID, length >= 20)  # UUIDs, hashes: random digits are no phones or BSNs
-    plain_id |= _match(values, PLAIN_ID, length >= 10)
-    plain_id[plain_id] &= ~_match(values[plain_id], BIRTH_WORDS, search=True)
-    if plain_id.any():  # cleared, not dropped: the column shares below keep their denominators
-        values = values.where(~plain_id, "")
-        length = np.where(plain_id, 0, length)
     spaces = (values.str.count(" ") + values.str.count("\n")).to_numpy(dtype=np.int64)
     has_digit = _match(values, "[0-9]", search=True)
 
@@ -614,6 +615,22 @@ def _integers(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
+def _plain(values: pd.Series, length: np.ndarray, kind: str | None) -> np.ndarray:
+    """Distinct values that cannot hold person data, so the content rules skip them (and their shares count
+    only the rest): UUIDs and hashes (``HEX_ID``), plain ids (``PLAIN_ID``, no birth word), and in canonical
+    number and date columns read as text, short plain numbers and ISO dates (``PLAIN_BY_KIND``).
+
+    This keeps columns of millions of distinct ids, coordinates or timestamps fast; what it skips is
+    structurally no BSN (8-10 digits), phone number, plate, name, address, e-mail or payload.
+    """
+    plain = _match(values, HEX_ID, length >= 20) | _match(values, PLAIN_ID, length >= 10)
+    if kind in PLAIN_BY_KIND:
+        plain |= _match(values, PLAIN_BY_KIND[kind], ~plain & (length <= 40))
+    if plain.any():
+        plain[plain] &= ~_match(values[plain], BIRTH_WORDS, search=True)
+    return plain
+
+
 def guard_personal_data(frame: pd.DataFrame, *, file: str | None = None, table: str | None = None) -> None:
     """Refuse person-level data by column name and content; return None when the frame is clean.
 
@@ -673,8 +690,17 @@ def guard_personal_data(frame: pd.DataFrame, *, file: str | None = None, table: 
         text = _as_text(series, name, file)
         if text is None or len(text.values) == 0:
             continue
-        refuse_overlong(table, name, text.values.str.len().to_numpy(dtype=np.int64), text.codes, file=file)
-        finding = _text_findings(text.values, name, label=kinds.get(name) in LABEL_KINDS)
+        lengths = text.values.str.len().to_numpy(dtype=np.int64)
+        refuse_overlong(table, name, lengths, text.codes, file=file)
+        check = np.flatnonzero(~_plain(text.values, lengths, kinds.get(name)))
+        if len(check) == 0:
+            continue
+        subset = (
+            text.values if len(check) == len(text.values) else text.values.iloc[check].reset_index(drop=True)
+        )
+        finding = _text_findings(subset, name, label=kinds.get(name) in LABEL_KINDS)
         if finding is not None:
             kind, why, hits = finding
-            _refuse(name, kind, why, series, text.first_row(hits), file)
+            found = np.zeros(len(text.values), dtype=bool)
+            found[check] = hits
+            _refuse(name, kind, why, series, text.first_row(found), file)
