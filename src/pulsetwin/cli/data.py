@@ -12,6 +12,7 @@ from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, ReviseFlag, con
 from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.tables import IMPORTABLE, TABLES
 from pulsetwin.store import Store
+from pulsetwin.store.prepare import check_file
 
 TableArgument = Annotated[
     str, typer.Argument(help=f"Canonical table: {', '.join(IMPORTABLE)}.", show_default=False)
@@ -30,16 +31,33 @@ def import_command(
     ] = None,
     revise: ReviseFlag = False,
     json_output: JsonFlag = False,
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            "--crs",
+            help="CRS of the file's coordinates (WKT geometry, x/y), e.g. EPSG:4326: reprojected to EPSG:28992. "
+            "Without it, CSV/Parquet coordinates must lie inside the RD New bounds.",
+        ),
+    ] = None,
+    allow_withheld: Annotated[
+        bool,
+        typer.Option(
+            "--allow-withheld",
+            help="Accept empty incident counts as withheld by the source (a secret value); refused otherwise.",
+        ),
+    ] = False,
 ) -> None:
     """Validate FILE and import it into TABLE: all or nothing; re-importing the same rows changes nothing.
 
     Rows whose key is stored with other values are refused, unless --revise accepts them as a
-    re-publication: then they replace the stored rows and the log keeps old -> new values.
+    re-publication: then they replace the stored rows and the log keeps old -> new values. The file is read,
+    checked for person data and validated before the store is opened: a refused file leaves it untouched.
     """
+    checked = check_file(table, file, layer=layer, crs=crs, allow_withheld=allow_withheld)
     with Store(db) as store:
-        report = store.import_file(table, file, layer=layer, source=source, revise=revise)
+        report = store.import_checked(checked, source=source, revise=revise)
     if json_output:
-        print_json(report.to_dict())
+        print_json(report.to_dict() | {"notes": list(checked.notes)})
         return
     view = Table(title=f"import {report.dataset_id} (log #{report.log_seq})")
     columns = ("table", "rows", "inserted", "already present", *(("revised",) if revise else ()))
@@ -51,6 +69,8 @@ def import_command(
     console.print(view)
     if report.new_categories:
         console.print(f"registered new categories: {', '.join(report.new_categories)}")
+    for note in checked.notes:
+        console.print(f"note: {note}")
 
 
 def export_command(

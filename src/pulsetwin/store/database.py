@@ -31,11 +31,12 @@ from pulsetwin.exceptions import (
     StoreError,
     bad_parameter,
 )
-from pulsetwin.schema.tables import IMPORTABLE, PROTECTED, TABLES, TableSpec, table_spec
+from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
 from pulsetwin.store.digest import EMPTY, Digest, TableChange, digest_rows
-from pulsetwin.store.io import SQL_TYPES, export_relation, load_file, table_ddl
+from pulsetwin.store.io import SQL_TYPES, export_relation, table_ddl
 from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
+from pulsetwin.store.prepare import CheckedImport, check_file, check_frames
 from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
 from pulsetwin.store.runs import (
     RUNS_DDL,
@@ -232,34 +233,37 @@ class Store:
             When a key is stored with other values and ``revise`` is False; lists the first keys and the
             count; nothing is written.
         """
-        from pulsetwin.schema.pii import guard_personal_data
-        from pulsetwin.schema.validate import validate_table
+        self._require_writable()
+        checked = check_frames(frames, file=file, file_hash=file_hash, details=details)
+        return self.import_checked(checked, source=source, actor=actor, revise=revise)
 
+    def import_checked(
+        self, checked: CheckedImport, *, source: str | None = None, actor: str = "cli", revise: bool = False
+    ) -> ImportReport:
+        """Import frames that :func:`~pulsetwin.store.prepare.check_file` or ``check_frames`` passed.
+
+        ``source`` defaults to the checked file's ``file:<name>``. Atomic and idempotent as
+        :meth:`import_frames`; ConflictError (naming the file) on keys stored with other values unless
+        ``revise``.
+        """
         self._require_writable()
         if not isinstance(revise, bool):
             raise ParameterTypeError(
                 f"The 'revise' parameter of Store.import_frames must be a bool. Got {revise!r} instead."
             )
-        if not isinstance(frames, Mapping) or not frames:
-            raise bad_parameter(
-                "frames", "Store.import_frames", "a non-empty dict of table name to frame", frames
+        if not isinstance(checked, CheckedImport):
+            raise ParameterTypeError(
+                "The 'checked' parameter of Store.import_checked must be a CheckedImport from check_file or "
+                f"check_frames. Got {type(checked).__name__} instead."
             )
-        validated: dict[str, pd.DataFrame] = {}
-        for table, frame in frames.items():
-            spec = table_spec(table)
-            if spec.name not in IMPORTABLE:
-                raise StoreError(f"table '{table}' cannot be imported; importable: {', '.join(IMPORTABLE)}")
-            if not isinstance(frame, pd.DataFrame):
-                raise ParameterTypeError(
-                    f"The 'frames' parameter of Store.import_frames must map '{table}' to a DataFrame. "
-                    f"Got {type(frame).__name__} instead."
-                )
-            guard_personal_data(frame, file=file)
-            validated[table] = validate_table(table, frame, file=file)
+        source = source or checked.default_source
+        if source is None:
+            raise bad_parameter("source", "Store.import_checked", "a non-empty source name", source)
+        validated, file, file_hash, details = checked.frames, checked.file, checked.file_hash, checked.details
         imported_at = datetime.now(UTC).replace(tzinfo=None)
         dataset = dataset_id(source, file_hash, imported_at)
         with self.transaction():
-            merged = [self._merge(TABLES[t], f, revise=revise) for t, f in validated.items()]
+            merged = [self._merge(TABLES[t], f, revise=revise, file=file) for t, f in validated.items()]
             results = tuple(result for result, _, _ in merged)
             new_slugs = self._register_categories(validated, source, imported_at)
             for result in results:
@@ -318,27 +322,21 @@ class Store:
         actor: str = "cli",
         source: str | None = None,
         revise: bool = False,
+        crs: str | None = None,
+        allow_withheld: bool = False,
     ) -> ImportReport:
-        """Read a CSV/Parquet file (areas also GeoPackage/GeoJSON) and import it with :meth:`import_frames`.
+        """Read a CSV/Parquet file (areas also GeoPackage/GeoJSON) and import it (see :func:`check_file`).
 
         ``source`` defaults to ``file:<name>``; the file's SHA-256 and reader notes (layer, CRS handling,
-        water-only buurten) go into the provenance record. ``revise`` as in :meth:`import_frames`.
+        encoding, water-only buurten) go into the provenance record. ``crs`` declares the CRS of the file's
+        coordinates; ``allow_withheld`` accepts empty counts as withheld. ``revise`` as in :meth:`import_frames`.
         """
-        spec = table_spec(table)
-        file_path = Path(path)
-        loaded = load_file(spec, file_path, layer=layer)
-        return self.import_frames(
-            {spec.name: loaded.frame},
-            source=source or f"file:{file_path.name}",
-            file=str(file_path),
-            file_hash=loaded.file_hash,
-            actor=actor,
-            details=loaded.details,
-            revise=revise,
-        )
+        self._require_writable()
+        checked = check_file(table, path, layer=layer, crs=crs, allow_withheld=allow_withheld)
+        return self.import_checked(checked, source=source, actor=actor, revise=revise)
 
     def _merge(
-        self, spec: TableSpec, frame: pd.DataFrame, *, revise: bool = False
+        self, spec: TableSpec, frame: pd.DataFrame, *, revise: bool = False, file: str | None = None
     ) -> tuple[TableImport, dict[str, Any], TableChange]:
         """Insert the new rows of one validated frame and, when revising, replace rows stored with other values.
 
@@ -358,7 +356,7 @@ class Store:
                 if revise:
                     changes, removed = self._replace_revised(spec, incoming, on)
                 else:
-                    self._refuse_conflicts(spec, incoming, on)
+                    self._refuse_conflicts(spec, incoming, on, file)
                 new_rows = f"SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
             else:
                 new_rows = f"SELECT * FROM {incoming}"
@@ -375,7 +373,7 @@ class Store:
         """SQL condition: the incoming row ``i`` and the stored row ``t`` differ in a value column."""
         return " OR ".join(f'i."{c}" IS DISTINCT FROM t."{c}"' for c in spec.value_columns)
 
-    def _refuse_conflicts(self, spec: TableSpec, incoming: str, on: str) -> None:
+    def _refuse_conflicts(self, spec: TableSpec, incoming: str, on: str, file: str | None = None) -> None:
         """Raise ConflictError when incoming keys are stored with other values."""
         differs = self._differs(spec)
         keys = ", ".join(f'i."{k}"' for k in spec.key)
@@ -386,7 +384,8 @@ class Store:
         if rows:
             shown = "; ".join(_describe_key(spec, row) for row in rows)
             raise ConflictError(
-                f"table '{spec.name}': {rows[0][-1]} rows have keys already stored with other values "
+                ("" if file is None else f"file '{file}': ")
+                + f"table '{spec.name}': {rows[0][-1]} rows have keys already stored with other values "
                 f"(first {len(rows)}: {shown}). Nothing was imported. "
                 "Fix: correct the file if it is wrong, or, when the source re-published corrected values, "
                 "pass --revise to accept a re-publication (revise=True in Python; the old values are logged)"
