@@ -25,6 +25,8 @@ import pyarrow.compute as pc
 
 from pulsetwin.exceptions import ConflictError, ParameterTypeError, StoreError, bad_parameter
 from pulsetwin.schema.tables import IMPORTABLE, PROTECTED, TABLES, TableSpec, table_spec
+from pulsetwin.store.duplicates import refuse_duplicate_source
+from pulsetwin.store.imports import UndoResult, list_imports, record_rows, tracking_ddl, undo_import
 from pulsetwin.store.io import SQL_TYPES, export_relation, load_file, table_ddl
 from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
 from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
@@ -175,6 +177,7 @@ class Store:
         actor: str = "cli",
         details: Mapping[str, Any] | None = None,
         revise: bool = False,
+        also_source: bool = False,
     ) -> ImportReport:
         """Validate and import canonical frames atomically.
 
@@ -187,13 +190,17 @@ class Store:
         number of rows revised and old -> new values of the first keys (values of audit-only tables are
         left out), and the provenance notes the revision.
 
+        Incidents whose counts coincide with another stored source's are refused (a copy would be counted
+        twice) unless ``also_source`` says they are a different measurement. Every import records which rows
+        it inserted, so :meth:`undo_import` can remove it exactly.
+
         Raises
         ------
         PersonalDataError, SchemaError
             From the guard and validator; nothing is written.
         ConflictError
             When a key is stored with other values and ``revise`` is False; lists the first keys and the
-            count; nothing is written.
+            count; or when incidents repeat another source's counts; nothing is written.
         """
         from pulsetwin.schema.pii import guard_personal_data
         from pulsetwin.schema.validate import validate_table
@@ -222,7 +229,12 @@ class Store:
         imported_at = datetime.now(UTC).replace(tzinfo=None)
         dataset = dataset_id(source, file_hash, imported_at)
         with self.transaction():
-            merged = [self._merge(TABLES[t], f, revise=revise) for t, f in validated.items()]
+            merged = [
+                self._merge(
+                    TABLES[t], f, dataset=dataset, revise=revise, check_copy=not also_source, file=file
+                )
+                for t, f in validated.items()
+            ]
             results = tuple(result for result, _ in merged)
             new_slugs = self._register_categories(validated, source, imported_at)
             for result in results:
@@ -274,11 +286,13 @@ class Store:
         actor: str = "cli",
         source: str | None = None,
         revise: bool = False,
+        also_source: bool = False,
     ) -> ImportReport:
         """Read a CSV/Parquet file (areas also GeoPackage/GeoJSON) and import it with :meth:`import_frames`.
 
         ``source`` defaults to ``file:<name>``; the file's SHA-256 and reader notes (layer, CRS handling,
-        water-only buurten) go into the provenance record. ``revise`` as in :meth:`import_frames`.
+        water-only buurten) go into the provenance record. ``revise`` and ``also_source`` as in
+        :meth:`import_frames`.
         """
         spec = table_spec(table)
         file_path = Path(path)
@@ -291,15 +305,24 @@ class Store:
             actor=actor,
             details=loaded.details,
             revise=revise,
+            also_source=also_source,
         )
 
     def _merge(
-        self, spec: TableSpec, frame: pd.DataFrame, *, revise: bool = False
+        self,
+        spec: TableSpec,
+        frame: pd.DataFrame,
+        *,
+        dataset: str,
+        revise: bool = False,
+        check_copy: bool = True,
+        file: str | None = None,
     ) -> tuple[TableImport, dict[str, Any]]:
         """Insert the new rows of one validated frame and, when revising, replace rows stored with other values.
 
         Returns the counts and the revision digest (empty unless ``revise``). ConflictError on keys stored
-        with other values when not revising.
+        with other values when not revising, and (``check_copy``) on incidents copying another source. The
+        rows are recorded under ``dataset`` for undo.
         """
         view = f"_incoming_{spec.name}"
         self._con.register(view, pa.Table.from_pandas(frame, preserve_index=False))  # Arrow scans ~2x faster
@@ -310,12 +333,16 @@ class Store:
             on = " AND ".join(f'i."{k}" = t."{k}"' for k in spec.key)
             target = f'"{spec.name}"'
             if _scalar(self._con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
+                if not revise:
+                    self._refuse_conflicts(spec, incoming, on)
+                if check_copy and spec.name == "incidents":
+                    refuse_duplicate_source(self._con, incoming, file)
+                record_rows(self._con, spec, dataset, incoming, on, self._differs(spec), revise=revise)
                 if revise:
                     changes = self._replace_revised(spec, incoming, on)
-                else:
-                    self._refuse_conflicts(spec, incoming, on)
                 sql = f"INSERT INTO {target} SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
             else:
+                record_rows(self._con, spec, dataset, incoming, on, self._differs(spec), revise=False)
                 sql = f"INSERT INTO {target} SELECT * FROM {incoming}"
             inserted = _scalar(self._con, sql)
         finally:
@@ -387,6 +414,23 @@ class Store:
                 "INSERT INTO categories VALUES (?, ?, ?)", [[slug, imported_at, source] for slug in ordered]
             )
         return ordered
+
+    # ------------------------------------------------------------------ list / undo imports
+    def imports(self) -> pd.DataFrame:
+        """Every import, oldest first: id, tables, source, file, file hash, rows, time, and undo if undone."""
+        return list_imports(self._con)
+
+    def undo_import(self, import_id: str, *, reason: str, actor: str = "cli") -> UndoResult:
+        """Remove exactly the rows one import inserted and restore the rows it revised, atomically, logged.
+
+        Refused (StoreError, nothing changed) when the import is unknown, already undone, made before
+        imports recorded their rows, or when a later import still brings the same rows: undo that first.
+        """
+        with self.transaction():
+            at = datetime.now(UTC).replace(tzinfo=None)
+            result = undo_import(self._con, import_id, reason=reason, actor=actor, at=at)
+            self.log.append(actor, "undo_import", import_id, asdict(result))
+        return result
 
     # ------------------------------------------------------------------ read / export
     def read(self, table: str, *, where: Mapping[str, object] | None = None) -> pd.DataFrame:
@@ -493,7 +537,7 @@ class Store:
         """Create missing tables and the log head, in one transaction."""
         statements = (
             *(table_ddl(spec) for spec in TABLES.values() if spec.name != "log"),
-            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL,
+            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(),
         )  # fmt: skip
         with self.transaction():
             for statement in statements:
