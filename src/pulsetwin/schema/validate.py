@@ -31,6 +31,7 @@ from pulsetwin.schema.periods import (
     is_midnight,
     is_monday,
     is_month_start,
+    is_monthly,
     month_start,
     parse_dates,
     parse_timestamps,
@@ -384,6 +385,15 @@ def _check_periods(chk: _Checker, dates: _Column, freq: _Column | None) -> None:
             "snap each date to the start of its week or month",
         )
         return
+    weekly = freq.rows((freq.uniques == "W").to_numpy()) & ~dates.missing
+    if weekly.any() and is_monthly(dates.values[weekly]):
+        chk.fail(
+            "freq",
+            weekly,
+            "expected freq 'M' for monthly data: every period_start of the freq 'W' rows is the 1st of a month, "
+            "so these are months; read as weeks each month's count would sit on one week",
+            "set freq to M for these rows",
+        )
     for code, ok, snap in (("W", monday, week_start), ("M", first, month_start)):
         is_freq = freq.rows((freq.uniques == code).to_numpy())
         bad = is_freq & ~ok & ~dates.missing
