@@ -118,7 +118,10 @@ def list_imports(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             }
         )
     columns = ["import_id", "tables", "source", "file", "file_hash", "rows", "inserted", "imported_at"]
-    return pd.DataFrame(rows, columns=[*columns, "undone_at", "undo_reason"])
+    frame = pd.DataFrame(rows, columns=[*columns, "undone_at", "undo_reason"])
+    # None, not NaT, for imports still in place: a plain value for JSON and the CLI table
+    frame["undone_at"] = pd.Series([row["undone_at"] for row in rows], dtype=object, index=frame.index)
+    return frame
 
 
 def undo_import(
