@@ -20,6 +20,7 @@ from typer.testing import CliRunner, Result
 
 from pulsetwin.cli import data, fetch
 from pulsetwin.exceptions import PulsetwinError
+from pulsetwin.sources.mapped_files import load_mapping
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from meaning_corpus import AREAS, CASES, FIRST_MAPPING, WRITE_FIRST, Case, Refused
@@ -155,3 +156,13 @@ def test_import_list_shows_each_import_and_its_undo(template: Path, tmp_path: Pa
     assert imported["dataset_id"] in table and "wrong freq" in table
     again = cli("import", "undo", imported["dataset_id"], "--reason", "twice", "--db", str(db))
     assert isinstance(again.exception, PulsetwinError) and "already undone" in str(again.exception)
+
+
+def test_readme_mapping_example_is_a_valid_mapping(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Mapping files and undoing an import", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "m.yaml").write_text(example, encoding="utf-8")
+    loaded = load_mapping(tmp_path / "m.yaml")
+    assert (loaded.freq, loaded.date_format, loaded.read) == ("M", "%m-%Y", {"sheet": "Data"})
+    assert loaded.category_map["Jeugdoverlast"] == "youth_nuisance" and loaded.count_column == "aantal"
