@@ -464,7 +464,7 @@ CASES: tuple[Case, ...] = (
         csv(reports, sep="\t", date="gemeld_op", fmt="%d-%m-%Y", encoding="utf-16"),
         _imp("d_reports_utf16.csv"),
         Expected(_reports_rows("W"), "W", REPORTS),
-        reports_mapping("W", 'delimiter: "\\t"'),
+        reports_mapping("W"),
     ),
     # canonical incidents files: a freq column that contradicts the dates
     Case(

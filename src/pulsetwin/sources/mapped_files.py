@@ -22,7 +22,7 @@ weeks filled with 0), as are weekly counts (all Mondays) under ``freq: M``. With
 from such dates and the inference is noted; single days (event records) need an explicit ``freq``.
 
 CSV: the encoding is detected (byte-order mark, UTF-8, else clean Windows-1252, noted) unless
-``read.encoding`` names it; the delimiter is ``;`` or ``,`` as the header shows unless ``read.delimiter``
+``read.encoding`` names it; the delimiter is ``,``, ``;`` or a tab as the header shows unless ``read.delimiter``
 names it; ``read.decimal`` (default ``,`` in a ``;`` file, else ``.``) is the decimal mark of counts.
 Excel: a workbook with several sheets needs ``read.sheet``; a sheet that does not exist is refused with the
 list of sheets that do.
@@ -54,6 +54,8 @@ from pulsetwin.store.textfile import read_text
 READERS: Final = (".csv", ".parquet", ".xlsx")
 CHOICES: Final = ("error", "drop")
 READ_KEYS: Final = ("sheet", "delimiter", "encoding", "decimal")
+DELIMITERS: Final = (",", ";", "\t")
+"""CSV delimiters recognised from the header (the most frequent wins; a tie goes to the first)."""
 DAY_DIRECTIVES: Final = re.compile(r"%[-#]?[dejaAwuUWVGgcx]")
 """strftime directives that fix a day; a date.format without any (``%m-%Y``) names a month."""
 
@@ -187,16 +189,16 @@ def read_raw(path: Path, read: dict[str, Any] | None = None) -> RawFile:
     """The file as read, CSV cells as text; the PII guard sees exactly this.
 
     CSV text is decoded by :func:`pulsetwin.store.textfile.read_text` (encoding detected unless
-    ``read.encoding`` names it) and split on ``read.delimiter`` or, without it, on ``;`` or ``,`` as the
-    header shows; the decimal mark is ``read.decimal``, else ``,`` in a ``;`` file. Workbooks: see
-    :func:`_sheet`.
+    ``read.encoding`` names it) and split on ``read.delimiter`` or, without it, on the delimiter the header
+    holds most (a tab too: Excel's "Unicode text"); the decimal mark is ``read.decimal``, else ``,`` in a ``;``
+    file. Workbooks: see :func:`_sheet`.
     """
     options = read or {}
     suffix = path.suffix.lower()
     if suffix == ".csv":
         decoded = read_text(path, encoding=options.get("encoding"))
         header = decoded.text.split("\n", 1)[0]
-        delimiter = options.get("delimiter") or (";" if header.count(";") > header.count(",") else ",")
+        delimiter = options.get("delimiter") or max(DELIMITERS, key=header.count)
         frame = pd.read_csv(io.StringIO(decoded.text), dtype=str, keep_default_na=False, sep=delimiter)
         decimal = options.get("decimal", "," if delimiter == ";" else ".")
         return RawFile(frame, decimal, decoded.notes)
