@@ -210,6 +210,15 @@ def canonical(freq: str, dates: pd.DatetimeIndex, source: str = "gemeente:canon"
     return write
 
 
+def areas_csv(encoding: str, sep: str = ",") -> Callable[[Path], None]:
+    """The buurten table as canonical areas CSV, saved by Excel in ``encoding``."""
+
+    def write(path: Path) -> None:
+        path.write_bytes(AREAS.to_csv(sep=sep, index=False, lineterminator="\r\n").encode(encoding))
+
+    return write
+
+
 def _month_total() -> int:
     return int(monthly()["aantal"].sum())
 
@@ -493,6 +502,14 @@ CASES: tuple[Case, ...] = (
     ),
 )
 """Every corpus case."""
+
+AREAS_CASES: tuple[tuple[str, Callable[[Path], None]], ...] = (
+    ("areas_cp1252.csv", areas_csv("cp1252")),
+    ("areas_utf8_bom.csv", areas_csv("utf-8-sig")),
+    ("areas_utf16.csv", areas_csv("utf-16")),
+    ("areas_semicolon_cp1252.csv", areas_csv("cp1252", sep=";")),
+)
+"""The buurten table saved by Excel in several encodings: each must import with 'Oude Kërk' intact."""
 
 FIRST_MAPPING = mapping(freq="M")
 """The mapping of ``m_first.csv``, the source that the copy cases duplicate."""

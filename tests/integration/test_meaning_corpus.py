@@ -11,6 +11,7 @@ import hashlib
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -23,7 +24,7 @@ from pulsetwin.exceptions import PulsetwinError
 from pulsetwin.sources.mapped_files import load_mapping
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from meaning_corpus import AREAS, CASES, FIRST_MAPPING, WRITE_FIRST, Case, Refused
+from meaning_corpus import AREAS, AREAS_CASES, CASES, FIRST_MAPPING, WRITE_FIRST, Case, Refused
 
 CANONICAL = ("areas", "covariates", "incidents", "events", "protected", "forecasts", "truth", "categories")
 
@@ -75,7 +76,7 @@ def _argv(args: tuple[str, ...], directory: Path, fill: dict[str, str], db: Path
 
 
 def test_corpus_is_large_and_varied() -> None:
-    assert len(CASES) >= 30
+    assert len(CASES) + len(AREAS_CASES) >= 30
     assert sum(isinstance(c.outcome, Refused) for c in CASES) >= 10
     assert {Path(c.name).suffix for c in CASES} == {".csv", ".xlsx", ".parquet"}
     assert len({c.name for c in CASES}) == len(CASES)
@@ -166,3 +167,18 @@ def test_readme_mapping_example_is_a_valid_mapping(tmp_path: Path) -> None:
     loaded = load_mapping(tmp_path / "m.yaml")
     assert (loaded.freq, loaded.date_format, loaded.read) == ("M", "%m-%Y", {"sheet": "Data"})
     assert loaded.category_map["Jeugdoverlast"] == "youth_nuisance" and loaded.count_column == "aantal"
+
+
+@pytest.mark.parametrize(("name", "write"), AREAS_CASES, ids=[name for name, _ in AREAS_CASES])
+def test_buurten_saved_by_excel_keep_their_names(
+    name: str, write: Callable[[Path], None], tmp_path: Path
+) -> None:
+    write(tmp_path / name)
+    db = tmp_path / "store.duckdb"
+    result = cli("import", "areas", str(tmp_path / name), "--db", str(db), "--json")
+    assert result.exit_code == 0, f"{result.exception!r}\n{result.output}"
+    with duckdb.connect(str(db), read_only=True) as con:
+        names = [str(n) for (n,) in con.execute("SELECT name FROM areas ORDER BY area_code").fetchall()]
+    assert names == list(AREAS["name"])
+    if "cp1252" in name or "utf16" in name:  # a detected encoding is said, not silently assumed
+        assert "Windows-1252" in result.output or "UTF-16" in result.output, result.output

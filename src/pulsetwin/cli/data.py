@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -23,6 +24,7 @@ from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.tables import IMPORTABLE, TABLES
 from pulsetwin.store import Store
 from pulsetwin.store.log import AnchorVerification, LogVerification
+from pulsetwin.store.prepare import check_file
 
 TableArgument = Annotated[
     str, typer.Argument(help=f"Canonical table: {', '.join(IMPORTABLE)}.", show_default=False)
@@ -41,20 +43,35 @@ def import_command(
     ] = None,
     revise: ReviseFlag = False,
     json_output: JsonFlag = False,
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            "--crs",
+            help="CRS of the file's coordinates (WKT geometry, x/y), e.g. EPSG:4326: reprojected to EPSG:28992. "
+            "Without it, CSV/Parquet coordinates must lie inside the RD New bounds.",
+        ),
+    ] = None,
+    allow_withheld: Annotated[
+        bool,
+        typer.Option(
+            "--allow-withheld",
+            help="Accept empty incident counts as withheld by the source (a secret value); refused otherwise.",
+        ),
+    ] = False,
     also_source: AlsoSourceFlag = False,
 ) -> None:
     """Validate FILE and import it into TABLE: all or nothing; re-importing the same rows changes nothing.
 
     Rows whose key is stored with other values are refused, unless --revise accepts them as a
-    re-publication: then they replace the stored rows and the log keeps old -> new values. Incidents
+    re-publication: then they replace the stored rows and the log keeps old -> new values. The file is read,
+    checked for person data and validated before the store is opened: a refused file leaves it untouched. Incidents
     whose counts coincide with another stored source's are refused as a copy unless --also-source.
     """
+    checked = check_file(table, file, layer=layer, crs=crs, allow_withheld=allow_withheld)
     with Store(db) as store:
-        report = store.import_file(
-            table, file, layer=layer, source=source, revise=revise, also_source=also_source
-        )
+        report = store.import_checked(checked, source=source, revise=revise, also_source=also_source)
     if json_output:
-        print_json(report.to_dict())
+        print_json(report.to_dict() | {"notes": list(checked.notes)})
         return
     view = Table(title=f"import {report.dataset_id} (log #{report.log_seq})")
     columns = ("table", "rows", "inserted", "already present", *(("revised",) if revise else ()))
@@ -66,26 +83,24 @@ def import_command(
     console.print(view)
     if report.new_categories:
         console.print(f"registered new categories: {', '.join(report.new_categories)}")
+    for note in checked.notes:
+        console.print(f"note: {note}")
 
 
 def _table_importer(table: str) -> Callable[..., None]:
-    """The ``import TABLE FILE`` command for one table (each table is a subcommand of ``import``)."""
+    """The ``import TABLE FILE`` command for one table: ``import_command``'s options with TABLE fixed.
 
-    def command(
-        file: Annotated[Path, typer.Argument(help="CSV or Parquet; for areas also GeoPackage or GeoJSON.")],
-        db: DbOption = DEFAULT_DB,
-        layer: Annotated[
-            str | None, typer.Option("--layer", help="Layer of a GeoPackage/GeoJSON to read.")
-        ] = None,
-        source: Annotated[
-            str | None, typer.Option("--source", help="Where the data comes from (default: file:<name>).")
-        ] = None,
-        revise: ReviseFlag = False,
-        json_output: JsonFlag = False,
-        also_source: AlsoSourceFlag = False,
-    ) -> None:
-        import_command(table, file, db, layer, source, revise, json_output, also_source)
+    Each table is a subcommand of the ``import`` group (next to ``list`` and ``undo``); the options are
+    taken from ``import_command``'s signature so that they have one home.
+    """
 
+    def command(**options: Any) -> None:
+        import_command(table, **options)
+
+    signature = inspect.signature(import_command, eval_str=True)
+    parameters = [p for p in signature.parameters.values() if p.name != "table"]
+    setattr(command, "__signature__", signature.replace(parameters=parameters))  # noqa: B010
+    command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
     command.__doc__ = (import_command.__doc__ or "").replace("TABLE", f"'{table}'")
     return command
 

@@ -10,27 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError as ProjCRSError
 
-from pulsetwin.exceptions import CRSError
-from pulsetwin.schema.tables import CRS_EPSG, CRS_NAME
+from pulsetwin.schema.crs import to_rd
 
-
-def to_rd(x: np.ndarray, y: np.ndarray, crs: str, *, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates in ``crs`` (x = easting/longitude) as RD New metres; CRSError for an unknown CRS."""
-    try:
-        source = CRS.from_user_input(crs)
-    except ProjCRSError:
-        raise CRSError(
-            f"{where}: crs {crs!r} is not a known coordinate reference system. Fix: write e.g. "
-            f"{CRS_NAME} for RD New metres or EPSG:4326 for longitude/latitude"
-        ) from None
-    if source.to_epsg() == CRS_EPSG:
-        return x.astype("float64"), y.astype("float64")
-    transformer = Transformer.from_crs(source, CRS_EPSG, always_xy=True)
-    east, north = transformer.transform(x.astype("float64"), y.astype("float64"))
-    return np.asarray(east, dtype="float64"), np.asarray(north, dtype="float64")
+__all__ = ["assign_areas", "to_rd"]
 
 
 def assign_areas(x: np.ndarray, y: np.ndarray, areas: pd.DataFrame) -> np.ndarray:

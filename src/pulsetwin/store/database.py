@@ -24,11 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pulsetwin.exceptions import ConflictError, ParameterTypeError, StoreError, bad_parameter
-from pulsetwin.schema.tables import IMPORTABLE, PROTECTED, TABLES, TableSpec, table_spec
+from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.duplicates import refuse_duplicate_source
 from pulsetwin.store.imports import UndoResult, list_imports, record_rows, tracking_ddl, undo_import
-from pulsetwin.store.io import SQL_TYPES, export_relation, load_file, table_ddl
+from pulsetwin.store.io import SQL_TYPES, export_relation, table_ddl
 from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
+from pulsetwin.store.prepare import CheckedImport, check_file, check_frames
 from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
 from pulsetwin.store.runs import (
     RUNS_DDL,
@@ -202,30 +203,41 @@ class Store:
             When a key is stored with other values and ``revise`` is False; lists the first keys and the
             count; or when incidents repeat another source's counts; nothing is written.
         """
-        from pulsetwin.schema.pii import guard_personal_data
-        from pulsetwin.schema.validate import validate_table
+        self._require_writable()
+        checked = check_frames(frames, file=file, file_hash=file_hash, details=details)
+        return self.import_checked(
+            checked, source=source, actor=actor, revise=revise, also_source=also_source
+        )
 
+    def import_checked(
+        self,
+        checked: CheckedImport,
+        *,
+        source: str | None = None,
+        actor: str = "cli",
+        revise: bool = False,
+        also_source: bool = False,
+    ) -> ImportReport:
+        """Import frames that :func:`~pulsetwin.store.prepare.check_file` or ``check_frames`` passed.
+
+        ``source`` defaults to the checked file's ``file:<name>``. Atomic and idempotent as
+        :meth:`import_frames`; ConflictError (naming the file) on keys stored with other values unless
+        ``revise``, and on incidents copying another source's counts unless ``also_source``.
+        """
         self._require_writable()
         if not isinstance(revise, bool):
             raise ParameterTypeError(
                 f"The 'revise' parameter of Store.import_frames must be a bool. Got {revise!r} instead."
             )
-        if not isinstance(frames, Mapping) or not frames:
-            raise bad_parameter(
-                "frames", "Store.import_frames", "a non-empty dict of table name to frame", frames
+        if not isinstance(checked, CheckedImport):
+            raise ParameterTypeError(
+                "The 'checked' parameter of Store.import_checked must be a CheckedImport from check_file or "
+                f"check_frames. Got {type(checked).__name__} instead."
             )
-        validated: dict[str, pd.DataFrame] = {}
-        for table, frame in frames.items():
-            spec = table_spec(table)
-            if spec.name not in IMPORTABLE:
-                raise StoreError(f"table '{table}' cannot be imported; importable: {', '.join(IMPORTABLE)}")
-            if not isinstance(frame, pd.DataFrame):
-                raise ParameterTypeError(
-                    f"The 'frames' parameter of Store.import_frames must map '{table}' to a DataFrame. "
-                    f"Got {type(frame).__name__} instead."
-                )
-            guard_personal_data(frame, file=file)
-            validated[table] = validate_table(table, frame, file=file)
+        source = source or checked.default_source
+        if source is None:
+            raise bad_parameter("source", "Store.import_checked", "a non-empty source name", source)
+        validated, file, file_hash, details = checked.frames, checked.file, checked.file_hash, checked.details
         imported_at = datetime.now(UTC).replace(tzinfo=None)
         dataset = dataset_id(source, file_hash, imported_at)
         with self.transaction():
@@ -287,25 +299,20 @@ class Store:
         source: str | None = None,
         revise: bool = False,
         also_source: bool = False,
+        crs: str | None = None,
+        allow_withheld: bool = False,
     ) -> ImportReport:
-        """Read a CSV/Parquet file (areas also GeoPackage/GeoJSON) and import it with :meth:`import_frames`.
+        """Read a CSV/Parquet file (areas also GeoPackage/GeoJSON) and import it (see :func:`check_file`).
 
         ``source`` defaults to ``file:<name>``; the file's SHA-256 and reader notes (layer, CRS handling,
-        water-only buurten) go into the provenance record. ``revise`` and ``also_source`` as in
+        encoding, water-only buurten) go into the provenance record. ``crs`` declares the CRS of the file's
+        coordinates; ``allow_withheld`` accepts empty counts as withheld. ``revise`` and ``also_source`` as in
         :meth:`import_frames`.
         """
-        spec = table_spec(table)
-        file_path = Path(path)
-        loaded = load_file(spec, file_path, layer=layer)
-        return self.import_frames(
-            {spec.name: loaded.frame},
-            source=source or f"file:{file_path.name}",
-            file=str(file_path),
-            file_hash=loaded.file_hash,
-            actor=actor,
-            details=loaded.details,
-            revise=revise,
-            also_source=also_source,
+        self._require_writable()
+        checked = check_file(table, path, layer=layer, crs=crs, allow_withheld=allow_withheld)
+        return self.import_checked(
+            checked, source=source, actor=actor, revise=revise, also_source=also_source
         )
 
     def _merge(
@@ -334,7 +341,7 @@ class Store:
             target = f'"{spec.name}"'
             if _scalar(self._con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
                 if not revise:
-                    self._refuse_conflicts(spec, incoming, on)
+                    self._refuse_conflicts(spec, incoming, on, file)
                 if check_copy and spec.name == "incidents":
                     refuse_duplicate_source(self._con, incoming, file)
                 record_rows(self._con, spec, dataset, incoming, on, self._differs(spec), revise=revise)
@@ -355,7 +362,7 @@ class Store:
         """SQL condition: the incoming row ``i`` and the stored row ``t`` differ in a value column."""
         return " OR ".join(f'i."{c}" IS DISTINCT FROM t."{c}"' for c in spec.value_columns)
 
-    def _refuse_conflicts(self, spec: TableSpec, incoming: str, on: str) -> None:
+    def _refuse_conflicts(self, spec: TableSpec, incoming: str, on: str, file: str | None = None) -> None:
         """Raise ConflictError when incoming keys are stored with other values."""
         differs = self._differs(spec)
         keys = ", ".join(f'i."{k}"' for k in spec.key)
@@ -366,7 +373,8 @@ class Store:
         if rows:
             shown = "; ".join(_describe_key(spec, row) for row in rows)
             raise ConflictError(
-                f"table '{spec.name}': {rows[0][-1]} rows have keys already stored with other values "
+                ("" if file is None else f"file '{file}': ")
+                + f"table '{spec.name}': {rows[0][-1]} rows have keys already stored with other values "
                 f"(first {len(rows)}: {shown}). Nothing was imported. "
                 "Fix: correct the file if it is wrong, or, when the source re-published corrected values, "
                 "pass --revise to accept a re-publication (revise=True in Python; the old values are logged)"
