@@ -26,7 +26,14 @@ import pyarrow.compute as pc
 from pulsetwin.exceptions import ConflictError, ParameterTypeError, StoreError, bad_parameter
 from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.duplicates import refuse_duplicate_source
-from pulsetwin.store.imports import UndoResult, list_imports, record_rows, tracking_ddl, undo_import
+from pulsetwin.store.imports import (
+    UndoResult,
+    list_imports,
+    record_new_rows,
+    record_rows,
+    tracking_ddl,
+    undo_import,
+)
 from pulsetwin.store.io import SQL_TYPES, export_relation, table_ddl
 from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
 from pulsetwin.store.prepare import CheckedImport, check_file, check_frames
@@ -349,7 +356,7 @@ class Store:
                     changes = self._replace_revised(spec, incoming, on)
                 sql = f"INSERT INTO {target} SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
             else:
-                record_rows(self._con, spec, dataset, incoming, on, self._differs(spec), revise=False)
+                record_new_rows(self._con, spec, dataset, incoming)
                 sql = f"INSERT INTO {target} SELECT * FROM {incoming}"
             inserted = _scalar(self._con, sql)
         finally:
