@@ -489,6 +489,12 @@ CASES: tuple[Case, ...] = (
         Refused("set freq to M", ("freq 'M'",)),
     ),
     Case(
+        "inc_weeks_as_m.csv",
+        canonical("M", WEEKS),
+        ("import", "incidents", "inc_weeks_as_m.csv"),
+        Refused("set freq to W", ("freq 'W'",)),
+    ),
+    Case(
         "inc_months.csv",
         canonical("M", MONTHS),
         ("import", "incidents", "inc_months.csv"),

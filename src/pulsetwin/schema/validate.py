@@ -34,6 +34,7 @@ from pulsetwin.schema.periods import (
     is_monday,
     is_month_start,
     is_monthly,
+    is_weekly,
     month_start,
     parse_dates,
     parse_timestamps,
@@ -466,6 +467,15 @@ def _check_periods(chk: _Checker, dates: _Column, freq: _Column | None) -> None:
             "expected freq 'M' for monthly data: every period_start of the freq 'W' rows is the 1st of a month, "
             "so these are months; read as weeks each month's count would sit on one week",
             "set freq to M for these rows",
+        )
+    monthly = freq.rows((freq.uniques == "M").to_numpy()) & ~dates.missing
+    if monthly.any() and is_weekly(dates.values[monthly]):
+        chk.fail(
+            "freq",
+            monthly,
+            "expected freq 'W' for weekly data: every period_start of the freq 'M' rows is a Monday, so these "
+            "are weeks; snapped to months, weeks that straddle two months would count in one",
+            "set freq to W for these rows",
         )
     for code, ok, snap in (("W", monday, week_start), ("M", first, month_start)):
         is_freq = freq.rows((freq.uniques == code).to_numpy())
