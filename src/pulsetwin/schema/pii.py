@@ -29,13 +29,16 @@ checked on its own (:func:`_value_findings`), in every column:
 
 - a 9-digit number (also written ``1234.56.782``) passing the BSN 11-check anywhere in a value, unless the
   column mostly holds 8/9-digit numbers (then the share rule above decides: numeric ids pass by chance);
-- a value that is a person's name as a whole ("Jan de Vries", "J.P. Jansen"; not "Jan van Galenstraat"),
-  or, outside place-name columns, holds one ("melder Pieter Jansen": capitalised given name + surname);
+- a value that is a person's name as a whole ("Jan de Vries", "J.P. Jansen") or holds one ("melder Pieter
+  Jansen": a capitalised given name + surname), unless the name is a place ("Jan van Galenstraat", "Sint Jan
+  Centrum", "Anna Paulowna": see ``PLACE_ENDING``);
 - a date after a birth word ("geboren 12-03-1985", "dob: 1985-03-12"); and, in canonical label columns
   (``source``, ``variable``, ``name``, ``event_id``...: text that is never a date), a value that is a date in
   the plausible birth range.
 
-With ``table`` given, values longer than the column's limit are refused first (as a SchemaError naming row,
+UUIDs, hashes and plain identifiers (``pol-20230000001``: see ``PLAIN_ID``) skip the content rules: their
+digits are random, not phone numbers or BSNs, and skipping them keeps id columns of millions of distinct
+values fast. With ``table`` given, values longer than the column's limit are refused first (as a SchemaError naming row,
 column and length, never echoing the value).
 
 Float columns are not inspected by content (they hold measures, not names); integer columns only for BSNs.
@@ -247,6 +250,13 @@ BASE64_MEDIA: Final = (
     r"(?:iVBORw0KGgo|/9j/|R0lGOD|UklGR|SUQz|T2dnUw|ZkxhQw|AAAA[A-Za-z0-9+/]{2}ZnR5c)[A-Za-z0-9+/]{20,}"
 )
 HEX_ONLY: Final = r"[0-9A-Fa-f]+"
+HEX_ID: Final = r"(?:[0-9A-Fa-f]+-)*[0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*(?:-[0-9A-Fa-f]+)*"
+"""A UUID or hash (hex digits, optional dashes, at least one letter a-f; checked from 20 characters on)."""
+_GROUP: Final = r"(?:[1-9][0-9]{0,6}|[1-9][0-9]{10,19})"
+PLAIN_ID: Final = rf"[A-Za-z]{{1,12}}[-_:/]?{_GROUP}(?:[-_:/]{_GROUP})*"
+"""An identifier such as ``pol-20230000001`` (checked from 10 characters on): a letter prefix and digit groups
+that cannot hold a BSN (8-10 digits), a phone number or date (a group with a leading 0), a plate (10+
+characters) or a name, address or e-mail (no space, no @). Values like this skip the content rules."""
 MAGIC_PREFIXES: Final = (
     "\x89PNG",
     "\xff\xd8\xff",
@@ -269,7 +279,7 @@ MAGIC_PREFIXES: Final = (
 BINARY_CHARACTER: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]"
 """A character that printable text never holds and binary decoded as text nearly always does."""
 WKT: Final = r"(?is)[ \t\r\n]*(?:multi)?(?:point|linestring|polygon|geometrycollection)(?:[^a-z].*)?"
-BSN_TOKEN: Final = r"(?:^|[^0-9A-Za-z.])(?P<bsn>[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3})(?:[^0-9A-Za-z]|$)"
+BSN_TOKEN: Final = r"(?:^|[^0-9.])(?P<bsn>[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3})(?:[^0-9]|$)"
 _GIVEN_CAPITALISED: Final = "(?:" + "|".join(n.capitalize() for n in _GIVEN_NAMES) + ")"
 PERSON_NAME_IN_TEXT: Final = (
     rf"(?:^|[^A-Za-z])(?P<person>{_GIVEN_CAPITALISED}(?:[ ]+{_GIVEN_CAPITALISED})?[ ]+(?:{_TUSSENVOEGSELS}[ ]+)*"
@@ -446,6 +456,12 @@ def _text_findings(
         return None  # geometry: coordinates are no phone numbers or BSNs
     n = len(values)
     length = values.str.len().to_numpy(dtype=np.int64)
+    plain_id = _match(values, HEX_ID, length >= 20)  # UUIDs, hashes: random digits are no phones or BSNs
+    plain_id |= _match(values, PLAIN_ID, length >= 10)
+    plain_id[plain_id] &= ~_match(values[plain_id], BIRTH_WORDS, search=True)
+    if plain_id.any():  # cleared, not dropped: the column shares below keep their denominators
+        values = values.where(~plain_id, "")
+        length = np.where(plain_id, 0, length)
     spaces = (values.str.count(" ") + values.str.count("\n")).to_numpy(dtype=np.int64)
     has_digit = _match(values, "[0-9]", search=True)
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from pulsetwin.exceptions import ParameterTypeError, StoreError, bad_parameter
+from pulsetwin.exceptions import Location, ParameterTypeError, SchemaError, StoreError, bad_parameter
+from pulsetwin.schema.crs import is_rd_new, parse_crs
 from pulsetwin.schema.pii import guard_personal_data
 from pulsetwin.schema.tables import IMPORTABLE, table_spec
 from pulsetwin.schema.validate import validate_table
@@ -94,8 +95,14 @@ def check_file(
     withheld by the source; by default they are refused naming row and column. Reader notes (decompression,
     encoding, CRS handling, water-only buurten) go into ``details`` for the provenance record.
     """
-    spec = table_spec(table)
     file_path = Path(path)
+    if table not in IMPORTABLE:
+        raise SchemaError(
+            f"a table to import into, one of {', '.join(IMPORTABLE)}; got '{table}'",
+            where=Location(file=str(file_path)),
+            fix="name the canonical table the file holds, e.g. `pulsetwin import incidents FILE`",
+        )
+    spec = table_spec(table)
     loaded = load_file(spec, file_path, layer=layer, crs=crs)
     geo_read = file_path.suffix.lower() not in (".csv", ".parquet")  # geometry already in EPSG:28992
     details = dict(loaded.details) | ({"allow_withheld": True} if allow_withheld else {})
@@ -103,7 +110,11 @@ def check_file(
     for key in ("crs_assumed", "crs_declared"):
         if key in loaded.details:
             notes += (f"CRS of '{file_path.name}': {loaded.details[key]}",)
-    if crs is not None and (not geo_read or "reprojected_to" in loaded.details):
+    if geo_read:
+        reprojected = "reprojected_to" in loaded.details
+    else:
+        reprojected = crs is not None and not is_rd_new(parse_crs(crs, where=f"file '{file_path}'"))
+    if crs is not None and reprojected:
         notes += (f"coordinates of '{file_path.name}' reprojected from {crs} to EPSG:28992",)
     return check_frames(
         {spec.name: loaded.frame},
