@@ -102,3 +102,22 @@ def test_hotspots_export_squares_and_refuses_unknown_suffix(
         app, ["export", "hotspots", "--db", str(fixture.db), "--out", str(tmp_path / "h.shp")]
     )
     assert bad.exit_code != 0 and ".gpkg" in str(bad.exception) and not (tmp_path / "h.shp").exists()
+
+
+def test_a_marked_forecast_export_imports_back_with_the_same_forecasts(
+    fixture: Fixture, app: typer.Typer, tmp_path: Path
+) -> None:
+    marked = tmp_path / "f.csv"
+    assert (
+        CliRunner()
+        .invoke(app, ["export", "forecasts", "--db", str(fixture.db), "--out", str(marked)])
+        .exit_code
+        == 0
+    )
+    fresh = tmp_path / "fresh.duckdb"
+    result = CliRunner().invoke(app, ["import", "forecasts", str(marked), "--db", str(fresh)])
+    assert result.exit_code == 0, result.output
+    with Store(fixture.db, read_only=True) as before, Store(fresh, read_only=True) as after:
+        original = before.read("forecasts").sort_values(["run_id", "area_code", "category", "period_start"])
+        again = after.read("forecasts").sort_values(["run_id", "area_code", "category", "period_start"])
+    pd.testing.assert_frame_equal(original.reset_index(drop=True), again.reset_index(drop=True))

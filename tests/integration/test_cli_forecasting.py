@@ -11,8 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from pulsetwin.cli.forecasting import register
-from pulsetwin.reports.exports import ADDED_COLUMNS
-from pulsetwin.schema.tables import FORECASTS
+from pulsetwin.schema.tables import FORECAST_LABELS, FORECASTS
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +79,7 @@ def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path,
     assert result.exit_code == 0, result.output
     assert ("NO SKILL" in result.output) or (": ok" in result.output)
     frame = pd.read_csv(csv)
-    assert list(frame.columns) == [*FORECASTS.column_names, *ADDED_COLUMNS]
+    assert list(frame.columns) == [*FORECASTS.column_names, *FORECAST_LABELS]
     assert frame["period_start"].nunique() == 2
     # the file is marked: Dutch category label, area names, skill as printed, not yet audited
     assert set(frame["category_label"]) == {"Woninginbraak"} and frame["area_name"].notna().all()

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, ReviseFlag, console, print_json
+from pulsetwin.cli.common import (
+    DEFAULT_DB,
+    AlsoSourceFlag,
+    DbOption,
+    JsonFlag,
+    ReviseFlag,
+    console,
+    print_json,
+)
 from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.tables import IMPORTABLE, TABLES
 from pulsetwin.store import Store
@@ -46,16 +57,18 @@ def import_command(
             help="Accept empty incident counts as withheld by the source (a secret value); refused otherwise.",
         ),
     ] = False,
+    also_source: AlsoSourceFlag = False,
 ) -> None:
     """Validate FILE and import it into TABLE: all or nothing; re-importing the same rows changes nothing.
 
     Rows whose key is stored with other values are refused, unless --revise accepts them as a
     re-publication: then they replace the stored rows and the log keeps old -> new values. The file is read,
-    checked for person data and validated before the store is opened: a refused file leaves it untouched.
+    checked for person data and validated before the store is opened: a refused file leaves it untouched. Incidents
+    whose counts coincide with another stored source's are refused as a copy unless --also-source.
     """
     checked = check_file(table, file, layer=layer, crs=crs, allow_withheld=allow_withheld)
     with Store(db) as store:
-        report = store.import_checked(checked, source=source, revise=revise)
+        report = store.import_checked(checked, source=source, revise=revise, also_source=also_source)
     if json_output:
         print_json(report.to_dict() | {"notes": list(checked.notes)})
         return
@@ -71,6 +84,71 @@ def import_command(
         console.print(f"registered new categories: {', '.join(report.new_categories)}")
     for note in checked.notes:
         console.print(f"note: {note}")
+
+
+def _table_importer(table: str) -> Callable[..., None]:
+    """The ``import TABLE FILE`` command for one table: ``import_command``'s options with TABLE fixed.
+
+    Each table is a subcommand of the ``import`` group (next to ``list`` and ``undo``); the options are
+    taken from ``import_command``'s signature so that they have one home.
+    """
+
+    def command(**options: Any) -> None:
+        import_command(table, **options)
+
+    signature = inspect.signature(import_command, eval_str=True)
+    parameters = [p for p in signature.parameters.values() if p.name != "table"]
+    setattr(command, "__signature__", signature.replace(parameters=parameters))  # noqa: B010
+    command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    command.__doc__ = (import_command.__doc__ or "").replace("TABLE", f"'{table}'")
+    return command
+
+
+def list_imports_command(db: DbOption = DEFAULT_DB, json_output: JsonFlag = False) -> None:
+    """List every import: id, tables, source, file hash, rows brought and new, time, and undo if undone."""
+    with Store(db, read_only=True) as store:
+        imports = store.imports()
+    if json_output:
+        print_json(imports.to_dict(orient="records"))
+        return
+    view = Table(title=f"imports ({len(imports)})")
+    for column in ("import id", "tables", "source", "file hash", "rows", "new", "imported at", "undone"):
+        view.add_column(column, justify="right" if column in ("rows", "new") else "left")
+    for row in imports.to_dict(orient="records"):
+        undone = (
+            "" if row["undone_at"] is None else f"{row['undone_at']:%Y-%m-%d %H:%M}: {row['undo_reason']}"
+        )
+        view.add_row(
+            str(row["import_id"]), str(row["tables"]), str(row["source"]), str(row["file_hash"] or "")[:12],
+            f"{row['rows']:,}", f"{row['inserted']:,}", f"{row['imported_at']:%Y-%m-%d %H:%M:%S}", undone,
+        )  # fmt: skip
+    console.print(view)
+
+
+def undo_import_command(
+    import_id: Annotated[str, typer.Argument(help="The import id shown by `pulsetwin import list`.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the import is removed (goes to the log).")],
+    db: DbOption = DEFAULT_DB,
+    json_output: JsonFlag = False,
+) -> None:
+    """Remove exactly the rows one import inserted (and put back rows it revised), atomically, logged.
+
+    Refused, changing nothing, while a later import brings the same rows: undo that one first.
+    """
+    if not db.is_file():
+        raise StoreError(f"store '{db}' does not exist. Fix: pass the right --db")
+    with Store(db) as store:
+        result = store.undo_import(import_id, reason=reason)
+    if json_output:
+        print_json(asdict(result))
+        return
+    for table, deleted in result.deleted.items():
+        console.print(
+            f"undid import {result.dataset_id}: {table}: {deleted:,} rows removed, "
+            f"{result.restored.get(table, 0):,} revised rows restored"
+        )
+    if result.categories_removed:
+        console.print(f"unregistered categories: {', '.join(result.categories_removed)}")
 
 
 def export_command(
@@ -176,6 +254,14 @@ def register(app: typer.Typer) -> None:
     """Add ``import``, ``export`` and the ``log`` group (see :mod:`pulsetwin.cli.log`) to ``app``."""
     from pulsetwin.cli import log
 
-    app.command("import")(import_command)
+    import_app = typer.Typer(
+        help="Import a canonical table from a file (`import TABLE FILE`), list imports, undo one.",
+        no_args_is_help=True,
+    )
+    for table in IMPORTABLE:
+        import_app.command(table)(_table_importer(table))
+    import_app.command("list")(list_imports_command)
+    import_app.command("undo")(undo_import_command)
+    app.add_typer(import_app, name="import")
     app.command("export")(export_command)
     log.register(app)

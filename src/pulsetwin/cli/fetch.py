@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 
-from pulsetwin.cli.common import DbOption, JsonFlag, ReviseFlag, console, err_console, print_json
+from pulsetwin.cli.common import (
+    AlsoSourceFlag,
+    DbOption,
+    JsonFlag,
+    ReviseFlag,
+    console,
+    err_console,
+    print_json,
+)
 from pulsetwin.exceptions import bad_parameter
 from pulsetwin.sources.cbs import fetch_kerncijfers
 from pulsetwin.sources.dataset import Dataset
@@ -96,11 +104,18 @@ def parse_years(text: str) -> list[int]:
 
 
 def write_dataset(
-    dataset: Dataset, db: Path, *, file: str | None, as_json: bool, revise: bool = False
+    dataset: Dataset,
+    db: Path,
+    *,
+    file: str | None,
+    as_json: bool,
+    revise: bool = False,
+    also_source: bool = False,
 ) -> None:
     """Import a fully fetched dataset in one call and print what happened.
 
     ``revise`` accepts a re-publication: stored rows with other values are replaced (and logged).
+    ``also_source`` accepts incidents whose counts coincide with another stored source's.
     """
     with Store(db) as store:
         report = store.import_frames(
@@ -110,6 +125,7 @@ def write_dataset(
             file_hash=dataset.file_hash,
             details=dataset.provenance,
             revise=revise,
+            also_source=also_source,
         )
     if as_json:
         print_json(
@@ -240,13 +256,14 @@ def import_mapped_command(
     ],
     db: DbOption = Path("pulsetwin.duckdb"),
     as_json: JsonFlag = False,
+    also_source: AlsoSourceFlag = False,
 ) -> None:
     """A municipal or social-organisation file, mapped by YAML, into incidents per area and period."""
     spec = load_mapping(mapping)
     with Store(db) as store:
         areas = store.read("areas")
     dataset = map_file(file, spec, areas=areas if len(areas) else None)
-    write_dataset(dataset, db, file=str(file), as_json=as_json)
+    write_dataset(dataset, db, file=str(file), as_json=as_json, also_source=also_source)
 
 
 def import_sensors_command(

@@ -19,13 +19,11 @@ import pandas as pd
 from pulsetwin.audit.release import RELEASE_STATES, run_statuses
 from pulsetwin.audit.summary import category_label
 from pulsetwin.exceptions import StoreError
-from pulsetwin.schema.tables import CRS_EPSG, FORECASTS
+from pulsetwin.schema.tables import CRS_EPSG, FORECAST_LABELS, FORECASTS
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
 
-ADDED_COLUMNS = ("area_name", "category_label", "skill_status", "release_status")
-"""Columns a forecast export adds after the canonical ones."""
 HOTSPOT_COLUMNS = ("run_id", "cell_code", "area_name", "category", "category_label", "origin", "window_days",
                    "mean", "rank", "skill_status", "release_status")  # fmt: skip
 SUFFIXES = (".csv", ".parquet", ".gpkg", ".geojson")
@@ -58,7 +56,7 @@ def forecast_frame(store: Store, run_id: str | None = None) -> pd.DataFrame:
     statuses = {rid: run_statuses(store, str(rid)) for rid in out["run_id"].unique()}
     out["skill_status"] = out["run_id"].map({rid: s.state for rid, (s, _) in statuses.items()})
     out["release_status"] = out["run_id"].map({rid: r.state for rid, (_, r) in statuses.items()})
-    return out[[*FORECASTS.column_names, *ADDED_COLUMNS, "geometry"]]
+    return out[[*FORECASTS.column_names, *FORECAST_LABELS, "geometry"]]
 
 
 def hotspot_frame(store: Store, run_id: str | None = None) -> pd.DataFrame:

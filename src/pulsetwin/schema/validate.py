@@ -33,12 +33,22 @@ from pulsetwin.schema.periods import (
     is_midnight,
     is_monday,
     is_month_start,
+    is_monthly,
+    is_weekly,
     month_start,
     parse_dates,
     parse_timestamps,
     week_start,
 )
-from pulsetwin.schema.tables import AREA_LEVELS, FREQS, TABLES, TableSpec, table_spec
+from pulsetwin.schema.tables import (
+    AREA_LEVELS,
+    FORECAST_LABELS,
+    FORECASTS,
+    FREQS,
+    TABLES,
+    TableSpec,
+    table_spec,
+)
 
 RD_X_RANGE: Final = (-7000.0, 300000.0)
 RD_Y_RANGE: Final = (289000.0, 629000.0)
@@ -360,7 +370,8 @@ def _check_columns(spec: TableSpec, frame: pd.DataFrame, file: str | None) -> No
     present = [str(c) for c in frame.columns]
     refuse_duplicate_columns(present, file=file, table=spec.name)
     missing = [c for c in spec.required_columns if c not in present]
-    unknown = [c for c in present if c not in spec.column_names]
+    labels = FORECAST_LABELS if spec is FORECASTS else ()  # what an export adds for readers: dropped
+    unknown = [c for c in present if c not in spec.column_names and c not in labels]
     if missing:
         raise SchemaError(
             f"table '{spec.name}' needs column(s) {', '.join(missing)}; expected columns: {expected}",
@@ -458,6 +469,24 @@ def _check_periods(chk: _Checker, dates: _Column, freq: _Column | None) -> None:
             "snap each date to the start of its week or month",
         )
         return
+    weekly = freq.rows((freq.uniques == "W").to_numpy()) & ~dates.missing
+    if weekly.any() and is_monthly(dates.values[weekly]):
+        chk.fail(
+            "freq",
+            weekly,
+            "expected freq 'M' for monthly data: every period_start of the freq 'W' rows is the 1st of a month, "
+            "so these are months; read as weeks each month's count would sit on one week",
+            "set freq to M for these rows",
+        )
+    monthly = freq.rows((freq.uniques == "M").to_numpy()) & ~dates.missing
+    if monthly.any() and is_weekly(dates.values[monthly]):
+        chk.fail(
+            "freq",
+            monthly,
+            "expected freq 'W' for weekly data: every period_start of the freq 'M' rows is a Monday, so these "
+            "are weeks; snapped to months, weeks that straddle two months would count in one",
+            "set freq to W for these rows",
+        )
     for code, ok, snap in (("W", monday, week_start), ("M", first, month_start)):
         is_freq = freq.rows((freq.uniques == code).to_numpy())
         bad = is_freq & ~ok & ~dates.missing

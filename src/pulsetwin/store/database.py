@@ -34,6 +34,15 @@ from pulsetwin.exceptions import (
 from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
 from pulsetwin.store.digest import EMPTY, Digest, TableChange, digest_rows
+from pulsetwin.store.duplicates import refuse_duplicate_source
+from pulsetwin.store.imports import (
+    UndoResult,
+    list_imports,
+    record_new_rows,
+    record_rows,
+    tracking_ddl,
+    undo_import,
+)
 from pulsetwin.store.io import SQL_TYPES, export_relation, table_ddl
 from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
 from pulsetwin.store.prepare import CheckedImport, check_file, check_frames
@@ -213,6 +222,7 @@ class Store:
         actor: str = "cli",
         details: Mapping[str, Any] | None = None,
         revise: bool = False,
+        also_source: bool = False,
     ) -> ImportReport:
         """Validate and import canonical frames atomically.
 
@@ -225,26 +235,38 @@ class Store:
         number of rows revised and old -> new values of the first keys (values of audit-only tables are
         left out), and the provenance notes the revision.
 
+        Incidents whose counts coincide with another stored source's are refused (a copy would be counted
+        twice) unless ``also_source`` says they are a different measurement. Every import records which rows
+        it inserted, so :meth:`undo_import` can remove it exactly.
+
         Raises
         ------
         PersonalDataError, SchemaError
             From the guard and validator; nothing is written.
         ConflictError
             When a key is stored with other values and ``revise`` is False; lists the first keys and the
-            count; nothing is written.
+            count; or when incidents repeat another source's counts; nothing is written.
         """
         self._require_writable()
         checked = check_frames(frames, file=file, file_hash=file_hash, details=details)
-        return self.import_checked(checked, source=source, actor=actor, revise=revise)
+        return self.import_checked(
+            checked, source=source, actor=actor, revise=revise, also_source=also_source
+        )
 
     def import_checked(
-        self, checked: CheckedImport, *, source: str | None = None, actor: str = "cli", revise: bool = False
+        self,
+        checked: CheckedImport,
+        *,
+        source: str | None = None,
+        actor: str = "cli",
+        revise: bool = False,
+        also_source: bool = False,
     ) -> ImportReport:
         """Import frames that :func:`~pulsetwin.store.prepare.check_file` or ``check_frames`` passed.
 
         ``source`` defaults to the checked file's ``file:<name>``. Atomic and idempotent as
         :meth:`import_frames`; ConflictError (naming the file) on keys stored with other values unless
-        ``revise``.
+        ``revise``, and on incidents copying another source's counts unless ``also_source``.
         """
         self._require_writable()
         if not isinstance(revise, bool):
@@ -263,7 +285,12 @@ class Store:
         imported_at = datetime.now(UTC).replace(tzinfo=None)
         dataset = dataset_id(source, file_hash, imported_at)
         with self.transaction():
-            merged = [self._merge(TABLES[t], f, revise=revise, file=file) for t, f in validated.items()]
+            merged = [
+                self._merge(
+                    TABLES[t], f, dataset=dataset, revise=revise, check_copy=not also_source, file=file
+                )
+                for t, f in validated.items()
+            ]
             results = tuple(result for result, _, _ in merged)
             new_slugs = self._register_categories(validated, source, imported_at)
             for result in results:
@@ -322,6 +349,7 @@ class Store:
         actor: str = "cli",
         source: str | None = None,
         revise: bool = False,
+        also_source: bool = False,
         crs: str | None = None,
         allow_withheld: bool = False,
     ) -> ImportReport:
@@ -329,19 +357,31 @@ class Store:
 
         ``source`` defaults to ``file:<name>``; the file's SHA-256 and reader notes (layer, CRS handling,
         encoding, water-only buurten) go into the provenance record. ``crs`` declares the CRS of the file's
-        coordinates; ``allow_withheld`` accepts empty counts as withheld. ``revise`` as in :meth:`import_frames`.
+        coordinates; ``allow_withheld`` accepts empty counts as withheld. ``revise`` and ``also_source`` as in
+        :meth:`import_frames`.
         """
         self._require_writable()
         checked = check_file(table, path, layer=layer, crs=crs, allow_withheld=allow_withheld)
-        return self.import_checked(checked, source=source, actor=actor, revise=revise)
+        return self.import_checked(
+            checked, source=source, actor=actor, revise=revise, also_source=also_source
+        )
 
     def _merge(
-        self, spec: TableSpec, frame: pd.DataFrame, *, revise: bool = False, file: str | None = None
+        self,
+        spec: TableSpec,
+        frame: pd.DataFrame,
+        *,
+        dataset: str,
+        revise: bool = False,
+        check_copy: bool = True,
+        file: str | None = None,
     ) -> tuple[TableImport, dict[str, Any], TableChange]:
         """Insert the new rows of one validated frame and, when revising, replace rows stored with other values.
 
         Returns the counts, the revision digest (empty unless ``revise``) and the digests of the rows
-        added and removed (for the log). ConflictError on keys stored with other values when not revising.
+        added and removed (for the log). ConflictError on keys stored with other values when not revising,
+        and (``check_copy``) on incidents copying another source. The rows are recorded under ``dataset``
+        for undo.
         """
         view = f"_incoming_{spec.name}"
         self._con.register(view, pa.Table.from_pandas(frame, preserve_index=False))  # Arrow scans ~2x faster
@@ -353,12 +393,16 @@ class Store:
             on = " AND ".join(f'i."{k}" = t."{k}"' for k in spec.key)
             target = f'"{spec.name}"'
             if _scalar(self._con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
+                if not revise:
+                    self._refuse_conflicts(spec, incoming, on, file)
+                if check_copy and spec.name == "incidents":
+                    refuse_duplicate_source(self._con, incoming, file)
+                record_rows(self._con, spec, dataset, incoming, on, self._differs(spec), revise=revise)
                 if revise:
                     changes, removed = self._replace_revised(spec, incoming, on)
-                else:
-                    self._refuse_conflicts(spec, incoming, on, file)
                 new_rows = f"SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
             else:
+                record_new_rows(self._con, spec, dataset, incoming)
                 new_rows = f"SELECT * FROM {incoming}"
             added = digest_rows(self._con, new_rows)
             inserted = _scalar(self._con, f"INSERT INTO {target} {new_rows}")
@@ -437,6 +481,25 @@ class Store:
                 "INSERT INTO categories VALUES (?, ?, ?)", [[slug, imported_at, source] for slug in ordered]
             )
         return ordered
+
+    # ------------------------------------------------------------------ list / undo imports
+    def imports(self) -> pd.DataFrame:
+        """Every import, oldest first: id, tables, source, file, file hash, rows, time, and undo if undone."""
+        return list_imports(self._con)
+
+    def undo_import(self, import_id: str, *, reason: str, actor: str = "cli") -> UndoResult:
+        """Remove exactly the rows one import inserted and restore the rows it revised, atomically, logged.
+
+        Refused (StoreError, nothing changed) when the import is unknown, already undone, made before
+        imports recorded their rows, or when a later import still brings the same rows: undo that first.
+        """
+        with self.transaction():
+            at = datetime.now(UTC).replace(tzinfo=None)
+            result, changes = undo_import(self._con, import_id, reason=reason, actor=actor, at=at)
+            self.log.append(
+                actor, "undo_import", import_id, asdict(result), tables=("categories",), changes=changes
+            )
+        return result
 
     # ------------------------------------------------------------------ read / export
     def read(self, table: str, *, where: Mapping[str, object] | None = None) -> pd.DataFrame:
@@ -546,7 +609,7 @@ class Store:
         """Create missing tables and the log head, in one transaction."""
         statements = (
             *(table_ddl(spec) for spec in TABLES.values() if spec.name != "log"),
-            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL,
+            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(),
         )  # fmt: skip
         with self.transaction():
             for statement in statements:
