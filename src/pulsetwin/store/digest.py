@@ -14,10 +14,11 @@ Notes
 Why MD5 over a JSON array (``benchmarks/bench_digest.py``): hashing is DuckDB's per-row work, and the former
 SHA-256 of ``to_json`` spent about half its time turning hexadecimal text into lanes; ``md5_number`` hands
 back a number, and the array without column names is half the text to build and hash. A million stored
-incident rows now digest in about a fifth of the CPU time, and a digested import costs about 1.3 times an
-undigested one instead of 2.1 times. JSON keeps the encoding injective (quoting, escaping and ``null`` tell
-every value, column boundary and NULL apart), which a ``concat_ws`` of the values is not, and costs less than
-a hand-built length-prefixed text. Columns count by position: the tables' columns are fixed by their schema.
+incident rows now digest in a quarter to a fifth of the CPU time, and a digested import costs 1.3 to 1.4 times
+an undigested one instead of 2.1 to 2.3 times (two runs on a shared 2-core machine). JSON keeps the encoding
+injective (quoting, escaping and ``null`` tell every value, column boundary and NULL apart), which a
+``concat_ws`` of the values is not, and costs less than a hand-built length-prefixed text. Columns count by
+position: the tables' columns are fixed by their schema.
 
 What the digest stands against. Clarke et al. 2003, "Incremental multiset hash functions and their
 application to memory integrity checking" (MSet-Add-Hash), prove such a sum unforgeable when the row hash
