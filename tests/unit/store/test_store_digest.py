@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from store_helpers import incidents_frame
 
+from pulsetwin.exceptions import StoreError
 from pulsetwin.store import Store
 from pulsetwin.store.digest import EMPTY, Digest, digest_rows, table_digest
 from pulsetwin.store.logcheck import check_log
@@ -44,6 +46,37 @@ def test_changing_one_value_changes_the_digest() -> None:
         assert _digest(con, [(1, "", 0.5)]) != digest_rows(
             con, "SELECT 1::BIGINT, NULL::VARCHAR, 0.5::DOUBLE"
         )
+
+
+def test_a_row_hash_is_the_md5_of_its_values_as_a_json_array() -> None:
+    # Known answer computed outside DuckDB: pins the format, so the digest of the same rows stays the same.
+    rows = [(1, "x", 0.5), (-3, 'quote " and \\ and \u00e9', -0.25)]
+    texts = ['[1,"x",0.5]', '[-3,"quote \\" and \\\\ and \u00e9",-0.25]']
+    sums = [0, 0]
+    for text in texts:
+        number = int.from_bytes(hashlib.md5(text.encode("utf-8")).digest(), "little")
+        sums = [(sums[0] + (number >> 64)) % 2**64, (sums[1] + number % 2**64) % 2**64]
+    with duckdb.connect() as con:
+        assert _digest(con, rows) == Digest(2, (sums[0], sums[1]))
+
+
+TEXTS = st.text(alphabet=st.sampled_from(["a", ",", '"', "\\", "[", "]", "\x1f", ":", "1"]), max_size=4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(first=st.tuples(TEXTS, st.none() | TEXTS), second=st.tuples(TEXTS, st.none() | TEXTS))
+def test_rows_that_differ_digest_differently_even_when_their_text_runs_together(
+    first: tuple[str, str | None], second: tuple[str, str | None]
+) -> None:
+    # ("a,", "b") and ("a", ",b"), or "" and NULL, must not meet: the encoding keeps value boundaries.
+    with duckdb.connect() as con:
+        digests = [digest_rows(con, "SELECT ?::VARCHAR, ?::VARCHAR", list(row)) for row in (first, second)]
+    assert (digests[0] == digests[1]) == (first == second)
+
+
+def test_a_digest_of_the_former_sha256_form_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(StoreError, match="older PulseTwin"):
+        Digest.from_json({"rows": 1, "sum": "0" * 64})
 
 
 def _forecasts(run_id: str) -> pd.DataFrame:
