@@ -27,7 +27,7 @@ def _incidents(freq: str, starts: pd.DatetimeIndex, counts: list[int]) -> pd.Dat
     )  # fmt: skip
 
 
-def _client(tmp_path: Path, incidents: pd.DataFrame) -> Iterator[tuple[TestClient, dict[str, str]]]:
+def _client(tmp_path: Path, incidents: pd.DataFrame | None) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """The app on a store of one area (listed by name only) with ``incidents``, and a viewer's headers."""
     db = tmp_path / "h.duckdb"
     areas = pd.DataFrame(
@@ -40,7 +40,8 @@ def _client(tmp_path: Path, incidents: pd.DataFrame) -> Iterator[tuple[TestClien
         }
     )
     with Store(db) as store:
-        store.import_frames({"areas": areas, "incidents": incidents}, source="test")
+        frames = {"areas": areas} if incidents is None else {"areas": areas, "incidents": incidents}
+        store.import_frames(frames, source="test")
         add_user(Backend(store), "viewer-user", "viewer", PASSWORD)
     documents = tmp_path / "documents"
     documents.mkdir()
@@ -102,3 +103,10 @@ def test_both_frequencies_need_a_choice(both: tuple[TestClient, dict[str, str]])
     assert weekly["freq"] == "W" and [p["count"] for p in weekly["points"]] == [1, 0, 2, 1]
     monthly = client.get(f"{V1}/areas/{CODE}/history", params={"freq": "M"}, headers=headers).json()
     assert monthly["freq"] == "M" and [p["count"] for p in monthly["points"]] == [3, 5, 7]
+
+
+def test_a_store_without_incidents_says_so(tmp_path: Path) -> None:
+    for client, headers in _client(tmp_path, None):
+        response = client.get(f"{V1}/areas/{CODE}/history", headers=headers)
+        assert response.status_code == 404, response.text
+        assert "holds no incidents" in response.json()["error"]["message"]
