@@ -50,15 +50,19 @@ def as_freq(value: str, owner: str = "pulsetwin") -> Freq:
     raise bad_parameter("freq", owner, "'W' or 'M'", value)
 
 
-def choose_freq(freq: str | None, present: tuple[str, ...], *, command: str = "pulsetwin") -> Freq:
+def choose_freq(
+    freq: str | None, present: tuple[str, ...], *, command: str = "pulsetwin", option: str = "--freq"
+) -> Freq:
     """``freq`` when given, else the single frequency in ``present``; refuses none or both with the choices,
-    and a given one the store does not hold (when it holds another)."""
+    and a given one the store does not hold (when it holds another). ``option`` is how the caller's user
+    passes a frequency (``--freq`` on the command line, ``?freq=`` in the API), named in the fix."""
     if freq is not None:
         chosen = as_freq(freq, command)
         if present and chosen not in present:
             raise ParameterError(
                 f"the store holds no incidents at freq {chosen} ({FREQ_WORDS[chosen]}); it holds "
-                f"{_listed(present)}. Fix: pass --freq {present[0]} (or leave --freq out) to `{command}`"
+                f"{_listed(present)}. Fix: pass {option}{_sep(option)}{present[0]} (or leave {option} out) "
+                f"to `{command}`"
             )
         return chosen
     if not present:
@@ -66,9 +70,14 @@ def choose_freq(freq: str | None, present: tuple[str, ...], *, command: str = "p
     if len(present) > 1:
         raise ParameterError(
             f"the store holds incidents at more than one frequency: {_listed(present)}. "
-            f"Fix: pass --freq with one of {', '.join(present)} to `{command}`"
+            f"Fix: pass {option} with one of {', '.join(present)} to `{command}`"
         )
     return as_freq(present[0], command)
+
+
+def _sep(option: str) -> str:
+    """A space after a command-line option (``--freq M``), nothing after a query key (``?freq=M``)."""
+    return "" if option.endswith("=") else " "
 
 
 def _listed(present: tuple[str, ...]) -> str:

@@ -50,11 +50,11 @@ class AreaFilter(Paging):
 
 
 class HistoryFilter(BaseModel):
-    """Which recorded counts of one area to show."""
+    """Which recorded counts of one area to show (``freq`` left out: the store's only frequency)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    freq: Literal["W", "M"] = "W"
+    freq: Literal["W", "M"] | None = None
     category: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
 
 

@@ -12,8 +12,11 @@ import shapely
 from pydantic import BaseModel
 from pyproj import Transformer
 
-from pulsetwin.api.errors import not_found
+from pulsetwin.api.errors import ApiError, not_found
 from pulsetwin.api.services.backend import Backend
+from pulsetwin.evaluation.frequency import choose_freq, stored_freqs
+from pulsetwin.exceptions import ParameterError
+from pulsetwin.models.base import Freq
 from pulsetwin.schema.geometry import empty_geometry
 from pulsetwin.schema.tables import CRS_NAME
 from pulsetwin.store.protected import read_protected
@@ -94,16 +97,29 @@ def area_feature(backend: Backend, code: str, crs: str) -> dict[str, Any]:
     return _features(areas, crs)[0][0]
 
 
-def area_history(backend: Backend, code: str, freq: str, category: str | None) -> list[dict[str, Any]]:
-    """Recorded counts per period of one area (all sources summed; withheld counts stay missing)."""
+def area_history(
+    backend: Backend, code: str, freq: str | None, category: str | None
+) -> tuple[Freq, list[dict[str, Any]]]:
+    """Recorded counts per period of one area (all sources summed; withheld counts stay missing), and the
+    frequency they are at: ``freq`` when given, else the store's only one (refused with the choices when it
+    holds both, and a given one it does not hold, by :func:`pulsetwin.evaluation.frequency.choose_freq`)."""
     with backend.session() as store:
         if not store.read("areas", where={"area_code": code}).shape[0]:
             raise not_found("area", code)
-        where: dict[str, object] = {"area_code": code, "freq": freq}
+        present = stored_freqs(store)
+        if not present:
+            raise ApiError(
+                404, "not_found", "the store holds no incidents. Fix: import incidents first", {"area": code}
+            )
+        try:
+            chosen = choose_freq(freq, present, command=f"GET /api/v1/areas/{code}/history", option="?freq=")
+        except ParameterError as error:
+            raise ApiError(422, "invalid_request", str(error), {"freq_choices": list(present)}) from error
+        where: dict[str, object] = {"area_code": code, "freq": chosen}
         if category is not None:
             where["category"] = category
         incidents = store.read("incidents", where=where)
-    return history_points(incidents)
+    return chosen, history_points(incidents)
 
 
 def period_totals(incidents: pd.DataFrame, by: list[str]) -> pd.DataFrame:
