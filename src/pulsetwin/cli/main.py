@@ -8,6 +8,7 @@ import typer
 
 from pulsetwin.cli import audit, data, demo, feedback, fetch, forecasting, hotspots, scenario, serve, twin
 from pulsetwin.cli import init as init_cli
+from pulsetwin.cli import trial as trial_cli
 from pulsetwin.cli.common import err_console
 from pulsetwin.exceptions import PulsetwinError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 for module in (twin, data, fetch, forecasting, hotspots, scenario, feedback, audit, serve, demo):
     module.register(app)
 init_cli.register(app)
+trial_cli.register(app)
 
 
 def run() -> None:

@@ -1,0 +1,143 @@
+"""Analyse a registered trial exactly as pre-registered, and list every deviation from the registration."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pulsetwin.store.database import Store
+from pulsetwin.trials.allocation import redraw_allocations
+from pulsetwin.trials.burden import burden
+from pulsetwin.trials.displacement import adjacent_buurten, weighted_displacement_quotient
+from pulsetwin.trials.estimate import randomisation_p, rate_ratio
+from pulsetwin.trials.registration import Registration, file_matches, latest_registration, registrations
+
+ANALYSE = "trial_analyse"
+
+
+def period_counts(store: Store, freq: str, category: str, periods: list[pd.Timestamp]) -> pd.DataFrame:
+    """Counts of ``category`` per buurt (rows) and period (columns) for ``periods`` (sources summed)."""
+    incidents = store.read("incidents", where={"freq": freq, "category": category})
+    incidents = incidents.assign(period_start=pd.to_datetime(incidents["period_start"]))
+    rows = incidents[incidents["period_start"].isin(periods)]
+    return rows.pivot_table(index="area_code", columns="period_start", values="count", aggfunc="sum")
+
+
+def analyse_trial(store: Store, trial_id: str, *, actor: str = "cli") -> dict[str, Any]:
+    """The pre-registered analysis of the latest version of ``trial_id``, logged as ``trial_analyse``."""
+    reg = latest_registration(store, trial_id)
+    doc = reg.document
+    spec = doc["spec"]
+    units = pd.DataFrame(doc["units"])
+    blocks = units["block"]
+    periods = [pd.Timestamp(p) for p in doc["periods"]]
+    category = doc["primary_outcome"]["category"]
+    deviations = _registration_deviations(store, reg)
+    counts = period_counts(store, doc["freq"], category, periods)
+    observed = [p for p in periods if p in counts.columns]
+    missing_periods = [p.date().isoformat() for p in periods if p not in counts.columns]
+    if missing_periods:
+        deviations.append(f"no outcome data for registered periods {', '.join(missing_periods)}; the analysis "
+                          "uses the observed periods with the forecast offset of those periods only")  # fmt: skip
+    forecasts = store.read("forecasts", where={"run_id": doc["run_id"], "category": category})
+    forecasts = forecasts.assign(period_start=pd.to_datetime(forecasts["period_start"]))
+    per_period = forecasts.pivot_table(
+        index="area_code", columns="period_start", values="mean", aggfunc="sum"
+    )
+    registered = units.set_index("area_code")["expected"]
+    now = per_period.reindex(index=registered.index, columns=periods).sum(axis=1)
+    if not np.allclose(now.to_numpy(), registered.to_numpy(), rtol=1e-6):
+        deviations.append("the stored forecasts of the run differ from the registered expected counts; the "
+                          "registered values are used")  # fmt: skip
+        per_period = per_period.reindex(index=registered.index, columns=periods).mul(registered / now, axis=0)
+    expected = per_period.reindex(index=registered.index, columns=observed).sum(axis=1).to_numpy()
+    table = counts.reindex(index=registered.index, columns=observed)
+    gaps = int(table.isna().sum().sum())
+    if gaps:
+        deviations.append(f"{gaps} buurt-periods of the observed periods have no row; counted as 0")
+    y = table.fillna(0.0).sum(axis=1).to_numpy()
+    treated = units["treated"].to_numpy(dtype=bool)
+    level = 1.0 - float(spec["alpha"])
+    size = float(doc["power"]["nb_size"])
+    estimate = rate_ratio(y, expected, treated, blocks, size=size, level=level)
+    redraws = redraw_allocations(blocks, float(spec["design"]["treated_share"]), int(spec["design"]["randomisations"]),
+                                 int(spec["seed"]))  # fmt: skip
+    p_value = randomisation_p(y, expected, treated, redraws)
+    displacement = _displacement(store, doc, units, category, observed)
+    bore = burden(store, units, periods[0], actor=actor)
+    result = {
+        "trial_id": trial_id, "version": reg.version, "registration_sha256": reg.sha256,
+        "primary_outcome": category, "periods_analysed": [p.date().isoformat() for p in observed],
+        "observed": {"treated": float(y[treated].sum()), "control": float(y[~treated].sum())},
+        "expected": {"treated": float(expected[treated].sum()), "control": float(expected[~treated].sum())},
+        "rate_ratio": asdict(estimate), "p_value": p_value, "alpha": float(spec["alpha"]),
+        "displacement": displacement, "burden": bore, "deviations": deviations,
+    }  # fmt: skip
+    result["sentence"] = sentence(result)
+    store.log.append(actor, ANALYSE, trial_id, result)
+    return result
+
+
+def sentence(result: dict[str, Any]) -> str:
+    """The result in one sentence."""
+    rr = result["rate_ratio"]
+    verdict = "significant" if result["p_value"] <= result["alpha"] else "not significant"
+    return (f"Rate ratio treated vs control {rr['estimate']:.2f} ({rr['level']:.0%} interval {rr['lower']:.2f} to "
+            f"{rr['upper']:.2f}), randomisation p = {result['p_value']:.3f} ({verdict} at alpha "
+            f"{result['alpha']}); {len(result['deviations'])} deviation(s) from the pre-registration.")  # fmt: skip
+
+
+def _registration_deviations(store: Store, reg: Registration) -> list[str]:
+    """Deviations visible in the registration itself: versions, late registration, edited files."""
+    found = []
+    versions = registrations(store, reg.trial_id)
+    if len(versions) > 1:
+        reasons = [str(r.version) for r in versions]
+        found.append(f"the trial was registered {len(versions)} times (versions {', '.join(reasons)}); "
+                     "the latest version is analysed")  # fmt: skip
+    refused = [r for r in store.log.records() if r.action == "trial_refused" and r.subject == reg.trial_id]
+    if refused:
+        found.append(f"{len(refused)} refused attempt(s) to change the registration (log records "
+                     f"{', '.join(str(r.seq) for r in refused)})")  # fmt: skip
+    rows = int(reg.document["outcome_rows_at_registration"])
+    if rows:
+        found.append(f"{rows} outcome rows of the trial periods were already stored when the trial was "
+                     "registered: it was registered after (part of) the trial period")  # fmt: skip
+    matches = file_matches(reg, Path(_files(store, reg)))
+    if matches is False:
+        found.append("preregistration.json on disk no longer matches the logged SHA-256; the logged version "
+                     "is used")  # fmt: skip
+    return found
+
+
+def _files(store: Store, reg: Registration) -> str:
+    """The directory the registration's files were written to (from its log record)."""
+    record = next(r for r in store.log.records() if r.seq == reg.seq)
+    return str(record.detail["files"])
+
+
+def _displacement(store: Store, doc: dict[str, Any], units: pd.DataFrame, category: str,
+                  observed: list[pd.Timestamp]) -> dict[str, Any]:  # fmt: skip
+    """WDQ of the buurten adjacent to treated buurten: trial periods vs as many periods just before."""
+    areas = store.read("areas")
+    treated = units.loc[units["treated"], "area_code"].tolist()
+    control = units.loc[~units["treated"], "area_code"].tolist()
+    buffer = adjacent_buurten(areas, treated, units["area_code"].tolist())
+    incidents = store.read("incidents", where={"freq": doc["freq"], "category": category})
+    incidents = incidents.assign(period_start=pd.to_datetime(incidents["period_start"]))
+    before_all = sorted(incidents.loc[incidents["period_start"] < min(observed), "period_start"].unique())
+    before = before_all[-len(observed) :]
+
+    def total(codes: list[str], when: list[Any]) -> float:
+        rows = incidents[incidents["area_code"].isin(codes) & incidents["period_start"].isin(when)]
+        return float(rows["count"].sum())
+
+    wdq = weighted_displacement_quotient(
+        total(treated, before), total(treated, observed), total(buffer, before), total(buffer, observed),
+        total(control, before), total(control, observed),
+    )  # fmt: skip
+    return {"buffer": buffer, "before_periods": len(before), **asdict(wdq), "reading": wdq.reading()}
