@@ -131,7 +131,9 @@ def analyse_command(
 def show_result(result: dict[str, Any]) -> None:
     """The sentence first, then displacement, burden and every deviation."""
     console.print(Panel(result["sentence"], title=f"trial {result['trial_id']} v{result['version']}"))
-    console.print(f"Displacement: {result['displacement']['reading']}.")
+    moved = result["displacement"]
+    console.print(f"Displacement: {moved['reading']}; buffer vs control-buffer change randomisation p = "
+                  f"{moved['p_value']:.3f}.")  # fmt: skip
     bore = result["burden"]
     if bore["unavailable"]:
         console.print(f"Who bore the intervention: cannot be assessed ({bore['unavailable']}).")

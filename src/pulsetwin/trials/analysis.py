@@ -12,7 +12,7 @@ import pandas as pd
 from pulsetwin.store.database import Store
 from pulsetwin.trials.allocation import redraw_allocations
 from pulsetwin.trials.burden import burden
-from pulsetwin.trials.displacement import adjacent_buurten, weighted_displacement_quotient
+from pulsetwin.trials.displacement import Adjacency, assess_displacement
 from pulsetwin.trials.estimate import randomisation_p, rate_ratio
 from pulsetwin.trials.registration import Registration, file_matches, latest_registration, registrations
 
@@ -67,7 +67,7 @@ def analyse_trial(store: Store, trial_id: str, *, actor: str = "cli") -> dict[st
     redraws = redraw_allocations(blocks, float(spec["design"]["treated_share"]), int(spec["design"]["randomisations"]),
                                  int(spec["seed"]))  # fmt: skip
     p_value = randomisation_p(y, expected, treated, redraws)
-    displacement = _displacement(store, doc, units, category, observed)
+    displacement = _displacement(store, doc, units, category, observed, redraws)
     bore = burden(store, units, periods[0], actor=actor)
     result = {
         "trial_id": trial_id, "version": reg.version, "registration_sha256": reg.sha256,
@@ -121,23 +121,15 @@ def _files(store: Store, reg: Registration) -> str:
 
 
 def _displacement(store: Store, doc: dict[str, Any], units: pd.DataFrame, category: str,
-                  observed: list[pd.Timestamp]) -> dict[str, Any]:  # fmt: skip
-    """WDQ of the buurten adjacent to treated buurten: trial periods vs as many periods just before."""
-    areas = store.read("areas")
-    treated = units.loc[units["treated"], "area_code"].tolist()
-    control = units.loc[~units["treated"], "area_code"].tolist()
-    buffer = adjacent_buurten(areas, treated, units["area_code"].tolist())
+                  observed: list[pd.Timestamp], redraws: np.ndarray) -> dict[str, Any]:  # fmt: skip
+    """Displacement to adjacent buurten: trial periods vs as many periods just before."""
+    adjacency = Adjacency.build(store.read("areas"), units["area_code"].tolist())
     incidents = store.read("incidents", where={"freq": doc["freq"], "category": category})
     incidents = incidents.assign(period_start=pd.to_datetime(incidents["period_start"]))
     before_all = sorted(incidents.loc[incidents["period_start"] < min(observed), "period_start"].unique())
     before = before_all[-len(observed) :]
-
-    def total(codes: list[str], when: list[Any]) -> float:
-        rows = incidents[incidents["area_code"].isin(codes) & incidents["period_start"].isin(when)]
-        return float(rows["count"].sum())
-
-    wdq = weighted_displacement_quotient(
-        total(treated, before), total(treated, observed), total(buffer, before), total(buffer, observed),
-        total(control, before), total(control, observed),
-    )  # fmt: skip
-    return {"buffer": buffer, "before_periods": len(before), **asdict(wdq), "reading": wdq.reading()}
+    totals = incidents.groupby(["period_start", "area_code"])["count"].sum()
+    per_period = totals.unstack("area_code", fill_value=0)
+    result = assess_displacement(per_period.reindex(before).sum(), per_period.reindex(observed).sum(), adjacency,
+                                 units["treated"].to_numpy(dtype=bool), redraws)  # fmt: skip
+    return {**result, "before_periods": len(before)}

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pulsetwin.trials.allocation import allocation_hash, build_blocks, draw_allocation, redraw_allocations
-from pulsetwin.trials.displacement import weighted_displacement_quotient
+from pulsetwin.trials.displacement import Adjacency, assess_displacement, weighted_displacement_quotient
 from pulsetwin.trials.estimate import randomisation_p, rate_ratio, ri_statistic
 from pulsetwin.trials.power import rejection_rate
 
@@ -88,3 +88,33 @@ def test_rate_ratio_recovers_a_strong_effect_and_the_test_holds_its_size() -> No
     size = rejection_rate(expected, blocks, 0.5, 50.0, 1.0, 0.05, 300, seed=4, draws=199)
     assert size <= 0.09
     assert rejection_rate(expected, blocks, 0.5, 50.0, 0.6, 0.05, 100, seed=4, draws=199) > 0.9
+
+
+def test_wdq_with_a_control_buffer_takes_the_buffer_trend_from_it() -> None:
+    # Same as Bowers & Johnson when the control buffer moves like the control area (200 -> 200 vs 80 -> 80).
+    plain = weighted_displacement_quotient(100, 70, 50, 60, 200, 200)
+    same = weighted_displacement_quotient(100, 70, 50, 60, 200, 200, buffer_control=(80, 80))
+    assert same.wdq == pytest.approx(plain.wdq)
+    # The control buffer rose 80 -> 96 (+20 %), so the buffer's 50 -> 60 is no excess at all: WDQ 0.
+    trend = weighted_displacement_quotient(100, 70, 50, 60, 200, 200, buffer_control=(80, 96))
+    assert trend.buffer_change == pytest.approx(0.0) and trend.wdq == pytest.approx(0.0)
+
+
+def test_displacement_test_finds_a_rise_next_to_treated_buurten_only() -> None:
+    # Ten buurten in a row (squares); units 1, 3, 5, 7 (alternating arms); the others are their buffers.
+    areas = pd.DataFrame({
+        "area_code": [f"B{i}" for i in range(10)], "name": "x", "level": "buurt", "parent_code": "W",
+        "geometry": [f"POLYGON(({i} 0, {i + 1} 0, {i + 1} 1, {i} 1, {i} 0))" for i in range(10)],
+    })  # fmt: skip
+    units = ["B1", "B3", "B5", "B7"]
+    adjacency = Adjacency.build(areas, units)
+    allocation = np.array([True, False, True, False])
+    near_treated, near_control = adjacency.buffers(allocation)
+    assert list(adjacency.codes[near_treated[0]]) == ["B0", "B2", "B4", "B6"]
+    assert list(adjacency.codes[near_control[0]]) == ["B8"]
+    before = pd.Series(10.0, index=adjacency.codes)
+    after = before.copy()
+    after[["B0", "B2", "B4", "B6"]] = 30.0
+    result = assess_displacement(before, after, adjacency, allocation, np.array([allocation, ~allocation]))
+    assert result["buffer_log_change"] == pytest.approx(np.log(120.5 / 40.5) - np.log(10.5 / 10.5))
+    assert result["buffer"] == ["B0", "B2", "B4", "B6"] and result["control_buffer"] == ["B8"]
