@@ -108,9 +108,11 @@ def run_setting(design: TrialDesign, tables: dict[str, pd.DataFrame], setting: S
     truth = truth[(truth["category"] == category) & (truth["freq"] == "M")]
     areas = tables["areas"]
     periods = list(design.periods)
-    before = sorted(pd.to_datetime(tables["incidents"]["period_start"]).unique())[-PERIODS:]
-    history = tables["incidents"][(tables["incidents"]["category"] == category)
-                                  & pd.to_datetime(tables["incidents"]["period_start"]).isin(before)]  # fmt: skip
+    monthly = tables["incidents"][tables["incidents"]["freq"] == "M"]
+    before = sorted(pd.to_datetime(monthly["period_start"]).unique())[-PERIODS:]
+    history = monthly[
+        (monthly["category"] == category) & pd.to_datetime(monthly["period_start"]).isin(before)
+    ]
     before_totals = history.groupby("area_code")["count"].sum()
     expected = units["expected"].to_numpy()
     adjacency = Adjacency.build(areas, codes)

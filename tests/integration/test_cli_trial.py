@@ -95,3 +95,10 @@ def test_design_simulate_analyse_recovers_a_planted_effect(app: typer.Typer, sto
         assert store.log.verify().ok
     assert actions.index("trial_register") < actions.index("trial_simulate") < actions.index("trial_analyse")
     assert "read_protected" in actions
+    # A re-allocation (another seed) after registration is refused and logged; the analysis then lists it.
+    changed = runner.invoke(app, ["trial", "design", "--db", str(store_path), "--run", "fc", "--spec",
+                                  str(spec_file(tmp_path, seed=99)), "--out", str(tmp_path / "again"),
+                                  "--allow-underpowered"])  # fmt: skip
+    assert changed.exit_code != 0 and "refused and logged" in str(changed.exception)
+    again = runner.invoke(app, ["trial", "analyse", "--db", str(store_path), "--trial", "youth-work-2027"])
+    assert again.exit_code == 0 and "1 refused attempt(s) to change the registration" in again.output

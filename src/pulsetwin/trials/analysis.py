@@ -95,11 +95,13 @@ def _registration_deviations(store: Store, reg: Registration) -> list[str]:
     """Deviations visible in the registration itself: versions, late registration, edited files."""
     found = []
     versions = registrations(store, reg.trial_id)
+    records = [r for r in store.log.records() if r.subject == reg.trial_id]
     if len(versions) > 1:
-        reasons = [str(r.version) for r in versions]
-        found.append(f"the trial was registered {len(versions)} times (versions {', '.join(reasons)}); "
-                     "the latest version is analysed")  # fmt: skip
-    refused = [r for r in store.log.records() if r.action == "trial_refused" and r.subject == reg.trial_id]
+        reasons = [f"v{r.detail['version']}: {r.detail['replaces']['reason']}" for r in records
+                   if r.action == "trial_register" and "replaces" in r.detail]  # fmt: skip
+        found.append(f"the trial was registered {len(versions)} times ({'; '.join(reasons)}); the latest version "
+                     "is analysed")  # fmt: skip
+    refused = [r for r in records if r.action == "trial_refused"]
     if refused:
         found.append(f"{len(refused)} refused attempt(s) to change the registration (log records "
                      f"{', '.join(str(r.seq) for r in refused)})")  # fmt: skip
