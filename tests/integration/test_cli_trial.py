@@ -89,6 +89,8 @@ def test_design_simulate_analyse_recovers_a_planted_effect(app: typer.Typer, sto
     assert rr["lower"] < 0.4 < rr["upper"] and rr["upper"] < 1.0, rr
     assert result["p_value"] < 0.05
     assert result["deviations"] == []
+    assert [s["outcome"] for s in result["secondary"]] == ["youth_nuisance"]
+    assert result["secondary"][0]["rate_ratio"]["lower"] < 1.0 < result["secondary"][0]["rate_ratio"]["upper"]
     assert {row["attribute"] for row in result["burden"]["groups"]} == {"migration_background_share"}
     with Store(store_path, read_only=True) as store:
         actions = [r.action for r in store.log.records()]

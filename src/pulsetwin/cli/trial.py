@@ -131,6 +131,11 @@ def analyse_command(
 def show_result(result: dict[str, Any]) -> None:
     """The sentence first, then displacement, burden and every deviation."""
     console.print(Panel(result["sentence"], title=f"trial {result['trial_id']} v{result['version']}"))
+    for other in result["secondary"]:
+        rr = other["rate_ratio"]
+        console.print(f"Secondary {other['outcome']} (exploratory): rate ratio {rr['estimate']:.2f} "
+                      f"({rr['lower']:.2f} to {rr['upper']:.2f}), "
+                      f"randomisation p = {other['p_value']:.3f}.")  # fmt: skip
     moved = result["displacement"]
     console.print(f"Displacement: {moved['reading']}; buffer vs control-buffer change randomisation p = "
                   f"{moved['p_value']:.3f}.")  # fmt: skip

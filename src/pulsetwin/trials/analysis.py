@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pulsetwin.exceptions import StoreError
 from pulsetwin.store.database import Store
 from pulsetwin.trials.allocation import redraw_allocations
 from pulsetwin.trials.burden import burden
@@ -33,53 +34,84 @@ def analyse_trial(store: Store, trial_id: str, *, actor: str = "cli") -> dict[st
     doc = reg.document
     spec = doc["spec"]
     units = pd.DataFrame(doc["units"])
-    blocks = units["block"]
     periods = [pd.Timestamp(p) for p in doc["periods"]]
     category = doc["primary_outcome"]["category"]
     deviations = _registration_deviations(store, reg)
-    counts = period_counts(store, doc["freq"], category, periods)
-    observed = [p for p in periods if p in counts.columns]
-    missing_periods = [p.date().isoformat() for p in periods if p not in counts.columns]
-    if missing_periods:
-        deviations.append(f"no outcome data for registered periods {', '.join(missing_periods)}; the analysis "
-                          "uses the observed periods with the forecast offset of those periods only")  # fmt: skip
-    forecasts = store.read("forecasts", where={"run_id": doc["run_id"], "category": category})
-    forecasts = forecasts.assign(period_start=pd.to_datetime(forecasts["period_start"]))
-    per_period = forecasts.pivot_table(
-        index="area_code", columns="period_start", values="mean", aggfunc="sum"
-    )
+    redraws = redraw_allocations(units["block"], float(spec["design"]["treated_share"]),
+                                 int(spec["design"]["randomisations"]), int(spec["seed"]))  # fmt: skip
     registered = units.set_index("area_code")["expected"]
-    now = per_period.reindex(index=registered.index, columns=periods).sum(axis=1)
-    if not np.allclose(now.to_numpy(), registered.to_numpy(), rtol=1e-6):
-        deviations.append("the stored forecasts of the run differ from the registered expected counts; the "
-                          "registered values are used")  # fmt: skip
-        per_period = per_period.reindex(index=registered.index, columns=periods).mul(registered / now, axis=0)
-    expected = per_period.reindex(index=registered.index, columns=observed).sum(axis=1).to_numpy()
-    table = counts.reindex(index=registered.index, columns=observed)
-    gaps = int(table.isna().sum().sum())
-    if gaps:
-        deviations.append(f"{gaps} buurt-periods of the observed periods have no row; counted as 0")
-    y = table.fillna(0.0).sum(axis=1).to_numpy()
-    treated = units["treated"].to_numpy(dtype=bool)
-    level = 1.0 - float(spec["alpha"])
-    size = float(doc["power"]["nb_size"])
-    estimate = rate_ratio(y, expected, treated, blocks, size=size, level=level)
-    redraws = redraw_allocations(blocks, float(spec["design"]["treated_share"]), int(spec["design"]["randomisations"]),
-                                 int(spec["seed"]))  # fmt: skip
-    p_value = randomisation_p(y, expected, treated, redraws)
+    primary = _outcome(store, doc, units, category, redraws, registered, deviations)
+    secondary = []
+    for other in doc["secondary_outcomes"]:
+        try:
+            secondary.append(_outcome(store, doc, units, other, redraws, None, deviations))
+        except StoreError as error:
+            deviations.append(f"secondary outcome {other} not analysed: {error}")
+    observed = [pd.Timestamp(p) for p in primary["periods_analysed"]]
     displacement = _displacement(store, doc, units, category, observed, redraws)
     bore = burden(store, units, periods[0], actor=actor)
     result = {
-        "trial_id": trial_id, "version": reg.version, "registration_sha256": reg.sha256,
-        "primary_outcome": category, "periods_analysed": [p.date().isoformat() for p in observed],
-        "observed": {"treated": float(y[treated].sum()), "control": float(y[~treated].sum())},
-        "expected": {"treated": float(expected[treated].sum()), "control": float(expected[~treated].sum())},
-        "rate_ratio": asdict(estimate), "p_value": p_value, "alpha": float(spec["alpha"]),
-        "displacement": displacement, "burden": bore, "deviations": deviations,
+        "trial_id": trial_id, "version": reg.version, "registration_sha256": reg.sha256, **primary,
+        "alpha": float(spec["alpha"]), "secondary": secondary, "displacement": displacement, "burden": bore,
+        "deviations": deviations,
     }  # fmt: skip
     result["sentence"] = sentence(result)
     store.log.append(actor, ANALYSE, trial_id, result)
     return result
+
+
+def _outcome(store: Store, doc: dict[str, Any], units: pd.DataFrame, category: str, redraws: np.ndarray,
+             registered: pd.Series | None, deviations: list[str]) -> dict[str, Any]:  # fmt: skip
+    """Rate ratio and randomisation p of one outcome; appends what deviates from the registration.
+
+    ``registered`` holds the registered forecast totals of the primary outcome (None for secondary ones, whose
+    offsets are read from the run as stored).
+    """
+    periods = [pd.Timestamp(p) for p in doc["periods"]]
+    counts = period_counts(store, doc["freq"], category, periods)
+    observed = [p for p in periods if p in counts.columns]
+    if not observed:
+        raise StoreError(
+            f"the store holds no {category} counts for any registered period ({doc['periods'][0]} to "
+            f"{doc['periods'][-1]}). Fix: import the incidents of the trial period, then analyse"
+        )
+    missing = [p.date().isoformat() for p in periods if p not in counts.columns]
+    if missing:
+        deviations.append(f"{category}: no data for registered periods {', '.join(missing)}; the analysis uses "
+                          "the observed periods with the forecast offset of those periods only")  # fmt: skip
+    codes = units["area_code"].tolist()
+    forecasts = store.read("forecasts", where={"run_id": doc["run_id"], "category": category})
+    if forecasts.empty:
+        raise StoreError(f"run {doc['run_id']} holds no forecast of {category} for the offset")
+    forecasts = forecasts.assign(period_start=pd.to_datetime(forecasts["period_start"]))
+    per_period = forecasts.pivot_table(
+        index="area_code", columns="period_start", values="mean", aggfunc="sum"
+    )
+    per_period = per_period.reindex(index=codes, columns=periods)
+    if registered is not None:
+        now = per_period.sum(axis=1)
+        if not np.allclose(now.to_numpy(), registered.to_numpy(), rtol=1e-6):
+            deviations.append("the stored forecasts of the run differ from the registered expected counts; the "
+                              "registered values are used")  # fmt: skip
+            per_period = per_period.mul(registered / now, axis=0)
+    expected = per_period[observed].sum(axis=1).to_numpy()
+    table = counts.reindex(index=codes, columns=observed)
+    gaps = int(table.isna().sum().sum())
+    if gaps:
+        deviations.append(
+            f"{category}: {gaps} buurt-periods of the observed periods have no row; counted as 0"
+        )
+    y = table.fillna(0.0).sum(axis=1).to_numpy()
+    treated = units["treated"].to_numpy(dtype=bool)
+    spec = doc["spec"]
+    estimate = rate_ratio(y, expected, treated, units["block"], size=float(doc["power"]["nb_size"]),
+                          level=1.0 - float(spec["alpha"]))  # fmt: skip
+    return {
+        "outcome": category, "periods_analysed": [p.date().isoformat() for p in observed],
+        "observed": {"treated": float(y[treated].sum()), "control": float(y[~treated].sum())},
+        "expected": {"treated": float(expected[treated].sum()), "control": float(expected[~treated].sum())},
+        "rate_ratio": asdict(estimate), "p_value": randomisation_p(y, expected, treated, redraws),
+    }  # fmt: skip
 
 
 def sentence(result: dict[str, Any]) -> str:

@@ -24,9 +24,11 @@ ANALYSIS_PLAN = (
     "Primary: two-sided randomisation-inference test of the sharp null of no effect, statistic = log ratio of "
     "observed-to-forecast totals, treated vs control, allocations re-drawn by the registered blocked procedure. "
     "Estimate: rate ratio with a Wald interval from a negative-binomial GLM (dispersion fixed at the registered "
-    "value) with log forecast total as offset and one intercept per block. Displacement: Weighted Displacement "
-    "Quotient on the buurten adjacent to treated buurten. Burden: treated share per group of each audit-only "
-    "protected attribute."
+    "value) with log forecast total as offset and one intercept per block. Secondary outcomes: the same "
+    "estimators (primary dispersion), exploratory, without multiplicity correction. Displacement: Weighted "
+    "Displacement Quotient of the buurten adjacent to treated buurten, their trend taken from the buurten "
+    "adjacent to control buurten, and a randomisation test of that buffer contrast. Burden: treated share per "
+    "quartile group of each audit-only protected attribute."
 )
 STOPPING_RULE = "No interim analysis; the trial runs all registered periods and is analysed once."
 
