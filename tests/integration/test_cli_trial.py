@@ -104,3 +104,7 @@ def test_design_simulate_analyse_recovers_a_planted_effect(app: typer.Typer, sto
     assert changed.exit_code != 0 and "refused and logged" in str(changed.exception)
     again = runner.invoke(app, ["trial", "analyse", "--db", str(store_path), "--trial", "youth-work-2027"])
     assert again.exit_code == 0 and "1 refused attempt(s) to change the registration" in again.output
+    # An edited pre-registration file does not change what is analysed, and is listed.
+    (out / "preregistration.json").write_text(json.dumps({**doc, "hypothesis": "edited"}), encoding="utf-8")
+    edited = runner.invoke(app, ["trial", "analyse", "--db", str(store_path), "--trial", "youth-work-2027"])
+    assert edited.exit_code == 0 and "no longer matches the logged SHA-256" in edited.output

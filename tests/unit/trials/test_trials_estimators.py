@@ -7,6 +7,8 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pulsetwin.trials.allocation import allocation_hash, build_blocks, draw_allocation, redraw_allocations
 from pulsetwin.trials.displacement import Adjacency, assess_displacement, weighted_displacement_quotient
@@ -118,3 +120,19 @@ def test_displacement_test_finds_a_rise_next_to_treated_buurten_only() -> None:
     result = assess_displacement(before, after, adjacency, allocation, np.array([allocation, ~allocation]))
     assert result["buffer_log_change"] == pytest.approx(np.log(120.5 / 40.5) - np.log(10.5 / 10.5))
     assert result["buffer"] == ["B0", "B2", "B4", "B6"] and result["control_buffer"] == ["B8"]
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=2, max_value=9), min_size=1, max_size=6),
+    share=st.floats(min_value=0.1, max_value=0.9),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+@settings(max_examples=40, deadline=None)
+def test_every_block_treats_its_share_rounded_and_the_seed_fixes_the_draw(sizes: list[int], share: float,
+                                                                          seed: int) -> None:  # fmt: skip
+    blocks = pd.Series([f"b{i}" for i, n in enumerate(sizes) for _ in range(n)])
+    first = draw_allocation(blocks, share, np.random.default_rng(seed))
+    assert np.array_equal(first, draw_allocation(blocks, share, np.random.default_rng(seed)))
+    treated = pd.Series(first).groupby(blocks.to_numpy()).sum()
+    floor = np.floor(share * np.array(sizes))
+    assert ((treated.to_numpy() == floor) | (treated.to_numpy() == floor + 1)).all()
