@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def forecast_run(store: Store, incidents: pd.DataFrame, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def fresh_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A heerlen twin whose incidents stop at ``ORIGIN`` (the trial period is simulated by the test bed)."""
     from pulsetwin.twin.generate import generate_twin
 
@@ -47,6 +48,12 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         store.import_frames(tables, source="twin:heerlen:seed3")
         forecast_run(store, tables["incidents"], "fc")
     return path
+
+
+@pytest.fixture
+def store_path(fresh_store: Path, tmp_path: Path) -> Path:
+    """A copy of the fresh store per test (each simulates its own trial period)."""
+    return Path(shutil.copy(fresh_store, tmp_path / "twin.duckdb"))
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +115,30 @@ def test_design_simulate_analyse_recovers_a_planted_effect(app: typer.Typer, sto
     (out / "preregistration.json").write_text(json.dumps({**doc, "hypothesis": "edited"}), encoding="utf-8")
     edited = runner.invoke(app, ["trial", "analyse", "--db", str(store_path), "--trial", "youth-work-2027"])
     assert edited.exit_code == 0 and "no longer matches the logged SHA-256" in edited.output
+
+
+def test_crossover_randomises_periods_within_each_buurt(
+    app: typer.Typer, store_path: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    spec = spec_file(tmp_path, name="crossover", design={"type": "crossover", "randomisations": 499})
+    out = tmp_path / "prereg"
+    designed = runner.invoke(app, ["trial", "design", "--db", str(store_path), "--run", "fc", "--spec", str(spec),
+                                   "--out", str(out), "--allow-underpowered"])  # fmt: skip
+    assert designed.exit_code == 0, designed.output
+    units = pd.DataFrame(json.loads((out / "preregistration.json").read_text(encoding="utf-8"))["units"])
+    assert (units.groupby("area_code")["treated"].sum() == PERIODS // 2).all(), (
+        "half the periods of each buurt"
+    )
+    assert (units["block"] == units["area_code"]).all() and units["period_start"].nunique() == PERIODS
+    simulated = runner.invoke(app, ["trial", "simulate", "--db", str(store_path), "--trial", "crossover",
+                                    "--effect", "0.4", "--seed", "6"])  # fmt: skip
+    assert simulated.exit_code == 0, simulated.output
+    result_path = tmp_path / "result.json"
+    analysed = runner.invoke(app, ["trial", "analyse", "--db", str(store_path), "--trial", "crossover",
+                                   "--json", str(result_path)])  # fmt: skip
+    assert analysed.exit_code == 0, analysed.output
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    assert result["rate_ratio"]["lower"] < 0.4 < result["rate_ratio"]["upper"] < 1.0
+    assert result["p_value"] < 0.05 and result["deviations"] == []
+    assert result["displacement"]["p_value"] is None

@@ -51,8 +51,9 @@ def design_command(
     mde = "none on the grid" if power.mde is None else f"{power.mde:.2f}"
     units = design.units
     console.print(
-        f"Trial {design.trial_id}: {len(units)} buurten in {units['block'].nunique()} blocks, "
-        f"{int(units['treated'].sum())} treated; periods {design.periods[0].date()} to {design.periods[-1].date()}."
+        f"Trial {design.trial_id} ({parsed.design.type}): {len(units)} units ({units['area_code'].nunique()} "
+        f"buurten) in {units['block'].nunique()} blocks, {int(units['treated'].sum())} treated; periods "
+        f"{design.periods[0].date()} to {design.periods[-1].date()}."
     )
     console.print(
         f"Power {power.power:.0%} for rate ratio {power.effect} at alpha {parsed.alpha} "
@@ -96,11 +97,16 @@ def simulate_command(
         doc = latest_registration(store, trial).document
         periods = [pd.Timestamp(p) for p in doc["periods"]]
         units = doc["units"]
+        crossover = bool(units) and "period_start" in units[0]
+        cells = [
+            (u["area_code"], pd.Timestamp(u["period_start"])) for u in units if u["treated"] and crossover
+        ]
         frame = simulate_trial_outcomes(
             store.read("truth"), store.read("areas"),
-            treated=[u["area_code"] for u in units if u["treated"]], units=[u["area_code"] for u in units],
-            category=doc["primary_outcome"]["category"], periods=periods, freq=doc["freq"], effect=effect,
-            displacement=displacement, seed=seed,
+            treated=sorted({u["area_code"] for u in units if u["treated"]}),
+            units=sorted({u["area_code"] for u in units}), category=doc["primary_outcome"]["category"],
+            periods=periods, freq=doc["freq"], effect=effect, displacement=displacement, seed=seed,
+            treated_cells=cells if crossover else None,
         )  # fmt: skip
         store.import_frames({"incidents": frame}, source=SOURCE)
         store.log.append("cli", "trial_simulate", trial, {"effect": effect, "displacement": displacement,
@@ -137,8 +143,12 @@ def show_result(result: dict[str, Any]) -> None:
                       f"({rr['lower']:.2f} to {rr['upper']:.2f}), "
                       f"randomisation p = {other['p_value']:.3f}.")  # fmt: skip
     moved = result["displacement"]
-    console.print(f"Displacement: {moved['reading']}; buffer vs control-buffer change randomisation p = "
-                  f"{moved['p_value']:.3f}.")  # fmt: skip
+    tested = (
+        ""
+        if moved["p_value"] is None
+        else f"; buffer vs control-buffer randomisation p = {moved['p_value']:.3f}"
+    )
+    console.print(f"Displacement: {moved['reading']}{tested}.")
     bore = result["burden"]
     if bore["unavailable"]:
         console.print(f"Who bore the intervention: cannot be assessed ({bore['unavailable']}).")

@@ -39,7 +39,7 @@ def analyse_trial(store: Store, trial_id: str, *, actor: str = "cli") -> dict[st
     deviations = _registration_deviations(store, reg)
     redraws = redraw_allocations(units["block"], float(spec["design"]["treated_share"]),
                                  int(spec["design"]["randomisations"]), int(spec["seed"]))  # fmt: skip
-    registered = units.set_index("area_code")["expected"]
+    registered = units["expected"] if "period_start" in units else units.set_index("area_code")["expected"]
     primary = _outcome(store, doc, units, category, redraws, registered, deviations)
     secondary = []
     for other in doc["secondary_outcomes"]:
@@ -48,7 +48,11 @@ def analyse_trial(store: Store, trial_id: str, *, actor: str = "cli") -> dict[st
         except StoreError as error:
             deviations.append(f"secondary outcome {other} not analysed: {error}")
     observed = [pd.Timestamp(p) for p in primary["periods_analysed"]]
-    displacement = _displacement(store, doc, units, category, observed, redraws)
+    displacement = (
+        {"reading": "not assessed: in a crossover every buurt is treated in some periods, so no buurt is only "
+         "next to control buurten", "p_value": None}
+        if "period_start" in units else _displacement(store, doc, units, category, observed, redraws)
+    )  # fmt: skip
     bore = burden(store, units, periods[0], actor=actor)
     result = {
         "trial_id": trial_id, "version": reg.version, "registration_sha256": reg.sha256, **primary,
@@ -79,7 +83,6 @@ def _outcome(store: Store, doc: dict[str, Any], units: pd.DataFrame, category: s
     if missing:
         deviations.append(f"{category}: no data for registered periods {', '.join(missing)}; the analysis uses "
                           "the observed periods with the forecast offset of those periods only")  # fmt: skip
-    codes = units["area_code"].tolist()
     forecasts = store.read("forecasts", where={"run_id": doc["run_id"], "category": category})
     if forecasts.empty:
         raise StoreError(f"run {doc['run_id']} holds no forecast of {category} for the offset")
@@ -87,6 +90,28 @@ def _outcome(store: Store, doc: dict[str, Any], units: pd.DataFrame, category: s
     per_period = forecasts.pivot_table(
         index="area_code", columns="period_start", values="mean", aggfunc="sum"
     )
+    if "period_start" in units:
+        y, expected = _crossover_cells(units, counts, per_period, observed, category, registered, deviations)
+    else:
+        y, expected = _cluster_totals(units, counts, per_period, periods, observed, category, registered,
+                                      deviations)  # fmt: skip
+    treated = units["treated"].to_numpy(dtype=bool)
+    spec = doc["spec"]
+    estimate = rate_ratio(y, expected, treated, units["block"], size=float(doc["power"]["nb_size"]),
+                          level=1.0 - float(spec["alpha"]))  # fmt: skip
+    return {
+        "outcome": category, "periods_analysed": [p.date().isoformat() for p in observed],
+        "observed": {"treated": float(y[treated].sum()), "control": float(y[~treated].sum())},
+        "expected": {"treated": float(expected[treated].sum()), "control": float(expected[~treated].sum())},
+        "rate_ratio": asdict(estimate), "p_value": randomisation_p(y, expected, treated, redraws),
+    }  # fmt: skip
+
+
+def _cluster_totals(units: pd.DataFrame, counts: pd.DataFrame, per_period: pd.DataFrame,
+                    periods: list[pd.Timestamp], observed: list[pd.Timestamp], category: str,
+                    registered: pd.Series | None, deviations: list[str]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Outcome and forecast totals per buurt over the observed periods (cluster design)."""
+    codes = units["area_code"].tolist()
     per_period = per_period.reindex(index=codes, columns=periods)
     if registered is not None:
         now = per_period.sum(axis=1)
@@ -101,17 +126,31 @@ def _outcome(store: Store, doc: dict[str, Any], units: pd.DataFrame, category: s
         deviations.append(
             f"{category}: {gaps} buurt-periods of the observed periods have no row; counted as 0"
         )
-    y = table.fillna(0.0).sum(axis=1).to_numpy()
-    treated = units["treated"].to_numpy(dtype=bool)
-    spec = doc["spec"]
-    estimate = rate_ratio(y, expected, treated, units["block"], size=float(doc["power"]["nb_size"]),
-                          level=1.0 - float(spec["alpha"]))  # fmt: skip
-    return {
-        "outcome": category, "periods_analysed": [p.date().isoformat() for p in observed],
-        "observed": {"treated": float(y[treated].sum()), "control": float(y[~treated].sum())},
-        "expected": {"treated": float(expected[treated].sum()), "control": float(expected[~treated].sum())},
-        "rate_ratio": asdict(estimate), "p_value": randomisation_p(y, expected, treated, redraws),
-    }  # fmt: skip
+    return table.fillna(0.0).sum(axis=1).to_numpy(), expected
+
+
+def _crossover_cells(units: pd.DataFrame, counts: pd.DataFrame, per_period: pd.DataFrame,
+                     observed: list[pd.Timestamp], category: str, registered: pd.Series | None,
+                     deviations: list[str]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Outcome and forecast per buurt-period (crossover); every registered period must be observed, since the
+    randomisation test re-draws over all of them."""
+    starts = pd.to_datetime(units["period_start"])
+    if not starts.isin(observed).all():
+        raise StoreError(
+            f"a crossover is analysed on every registered period, but {category} has no data for some. "
+            "Fix: import the incidents of all trial periods, then analyse"
+        )
+    cells = pd.MultiIndex.from_arrays([units["area_code"], starts])
+    expected = per_period.stack().reindex(cells).to_numpy(dtype=float)
+    if registered is not None and not np.allclose(expected, units["expected"].to_numpy(), rtol=1e-6):
+        deviations.append("the stored forecasts of the run differ from the registered expected counts; the "
+                          "registered values are used")  # fmt: skip
+        expected = units["expected"].to_numpy(dtype=float)
+    y = counts.stack().reindex(cells)
+    gaps = int(y.isna().to_numpy().sum())
+    if gaps:
+        deviations.append(f"{category}: {gaps} buurt-periods have no row; counted as 0")
+    return y.fillna(0.0).to_numpy(dtype=float), expected
 
 
 def sentence(result: dict[str, Any]) -> str:

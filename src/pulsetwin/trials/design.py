@@ -27,7 +27,8 @@ class TrialDesign:
     run: RunRecord
     periods: tuple[pd.Timestamp, ...]
     units: pd.DataFrame
-    """``area_code, wijk, expected, block, treated`` per eligible buurt."""
+    """``area_code, wijk, expected, block, treated`` per eligible buurt; a crossover has one row per buurt and
+    period, with ``period_start``."""
     power: Power
     outcome_rows_at_design: int
 
@@ -39,7 +40,25 @@ class TrialDesign:
     @property
     def allocation_hash(self) -> str:
         """SHA-256 of the allocation (see :func:`allocation_hash`)."""
-        return allocation_hash(self.units["area_code"].tolist(), self.units["treated"].to_numpy())
+        return allocation_hash(unit_keys(self.units), self.units["treated"].to_numpy())
+
+
+def unit_keys(units: pd.DataFrame) -> list[str]:
+    """One key per randomised unit: the buurt code, or ``code@period`` in a crossover."""
+    if "period_start" not in units:
+        return units["area_code"].astype(str).tolist()
+    starts = pd.to_datetime(units["period_start"]).dt.date.astype(str)
+    return (units["area_code"].astype(str) + "@" + starts).tolist()
+
+
+def crossover_units(units: pd.DataFrame, forecasts: pd.DataFrame, periods: tuple[pd.Timestamp, ...],
+                    category: str) -> pd.DataFrame:  # fmt: skip
+    """One row per eligible buurt and trial period with that period's forecast; each buurt is a block."""
+    rows = forecasts[(forecasts["category"] == category) & forecasts["period_start"].isin(periods)]
+    means = rows.groupby(["area_code", "period_start"])["mean"].sum().rename("expected").reset_index()
+    cells = units.drop(columns="expected").merge(means, on="area_code", how="left")
+    cells = cells.sort_values(["area_code", "period_start"], kind="stable").reset_index(drop=True)
+    return cells.assign(block=cells["area_code"])
 
 
 def trial_periods(run: RunRecord, forecasts: pd.DataFrame, count: int) -> tuple[pd.Timestamp, ...]:
@@ -105,17 +124,22 @@ def design_trial(store: Store, run_id: str, spec: TrialSpec) -> TrialDesign:
     forecasts = forecasts.assign(period_start=pd.to_datetime(forecasts["period_start"]))
     periods = trial_periods(run, forecasts, spec.outcome.periods)
     units = eligible_units(store, forecasts, periods, spec.top_share, category)
-    units["block"] = build_blocks(units, spec.design.blocks).to_numpy()
+    history = history_table(store, run, category, units["area_code"].tolist())
+    if spec.design.type == "crossover":
+        per_period = units.set_index("area_code")["expected"] / len(periods)
+        size = measure_size(history, per_period, 1)
+        units = crossover_units(units, forecasts, periods, category)
+    else:
+        size = measure_size(history, units.set_index("area_code")["expected"], spec.outcome.periods)
+        units["block"] = build_blocks(units, spec.design.blocks).to_numpy()
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0]))
     units["treated"] = draw_allocation(units["block"], spec.design.treated_share, rng)
-    history = history_table(store, run, category, units["area_code"].tolist())
-    size = measure_size(history, units.set_index("area_code")["expected"], spec.outcome.periods)
     power = simulate_power(
         units["expected"].to_numpy(), units["block"], share=spec.design.treated_share, size=size,
         effect=spec.power.effect, alpha=spec.alpha, target=spec.power.target,
         simulations=spec.power.simulations, seed=spec.seed,
     )  # fmt: skip
     present = store.read("incidents", where={"freq": run.freq, "category": category,
-                                              "area_code": units["area_code"].tolist()})  # fmt: skip
+                                              "area_code": units["area_code"].unique().tolist()})  # fmt: skip
     in_trial = int(pd.to_datetime(present["period_start"]).isin(periods).sum())
     return TrialDesign(spec, run, periods, units, power, in_trial)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from pulsetwin.exceptions import ConflictError, ParameterError, StoreError
 from pulsetwin.store.database import Store
 from pulsetwin.store.log import canonical_detail
@@ -67,6 +69,11 @@ def document(design: TrialDesign, *, allow_underpowered: bool = False) -> dict[s
                 "block": str(r["block"]),
                 "expected": round(float(r["expected"]), 6),
                 "treated": bool(r["treated"]),
+                **(
+                    {"period_start": pd.Timestamp(r["period_start"]).date().isoformat()}
+                    if "period_start" in r
+                    else {}
+                ),
             }
             for r in units.to_dict("records")
         ],

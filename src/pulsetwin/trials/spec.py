@@ -11,7 +11,7 @@ import yaml
 from pulsetwin.exceptions import Location, SchemaError
 
 DESIGNS = ("cluster", "stepped_wedge", "crossover")
-SUPPORTED_DESIGNS = ("cluster",)
+SUPPORTED_DESIGNS = ("cluster", "crossover")
 KINDS = ("benefit", "enforcement")
 BLOCK_KEYS = ("wijk", "forecast_decile")
 _TOP = {"name", "hypothesis", "intervention", "eligible", "design", "outcome", "alpha", "power", "seed"}
@@ -28,7 +28,9 @@ class Intervention:
 
 @dataclass(frozen=True)
 class Design:
-    """Cluster randomisation of buurten within blocks; ``treated_share`` of each block is treated."""
+    """``cluster``: buurten randomised within blocks, ``treated_share`` of each block treated.
+    ``crossover``: every eligible buurt is its own block; ``treated_share`` of its periods are treated (as
+    Mohler et al. 2015 randomised days)."""
 
     type: str = "cluster"
     blocks: tuple[str, ...] = BLOCK_KEYS
@@ -146,19 +148,22 @@ def _intervention(data: dict[str, Any], file: str | None) -> Intervention:
 
 
 def _design(data: dict[str, Any], file: str | None) -> Design:
-    """The design block; designs other than ``cluster`` are named and refused as not yet supported."""
+    """The design block; designs other than ``cluster`` and ``crossover`` are named and refused as not yet supported."""
     _refuse_unknown(data, {"type", "blocks", "treated_share", "randomisations"}, "design", file)
     kind = data.get("type", "cluster")
     if kind not in DESIGNS:
         raise _error(f"one of {', '.join(DESIGNS)}", file, "design.type", kind)
     if kind not in SUPPORTED_DESIGNS:
         raise SchemaError(
-            f"design '{kind}' is not yet supported: only the cluster-randomised design is implemented and "
-            "checked on the twin",
+            f"design '{kind}' is not yet supported: the cluster-randomised and crossover designs are "
+            "implemented and checked on the twin",
             where=Location(file=file, column="design.type", value=kind),
-            fix="use design.type: cluster",
+            fix="use design.type: cluster or crossover",
         )
-    blocks = data.get("blocks", list(BLOCK_KEYS))
+    if kind == "crossover" and "blocks" in data:
+        raise _error("left out: a crossover randomises the periods of each buurt, every buurt its own block", file,
+                     "design.blocks", data["blocks"])  # fmt: skip
+    blocks = data.get("blocks", [] if kind == "crossover" else list(BLOCK_KEYS))
     if not isinstance(blocks, list) or not set(blocks) <= set(BLOCK_KEYS) or len(set(blocks)) != len(blocks):
         raise _error(
             f"a list of distinct names out of {', '.join(BLOCK_KEYS)}", file, "design.blocks", blocks

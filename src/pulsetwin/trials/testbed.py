@@ -10,6 +10,8 @@ self-excitation is thereby left out; the true rate ratio is known exactly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -22,11 +24,13 @@ SOURCE = "twin-trial"
 def simulate_trial_outcomes(
     truth: pd.DataFrame, areas: pd.DataFrame, *, treated: list[str], units: list[str], category: str,
     periods: list[pd.Timestamp], freq: str, effect: float, displacement: float = 0.0, seed: int = 0,
+    treated_cells: Sequence[tuple[str, pd.Timestamp]] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Canonical ``incidents`` rows of every category and buurt of the truth in ``periods``.
 
     ``category`` in ``treated`` buurten has intensity times ``effect``; in buurten adjacent to a treated one
     (outside ``units``) times ``1 + displacement``. Other categories and buurten are drawn unchanged.
+    ``treated_cells`` (a crossover's treated buurt-periods) limits the effect to those periods.
     """
     rows = truth[pd.to_datetime(truth["period_start"]).isin(periods)]
     if "freq" in rows:
@@ -38,7 +42,12 @@ def simulate_trial_outcomes(
         )
     multiplier = pd.Series(1.0, index=rows.index)
     primary = rows["category"] == category
-    multiplier[primary & rows["area_code"].isin(treated)] = effect
+    in_treated = rows["area_code"].isin(treated)
+    if treated_cells is not None:
+        cells = pd.MultiIndex.from_tuples([(c, pd.Timestamp(p)) for c, p in treated_cells])
+        keys = pd.MultiIndex.from_arrays([rows["area_code"], pd.to_datetime(rows["period_start"])])
+        in_treated = pd.Series(keys.isin(cells), index=rows.index)
+    multiplier[primary & in_treated] = effect
     if displacement:
         buffer = adjacent_buurten(areas, treated, units)
         multiplier[primary & rows["area_code"].isin(buffer)] = 1.0 + displacement

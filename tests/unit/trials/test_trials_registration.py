@@ -71,6 +71,10 @@ def test_underpowered_design_is_refused_unless_allowed(tmp_path: Path) -> None:
         ({"intervention": {"description": "stop and search", "kind": "enforcement"}}, "ethics_reference"),
         ({"design": {"type": "stepped_wedge"}}, "design 'stepped_wedge' is not yet supported"),
         ({"design": {"type": "lottery"}}, "column 'design.type'"),
+        (
+            {"design": {"type": "crossover", "blocks": ["wijk"]}},
+            "column 'design.blocks'.*every buurt its own block",
+        ),
         ({"eligible": {"top_share": 1.5}}, "column 'eligible.top_share'.*between 0.0 and 1.0"),
         ({"colour": "red"}, "column 'colour'"),
         ({"outcome": {"category": "theft", "periods": 0}}, "column 'outcome.periods'.*integer >= 1"),
