@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pulsetwin.exceptions import StoreError
+from pulsetwin.exceptions import ParameterError, StoreError
 from pulsetwin.store.database import Store
 from pulsetwin.trials.allocation import redraw_allocations
 from pulsetwin.trials.burden import burden
@@ -45,7 +45,7 @@ def analyse_trial(store: Store, trial_id: str, *, actor: str = "cli") -> dict[st
     for other in doc["secondary_outcomes"]:
         try:
             secondary.append(_outcome(store, doc, units, other, redraws, None, deviations))
-        except StoreError as error:
+        except (StoreError, ParameterError) as error:
             deviations.append(f"secondary outcome {other} not analysed: {error}")
     observed = [pd.Timestamp(p) for p in primary["periods_analysed"]]
     displacement = (
