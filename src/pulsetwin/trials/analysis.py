@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import ParameterError, StoreError
+from pulsetwin.features.spatial import has_geometry
 from pulsetwin.store.database import Store
 from pulsetwin.trials.allocation import redraw_allocations
 from pulsetwin.trials.burden import burden
@@ -196,7 +197,12 @@ def _files(store: Store, reg: Registration) -> str:
 def _displacement(store: Store, doc: dict[str, Any], units: pd.DataFrame, category: str,
                   observed: list[pd.Timestamp], redraws: np.ndarray) -> dict[str, Any]:  # fmt: skip
     """Displacement to adjacent buurten: trial periods vs as many periods just before."""
-    adjacency = Adjacency.build(store.read("areas"), units["area_code"].tolist())
+    areas = store.read("areas")
+    buurten = areas.loc[areas["level"] == "buurt", "area_code"].astype(str).tolist()
+    if not has_geometry(areas, buurten):
+        return {"reading": "not assessed: the stored buurten have no geometry, so their neighbours are unknown",
+                "p_value": None}  # fmt: skip
+    adjacency = Adjacency.build(areas, units["area_code"].tolist())
     incidents = store.read("incidents", where={"freq": doc["freq"], "category": category})
     incidents = incidents.assign(period_start=pd.to_datetime(incidents["period_start"]))
     before_all = sorted(incidents.loc[incidents["period_start"] < min(observed), "period_start"].unique())
