@@ -13,7 +13,7 @@ from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
 from pulsetwin.store.database import Store
 from pulsetwin.store.runs import RunRecord
 from pulsetwin.trials.allocation import allocation_hash, build_blocks, draw_allocation
-from pulsetwin.trials.power import Power, measure_size, simulate_power
+from pulsetwin.trials.power import Power, measure_size, measure_within_size, simulate_power
 from pulsetwin.trials.spec import TrialSpec
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -126,8 +126,7 @@ def design_trial(store: Store, run_id: str, spec: TrialSpec) -> TrialDesign:
     units = eligible_units(store, forecasts, periods, spec.top_share, category)
     history = history_table(store, run, category, units["area_code"].tolist())
     if spec.design.type == "crossover":
-        per_period = units.set_index("area_code")["expected"] / len(periods)
-        size = measure_size(history, per_period, 1)
+        size = measure_within_size(history)
         units = crossover_units(units, forecasts, periods, category)
     else:
         size = measure_size(history, units.set_index("area_code")["expected"], spec.outcome.periods)

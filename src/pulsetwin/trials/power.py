@@ -50,6 +50,17 @@ def measure_size(history: pd.DataFrame, expected: pd.Series, periods: int) -> fl
     return fit_nb_size(totals.ravel(), mu.ravel())
 
 
+def measure_within_size(history: pd.DataFrame) -> float:
+    """NB2 size of single-period counts around each buurt's own mean (the rows of ``history``).
+
+    A crossover compares periods within a buurt (each buurt is a block with its own intercept), so the error of
+    the buurt's level cancels and only the period-to-period spread matters.
+    """
+    values = history.to_numpy(dtype=float)
+    means = np.repeat(values.mean(axis=1, keepdims=True), values.shape[1], axis=1)
+    return fit_nb_size(values.ravel(), means.ravel())
+
+
 def draw_counts(mu: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
     """NB2 counts with means ``mu`` and ``size`` (variance ``mu + mu**2 / size``)."""
     return rng.negative_binomial(size, size / (size + np.asarray(mu, dtype=float))).astype(float)

@@ -86,8 +86,13 @@ def document(design: TrialDesign, *, allow_underpowered: bool = False) -> dict[s
             "simulations": design.power.simulations,
             "nb_size": design.power.size,
             "underpowered_accepted": allow_underpowered and underpowered(design),
-            "nb_size_source": "maximum likelihood on past totals of the outcome over windows of the trial's "
-            "length per eligible buurt, around the run's forecast totals (pulsetwin.trials.power.measure_size)",
+            "nb_size_source": (
+                "maximum likelihood on single past periods around each buurt's own mean (crossover: "
+                "pulsetwin.trials.power.measure_within_size)"
+                if design.spec.design.type == "crossover"
+                else "maximum likelihood on past totals of the outcome over windows of the trial's length per "
+                "eligible buurt, around the run's forecast totals (pulsetwin.trials.power.measure_size)"
+            ),
         },
         "primary_outcome": {"category": spec.outcome.category, "periods": spec.outcome.periods},
         "secondary_outcomes": list(spec.outcome.secondary),
