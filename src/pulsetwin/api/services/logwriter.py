@@ -101,6 +101,7 @@ class LogWriter:
         When the batch fails, its entries are retried one by one, so only the entry at fault fails; when the
         store is busy (another program holds it), they all fail at once: the requests answer 503.
         """
+        records: list[LogRecord] | None = None
         try:
             with self._session() as store:
                 records = store.log.append_many(entry for entry, _ in batch)
@@ -109,6 +110,10 @@ class LogWriter:
                 future.set_exception(error)
             return
         except BaseException as error:  # every waiting request must hear of the failure
+            if records is not None:  # committed; only letting go of the store failed: the views are logged
+                for (_, future), record in zip(batch, records, strict=True):
+                    future.set_result(record)
+                return
             if len(batch) > 1 and not isinstance(error, StoreBusyError):
                 for item in batch:
                     self._commit([item])
