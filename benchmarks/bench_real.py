@@ -20,7 +20,8 @@ and so run in their own environment: ``--peers-python`` (e.g. a venv with ``pip 
 mlforecast``, the ``bench`` extra); without it the peer rows are left out and the table says so.
 
 Run: ``.venv/bin/python benchmarks/bench_real.py [--quick] [--peers-python /path/to/python]``; prints the tables
-and writes ``benchmarks/results/real.json`` (``real_quick.json`` with ``--quick``).
+and writes ``benchmarks/results/real.json`` (``real_quick.json`` with ``--quick``; ``real_<parts>.json`` with
+``--only``).
 """
 
 from __future__ import annotations
@@ -432,7 +433,10 @@ def main() -> None:
             out["twin"] = twin(args, folder)
             print_twin(out["twin"])
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / ("real_quick.json" if args.quick else "real.json")
+    name = "real" + ("_quick" if args.quick else "")
+    if parts != {"monthly", "grid", "twin"}:
+        name += "_" + "_".join(sorted(parts))
+    path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(out, indent=1, default=float), encoding="utf-8")
     print(f"\nwritten {path}")
 
