@@ -281,7 +281,7 @@ def grid(store: Path, args: argparse.Namespace) -> dict[str, Any]:
         chosen, record = choose_from_backtest(past)
         per_origin[i]["metrics"]["best"] = per_origin[i]["metrics"][chosen]
         per_origin[i]["seconds"]["best"] = per_origin[i]["seconds"][chosen] + sum(
-            sum(o["seconds"].values()) for o in earlier
+            o["seconds"][m] for o in earlier for m in names
         )
         choices.append({"origin": per_origin[i]["origin"], "chosen": chosen, "reason": record["reason"]})
     reported = per_origin[SELECTION_ORIGINS:]
