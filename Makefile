@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # `make demo DEMO_FLAGS=--no-serve` runs the job without serving the dashboard at the end.
 DEMO_FLAGS ?=
 
-.PHONY: demo test lint typecheck install browser clean bench
+.PHONY: demo test lint typecheck install browser clean bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: lint typecheck browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# A screenshot of every dashboard page in Dutch and English (after `make demo`) into demo/screenshots/.
+screenshots: $(STAMP) browser
+	$(BIN)/python scripts/screenshots.py --db $(DB) --documents demo/documents --out demo/screenshots
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache

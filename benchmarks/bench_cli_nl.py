@@ -91,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
 
     cli = [sys.executable, "-m", "pulsetwin"]
-    design = ["--folds", str(args.folds), "--horizon", str(args.horizon)]
+    design = ["--freq", "W", "--folds", str(args.folds), "--horizon", str(args.horizon)]
     with tempfile.TemporaryDirectory() as folder:
         db = str(Path(folder) / f"{args.preset}.duckdb")
         logs = args.keep or Path(folder)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = ("twin", "import", "count_models", "backtest_nl", "hotspots", "loop", "api")
+SCRIPTS = ("twin", "import", "count_models", "backtest_nl", "hotspots", "loop", "api", "log_verify", "digest")
 
 
 def main() -> None:

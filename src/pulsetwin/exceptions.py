@@ -11,6 +11,7 @@
     ├── ParameterTypeError (TypeError)     parameter of the wrong type
     ├── NotFittedError (RuntimeError)      predict before fit
     ├── StoreError (RuntimeError)          the store is missing, locked or lacks a table
+    │   └── StoreBusyError                 another program held the store longer than the wait allowed
     ├── LogIntegrityError (RuntimeError)   the hash-chained log was edited, reordered or truncated
     └── SourceError (RuntimeError)         an online source failed after retries
 """
@@ -94,6 +95,10 @@ class NotFittedError(PulsetwinError, RuntimeError):
 
 class StoreError(PulsetwinError, RuntimeError):
     """The store cannot do what was asked (missing file, missing table, locked)."""
+
+
+class StoreBusyError(StoreError):
+    """Another program holds the store file (DuckDB allows one writing process) beyond the wait allowed."""
 
 
 class LogIntegrityError(PulsetwinError, RuntimeError):

@@ -8,12 +8,13 @@ from pathlib import Path
 import duckdb
 import geopandas
 import pytest
+import shapely
 import typer
 from shapely.geometry import box
 from typer.testing import CliRunner
 
 from pulsetwin.cli.data import register
-from pulsetwin.exceptions import ConflictError, CRSError, LogIntegrityError, StoreError
+from pulsetwin.exceptions import ConflictError, CRSError, LogIntegrityError, SchemaError, StoreError
 from pulsetwin.store.log import GENESIS_HASH, record_hash
 
 CSV = (
@@ -47,7 +48,9 @@ def test_import_export_round_trip_and_idempotent_reimport(
     app: typer.Typer, runner: CliRunner, tmp_path: Path
 ) -> None:
     db, csv_path = tmp_path / "s.duckdb", _write_csv(tmp_path)
-    first = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db), "--json"])
+    first = runner.invoke(
+        app, ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db), "--json"]
+    )
     assert first.exit_code == 0, first.output
     report = json.loads(first.output)
     assert report["tables"] == [
@@ -55,7 +58,8 @@ def test_import_export_round_trip_and_idempotent_reimport(
     ]
     assert report["new_categories"] == ["overlast_jeugd"] and report["source"] == "file:incidents.csv"
     second = runner.invoke(
-        app, ["import", "incidents", str(csv_path), "--db", str(db), "--source", "politie"]
+        app,
+        ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db), "--source", "politie"],
     )
     assert second.exit_code == 0, second.output
     assert "incidents" in second.output and "3" in second.output
@@ -70,9 +74,14 @@ def test_conflicting_reimport_raises_conflict_error(
     app: typer.Typer, runner: CliRunner, tmp_path: Path
 ) -> None:
     db, csv_path = tmp_path / "s.duckdb", _write_csv(tmp_path)
-    assert runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db)]
+        ).exit_code
+        == 0
+    )
     csv_path.write_text(CSV.replace(",3,politie", ",4,politie"), encoding="utf-8")
-    result = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)])
+    result = runner.invoke(app, ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db)])
     assert isinstance(result.exception, ConflictError)
     assert "area_code=BU09170101, period_start=2024-01-01" in str(result.exception)
 
@@ -82,7 +91,12 @@ def test_log_show_and_verify_then_detect_tampering(
 ) -> None:
     db, csv_path = tmp_path / "s.duckdb", _write_csv(tmp_path)
     for _ in range(3):
-        assert runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)]).exit_code == 0
+        assert (
+            runner.invoke(
+                app, ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db)]
+            ).exit_code
+            == 0
+        )
     shown = runner.invoke(app, ["log", "show", "--db", str(db), "--limit", "2", "--json"])
     assert shown.exit_code == 0, shown.output
     records = json.loads(shown.output)
@@ -152,7 +166,12 @@ def test_log_anchor_then_verify_catches_a_rewritten_history_and_head(
 ) -> None:
     db, csv_path, anchors = tmp_path / "s.duckdb", _write_csv(tmp_path), tmp_path / "published" / "a.jsonl"
     for _ in range(2):
-        assert runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)]).exit_code == 0
+        assert (
+            runner.invoke(
+                app, ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db)]
+            ).exit_code
+            == 0
+        )
         anchored = runner.invoke(app, ["log", "anchor", "--db", str(db), "--out", str(anchors)])
         assert anchored.exit_code == 0, anchored.output
         assert "anchored log head: record" in anchored.output
@@ -163,18 +182,23 @@ def test_log_anchor_then_verify_catches_a_rewritten_history_and_head(
     assert "log ok: 4 records" in honest.output and "anchors ok: all 2 anchors" in honest.output
 
     _forge(db, 2)
+    own = tmp_path / "s.duckdb.anchors.jsonl"  # every write anchored itself here, next to the store
     plain = runner.invoke(app, ["log", "verify", "--db", str(db)])
-    assert plain.exit_code == 0 and "log ok: 4 records" in plain.output  # the limit without anchors
+    plain_text = " ".join(plain.output.split())
+    assert plain.exit_code == 1 and "log ok" not in plain_text
+    assert f"anchor failed: line 2 of {own}: record 2 now has hash" in plain_text
     caught = runner.invoke(app, ["log", "verify", "--db", str(db), "--anchor", str(anchors)])
     assert caught.exit_code == 1
     text = " ".join(caught.output.split())
     assert f"anchor failed: line 2 of {anchors}: record 3 now has hash" in text
-    assert "line 1 of" not in text  # record 1 predates the edit and still matches
+    assert f"line 1 of {anchors}" not in text and f"line 1 of {own}" not in text  # record 1 predates the edit
     as_json = runner.invoke(app, ["log", "verify", "--db", str(db), "--anchor", str(anchors), "--json"])
     payload = json.loads(as_json.stdout)
     assert as_json.exit_code == 1 and payload["ok"] is False and payload["first_bad_seq"] is None
-    assert [a["ok"] for a in payload["anchors"]] == [True, False]
-    assert payload["reason"].startswith("anchor on line 2 failed: record 3 now has hash")
+    assert [a["ok"] for a in payload["anchors"] if a["file"] == str(anchors)] == [True, False]
+    assert [a["seq"] for a in payload["anchors"] if a["file"] == str(own)] == [1, 2, 3, 4]
+    assert payload["reason"].startswith(f"anchor on line 2 of {own} failed: record 2 now has hash")
+    assert payload["unanchored"] == 4 and payload["anchored_seq"] == 0
     refused = runner.invoke(app, ["log", "anchor", "--db", str(db), "--out", str(anchors)])
     assert isinstance(refused.exception, LogIntegrityError) and len(anchors.read_text().splitlines()) == 2
 
@@ -187,7 +211,10 @@ def test_log_anchor_needs_an_existing_store_and_verify_an_existing_anchor_file(
     assert isinstance(result.exception, StoreError) and not missing.exists() and not anchors.exists()
     db = tmp_path / "s.duckdb"
     assert (
-        runner.invoke(app, ["import", "incidents", str(_write_csv(tmp_path)), "--db", str(db)]).exit_code == 0
+        runner.invoke(
+            app, ["import", "incidents", str(_write_csv(tmp_path)), "--allow-withheld", "--db", str(db)]
+        ).exit_code
+        == 0
     )
     verify = runner.invoke(app, ["log", "verify", "--db", str(db), "--anchor", str(anchors)])
     assert isinstance(verify.exception, StoreError) and "does not exist" in str(verify.exception)
@@ -197,16 +224,25 @@ def test_import_revise_accepts_a_republication_and_logs_it(
     app: typer.Typer, runner: CliRunner, tmp_path: Path
 ) -> None:
     db, csv_path = tmp_path / "s.duckdb", _write_csv(tmp_path)
-    assert runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db)]
+        ).exit_code
+        == 0
+    )
     csv_path.write_text(CSV.replace(",3,politie", ",4,politie").replace(",,politie", ",2,politie"), "utf-8")
-    refused = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)])
+    refused = runner.invoke(app, ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db)])
     assert isinstance(refused.exception, ConflictError)
     assert "2 rows have keys already stored" in str(refused.exception)
     assert "pass --revise to accept a re-publication" in str(refused.exception)
-    revised = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db), "--revise"])
+    revised = runner.invoke(
+        app, ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db), "--revise"]
+    )
     assert revised.exit_code == 0, revised.output
     assert "revised" in revised.output
-    again = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db), "--revise", "--json"])
+    again = runner.invoke(
+        app, ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db), "--revise", "--json"]
+    )
     assert json.loads(again.stdout)["tables"] == [
         {"table": "incidents", "rows": 3, "inserted": 0, "already_present": 3, "revised": 0}
     ]
@@ -218,3 +254,49 @@ def test_import_revise_accepts_a_republication_and_logs_it(
     }
     assert revisions[0]["changes"][1]["old"] == {"count": None}
     assert runner.invoke(app, ["log", "verify", "--db", str(db)]).exit_code == 0
+
+
+def test_empty_count_is_refused_naming_row_and_column_unless_withheld_is_allowed(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    db, csv_path = tmp_path / "s.duckdb", _write_csv(tmp_path)
+    refused = runner.invoke(app, ["import", "incidents", str(csv_path), "--db", str(db)])
+    assert isinstance(refused.exception, SchemaError)
+    assert f"file '{csv_path}', row 2, column 'count'" in str(refused.exception)
+    assert "--allow-withheld" in str(refused.exception)
+    assert not db.exists()  # checked before the store is opened: nothing created, nothing written
+    allowed = runner.invoke(app, ["import", "incidents", str(csv_path), "--allow-withheld", "--db", str(db)])
+    assert allowed.exit_code == 0, allowed.output
+    with duckdb.connect(str(db), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM incidents WHERE count IS NULL").fetchone() == (1,)
+        (details,) = connection.execute("SELECT details_json FROM provenance").fetchone() or ("",)
+    assert json.loads(details)["allow_withheld"] is True
+
+
+def test_wgs84_areas_csv_imports_with_crs_and_is_refused_without(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "areas_wgs84.csv"
+    path.write_text(
+        "area_code,name,level,parent_code,geometry\n"
+        'BU09170101,Heerlen-Centrum,buurt,WK091701,"POLYGON ((5.98 50.88, 5.981 50.88, 5.981 50.881, 5.98 50.88))"\n',
+        encoding="utf-8",
+    )
+    db = tmp_path / "s.duckdb"
+    refused = runner.invoke(app, ["import", "areas", str(path), "--db", str(db)])
+    assert isinstance(refused.exception, SchemaError) and "--crs EPSG:NNNN" in str(refused.exception)
+    assert str(path) in str(refused.exception)
+    garbage = runner.invoke(app, ["import", "areas", str(path), "--crs", "EPSG:99999999", "--db", str(db)])
+    assert isinstance(garbage.exception, CRSError) and str(path) in str(garbage.exception)
+    assert not db.exists()
+    imported = runner.invoke(
+        app, ["import", "areas", str(path), "--crs", "EPSG:4326", "--db", str(db), "--json"]
+    )
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(imported.output)["notes"] == [
+        f"coordinates of '{path.name}' reprojected from EPSG:4326 to EPSG:28992"
+    ]
+    with duckdb.connect(str(db), read_only=True) as connection:
+        (wkt,) = connection.execute("SELECT geometry FROM areas").fetchone() or ("",)
+    x, y = shapely.from_wkt(wkt).exterior.coords[0]
+    assert 195_000 < x < 197_000 and 319_000 < y < 322_000  # Heerlen in RD New metres

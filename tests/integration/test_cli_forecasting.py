@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from pulsetwin.cli.forecasting import register
-from pulsetwin.schema.tables import FORECASTS
+from pulsetwin.schema.tables import FORECAST_LABELS, FORECASTS
 
 pytestmark = pytest.mark.slow
 
@@ -42,8 +42,8 @@ def test_backtest_prints_the_table_with_both_oracles_and_writes_json(
 ) -> None:
     out = tmp_path / "bt.json"
     result = CliRunner().invoke(
-        app, ["backtest", "--db", str(db), "--models", "glm", "--horizon", "2", "--folds", "2", "--category",
-              "burglary_residential,vandalism", "--json", str(out)],
+        app, ["backtest", "--db", str(db), "--freq", "W", "--models", "glm", "--horizon", "2", "--folds", "2",
+              "--category", "burglary_residential,vandalism", "--json", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     for name in ("naive_hist", "glm", "oracle", "gap", "origin_oracle", "attainable", "reproduces"):
@@ -62,8 +62,8 @@ def test_backtest_prints_the_table_with_both_oracles_and_writes_json(
 def test_backtest_without_the_origin_oracle(app: typer.Typer, db: Path, tmp_path: Path) -> None:
     out = tmp_path / "bt.json"
     result = CliRunner().invoke(
-        app, ["backtest", "--db", str(db), "--models", "glm", "--horizon", "2", "--folds", "1", "--category",
-              "vandalism", "--no-origin-oracle", "--json", str(out)],
+        app, ["backtest", "--db", str(db), "--freq", "W", "--models", "glm", "--horizon", "2", "--folds", "1",
+              "--category", "vandalism", "--no-origin-oracle", "--json", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "attainable" not in result.output.lower()
@@ -74,8 +74,8 @@ def test_backtest_without_the_origin_oracle(app: typer.Typer, db: Path, tmp_path
 def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path, tmp_path: Path) -> None:
     csv = tmp_path / "fc.csv"
     result = CliRunner().invoke(
-        app, ["forecast", "--db", str(db), "--model", "best", "--horizon", "2", "--folds", "2", "--category",
-              "burglary_residential", "--out", str(csv)],
+        app, ["forecast", "--db", str(db), "--freq", "W", "--model", "best", "--horizon", "2", "--folds", "2",
+              "--category", "burglary_residential", "--out", str(csv)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert ("NO SKILL" in result.output) or (": ok" in result.output)
@@ -89,8 +89,12 @@ def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path,
     assert len(choice["folds"]) == 2 and all(f < str(run.origin.date()) for f in choice["folds"])
     assert all(len(v) == 2 for v in choice["fold_deviance"].values()) and "glm" in choice["fold_deviance"]
     frame = pd.read_csv(csv)
-    assert list(frame.columns) == list(FORECASTS.column_names)
+    assert list(frame.columns) == [*FORECASTS.column_names, *FORECAST_LABELS]
     assert frame["period_start"].nunique() == 2
+    # the file is marked: Dutch category label, area names, skill as printed, not yet audited
+    assert set(frame["category_label"]) == {"Woninginbraak"} and frame["area_name"].notna().all()
+    assert set(frame["skill_status"]) == {"beats" if ": ok" in result.output else "does_not"}
+    assert set(frame["release_status"]) == {"not_audited"}
     report = CliRunner().invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "rep")])
     assert report.exit_code == 0, report.output
     page = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
@@ -98,6 +102,12 @@ def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path,
 
 
 def test_forecast_with_the_oracle_is_refused(app: typer.Typer, db: Path) -> None:
-    result = CliRunner().invoke(app, ["forecast", "--db", str(db), "--model", "oracle"])
+    result = CliRunner().invoke(app, ["forecast", "--db", str(db), "--freq", "W", "--model", "oracle"])
     assert result.exit_code != 0
     assert "oracle" in str(result.exception)
+
+
+def test_a_store_with_weeks_and_months_needs_freq(app: typer.Typer, db: Path) -> None:
+    result = CliRunner().invoke(app, ["forecast", "--db", str(db), "--model", "glm"])
+    message = str(result.exception)
+    assert result.exit_code != 0 and "M (months), W (weeks)" in message and "--freq" in message

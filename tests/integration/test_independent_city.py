@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from pulsetwin.cli.main import app
 from pulsetwin.exceptions import ParameterError, SchemaError
 from pulsetwin.models.registry import NAIVE
-from pulsetwin.schema.tables import FORECASTS, INCIDENTS
+from pulsetwin.schema.tables import FORECAST_LABELS, FORECASTS, INCIDENTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from independent_city import NO_SIGNAL, City, generate_city
@@ -34,7 +34,9 @@ def import_tables(tables: Tables, directory: Path) -> Path:
     """Write each table as CSV and import it with ``pulsetwin import`` into a fresh store; return the store."""
     db = directory / "city.duckdb"
     for name, frame in City({k: v for k, v in tables.items() if v is not None}).write(directory).items():
-        result = cli("import", name, str(frame), "--db", str(db))
+        counts = tables[name]["count"] if name == "incidents" else None  # type: ignore[index]
+        withheld = ["--allow-withheld"] if counts is not None and counts.isna().any() else []
+        result = cli("import", name, str(frame), "--db", str(db), *withheld)
         assert result.exit_code == 0, f"{name}: {result.exception}\n{result.output}"
     return db
 
@@ -68,7 +70,7 @@ def test_signal_city_weekly_backtest_forecast_report(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.exception
     assert ": ok" in result.output and "beats the best naive baseline" in result.output
     frame = pd.read_csv(csv)
-    assert list(frame.columns) == list(FORECASTS.column_names)
+    assert list(frame.columns) == [*FORECASTS.column_names, *FORECAST_LABELS]
     n_cat = city.tables["incidents"]["category"].nunique()
     assert len(frame) == buurten(city) * n_cat * 4
     assert not frame.duplicated(["area_code", "category", "period_start"]).any()
@@ -115,7 +117,10 @@ def test_monthly_city_end_to_end(tmp_path: Path) -> None:
                  "--scheduler", "serial", "--out", str(csv))  # fmt: skip
     assert result.exit_code == 0, result.exception
     frame = pd.read_csv(csv, parse_dates=["period_start"])
-    assert list(frame.columns) == list(FORECASTS.column_names)
+    assert list(frame.columns) == [
+        *FORECASTS.column_names,
+        *FORECAST_LABELS,
+    ]  # labels and statuses for readers
     assert list(frame["period_start"].drop_duplicates()) == list(
         pd.date_range("2024-01-01", periods=3, freq="MS")
     )

@@ -1,4 +1,5 @@
-"""The app factory: ``create_app(settings)`` opens the store and wires routers, errors and the dashboard.
+"""The app factory: ``create_app(settings)`` opens the store and wires routers, errors, middleware and the
+dashboard.
 
 Nothing happens at import time. Outside demo mode a store without users is refused with the fix.
 """
@@ -7,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from pulsetwin import __version__
-from pulsetwin.api.errors import error_body, install_error_handlers
+from pulsetwin.api.errors import install_error_handlers
+from pulsetwin.api.middleware import BodyLimit, SecurityHeaders
 from pulsetwin.api.routers import (
     admin,
     areas,
@@ -26,14 +28,20 @@ from pulsetwin.api.routers import (
     meta,
     scenarios,
 )
+from pulsetwin.api.schemas.responses import ErrorOut
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.users import count_users, ensure_demo_users
 from pulsetwin.api.settings import ServerConfigError, Settings
+from pulsetwin.api.throttle import LoginThrottle
 from pulsetwin.api.web import mount_web
-from pulsetwin.store.database import Store
 
 API_PREFIX = "/api/v1"
 ROUTERS = (meta, auth, areas, forecasts, evidence, audits, scenarios, decisions, log, documents, admin)
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body is not UTF-8 JSON."},
+    413: {"model": ErrorOut, "description": "The body is over the size limit."},
+    503: {"model": ErrorOut, "description": "A CLI command holds the store; try again after Retry-After."},
+}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -47,7 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     ServerConfigError
         When the store has no users and the server is not in demo mode.
     """
-    backend = Backend(Store(settings.db))
+    backend = Backend(settings.db, anchor_file=settings.anchor_file, anchor_key=settings.anchor_key)
     passwords = ensure_demo_users(backend) if settings.demo else {}
     if count_users(backend) == 0:
         backend.close()
@@ -70,17 +78,19 @@ def create_app(settings: Settings) -> FastAPI:
             "they beat naive baselines, audits, decisions and the tamper-evident log. Places, never persons."
         ),
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN: off, the dashboard works offline
+        redoc_url=None,
+        responses=COMMON_RESPONSES,
     )
     app.state.settings = settings
     app.state.backend = backend
     app.state.demo_passwords = passwords
+    app.state.throttle = LoginThrottle(settings.login_limit, settings.login_window)
     install_error_handlers(app)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(error_body("server_error", f"unexpected error: {type(exc).__name__}"), 500)
 
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
     mount_web(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: also on the body limit's refusals
     return app

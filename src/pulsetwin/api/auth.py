@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from enum import StrEnum
+from functools import cache
 
 from pulsetwin.exceptions import ParameterError
 
@@ -47,6 +48,13 @@ def verify_password(password: str, scheme: str, salt_hex: str, hash_hex: str) ->
         password.encode("utf-8"), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r), p=int(p), dklen=32
     )
     return hmac.compare_digest(digest.hex(), hash_hex)
+
+
+@cache
+def dummy_hash() -> tuple[str, str, str]:
+    """A hash of a random password, made once: logins of unknown users are checked against it, so they take
+    as long as those of known users and the time does not tell whether a name exists."""
+    return hash_password(random_password())
 
 
 def check_password_strength(password: str) -> None:

@@ -13,6 +13,7 @@ from pulsetwin.api.errors import ApiError
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.users import User, resolve_token
 from pulsetwin.api.settings import Settings
+from pulsetwin.api.throttle import LoginThrottle
 
 bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token.")
 
@@ -29,8 +30,15 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_throttle(request: Request) -> LoginThrottle:
+    """The app's login throttle."""
+    throttle: LoginThrottle = request.app.state.throttle
+    return throttle
+
+
 BackendDep = Annotated[Backend, Depends(get_backend)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
 
 
 def get_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:

@@ -31,12 +31,33 @@ class Settings:
         Directory of generated documents (reports, audit documents, scenario results) served read-only.
     token_minutes
         Lifetime of a bearer token.
+    background_url
+        Optional background map for online use: a WMS GetMap URL in RD New (EPSG:28992) with the placeholders
+        ``{bbox}``, ``{width}`` and ``{height}`` (e.g. PDOK's BRT achtergrondkaart). None (the default): nothing
+        is fetched from outside.
+    anchor_file
+        Where every write appends the new log head (default: ``PULSETWIN_ANCHOR_FILE``, else next to ``db``).
+    anchor_key
+        Key file signing the anchors (default: ``PULSETWIN_ANCHOR_KEY``, else unsigned).
+    login_limit
+        Wrong passwords per user name, and per client address, within ``login_window`` seconds before
+        further logins are refused (429) for a while.
+    login_window
+        Seconds over which wrong passwords count (and the first block's length).
+    max_body_bytes
+        Largest request body; a larger one is refused with 413 before it is parsed.
     """
 
     db: Path
     demo: bool = False
     documents: Path | None = None
     token_minutes: int = 480
+    background_url: str | None = None
+    anchor_file: Path | None = None
+    anchor_key: Path | None = None
+    login_limit: int = 10
+    login_window: float = 60.0
+    max_body_bytes: int = 1_000_000
 
     def __post_init__(self) -> None:
         if not Path(self.db).is_file():
@@ -52,7 +73,34 @@ class Settings:
             raise ParameterError(
                 f"The 'token_minutes' setting must be an integer. Got {self.token_minutes!r}."
             )
+        if self.background_url is not None and (
+            not self.background_url.startswith("https://")
+            or any(f"{{{k}}}" not in self.background_url for k in ("bbox", "width", "height"))
+        ):
+            raise ParameterError(
+                "The 'background_url' setting must be an https:// WMS GetMap URL in EPSG:28992 holding {bbox}, "
+                f"{{width}} and {{height}}. Got {self.background_url!r} instead."
+            )
         if not 1 <= self.token_minutes <= 24 * 60:
             raise ParameterError(
                 f"The 'token_minutes' setting must be from 1 to 1440. Got {self.token_minutes} instead."
+            )
+        if (
+            isinstance(self.login_limit, bool)
+            or not isinstance(self.login_limit, int)
+            or self.login_limit < 1
+        ):
+            raise ParameterError(
+                f"The 'login_limit' setting must be an integer >= 1. Got {self.login_limit!r}."
+            )
+        if isinstance(self.max_body_bytes, bool) or not isinstance(self.max_body_bytes, int):
+            raise ParameterError(
+                f"The 'max_body_bytes' setting must be an integer. Got {self.max_body_bytes!r}."
+            )
+        if self.max_body_bytes < 1024:
+            raise ParameterError(f"The 'max_body_bytes' setting must be >= 1024. Got {self.max_body_bytes}.")
+        window = self.login_window
+        if isinstance(window, bool) or not isinstance(window, int | float) or not window > 0:
+            raise ParameterError(
+                f"The 'login_window' setting must be seconds > 0. Got {self.login_window!r}."
             )

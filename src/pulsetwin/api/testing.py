@@ -60,3 +60,44 @@ def build_store(directory: Path, *, seed: int = 3, years: int = 2) -> Fixture:
     payload = {"name": "more patrols", "summary": ["no effect is invented"], "metrics": [], "areas": []}
     (documents / "scenario.json").write_text(json.dumps(payload), encoding="utf-8")
     return Fixture(db, documents, run.run_id, passwords)
+
+
+def append_view_records(db: Path, n: int) -> int:
+    """Append ``n`` chained ``view`` records to the log of a closed store in one bulk insert; return the head seq.
+
+    Builds a long log fast (about three hours of 50 users' views is 500,000 records) for tests and benchmarks
+    of verification. The records are what :class:`~pulsetwin.store.log.Log` would write, hashed with the
+    serialisation of :func:`~pulsetwin.store.log.record_hash` spelled out for one fixed actor, action and
+    detail (checked against it on the first record); nothing is anchored.
+    """
+    import hashlib
+    from datetime import datetime
+
+    import duckdb
+    import pyarrow as pa
+
+    from pulsetwin.store.log import record_hash
+
+    at = datetime(2026, 1, 1, 12, 0, 0, 123456)
+    actor, action, subject, detail = "viewer-user", "view", "forecast", '{"area_code":"BU09170001"}'
+    fields = [at.isoformat(timespec="microseconds"), actor, action, subject, detail]
+    middle = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)[1:-1]
+    with duckdb.connect(str(db)) as con:
+        start, prev = con.execute("SELECT seq, hash FROM log_head").fetchall()[0]
+        seqs = list(range(start + 1, start + n + 1))
+        prevs, hashes = [], []
+        for seq in seqs:
+            prevs.append(prev)
+            prev = hashlib.sha256(f'[{seq},{middle},"{prev}"]'.encode()).hexdigest()
+            hashes.append(prev)
+        if hashes[0] != record_hash(seqs[0], at, actor, action, subject, detail, prevs[0]):
+            raise AssertionError("append_view_records no longer hashes as record_hash does")
+        fixed = {"at": at, "actor": actor, "action": action, "subject": subject, "detail_json": detail}
+        columns = {"seq": seqs, **{k: pa.repeat(pa.scalar(v), n) for k, v in fixed.items()}}
+        table = pa.table(columns | {"prev_hash": prevs, "hash": hashes})
+        con.register("bulk_views", table)
+        con.execute(
+            'INSERT INTO log SELECT seq, "at", actor, action, subject, detail_json, prev_hash, hash FROM bulk_views'
+        )
+        con.execute("UPDATE log_head SET seq = ?, hash = ?", [start + n, prev])
+    return int(start + n)

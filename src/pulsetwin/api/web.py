@@ -1,14 +1,16 @@
 """The dashboard: static HTML/JS/CSS from ``pulsetwin/web/static`` and plotly.js from the plotly package.
 
-Everything is served locally: no CDN, no tiles, so the dashboard works offline.
+Everything is served locally: no CDN and, by default, no map tiles, so the dashboard works offline. An
+optional background map (setting ``background_url``) is the only outside request, and only when set.
 """
 
 from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -23,6 +25,17 @@ SECURITY_HEADERS = {
 }
 
 
+def security_headers(settings: object) -> dict[str, str]:
+    """The headers of the dashboard page; images may also come from the background map's host when one is set."""
+    url = getattr(settings, "background_url", None)
+    if not url:
+        return SECURITY_HEADERS
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    policy = SECURITY_HEADERS["Content-Security-Policy"].replace("img-src 'self'", f"img-src 'self' {origin}")
+    return {**SECURITY_HEADERS, "Content-Security-Policy": policy}
+
+
 def plotly_js() -> Path:
     """The minified plotly.js shipped inside the installed plotly package."""
     return Path(str(files("plotly") / "package_data" / "plotly.min.js"))
@@ -33,8 +46,12 @@ def mount_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html", headers=SECURITY_HEADERS)
+    def index(request: Request) -> FileResponse:
+        return FileResponse(
+            STATIC / "index.html",
+            media_type="text/html",
+            headers=security_headers(request.app.state.settings),
+        )
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly() -> FileResponse:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import bad_parameter
+from pulsetwin.schema.variables import INCOME, RESIDENTS
 
 CITIZEN_CATEGORY = "burglary_residential"
 POLICE_CATEGORY = "drugs"
@@ -82,10 +83,10 @@ def lum_isaac_scenario(
     )  # fmt: skip
     year = periods[0].year
     covariates = pd.DataFrame(
-        {"area_code": codes, "year": year, "variable": "AantalInwoners", "value": residents}
+        {"area_code": codes, "year": year, "variable": RESIDENTS.default, "value": residents}
     )
     income = pd.DataFrame(
-        {"area_code": codes, "year": year, "variable": "GemiddeldInkomenPerInwoner",
+        {"area_code": codes, "year": year, "variable": INCOME.default,
          "value": np.round(rng.normal(30.0, 5.0, n_areas), 1)}
     )  # fmt: skip
     protected = pd.DataFrame(

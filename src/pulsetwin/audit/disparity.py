@@ -10,6 +10,13 @@ A ratio is only reported when it rests on enough data: the group and the referen
 ``min_areas`` areas, the group's rate is defined and the reference rate is above zero. Any other ratio is
 *insufficient*: NaN in the table, the word ``"insufficient"`` in the JSON form, and a plain-words reason with the
 area counts in :attr:`DisparityResult.insufficient`. It is never infinity and never a number resting on 1-3 areas.
+
+A reference group with a rate of exactly 0 (the richest quarter with no resident in a flagged buurt) is the most
+extreme disparity there is, so it must not vanish as "insufficient". Beside every ratio the table reports the
+*difference* of the rates (``<metric>_diff``) and, for the count-based metrics, a *corrected ratio*
+(``<metric>_ratio_corrected``) that adds half an area to each numerator and one area to each denominator
+(a Haldane-Anscombe style small-count correction). Where the reference rate is 0 the corrected ratio is compared
+with the band instead of the undefined plain ratio; :attr:`DisparityResult.corrected` lists those groups.
 """
 
 from __future__ import annotations
@@ -36,6 +43,17 @@ _UNDEFINED = {
     "exposure": "it has no residents",
 }
 OUTCOME_COLUMNS = ("area_code", "forecast", "observed", "residents", "flagged", "positive")
+CORRECTION = 0.5
+"""Areas added to a rate's numerator (and twice as many to its denominator) in the corrected ratio."""
+COUNTED = {
+    "flag_rate": ("flagged", "n_areas"),
+    "fpr": ("fp", "negatives"),
+    "fdr": ("fp", "flagged"),
+    "fnr": ("fn", "positives"),
+    "exposure": ("exposed_areas", "n_areas"),
+}
+"""Metrics that are a count over a count (numerator, denominator columns of :func:`group_rates`); exposure is
+counted in areas' worth of residents, so its correction is half an average area of the group."""
 
 
 def flag(
@@ -93,7 +111,8 @@ def area_outcomes(
             missing = list(series.index[series.isna()][:5])
             raise ParameterError(
                 f"{int(series.isna().sum())} forecast areas have no {name} value, e.g. {missing}. "
-                f"Fix: supply {name} for every forecast area (residents: AantalInwoners in the covariates)."
+                f"Fix: supply {name} for every forecast area (residents: the policy's residents variable, "
+                "by default AantalInwoners, in the covariates)."
             )
     frame = pd.DataFrame(
         {
@@ -156,13 +175,16 @@ def group_rates(outcomes: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
         }
     )
     sums = parts.groupby("group", sort=True).sum()
-    rates = sums[["n_areas", "residents", "flagged", "positives", "forecast_sum", "observed_sum"]].copy()
+    keep_cols = ["n_areas", "residents", "flagged", "positives", "negatives", "fp", "fn", "forecast_sum",
+                 "observed_sum"]  # fmt: skip
+    rates = sums[keep_cols].copy()
     rates["flag_rate"] = sums["flagged"] / sums["n_areas"]
     rates["fpr"] = _safe_ratio(sums["fp"].to_numpy(), sums["negatives"].to_numpy())
     rates["fdr"] = _safe_ratio(sums["fp"].to_numpy(), sums["flagged"].to_numpy())
     rates["fnr"] = _safe_ratio(sums["fn"].to_numpy(), sums["positives"].to_numpy())
     rates["calibration"] = _safe_ratio(sums["forecast_sum"].to_numpy(), sums["observed_sum"].to_numpy())
     rates["exposure"] = _safe_ratio(sums["exposed"].to_numpy(), sums["residents"].to_numpy())
+    rates["exposed_areas"] = rates["exposure"].fillna(0.0) * rates["n_areas"]
     return rates
 
 
@@ -198,6 +220,63 @@ def disparity_ratios(rates: pd.DataFrame, reference: str, *, min_areas: int = MI
     return pd.DataFrame(ratio, index=rates.index, columns=[f"{m}_ratio" for m in METRICS])
 
 
+def rate_differences(rates: pd.DataFrame, reference: str, *, min_areas: int = MIN_AREAS) -> pd.DataFrame:
+    """Each metric minus the reference group's (``<metric>_diff``), defined whenever both rates are defined and
+    both groups hold ``min_areas`` areas: a zero reference rate gives a difference, never a gap in the table."""
+    _check_min_areas(min_areas, "rate_differences")
+    values = rates[list(METRICS)].to_numpy(dtype=np.float64)
+    diff = values - values[_position(rates, reference)]
+    return pd.DataFrame(
+        np.where(_big_enough(rates, reference, min_areas)[:, None], diff, np.nan),
+        index=rates.index,
+        columns=[f"{m}_diff" for m in METRICS],
+    )
+
+
+def corrected_ratios(rates: pd.DataFrame, reference: str, *, min_areas: int = MIN_AREAS) -> pd.DataFrame:
+    """Ratios of corrected rates ``(k + 0.5) / (n + 1)`` for the count-based metrics (``<metric>_ratio_corrected``).
+
+    ``k`` and ``n`` are the numerator and denominator counts (:data:`COUNTED`); the correction keeps a ratio
+    finite when the reference rate is 0, so the largest disparity is reported as a number. Defined when the
+    group's plain rate is defined and both groups hold ``min_areas`` areas.
+
+    Notes
+    -----
+    The half-count correction of Haldane (1956) and Anscombe (1956) for ratios of proportions with zero cells.
+    """
+    _check_min_areas(min_areas, "corrected_ratios")
+    at = _position(rates, reference)
+    big = _big_enough(rates, reference, min_areas)
+    out = {}
+    for metric, (num, den) in COUNTED.items():
+        k = rates[num].to_numpy(dtype=np.float64)
+        n = rates[den].to_numpy(dtype=np.float64)
+        corrected = (k + CORRECTION) / (n + 2 * CORRECTION)
+        defined = big & (n > 0) & (n[at] > 0)
+        # equal plain rates are no disparity, whatever the group sizes (both 0 would otherwise differ)
+        equal = k * n[at] == k[at] * n
+        out[f"{metric}_ratio_corrected"] = np.where(
+            defined, np.where(equal, 1.0, corrected / corrected[at]), np.nan
+        )
+    return pd.DataFrame(out, index=rates.index)
+
+
+def _zero_reference(rates: pd.DataFrame, reference: str, min_areas: int) -> np.ndarray:
+    """(groups, metrics) mask of the ratios undefined only because the reference rate is exactly 0 (the
+    corrected ratio takes their place), for the count-based metrics."""
+    values = rates[list(METRICS)].to_numpy(dtype=np.float64)
+    at = _position(rates, reference)
+    counted = np.array([m in COUNTED for m in METRICS])
+    big = _big_enough(rates, reference, min_areas)
+    return big[:, None] & ~np.isnan(values) & (values[at] == 0)[None, :] & counted[None, :]
+
+
+def _big_enough(rates: pd.DataFrame, reference: str, min_areas: int) -> np.ndarray:
+    """Per group: it and the reference group each hold at least ``min_areas`` areas."""
+    n_areas = rates["n_areas"].to_numpy(dtype=np.int64)
+    return (n_areas >= min_areas) & (n_areas[_position(rates, reference)] >= min_areas)
+
+
 def _position(rates: pd.DataFrame, reference: str) -> int:
     """Row number of the reference group."""
     return [str(g) for g in rates.index].index(str(reference))
@@ -205,10 +284,9 @@ def _position(rates: pd.DataFrame, reference: str) -> int:
 
 def _assessable(rates: pd.DataFrame, reference: str, min_areas: int) -> np.ndarray:
     """(groups, metrics) mask of the ratios that rest on enough data."""
-    n_areas = rates["n_areas"].to_numpy(dtype=np.int64)
     values = rates[list(METRICS)].to_numpy(dtype=np.float64)
     at = _position(rates, reference)
-    big_enough = (n_areas >= min_areas) & (n_areas[at] >= min_areas)
+    big_enough = _big_enough(rates, reference, min_areas)
     return big_enough[:, None] & ~np.isnan(values) & (values[at] > 0)[None, :]
 
 
@@ -218,10 +296,11 @@ def insufficient_ratios(
     """Per metric, the groups whose ratio cannot be assessed, each with a plain-words reason and area counts.
 
     Reasons, first that applies: the group holds fewer than ``min_areas`` areas; the reference group does; the
-    group's rate is undefined (its denominator is 0); the reference rate is 0 or undefined.
+    group's rate is undefined (its denominator is 0); the reference rate is undefined, or 0 for a metric without
+    a corrected ratio (a count-based metric with a zero reference rate is judged by its corrected ratio).
     """
     _check_min_areas(min_areas, "insufficient_ratios")
-    ok = _assessable(rates, reference, min_areas)
+    ok = _assessable(rates, reference, min_areas) | _zero_reference(rates, reference, min_areas)
     labels = [str(g) for g in rates.index]
     n_areas = rates["n_areas"].to_numpy(dtype=np.int64)
     at = _position(rates, reference)
@@ -264,7 +343,8 @@ class DisparityResult:
     """Group rates and ratios for one grouping, with what it was grouped by.
 
     ``out_of_band`` and ``insufficient`` map a metric to its groups: outside the band, or not assessable (with
-    the reason). A group's ratio is in at most one of them.
+    the reason). A group's ratio is in at most one of them. ``corrected`` maps a metric to the groups judged by
+    their corrected ratio because the reference rate is 0.
     """
 
     grouping: str
@@ -276,6 +356,12 @@ class DisparityResult:
     out_of_band: dict[str, list[str]] = field(default_factory=dict)
     insufficient: dict[str, dict[str, str]] = field(default_factory=dict)
     min_areas: int = MIN_AREAS
+    corrected: dict[str, list[str]] = field(default_factory=dict)
+
+    def judged_ratio(self, metric: str, group: str) -> float:
+        """The ratio compared with the band: the plain ratio, or the corrected one where the reference rate is 0."""
+        column = f"{metric}_ratio_corrected" if group in self.corrected.get(metric, []) else f"{metric}_ratio"
+        return float(self.table.at[group, column])  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: NaN as None, an insufficient ratio as the word ``"insufficient"`` with its reason."""
@@ -289,7 +375,9 @@ class DisparityResult:
         return {
             "grouping": self.grouping, "attribute": self.attribute, **self.detail, "reference": self.reference,
             "band": list(self.band), "min_areas": self.min_areas, "groups": rows, "out_of_band": self.out_of_band,
-            "insufficient": self.insufficient,
+            "insufficient": self.insufficient, "corrected": self.corrected,
+            "correction": f"corrected ratio: (k + {CORRECTION}) / (n + {2 * CORRECTION}) per group, k and n "
+            "counted in areas (exposure: areas' worth of residents)",
         }  # fmt: skip
 
 
@@ -332,14 +420,20 @@ def audit_disparity(
     rates = group_rates(outcomes, groups)
     ref = reference_group(rates.index, reference)
     ratios = disparity_ratios(rates, ref, min_areas=min_areas)
-    table = rates.join(ratios)
+    fixed = corrected_ratios(rates, ref, min_areas=min_areas)
+    table = rates.join(ratios).join(rate_differences(rates, ref, min_areas=min_areas)).join(fixed)
+    zero_ref = _zero_reference(rates, ref, min_areas)
     out: dict[str, list[str]] = {}
-    for metric in METRICS:
+    corrected: dict[str, list[str]] = {}
+    for j, metric in enumerate(METRICS):
         r = ratios[f"{metric}_ratio"].to_numpy()
+        if zero_ref[:, j].any():
+            r = np.where(zero_ref[:, j], fixed[f"{metric}_ratio_corrected"].to_numpy(), r)
+            corrected[metric] = [str(g) for g in ratios.index[zero_ref[:, j]]]
         bad = ~np.isnan(r) & ((r < low) | (r > high))
         if bad.any():
             out[metric] = [str(g) for g in ratios.index[bad]]
     missing = insufficient_ratios(rates, ref, min_areas=min_areas)
     return DisparityResult(
-        grouping, attribute, dict(detail or {}), ref, (low, high), table, out, missing, min_areas
+        grouping, attribute, dict(detail or {}), ref, (low, high), table, out, missing, min_areas, corrected
     )

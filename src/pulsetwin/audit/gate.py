@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pulsetwin.audit.attributes import INCOME, RESIDENTS, attribute_values, audit_year, covariate_values
+from pulsetwin.audit.attributes import attribute_values, audit_year, covariate_values
 from pulsetwin.audit.disparity import (
     METRICS,
     MIN_AREAS,
@@ -37,6 +37,7 @@ from pulsetwin.audit.measurement import has_offence_truth, measurement_summary, 
 from pulsetwin.audit.proxies import ProxyResult, model_features, proxy_strength
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
 from pulsetwin.models.base import Freq
+from pulsetwin.schema.variables import INCOME, RESIDENTS, VariableNames, has_variable, missing_variable
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
@@ -59,6 +60,7 @@ _POLICY_KEYS = {
     "block",
     "min_areas",
     "insufficient",
+    "variables",
 }
 _PROXY_KEYS = {"r2_warn", "r2_block", "folds", "repeats", "trees"}
 FINDING_CODES = (
@@ -71,6 +73,12 @@ FINDING_CODES = (
 )
 INSUFFICIENT_CODES = tuple(f"{g}_{m}_insufficient" for g in ("protected", "income") for m in METRICS)
 """Codes of disparity checks that could not be evaluated (governed by the policy key ``insufficient``)."""
+_DEPENDS_ON = {"protected": ("protected_", "proxy_", "measurement_", "mitigation_"), "income": ("income_",)}
+"""Prefixes of the finding codes each grouping's data is needed for. A grouping the store cannot supply (no
+protected table, no income variable) gets the finding ``<grouping>_unavailable``, governed by ``insufficient``
+like the codes above when the policy blocks on any of these checks."""
+AFFLUENT = "affluent"
+"""Income reference group: the most affluent bin, ``highest`` or ``lowest`` by ``variables.income_direction``."""
 
 
 @dataclass(frozen=True)
@@ -87,13 +95,21 @@ class Policy:
     source: str
     min_areas: int = MIN_AREAS
     insufficient: str = "cannot_assess"
+    variables: VariableNames = field(default_factory=VariableNames)
+
+    def income_reference(self) -> str:
+        """The income reference group as a bin rule or label (``affluent`` resolved by the income direction)."""
+        reference = self.reference["income"]
+        if reference != AFFLUENT:
+            return reference
+        return "highest" if self.variables.income_direction == "higher" else "lowest"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form for the audit record."""
         return {
             "top_k": self.top_k, "threshold": self.threshold, "bins": self.bins, "reference": self.reference,
             "band": list(self.band), "proxy": self.proxy, "block": list(self.block), "source": self.source,
-            "min_areas": self.min_areas, "insufficient": self.insufficient,
+            "min_areas": self.min_areas, "insufficient": self.insufficient, "variables": self.variables.to_dict(),
         }  # fmt: skip
 
 
@@ -130,7 +146,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     band = tuple(float(b) for b in raw.get("band", (0.8, 1.25)))
     if len(band) != 2 or not 0 < band[0] <= 1 <= band[1]:
         raise fail("band must be [low, high] with 0 < low <= 1 <= high", raw.get("band"))
-    reference = {"protected": "lowest", "income": "highest", **(raw.get("reference") or {})}
+    reference = {"protected": "lowest", "income": AFFLUENT, **(raw.get("reference") or {})}
     top_k, threshold = raw.get("top_k", 0.1), raw.get("threshold")
     if threshold is not None:
         top_k = None
@@ -144,6 +160,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
         top_k=None if top_k is None else float(top_k), threshold=None if threshold is None else float(threshold),
         bins=int(raw.get("bins", 4)), reference=reference, band=(band[0], band[1]), proxy=proxy, block=block,
         source=source, min_areas=min_areas, insufficient=str(on_insufficient),
+        variables=VariableNames.from_mapping(raw.get("variables"), source=source),
     )  # fmt: skip
 
 
@@ -297,15 +314,26 @@ def audit_run(
     forecast, observed, realised = realised_outcomes(store, run, forecasts, frames)
     origin = pd.Timestamp(realised["origin"])
     codes = forecast.index
-    residents = covariate_values(frames["covariates"], RESIDENTS, origin, codes)
+    names = pol.variables
+    if not has_variable(frames["covariates"], names.residents):
+        raise missing_variable(frames["covariates"], RESIDENTS, names.residents)
+    residents = covariate_values(frames["covariates"], names.residents, origin, codes)
     outcomes = area_outcomes(forecast, observed, residents, top_k=pol.top_k, threshold=pol.threshold)
     rule = {"top_k": pol.top_k, "threshold": pol.threshold, "flagged": int(outcomes["flagged"].sum())}
     protected = read_protected(store, actor=actor)
-    year = audit_year(protected["year"], origin, "protected")
-    attrs = [
-        attribute_values(protected, a, year, codes)
-        for a in sorted(protected.query("year == @year")["attribute"].unique())
-    ]
+    attrs = []
+    unavailable: dict[str, str] = {}
+    if protected.empty:
+        unavailable["protected"] = (
+            "the store holds no protected attributes (audit-only table 'protected'), so whom the flagged areas "
+            "single out cannot be assessed. Fix: import the protected table (e.g. `pulsetwin fetch cbs`)"
+        )
+    else:
+        year = audit_year(protected["year"], origin, "protected")
+        attrs = [
+            attribute_values(protected, a, year, codes)
+            for a in sorted(protected.query("year == @year")["attribute"].unique())
+        ]
     disparity: list[DisparityResult] = []
     for attr in attrs:
         detail = {"year": attr.year, "definition": attr.definition, "missing_areas": len(attr.missing)}
@@ -322,20 +350,32 @@ def audit_run(
                 min_areas=pol.min_areas,
             )
         )
-    income = covariate_values(frames["covariates"], INCOME, origin, codes)
-    disparity.append(
-        audit_disparity(
-            outcomes,
-            income.dropna(),
-            grouping="income",
-            attribute=str(income.name),
-            bins=pol.bins,
-            reference=pol.reference["income"],
-            band=pol.band,
-            detail={"missing_areas": int(income.isna().sum())},
-            min_areas=pol.min_areas,
+    income = None
+    if has_variable(frames["covariates"], names.income):
+        assert names.income is not None
+        income = covariate_values(frames["covariates"], names.income, origin, codes)
+    if income is not None and income.notna().any():
+        disparity.append(
+            audit_disparity(
+                outcomes,
+                income.dropna(),
+                grouping="income",
+                attribute=str(income.name),
+                bins=pol.bins,
+                reference=pol.income_reference(),
+                band=pol.band,
+                detail={"missing_areas": int(income.isna().sum()), "direction": names.income_direction},
+                min_areas=pol.min_areas,
+            )
         )
-    )
+    else:
+        named = "names no income variable" if names.income is None else f"names '{names.income}'"
+        held = "no value of it for the forecast areas" if income is not None else "no such variable"
+        unavailable["income"] = (
+            f"the income grouping cannot be assessed: the policy {named} ({INCOME.meaning}) and the covariates "
+            f"hold {held}. Fix: import it, or name your income variable and its direction in the "
+            "policy (variables: income: NAME, income_direction: higher|lower)"
+        )
     seen = frames["incidents"][frames["incidents"]["category"].isin(realised["categories"])]
     features = model_features(seen, frames["covariates"], frames["areas"], origin=origin, freq=freq)
     features = features.reindex(codes).fillna(0.0)
@@ -353,6 +393,7 @@ def audit_run(
     ]
     measurement, mitigation = _measurement(frames, attrs, residents, outcomes, origin, realised, pol)
     findings = _findings(run, disparity, proxies, measurement, mitigation, pol)
+    findings += _unavailable_findings(unavailable, pol)
     return AuditReport(
         run_id, run.model, freq, rule, realised, _skill(run), disparity, proxies, measurement, mitigation,
         findings, pol,
@@ -419,12 +460,20 @@ def _findings(
         )
     for result in disparity:
         for metric, groups in result.out_of_band.items():
-            ratios = {g: _num(result.table.loc[g, f"{metric}_ratio"]) for g in groups}
+            ratios = {g: _num(result.judged_ratio(metric, g)) for g in groups}
+            fixed = [g for g in groups if g in result.corrected.get(metric, [])]
             found.append(
                 (
                     f"{result.grouping}_{metric}_out_of_band",
                     f"{result.attribute}: {metric} ratio vs {result.reference} outside {list(result.band)} for "
-                    + ", ".join(f"{g} ({r})" for g, r in ratios.items()),
+                    + ", ".join(f"{g} ({r})" for g, r in ratios.items())
+                    + (
+                        " (the reference rate is 0: corrected ratio, difference "
+                        + ", ".join(f"{_num(result.table.loc[g, f'{metric}_diff'])}" for g in fixed)
+                        + ")"
+                        if fixed
+                        else ""
+                    ),
                     {"attribute": result.attribute, "ratios": ratios},
                 )
             )
@@ -495,6 +544,24 @@ def _insufficient_findings(disparity: list[DisparityResult], pol: Policy) -> lis
                     cannot_assess=guarded and pol.insufficient == "cannot_assess",
                 )
             )
+    return out
+
+
+def _unavailable_findings(unavailable: dict[str, str], pol: Policy) -> list[Finding]:
+    """One finding per grouping the store cannot supply; it cannot be assessed (policy ``insufficient``) when
+    the policy blocks on any check of that grouping, else it is a warning."""
+    out = []
+    for grouping, message in unavailable.items():
+        guarded = [code for code in pol.block if code.startswith(_DEPENDS_ON[grouping])]
+        out.append(
+            Finding(
+                f"{grouping}_unavailable",
+                message,
+                bool(guarded) and pol.insufficient == "block",
+                {"grouping": grouping, "blocking_checks": guarded},
+                cannot_assess=bool(guarded) and pol.insufficient == "cannot_assess",
+            )
+        )
     return out
 
 

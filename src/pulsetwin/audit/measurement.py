@@ -80,7 +80,10 @@ def flag_shift(truth: pd.DataFrame, groups: pd.Series, residents: pd.Series, *, 
     sums = t.groupby("area_code", sort=True)[["intensity", "offence_intensity"]].sum()
     res = residents.reindex(sums.index)
     if res.isna().any():
-        raise SchemaError("every area of the truth table needs AantalInwoners", fix="import the covariates")
+        raise SchemaError(
+            "every area of the truth table needs a number of residents (the residents variable)",
+            fix="import the residents covariate for every area",
+        )
     parts = {}
     for name, column in (("recorded", "intensity"), ("true", "offence_intensity")):
         outcomes = area_outcomes(sums[column], sums["offence_intensity"], res, top_k=top_k)

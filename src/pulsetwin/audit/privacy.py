@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from pulsetwin.evaluation.frequency import choose_freq, stored_freqs
 from pulsetwin.exceptions import ParameterError, PulsetwinError, StoreError, bad_parameter
+from pulsetwin.models.base import Freq
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
@@ -204,19 +206,12 @@ class Release:
 
 def _incident_table(
     store: Store, freq: str | None, rows: str, columns: str
-) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...], str]:
-    """The incidents as a (rows, columns) count array with labels; NaN where a count is withheld."""
-    incidents = store.read("incidents")
-    freqs = sorted(incidents["freq"].unique())
-    if freq is None and len(freqs) > 1:
-        raise ParameterError(
-            f"the incidents hold frequencies {freqs}; summing both would count every incident twice. "
-            "Fix: pass freq='W' or 'M' (--freq)"
-        )
-    if freq is not None:
-        incidents = incidents[incidents["freq"] == freq]
-    if incidents.empty:
-        raise StoreError("no incidents to publish. Fix: import incidents (or choose the other freq) first")
+) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...], str, Freq]:
+    """The incidents at one frequency as a (rows, columns) count array with labels (NaN where a count is
+    withheld), and that frequency: ``freq``, or the store's only one (both summed would count every incident
+    twice, so a store holding both needs ``freq``; :func:`pulsetwin.evaluation.frequency.choose_freq`)."""
+    chosen = choose_freq(freq, stored_freqs(store), command="pulsetwin export incidents --public")
+    incidents = store.read("incidents", where={"freq": chosen})
     key = incidents["area_code"].astype(str)
     if rows == "wijk":
         areas = store.read("areas")
@@ -244,6 +239,7 @@ def _incident_table(
         tuple(str(r) for r in wide.index),
         tuple(str(c) for c in wide.columns),
         "wijk_code" if rows == "wijk" else "area_code",
+        chosen,
     )
 
 
@@ -284,7 +280,7 @@ def public_export(
             actor, "public_export", table, {"out": str(path), "protection": "none (not a count table)"}
         )
         return Release(path, table, store.count(table), 0, 0, {"table": table}, None)
-    values, row_labels, col_labels, row_name = _incident_table(store, freq, rows, columns)
+    values, row_labels, col_labels, row_name, chosen = _incident_table(store, freq, rows, columns)
     noise: dict[str, float] | None = None
     if dp_epsilon is not None:
         rng = np.random.default_rng(seed)
@@ -295,7 +291,7 @@ def public_export(
     protected = protect_table(values, row_labels, col_labels, threshold=threshold, rounding=rounding)
     frame = protected.to_frame(row_name)
     parameters: dict[str, Any] = {
-        "table": table, "freq": freq, "rows": rows, "columns": columns, "threshold": threshold,
+        "table": table, "freq": chosen, "rows": rows, "columns": columns, "threshold": threshold,
         "rounding": rounding, "dp_epsilon": dp_epsilon, "mechanism": "discrete_laplace" if noise else None,
         "noise": noise,
         "seed_fingerprint": None if seed is None else hashlib.sha256(str(seed).encode()).hexdigest()[:16],

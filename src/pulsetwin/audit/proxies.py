@@ -3,8 +3,9 @@
 A model never reads protected attributes, but its inputs can encode them (income, social housing, past counts
 of enforcement-driven categories). The features here are built with the same code the models use: area
 covariates as known at the origin (:func:`pulsetwin.features.covariates.covariate_matrix`) and per-category
-recent levels from the history panel (:mod:`pulsetwin.features.lags`), with their neighbours' average when
-area geometry is known.
+recent levels from the history panel (:mod:`pulsetwin.features.lags`), and, when area geometry is known, each
+level summed over the area's neighbours among the areas of the forecast level (the gemeente and wijk rows a
+store also holds are left out).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pulsetwin.exceptions import ParameterError
 from pulsetwin.features.covariates import covariate_matrix
 from pulsetwin.features.lags import rolling_means
 from pulsetwin.features.panel import Freq, build_panel
-from pulsetwin.features.spatial import neighbour_matrix, spatial_lag
+from pulsetwin.features.spatial import has_geometry, neighbour_matrix, spatial_lag
 
 WINDOWS = (4, 13, 52)
 
@@ -38,7 +39,8 @@ def model_features(
     freq: Freq,
 ) -> pd.DataFrame:
     """Area-level features the models can see at ``origin``: covariates, ``log1p`` of recent mean counts per
-    category and window, and (with geometry) the neighbours' average of each lag feature."""
+    category and window, and (with geometry) the sum of each lag feature over the area's neighbours among
+    the areas of its level (the models' spatial lag)."""
     history = incidents[(incidents["freq"] == freq) & (incidents["period_start"] < origin)]
     panel = build_panel(history, freq, origin)
     codes = [str(c) for c in panel.areas]
@@ -51,10 +53,20 @@ def model_features(
         for k, category in enumerate(panel.categories):
             lags[f"lag{window}_{category}"] = np.log1p(np.nan_to_num(means[:, k], nan=0.0))
     columns.update(lags)
-    if areas is not None and not areas.empty and areas["area_code"].isin(codes).all():
-        matrix = neighbour_matrix(areas, codes)
+    forecast_areas = _forecast_level(areas, codes)
+    if forecast_areas is not None and has_geometry(forecast_areas, codes):
+        matrix = neighbour_matrix(forecast_areas, codes)
         columns.update({f"nb_{name}": spatial_lag(matrix, values) for name, values in lags.items()})
     return pd.DataFrame(columns, index=pd.Index(codes, name="area_code"))
+
+
+def _forecast_level(areas: pd.DataFrame | None, codes: list[str]) -> pd.DataFrame | None:
+    """The areas of the forecast areas' level(s) (a store also lists the gemeente and its wijken, which are
+    no one's neighbours here), or None when some forecast area has no row: then no neighbour features."""
+    if areas is None or areas.empty or not pd.Index(codes).isin(areas["area_code"]).all():
+        return None
+    levels = areas.loc[areas["area_code"].isin(codes), "level"].unique()
+    return areas[areas["level"].isin(levels)]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,11 @@ from pulsetwin.cli.common import DEFAULT_DB, DbOption, console, write_json
 
 if TYPE_CHECKING:
     from pulsetwin.audit.disparity import DisparityResult
-    from pulsetwin.audit.gate import AuditReport
+    from pulsetwin.audit.gate import AuditReport, Finding
+
+
+SHORT = 100
+"""Characters of a finding's message shown in its warning line (the JSON holds all of it)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -63,11 +67,19 @@ def audit_command(
 
 
 def show_report(report: AuditReport, audit_id: str) -> None:
-    """Print the verdict first, then the findings, disparity tables and proxies."""
+    """Print the verdict with the finding in plain words first, then the exposure tables, and every other
+    finding once, grouped by kind (the full list is in ``--json``)."""
+    from pulsetwin.audit.summary import summarise_audit
+
+    payload = report.to_dict()
+    words = summarise_audit(payload, "en")
     blocking = [f for f in report.findings if f.blocking]
     unassessed = [f for f in report.findings if f.cannot_assess]
     if blocking:
-        text = "\n".join(f"- {f.code}: {f.message}" for f in blocking)
+        text = "\n".join(
+            f"- {sentence} (finding {f.code})"
+            for f, sentence in zip(blocking, words["blocking"], strict=True)
+        )
         console.print(
             Panel(text, title=f"BLOCKED: run {report.run_id} must not be released", border_style="bold red")
         )
@@ -85,20 +97,32 @@ def show_report(report: AuditReport, audit_id: str) -> None:
     )
     for result in report.disparity:
         console.print(disparity_table(result))
-    for proxy in report.proxies:
-        top = ", ".join(f"{f}" for f in proxy.importance.index[:5])
-        console.print(f"proxy: model features predict {proxy.attribute} with R² {proxy.r2:.3f} (top: {top})")
-    if report.mitigation is not None:
-        for name, result in report.mitigation.items():
-            missing = result.insufficient.get("exposure", {})
-            ratios = ", ".join(
-                "insufficient" if str(g) in missing else _cell(v)
-                for g, v in result.table["exposure_ratio"].items()
-            )
-            console.print(f"mitigation {name}: exposure ratios {ratios}")
+    for sentence in [*words["proxies"], *words["measurement"], *words["mitigation"]]:
+        console.print(f"- {sentence}")
     warnings = [f for f in report.findings if not f.blocking and not f.cannot_assess]
-    for finding in warnings:
-        console.print(f"[yellow]warning[/] {finding.code}: {finding.message}")
+    for line in warning_lines(warnings):
+        console.print(f"[yellow]warning[/] {line}")
+    if warnings:
+        console.print(
+            "Every finding with its numbers: pulsetwin audit --json FILE (or the dashboard's Fairness page)."
+        )
+
+
+def warning_lines(findings: list[Finding]) -> list[str]:
+    """One line per kind of non-blocking finding: out-of-band ratios per grouping, checks that could not be
+    assessed per grouping (metrics listed once), and each other finding's code."""
+    groups: dict[str, list[str]] = {}
+    for finding in findings:
+        for suffix, kind in (("_out_of_band", "outside the band"), ("_insufficient", "cannot be assessed")):
+            if finding.code.endswith(suffix):
+                grouping, metric = finding.code[: -len(suffix)].split("_", 1)
+                attribute = str(finding.detail.get("attribute", grouping))
+                groups.setdefault(f"{kind}: {grouping} ({attribute})", []).append(metric)
+                break
+        else:
+            short = finding.message if len(finding.message) <= SHORT else finding.message[: SHORT - 1] + "…"
+            groups.setdefault(f"{finding.code}: {short}", [])
+    return [f"{key}: {', '.join(metrics)}" if metrics else key for key, metrics in groups.items()]
 
 
 def disparity_table(result: DisparityResult) -> Table:
@@ -117,18 +141,29 @@ def disparity_table(result: DisparityResult) -> Table:
         "calibration",
         "exposure",
         "exposure ratio",
+        "difference",
     ):
         table.add_column(name, justify="left" if name == "group" else "right")
     exposure_out = set(result.out_of_band.get("exposure", []))
     exposure_missing = result.insufficient.get("exposure", {})
+    corrected = set(result.corrected.get("exposure", []))
     for label, row in result.table.iterrows():
-        ratio = "insufficient" if str(label) in exposure_missing else _cell(row["exposure_ratio"])
+        ratio = (
+            "insufficient"
+            if str(label) in exposure_missing
+            else _cell(result.judged_ratio("exposure", str(label)))
+        )
+        ratio += "*" if str(label) in corrected else ""
         table.add_row(
             f"{label}{' (ref)' if label == result.reference else ''}", str(int(row["n_areas"])),
             _cell(row["flag_rate"]), _cell(row["fpr"]), _cell(row["fdr"]), _cell(row["fnr"]),
             _cell(row["calibration"]), _cell(row["exposure"]),
-            f"[bold red]{ratio}[/]" if label in exposure_out else ratio,
+            f"[bold red]{ratio}[/]" if label in exposure_out else ratio, _cell(row.get("exposure_diff", float("nan"))),
         )  # fmt: skip
+    if corrected:
+        table.caption = (
+            "* the reference exposure is 0: ratio of (k + 0.5) / (n + 1) per group, k and n in areas"
+        )
     return table
 
 

@@ -42,6 +42,15 @@ ReviseFlag = Annotated[
     ),
 ]
 
+AlsoSourceFlag = Annotated[
+    bool,
+    typer.Option(
+        "--also-source",
+        help="The incidents are a different measurement from a stored source whose counts they match "
+        "(without it, counts that coincide with another source's are refused as a copy).",
+    ),
+]
+
 
 def print_json(payload: Any) -> None:
     """Write ``payload`` as JSON to stdout (dates and numpy scalars as strings/numbers)."""

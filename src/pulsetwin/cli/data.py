@@ -1,7 +1,9 @@
-"""Data commands: ``import`` and ``export`` of canonical tables, and ``log verify`` / ``log anchor`` / ``log show``."""
+"""Data commands: ``import`` and ``export`` of canonical tables; the ``log`` group lives in :mod:`pulsetwin.cli.log`."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -9,11 +11,19 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, ReviseFlag, console, print_json
+from pulsetwin.cli.common import (
+    DEFAULT_DB,
+    AlsoSourceFlag,
+    DbOption,
+    JsonFlag,
+    ReviseFlag,
+    console,
+    print_json,
+)
 from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.tables import IMPORTABLE, TABLES
 from pulsetwin.store import Store
-from pulsetwin.store.log import AnchorVerification, LogVerification
+from pulsetwin.store.prepare import check_file
 
 TableArgument = Annotated[
     str, typer.Argument(help=f"Canonical table: {', '.join(IMPORTABLE)}.", show_default=False)
@@ -32,16 +42,35 @@ def import_command(
     ] = None,
     revise: ReviseFlag = False,
     json_output: JsonFlag = False,
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            "--crs",
+            help="CRS of the file's coordinates (WKT geometry, x/y), e.g. EPSG:4326: reprojected to EPSG:28992. "
+            "Without it, CSV/Parquet coordinates must lie inside the RD New bounds.",
+        ),
+    ] = None,
+    allow_withheld: Annotated[
+        bool,
+        typer.Option(
+            "--allow-withheld",
+            help="Accept empty incident counts as withheld by the source (a secret value); refused otherwise.",
+        ),
+    ] = False,
+    also_source: AlsoSourceFlag = False,
 ) -> None:
     """Validate FILE and import it into TABLE: all or nothing; re-importing the same rows changes nothing.
 
     Rows whose key is stored with other values are refused, unless --revise accepts them as a
-    re-publication: then they replace the stored rows and the log keeps old -> new values.
+    re-publication: then they replace the stored rows and the log keeps old -> new values. The file is read,
+    checked for person data and validated before the store is opened: a refused file leaves it untouched. Incidents
+    whose counts coincide with another stored source's are refused as a copy unless --also-source.
     """
+    checked = check_file(table, file, layer=layer, crs=crs, allow_withheld=allow_withheld)
     with Store(db) as store:
-        report = store.import_file(table, file, layer=layer, source=source, revise=revise)
+        report = store.import_checked(checked, source=source, revise=revise, also_source=also_source)
     if json_output:
-        print_json(report.to_dict())
+        print_json(report.to_dict() | {"notes": list(checked.notes)})
         return
     view = Table(title=f"import {report.dataset_id} (log #{report.log_seq})")
     columns = ("table", "rows", "inserted", "already present", *(("revised",) if revise else ()))
@@ -53,11 +82,89 @@ def import_command(
     console.print(view)
     if report.new_categories:
         console.print(f"registered new categories: {', '.join(report.new_categories)}")
+    for note in checked.notes:
+        console.print(f"note: {note}")
+
+
+def _table_importer(table: str) -> Callable[..., None]:
+    """The ``import TABLE FILE`` command for one table: ``import_command``'s options with TABLE fixed.
+
+    Each table is a subcommand of the ``import`` group (next to ``list`` and ``undo``); the options are
+    taken from ``import_command``'s signature so that they have one home.
+    """
+
+    def command(**options: Any) -> None:
+        import_command(table, **options)
+
+    signature = inspect.signature(import_command, eval_str=True)
+    parameters = [p for p in signature.parameters.values() if p.name != "table"]
+    setattr(command, "__signature__", signature.replace(parameters=parameters))  # noqa: B010
+    command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    command.__doc__ = (import_command.__doc__ or "").replace("TABLE", f"'{table}'")
+    return command
+
+
+def list_imports_command(db: DbOption = DEFAULT_DB, json_output: JsonFlag = False) -> None:
+    """List every import: id, tables, source, file hash, rows brought and new, time, and undo if undone."""
+    with Store(db, read_only=True) as store:
+        imports = store.imports()
+    if json_output:
+        print_json(imports.to_dict(orient="records"))
+        return
+    view = Table(title=f"imports ({len(imports)})")
+    for column in ("import id", "tables", "source", "file hash", "rows", "new", "imported at", "undone"):
+        view.add_column(column, justify="right" if column in ("rows", "new") else "left")
+    for row in imports.to_dict(orient="records"):
+        undone = (
+            "" if row["undone_at"] is None else f"{row['undone_at']:%Y-%m-%d %H:%M}: {row['undo_reason']}"
+        )
+        view.add_row(
+            str(row["import_id"]), str(row["tables"]), str(row["source"]), str(row["file_hash"] or "")[:12],
+            f"{row['rows']:,}", f"{row['inserted']:,}", f"{row['imported_at']:%Y-%m-%d %H:%M:%S}", undone,
+        )  # fmt: skip
+    console.print(view)
+
+
+def undo_import_command(
+    import_id: Annotated[str, typer.Argument(help="The import id shown by `pulsetwin import list`.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the import is removed (goes to the log).")],
+    db: DbOption = DEFAULT_DB,
+    json_output: JsonFlag = False,
+) -> None:
+    """Remove exactly the rows one import inserted (and put back rows it revised), atomically, logged.
+
+    Refused, changing nothing, while a later import brings the same rows: undo that one first.
+    """
+    if not db.is_file():
+        raise StoreError(f"store '{db}' does not exist. Fix: pass the right --db")
+    with Store(db) as store:
+        result = store.undo_import(import_id, reason=reason)
+    if json_output:
+        print_json(asdict(result))
+        return
+    for table, deleted in result.deleted.items():
+        console.print(
+            f"undid import {result.dataset_id}: {table}: {deleted:,} rows removed, "
+            f"{result.restored.get(table, 0):,} revised rows restored"
+        )
+    if result.categories_removed:
+        console.print(f"unregistered categories: {', '.join(result.categories_removed)}")
 
 
 def export_command(
-    table: Annotated[str, typer.Argument(help=f"Canonical table: {', '.join(TABLES)}.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", help="Target .csv or .parquet (areas also .gpkg/.geojson).")],
+    table: Annotated[
+        str,
+        typer.Argument(
+            help=f"Canonical table: {', '.join(TABLES)}; or hotspots (the latest hotspot map).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Target .csv or .parquet (areas, forecasts and hotspots also .gpkg/.geojson)."
+        ),
+    ],
     db: DbOption = DEFAULT_DB,
     public: Annotated[
         bool,
@@ -85,10 +192,34 @@ def export_command(
     columns: Annotated[str, typer.Option("--columns", help="Public: columns per 'category' or 'period'.")] = (
         "category"
     ),
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="forecasts / hotspots: only this run (default: all / the latest)."),
+    ] = None,
+    canonical: Annotated[
+        bool,
+        typer.Option(
+            "--canonical",
+            help="forecasts: only the canonical columns (for re-import), without area name, category label and "
+            "the skill and release status.",
+        ),
+    ] = False,
 ) -> None:
-    """Write TABLE to a file, rows sorted by key; written to a temp file first, then renamed."""
+    """Write TABLE to a file, rows sorted by key; written to a temp file first, then renamed.
+
+    Forecasts and hotspot maps carry the area (cell) name, the category label, the run id and the run's skill
+    and release status; as .gpkg / .geojson also the geometry.
+    """
     if not db.is_file():
         raise StoreError(f"store '{db}' does not exist. Fix: import data first or pass the right --db")
+    if table == "hotspots" or (table == "forecasts" and not canonical and not public):
+        from pulsetwin.reports.exports import forecast_frame, hotspot_frame, write_frame
+
+        with Store(db, read_only=True) as store:
+            frame = hotspot_frame(store, run) if table == "hotspots" else forecast_frame(store, run)
+        write_frame(frame, out, layer=table)
+        console.print(f"wrote {len(frame):,} rows of '{table}' with skill and release status to {out}")
+        return
     with Store(db) as store:
         if public and table == "incidents":
             from pulsetwin.audit.privacy import public_export
@@ -119,125 +250,18 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> Any:
     return value
 
 
-def verify_command(
-    db: DbOption = DEFAULT_DB,
-    anchor: Annotated[
-        Path | None,
-        typer.Option(
-            "--anchor",
-            help="Anchor file written by 'log anchor': every anchored record must still have its hash.",
-        ),
-    ] = None,
-    json_output: JsonFlag = False,
-) -> None:
-    """Check the hash chain of the log; exit 1 and name the first bad record when it was tampered with.
-
-    With --anchor, also check the log heads anchored outside the store: a rewritten history fails even
-    when the forger rewrote the in-store head too.
-    """
-    with Store(db, read_only=True) as store:
-        anchored = None if anchor is None else store.log.verify_anchors(anchor)
-        result = store.log.verify() if anchored is None else anchored.chain
-    if json_output:
-        payload = asdict(result)
-        if anchored is not None:
-            payload |= {"ok": anchored.ok, "anchor_file": anchored.file, "anchors": _checks(anchored)}
-            if result.ok and anchored.failed:
-                first = anchored.failed[0]
-                payload["reason"] = f"anchor on line {first.line} failed: {first.reason}"
-        print_json(payload)
-    else:
-        _print_chain(result)
-        if anchored is not None:
-            _print_anchors(anchored)
-    if not result.ok or (anchored is not None and not anchored.ok):
-        raise typer.Exit(1)
-
-
-def _print_chain(result: LogVerification) -> None:
-    """One line on the chain and the in-store head."""
-    if result.ok:
-        console.print(f"log ok: {result.n_records} records, chain and head verified")
-    else:
-        console.print(
-            f"[bold red]log tampered:[/] first bad record seq {result.first_bad_seq}: {result.reason}"
-        )
-
-
-def _print_anchors(anchored: AnchorVerification) -> None:
-    """One line per failed anchor, or one line saying all anchors hold."""
-    for check in anchored.failed:
-        console.print(f"[bold red]anchor failed:[/] line {check.line} of {anchored.file}: {check.reason}")
-    if not anchored.failed:
-        newest = max(anchored.checks, key=lambda check: check.anchor.seq)
-        console.print(
-            f"anchors ok: all {len(anchored.checks)} anchors in {anchored.file} match the log "
-            f"(newest: record {newest.anchor.seq}, taken {newest.anchor.at.isoformat(timespec='seconds')})"
-        )
-
-
-def _checks(anchored: AnchorVerification) -> list[dict[str, Any]]:
-    """Anchor checks as plain JSON."""
-    return [{"line": c.line, **asdict(c.anchor), "ok": c.ok, "reason": c.reason} for c in anchored.checks]
-
-
-def anchor_command(
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            help="Anchor file (JSON lines) kept outside the store; appended to, never overwritten.",
-        ),
-    ],
-    db: DbOption = DEFAULT_DB,
-    json_output: JsonFlag = False,
-) -> None:
-    """Append the current log head (seq, hash, UTC time, store) to an anchor file and log the anchoring.
-
-    Keep the anchor file where whoever can write the store cannot: publish it, send it to the oversight
-    body, or write it to WORM storage. 'log verify --anchor FILE' then detects a rewritten history.
-    """
-    if not db.is_file():
-        raise StoreError(f"store '{db}' does not exist. Fix: import data first or pass the right --db")
-    with Store(db) as store:
-        written = store.log.anchor(out, store=str(db.resolve()))
-    if json_output:
-        print_json(asdict(written))
-        return
-    console.print(
-        f"anchored log head: record {written.seq}, hash {written.hash}, "
-        f"at {written.at.isoformat(timespec='seconds')}, appended to {out}"
-    )
-
-
-def show_command(
-    db: DbOption = DEFAULT_DB,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Show the last N records.")] = 20,
-    json_output: JsonFlag = False,
-) -> None:
-    """Show the last records of the log."""
-    with Store(db, read_only=True) as store:
-        records = store.log.records(limit=limit)
-    if json_output:
-        print_json([{**asdict(r), "detail": r.detail} for r in records])
-        return
-    view = Table(title=f"log (last {len(records)})")
-    for column in ("seq", "at", "actor", "action", "subject", "detail", "hash"):
-        view.add_column(column)
-    for r in records:
-        detail = r.detail_json if len(r.detail_json) <= 80 else r.detail_json[:77] + "..."
-        view.add_row(
-            str(r.seq), r.at.isoformat(timespec="seconds"), r.actor, r.action, r.subject, detail, r.hash[:12]
-        )
-    console.print(view)
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``import``, ``export`` and the ``log`` group (verify, anchor, show) to ``app``."""
-    app.command("import")(import_command)
+    """Add ``import``, ``export`` and the ``log`` group (see :mod:`pulsetwin.cli.log`) to ``app``."""
+    from pulsetwin.cli import log
+
+    import_app = typer.Typer(
+        help="Import a canonical table from a file (`import TABLE FILE`), list imports, undo one.",
+        no_args_is_help=True,
+    )
+    for table in IMPORTABLE:
+        import_app.command(table)(_table_importer(table))
+    import_app.command("list")(list_imports_command)
+    import_app.command("undo")(undo_import_command)
+    app.add_typer(import_app, name="import")
     app.command("export")(export_command)
-    log_app = typer.Typer(help="The tamper-evident log of every change to the store.", no_args_is_help=True)
-    log_app.command("verify")(verify_command)
-    log_app.command("anchor")(anchor_command)
-    log_app.command("show")(show_command)
-    app.add_typer(log_app, name="log")
+    log.register(app)

@@ -12,6 +12,7 @@ from rich.rule import Rule
 from pulsetwin.audit.gate import BLOCKED, EXIT_CODES, INSUFFICIENT
 from pulsetwin.cli import audit, feedback, forecasting, hotspots, scenario, serve, twin
 from pulsetwin.cli.common import DbOption, console
+from pulsetwin.store.anchor import resolve_anchor_path
 
 
 def demo_command(
@@ -61,6 +62,7 @@ def demo_command(
         }
         said = outcome.get(verdict.exit_code, "The audit ended unexpectedly; the demo goes on.")
         console.print(f"{said} (exit code {verdict.exit_code})")
+    _mark_forecasts(db, out)
     audit.docs_command(db=db, out=out / "documents")
     console.print(Rule("3b. Feedback loop: does a forecast that steers patrols feed on its own records?"))
     feedback.feedback_command(db=db, seed=seed, out=out / "feedback")
@@ -71,11 +73,28 @@ def demo_command(
         scenario.run_command(spec=scenario_spec, db=db, out=out / "scenario")
     console.print(Rule("Done"))
     console.print(
-        f"Store: {db}\nReport: {out / 'report.html'}\nVerify the log: pulsetwin log verify --db {db}"
+        f"Store: {db}\nReport: {out / 'report.html'}\n"
+        f"Verify the log (in a shell, after `. .venv/bin/activate`): pulsetwin log verify --db {db}"
     )
+    console.print(f"Log anchors (every write appended the log head here): {resolve_anchor_path(db)}")
     if serve_dashboard:
         console.print(Rule("6. Dashboard (demo users with random passwords below; Ctrl+C stops)"))
         serve.serve_command(db=db, port=port, demo=True, documents=out / "documents")
+
+
+def _mark_forecasts(db: Path, out: Path) -> None:
+    """Rewrite ``forecasts.csv`` with the audit's release status and write ``forecasts.gpkg`` for QGIS."""
+    from pulsetwin.reports.exports import forecast_frame, write_frame
+    from pulsetwin.store.database import Store
+
+    with Store(db, read_only=True) as store:
+        frame = forecast_frame(store)
+    for name in ("forecasts.csv", "forecasts.gpkg"):
+        write_frame(frame, out / name, layer="forecasts")
+    states = ", ".join(sorted(set(frame["release_status"])))
+    console.print(
+        f"{out / 'forecasts.csv'} and {out / 'forecasts.gpkg'} marked with release status: {states}"
+    )
 
 
 def _next_monday_after_events(db: Path) -> str:

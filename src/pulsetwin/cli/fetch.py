@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 
-from pulsetwin.cli.common import DbOption, JsonFlag, ReviseFlag, console, err_console, print_json
+from pulsetwin.cli.common import (
+    AlsoSourceFlag,
+    DbOption,
+    JsonFlag,
+    ReviseFlag,
+    console,
+    err_console,
+    print_json,
+)
 from pulsetwin.exceptions import bad_parameter
 from pulsetwin.sources.cbs import fetch_kerncijfers
 from pulsetwin.sources.dataset import Dataset
@@ -61,7 +69,7 @@ Timeout = Annotated[
 ]
 
 
-def _settings(
+def build_settings(
     cache_dir: Path | None,
     no_cache: bool,
     refresh: bool,
@@ -96,11 +104,18 @@ def parse_years(text: str) -> list[int]:
 
 
 def write_dataset(
-    dataset: Dataset, db: Path, *, file: str | None, as_json: bool, revise: bool = False
+    dataset: Dataset,
+    db: Path,
+    *,
+    file: str | None,
+    as_json: bool,
+    revise: bool = False,
+    also_source: bool = False,
 ) -> None:
     """Import a fully fetched dataset in one call and print what happened.
 
     ``revise`` accepts a re-publication: stored rows with other values are replaced (and logged).
+    ``also_source`` accepts incidents whose counts coincide with another stored source's.
     """
     with Store(db) as store:
         report = store.import_frames(
@@ -110,6 +125,7 @@ def write_dataset(
             file_hash=dataset.file_hash,
             details=dataset.provenance,
             revise=revise,
+            also_source=also_source,
         )
     if as_json:
         print_json(
@@ -154,7 +170,7 @@ def fetch_cbs_command(
     as_json: JsonFlag = False,
 ) -> None:
     """CBS Kerncijfers wijken en buurten into covariates (origin shares into audit-only protected)."""
-    settings = _settings(cache_dir, no_cache, refresh, retries, backoff, timeout, cbs_url=cbs_url)
+    settings = build_settings(cache_dir, no_cache, refresh, retries, backoff, timeout, cbs_url=cbs_url)
     with HttpClient(settings) as client:
         dataset = fetch_kerncijfers(client, gemeente, parse_years(years))
     write_dataset(dataset, db, file=settings.cbs_url, as_json=as_json, revise=revise)
@@ -196,7 +212,7 @@ def fetch_police_command(
     The police re-publish earlier months with corrected counts; a later fetch of those months is refused
     until --revise accepts the corrections (logged with old -> new counts).
     """
-    settings = _settings(cache_dir, no_cache, refresh, retries, backoff, timeout, police_url=police_url)
+    settings = build_settings(cache_dir, no_cache, refresh, retries, backoff, timeout, police_url=police_url)
     with HttpClient(settings) as client:
         dataset = fetch_police(
             client, gemeente, start, end, keep_latest=keep_latest, incomplete_months=incomplete_months,
@@ -221,8 +237,11 @@ def fetch_geometry_command(
     timeout: Timeout = 60.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """The gemeente, its wijken and buurten (EPSG:28992) from PDOK into areas."""
-    settings = _settings(cache_dir, no_cache, refresh, retries, backoff, timeout, pdok_url=pdok_url)
+    """The gemeente, its wijken and buurten (EPSG:28992) from PDOK into areas.
+
+    The OGC API serves boundary years 2022-2025; for an older year the error names the GeoPackage commands.
+    """
+    settings = build_settings(cache_dir, no_cache, refresh, retries, backoff, timeout, pdok_url=pdok_url)
     with HttpClient(settings) as client:
         dataset = fetch_geometry(client, gemeente, year)
     write_dataset(dataset, db, file=settings.pdok_root(year), as_json=as_json)
@@ -237,13 +256,14 @@ def import_mapped_command(
     ],
     db: DbOption = Path("pulsetwin.duckdb"),
     as_json: JsonFlag = False,
+    also_source: AlsoSourceFlag = False,
 ) -> None:
     """A municipal or social-organisation file, mapped by YAML, into incidents per area and period."""
     spec = load_mapping(mapping)
     with Store(db) as store:
         areas = store.read("areas")
     dataset = map_file(file, spec, areas=areas if len(areas) else None)
-    write_dataset(dataset, db, file=str(file), as_json=as_json)
+    write_dataset(dataset, db, file=str(file), as_json=as_json, also_source=also_source)
 
 
 def import_sensors_command(

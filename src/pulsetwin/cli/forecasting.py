@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
@@ -13,11 +13,27 @@ from rich.table import Table
 from pulsetwin.cli.common import DbOption, MinTrainOption, console, write_json
 from pulsetwin.evaluation.backtest import BacktestResult
 from pulsetwin.exceptions import bad_parameter
-from pulsetwin.models.base import Freq
-from pulsetwin.schema.tables import FORECASTS
 
-FreqOption = Annotated[str, typer.Option("--freq", help="Period length: W (weeks) or M (months).")]
-HorizonOption = Annotated[int, typer.Option("--horizon", min=1, help="Periods ahead to forecast (H).")]
+if TYPE_CHECKING:
+    from pulsetwin.evaluation.frequency import PeriodSettings
+    from pulsetwin.store.database import Store
+
+FreqOption = Annotated[
+    str | None,
+    typer.Option(
+        "--freq", help="Period length: W (weeks) or M (months); default the only one the store holds."
+    ),
+]
+HorizonOption = Annotated[
+    int | None,
+    typer.Option("--horizon", min=1, help="Periods ahead to forecast (H); default 4 weeks or 3 months."),
+]
+FoldsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--folds", min=1, help="Rolling origins of the backtest (K); default 3 (weeks) or 4 (months)."
+    ),
+]
 SchedulerOption = Annotated[
     str | None,
     typer.Option("--scheduler", help="Dask scheduler address tcp://HOST:PORT (default: local pool)."),
@@ -47,13 +63,16 @@ def _origin_count(value: str | None, *, default: int) -> int:
     return int(value)
 
 
-def _freq(value: str) -> Freq:
-    """Validate --freq."""
-    if value == "W":
-        return "W"
-    if value == "M":
-        return "M"
-    raise bad_parameter("freq", "pulsetwin", "'W' or 'M'", value)
+def _periods(
+    store: Store, freq: str | None, horizon: int | None, folds: int | None, command: str
+) -> PeriodSettings:
+    """Frequency, horizon and folds as given or read from the store (printing what was chosen)."""
+    from pulsetwin.evaluation.frequency import resolve_periods
+
+    settings = resolve_periods(store, freq=freq, horizon=horizon, folds=folds, command=command)
+    if settings.note:
+        console.print(f"Using {settings.note}.")
+    return settings
 
 
 def backtest_command(
@@ -65,9 +84,9 @@ def backtest_command(
             help="Comma-separated model names (default: every registered model except the slow point-process ones).",
         ),
     ] = None,
-    freq: FreqOption = "W",
-    horizon: HorizonOption = 4,
-    folds: Annotated[int, typer.Option("--folds", min=1, help="Number of rolling origins (K).")] = 3,
+    freq: FreqOption = None,
+    horizon: HorizonOption = None,
+    folds: FoldsOption = None,
     step: Annotated[
         int | None, typer.Option("--step", min=1, help="Periods between origins (default: horizon).")
     ] = None,
@@ -125,13 +144,15 @@ def backtest_command(
         return
     explicit = None
     if origins is not None and origins.strip().isdigit():
-        folds = _origin_count(origins, default=folds)
+        folds = _origin_count(origins, default=1)
     else:
         explicit = _split(origins)
 
     with Store(db, read_only=True) as store:
+        settings = _periods(store, freq, horizon, folds, "pulsetwin backtest")
         result = backtest(
-            store, models=_split(models), freq=_freq(freq), horizon=horizon, folds=folds, step=step,
+            store, models=_split(models), freq=settings.freq, horizon=settings.horizon, folds=settings.folds,
+            step=step,
             origins=explicit, categories=_split(category), scheduler=scheduler, seed=seed, min_train=min_train,
             origin_oracle=False if no_origin_oracle else None,
         )  # fmt: skip
@@ -202,14 +223,17 @@ def _num(value: object, digits: int = 3) -> str:
 def forecast_command(
     db: DbOption = Path("pulsetwin.duckdb"),
     model: Annotated[str, typer.Option("--model", help="A registered model name, or 'best'.")] = "best",
-    freq: FreqOption = "W",
-    horizon: HorizonOption = 4,
+    freq: FreqOption = None,
+    horizon: HorizonOption = None,
     origin: Annotated[
         str | None, typer.Option("--origin", help="First period to forecast (default: after the last one).")
     ] = None,
     category: Annotated[str | None, typer.Option("--category", help="Comma-separated categories.")] = None,
-    folds: Annotated[int, typer.Option("--folds", min=1, help="Rolling origins of the backtest first.")] = 3,
-    out: Annotated[Path | None, typer.Option("--out", help="Also write the forecasts as CSV here.")] = None,
+    folds: FoldsOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write the forecasts here (.csv, .parquet, .gpkg or .geojson)."),
+    ] = None,
     scheduler: SchedulerOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
     min_train: MinTrainOption = None,
@@ -219,9 +243,10 @@ def forecast_command(
     from pulsetwin.store.database import Store
 
     with Store(db) as store:
+        settings = _periods(store, freq, horizon, folds, "pulsetwin forecast")
         run = run_forecast(
-            store, model=model, freq=_freq(freq), horizon=horizon, origin=origin, categories=_split(category),
-            folds=folds, scheduler=scheduler, seed=seed, min_train=min_train,
+            store, model=model, freq=settings.freq, horizon=settings.horizon, origin=origin,
+            categories=_split(category), folds=settings.folds, scheduler=scheduler, seed=seed, min_train=min_train,
         )  # fmt: skip
     console.print(backtest_table(run.backtest))
     skill = run.skill
@@ -252,10 +277,12 @@ def forecast_command(
     console.print(choice_table(run.choice))
     console.print(f"Chosen: {run.model}, because {run.choice['reason']}.")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frame = run.forecasts[list(FORECASTS.column_names)]
-        frame.to_csv(out, index=False, date_format="%Y-%m-%d")
-        console.print(f"{len(frame)} forecast rows written to {out}")
+        from pulsetwin.reports.exports import forecast_frame, write_frame
+
+        with Store(db, read_only=True) as store:
+            frame = forecast_frame(store, run.run_id)
+        write_frame(frame, out, layer="forecasts")
+        console.print(f"{len(frame)} forecast rows written to {out} (with skill and release status)")
 
 
 def choice_table(choice: dict[str, Any]) -> Table:

@@ -56,6 +56,25 @@ def log_action(db: Path, action: str, subject: str, detail: dict[str, Any]) -> N
         store.log.append("cli", action, subject, detail)
 
 
+def save_map(db: Path, cells: pd.DataFrame, metadata: dict[str, Any]) -> str:
+    """Store the map as a run of kind ``hotspots`` (every cell's code, corner, mean and rank in its metrics), so
+    the dashboard, the report and ``pulsetwin export hotspots`` show it; returns the run id."""
+    import json
+
+    from pulsetwin.store.database import Store
+
+    plain = json.loads(json.dumps(metadata, default=str))
+    columns = ("cell_code", "x_min", "y_min", "mean", "rank")
+    plain["cells"] = {c: cells[c].tolist() for c in columns}
+    origin = pd.Timestamp(metadata["origin"])
+    params = {k: plain[k] for k in ("categories", "cell_m", "window_days", "seed")}
+    with Store(db) as store:
+        record = store.save_run(
+            "hotspots", model=str(metadata["model"]), params=params, metrics=plain, origin=origin, actor="cli"
+        )
+    return record.run_id
+
+
 def sidecar_path(out: Path) -> Path:
     """The metadata file next to a cells CSV: ``cells.csv`` -> ``cells.meta.json``."""
     return out.with_name(out.stem + ".meta.json")
@@ -109,6 +128,8 @@ def hotspots_command(
         metadata["sidecar"] = str(sidecar_path(out))
         write_map(cells, metadata, out)
     log_action(db, "hotspots", ",".join(metadata["categories"]), metadata)
+    run_id = save_map(db, cells, metadata)
+    console.print(f"stored as run {run_id}")
     console.print(
         f"model {metadata['model']} ({metadata['model_requested']} requested); mask {metadata['mask']}: "
         f"{metadata['n_cells']} cells; expected {metadata['expected_total']:.1f} events in {window} days"

@@ -7,6 +7,9 @@ import sys
 import typer
 
 from pulsetwin.cli import audit, data, demo, feedback, fetch, forecasting, hotspots, scenario, serve, twin
+from pulsetwin.cli import init as init_cli
+from pulsetwin.cli import store as store_commands
+from pulsetwin.cli import trial as trial_cli
 from pulsetwin.cli.common import err_console
 from pulsetwin.exceptions import PulsetwinError
 
@@ -23,6 +26,9 @@ app = typer.Typer(
 
 for module in (twin, data, fetch, forecasting, hotspots, scenario, feedback, audit, serve, demo):
     module.register(app)
+init_cli.register(app)
+store_commands.register(app)
+trial_cli.register(app)
 
 
 def run() -> None:

@@ -29,16 +29,52 @@ def serve_command(
     documents: Annotated[
         Path | None, typer.Option("--documents", help="Directory of generated documents to serve.")
     ] = None,
+    background_url: Annotated[
+        str | None,
+        typer.Option(
+            "--background-url",
+            help="Optional background map for online use: an https WMS GetMap URL in EPSG:28992 with {bbox}, "
+            "{width} and {height}. Default: none (nothing is fetched from outside).",
+        ),
+    ] = None,
+    anchor_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor-file",
+            help="Append the log head after every write here (default: PULSETWIN_ANCHOR_FILE, else "
+            "<db>.anchors.jsonl next to the store).",
+        ),
+    ] = None,
+    anchor_key: Annotated[
+        Path | None,
+        typer.Option("--anchor-key", help="Key file signing the anchors (default: PULSETWIN_ANCHOR_KEY)."),
+    ] = None,
+    token_hours: Annotated[
+        float, typer.Option("--token-hours", min=0.02, max=24.0, help="Lifetime of a login token in hours.")
+    ] = 8.0,
 ) -> None:
-    """Serve the API (/api/v1, OpenAPI at /docs) and the dashboard (/) from one store."""
+    """Serve the API (/api/v1, OpenAPI document at /openapi.json) and the dashboard (/) from one store.
+
+    The server opens the store only while requests need it, so CLI commands on the same store run meanwhile
+    (they wait briefly for the server to let go)."""
     import uvicorn
 
     from pulsetwin.api import Settings, create_app
 
-    app = create_app(Settings(db=db, demo=demo, documents=documents))
+    settings = Settings(
+        db=db,
+        demo=demo,
+        documents=documents,
+        token_minutes=round(token_hours * 60),
+        background_url=background_url,
+        anchor_file=anchor_file,
+        anchor_key=anchor_key,
+    )
+    app = create_app(settings)
     for name, password in sorted(app.state.demo_passwords.items()):
         console.print(f"demo user [bold]{name}[/] password [bold]{password}[/]")
-    console.print(f"PulseTwin at http://{host}:{port}/ (API docs at /docs)")
+    console.print(f"every write anchors the log head to {app.state.backend.anchor_path}")
+    console.print(f"PulseTwin at http://{host}:{port}/ (OpenAPI document at /openapi.json)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -33,6 +33,7 @@ from pulsetwin.evaluation.splits import Fold, rolling_origins
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
 from pulsetwin.models.base import Freq, History, Model
+from pulsetwin.schema.geometry import NO_GEOMETRY, geometry_state
 
 KEYS = ["area_code", "category", "period_start"]
 POINT_METRICS = (
@@ -277,6 +278,8 @@ def backtest(
             )
         lineup.append(ceiling)
     sizes = area_sizes(frames.get("areas"), incidents["area_code"].cat.categories.to_numpy(dtype=object))
+    if sizes.isna().all():
+        notes = (*notes, f"Note: {NO_GEOMETRY}.")
     tasks: list[_Task] = []
     for fold in fold_list:
         history = fold_history(frames, incidents, origin=fold.origin, freq=freq)
@@ -461,7 +464,11 @@ def fold_history(
 
 
 def area_sizes(areas: pd.DataFrame | None, codes: np.ndarray) -> pd.Series:
-    """Area in square metres (from WKT in EPSG:28992) of each code, for area-weighted hotspot metrics."""
+    """Area in square metres (from WKT in EPSG:28992) of each code, for area-weighted hotspot metrics.
+
+    Areas listed by name only (no geometry for any of ``codes``) have no size: all NaN, and the area-weighted
+    metrics (PAI, PEI) are NaN too. A mix of areas with and without geometry is refused.
+    """
     if areas is None or areas.empty:
         raise SchemaError(
             "area sizes are needed for hotspot metrics (PAI, PEI) but no areas table is present",
@@ -476,6 +483,8 @@ def area_sizes(areas: pd.DataFrame | None, codes: np.ndarray) -> pd.Series:
             fix="import the areas for every incident area code",
         )
     wanted = known.loc[sorted(codes)]
+    if geometry_state(wanted) == "none":
+        return pd.Series(np.nan, index=wanted.index, name="size")
     size = shapely.area(shapely.from_wkt(wanted.to_numpy()))
     bad = ~(np.isfinite(size) & (size > 0))
     if bad.any():
@@ -596,6 +605,9 @@ def _hotspots(cells: pd.DataFrame, mean: np.ndarray, y: np.ndarray, sizes: pd.Se
     order = np.lexsort((area_codes, period, category_codes))
     category, period = category_codes[order], period[order]
     size = sizes.reindex(areas).to_numpy()[area_codes[order]]
+    if np.isnan(size).all():  # areas without geometry: no area-weighted metric is defined
+        keys = cells[["category", "period_start"]].drop_duplicates()
+        return keys.assign(**dict.fromkeys(HOTSPOT_COLUMNS, np.nan)).reset_index(drop=True)
     score, observed = mean[order], y[order]
     starts = np.flatnonzero(np.r_[True, (category[1:] != category[:-1]) | (period[1:] != period[:-1])])
     bounds = np.r_[starts, len(order)]

@@ -2,7 +2,8 @@
 
 Neighbours are queen contiguity (shared edge or corner) among the areas being modelled; an area with no
 contiguous neighbour (an island, an enclave of another level, a lone grid cell) gets its ``island_k`` nearest
-areas by centroid instead, so every area has someone to borrow strength from.
+areas by centroid instead, so every area has someone to borrow strength from. Areas listed by name only (no
+geometry) have no neighbours: :func:`has_geometry` tells the callers to leave spatial features out.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from pulsetwin.exceptions import Location, SchemaError, bad_parameter
+from pulsetwin.schema.geometry import geometry_state
 from pulsetwin.schema.tables import CRS_NAME
 
 
@@ -40,6 +42,21 @@ def _geometries(areas: pd.DataFrame, codes: Sequence[str]) -> gpd.GeoSeries:
             fix="import a geometry for this area",
         )
     return gpd.GeoSeries.from_wkt(wkt.to_numpy(), index=pd.Index(list(codes), dtype=object), crs=CRS_NAME)
+
+
+def has_geometry(areas: pd.DataFrame | None, codes: Sequence[str]) -> bool:
+    """False when the areas of ``codes`` are listed by name only (no geometry for any of them), so spatial
+    features are left out; True otherwise (missing rows are then refused by :func:`neighbour_matrix`).
+
+    A mix of areas with and without geometry is refused (:func:`pulsetwin.schema.geometry.geometry_state`).
+    """
+    if areas is None:
+        return True
+    by_code = areas.drop_duplicates("area_code").set_index("area_code")["geometry"]
+    listed = by_code.reindex(pd.Index(list(codes), dtype=object)).dropna()
+    if len(listed) < len(codes) or listed.empty:
+        return True
+    return geometry_state(listed) == "all"
 
 
 def neighbour_matrix(areas: pd.DataFrame, codes: Sequence[str], *, island_k: int = 3) -> sparse.csr_matrix:

@@ -27,7 +27,7 @@ from pulsetwin.features.calendar import fourier_terms, trend
 from pulsetwin.features.covariates import covariate_matrix
 from pulsetwin.features.lags import shrunk_log_ratio, window_sums
 from pulsetwin.features.panel import Panel
-from pulsetwin.features.spatial import neighbour_matrix, spatial_lag
+from pulsetwin.features.spatial import has_geometry, neighbour_matrix, spatial_lag
 from pulsetwin.models.base import Freq, History
 from pulsetwin.models.common import SEASON
 from pulsetwin.models.intervals import fit_nb_size
@@ -398,12 +398,13 @@ def build_design(
     island_k: int,
 ) -> CountDesign:
     """Assemble the shared design. Seasonal terms need a history of at least one year (``fourier_order`` drops
-    to 0 otherwise: a cycle cannot be estimated from part of it); ``spatial`` needs ``history.areas``."""
+    to 0 otherwise: a cycle cannot be estimated from part of it); ``spatial`` needs ``history.areas``
+    and is left out when they carry no geometry."""
     covariates = covariate_matrix(history.covariates, list(panel.areas), origin)
     area_x = np.column_stack([np.ones(len(panel.areas)), covariates.values])
     order = fourier_order if len(panel.periods) >= SEASON[history.freq] else 0
     neighbours = None
-    if spatial:
+    if spatial and has_geometry(history.areas, list(panel.areas)):  # names-only areas: no spatial features
         if history.areas is None:
             raise ParameterError(
                 "spatial features need history.areas (geometry as WKT in EPSG:28992). Got no areas. "

@@ -108,3 +108,19 @@ def infer_freq(dates: pd.Series | pd.DatetimeIndex) -> str | None:
     if monday == first:
         return None
     return "W" if monday else "M"
+
+
+def is_monthly(dates: pd.Series | pd.DatetimeIndex) -> bool:
+    """True when the dates name months: at least two distinct dates, every one the 1st of a month.
+
+    Weekly periods cannot all start on a 1st (two weeks apart at most one does in a month), so such dates under
+    ``W`` are monthly data that would put each month's total on one week.
+    """
+    distinct = pd.DatetimeIndex(dates).dropna().unique()
+    return len(distinct) >= 2 and bool(is_month_start(distinct).all())
+
+
+def is_weekly(dates: pd.Series | pd.DatetimeIndex) -> bool:
+    """True when the dates name weeks: at least three distinct dates, all Mondays, not all the 1st of a month."""
+    distinct = pd.DatetimeIndex(dates).dropna().unique()
+    return len(distinct) >= 3 and bool(is_monday(distinct).all()) and not is_monthly(distinct)

@@ -24,6 +24,23 @@ hit. Ambiguous patterns are decided per column, by the share of distinct values 
 - Birth dates: a date column whose name mentions a person (``verdachte``, ``client``, ``person``...) with
   ``WEAK_SHARE`` of its dates in a plausible birth range (1900 to 10 years ago).
 
+Column-level shares cannot catch ONE person planted among many harmless values, so every text value is also
+checked on its own (:func:`_value_findings`), in every column:
+
+- a 9-digit number (also written ``1234.56.782``) passing the BSN 11-check anywhere in a value, unless the
+  column mostly holds 8/9-digit numbers (then the share rule above decides: numeric ids pass by chance);
+- a value that is a person's name as a whole ("Jan de Vries", "J.P. Jansen") or holds one ("melder Pieter
+  Jansen": a capitalised given name + surname), unless the name is a place ("Jan van Galenstraat", "Sint Jan
+  Centrum", "Anna Paulowna": see ``PLACE_ENDING``);
+- a date after a birth word ("geboren 12-03-1985", "dob: 1985-03-12"); and, in canonical label columns
+  (``source``, ``variable``, ``name``, ``event_id``...: text that is never a date), a value that is a date in
+  the plausible birth range.
+
+UUIDs, hashes and plain identifiers (``pol-20230000001``: see ``PLAIN_ID``) skip the content rules: their
+digits are random, not phone numbers or BSNs, and skipping them keeps id columns of millions of distinct
+values fast. With ``table`` given, values longer than the column's limit are refused first (as a SchemaError naming row,
+column and length, never echoing the value).
+
 Float columns are not inspected by content (they hold measures, not names); integer columns only for BSNs.
 """
 
@@ -39,7 +56,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pulsetwin.exceptions import Location, PersonalDataError
-from pulsetwin.schema.validate import factorize_column
+from pulsetwin.schema.tables import TABLES
+from pulsetwin.schema.validate import factorize_column, refuse_overlong
 
 BSN_MIN_VALID: Final = 3
 BSN_SHARE: Final = 0.5
@@ -186,8 +204,11 @@ PERSON_NAME: Final = (
 )
 GIVEN_NAME: Final = rf"(?i){_GIVEN}"
 PLACE_ENDING: Final = (
-    r"(?i).*(?:straat|laan|weg|plein|buurt|park|kwartier|centrum|terrein|gracht|singel|dreef|kade)"
+    r"(?i).*(?:straat|laan|weg|plein|buurt|park|kwartier|centrum|terrein|gracht|singel|dreef|kade|polder"
+    r"|oord|dorp|plantsoen|haven|hoeve|eiland|noord|oost|zuid|west|midden)"
+    r"|(?:anna paulowna|maria hoop|sint anna|emma haven)(?:[ -].*)?"
 )
+"""Person-shaped names that are places: a street-like ending, or a village named after a person."""
 EMAIL: Final = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 PHONE_NORMALISED: Final = r"(?:\+31|0031)0?[1-9][0-9]{8}|0[1-9][0-9]{8}"
 _SEP: Final = r"[ \t\r\n-]"
@@ -229,6 +250,20 @@ BASE64_MEDIA: Final = (
     r"(?:iVBORw0KGgo|/9j/|R0lGOD|UklGR|SUQz|T2dnUw|ZkxhQw|AAAA[A-Za-z0-9+/]{2}ZnR5c)[A-Za-z0-9+/]{20,}"
 )
 HEX_ONLY: Final = r"[0-9A-Fa-f]+"
+HEX_ID: Final = r"(?:[0-9A-Fa-f]+-)*[0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*(?:-[0-9A-Fa-f]+)*"
+"""A UUID or hash (hex digits, optional dashes, at least one letter a-f; checked from 20 characters on)."""
+PLAIN_BY_KIND: Final = {
+    "float": r"[ ]*-?[0-9]{1,7}(?:\.[0-9]*)?(?:[eE][-+]?[0-9]{1,3})?[ ]*",
+    "int": r"[ ]*[0-9]{1,7}(?:\.0*)?[ ]*",
+    "date": r"[ ]*[0-9]{4}-[0-9]{2}-[0-9]{2}[ ]*",
+    "timestamp": r"[ ]*[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)?[ ]*",
+}
+"""Text that is a plain value of a canonical column's type (at most 7 integer digits: no BSN or phone)."""
+_GROUP: Final = r"(?:[1-9][0-9]{0,6}|[1-9][0-9]{10,19})"
+PLAIN_ID: Final = rf"[A-Za-z]{{1,12}}[-_:/]?{_GROUP}(?:[-_:/]{_GROUP})*"
+"""An identifier such as ``pol-20230000001`` (checked from 10 characters on): a letter prefix and digit groups
+that cannot hold a BSN (8-10 digits), a phone number or date (a group with a leading 0), a plate (10+
+characters) or a name, address or e-mail (no space, no @). Values like this skip the content rules."""
 MAGIC_PREFIXES: Final = (
     "\x89PNG",
     "\xff\xd8\xff",
@@ -251,6 +286,18 @@ MAGIC_PREFIXES: Final = (
 BINARY_CHARACTER: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]"
 """A character that printable text never holds and binary decoded as text nearly always does."""
 WKT: Final = r"(?is)[ \t\r\n]*(?:multi)?(?:point|linestring|polygon|geometrycollection)(?:[^a-z].*)?"
+BSN_TOKEN: Final = r"(?:^|[^0-9.])(?P<bsn>[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3})(?:[^0-9]|$)"
+_GIVEN_CAPITALISED: Final = "(?:" + "|".join(n.capitalize() for n in _GIVEN_NAMES) + ")"
+PERSON_NAME_IN_TEXT: Final = (
+    rf"(?:^|[^A-Za-z])(?P<person>{_GIVEN_CAPITALISED}(?:[ ]+{_GIVEN_CAPITALISED})?[ ]+(?:{_TUSSENVOEGSELS}[ ]+)*"
+    r"[A-Z][a-zà-öø-ÿ]+(?:[-][A-Z][a-zà-öø-ÿ]+)?)(?:[^A-Za-z]|$)"
+)
+"""A capitalised known given name, optional tussenvoegsels and a capitalised surname inside longer text."""
+DATE_VALUE: Final = r"(?:19|20)[0-9]{2}-[01][0-9]-[0-3][0-9]|[0-3]?[0-9][-/.][01]?[0-9][-/.](?:19|20)[0-9]{2}"
+BIRTH_WORDS: Final = r"(?:geb\.|geboren|geboortedatum|geboortedag|born|dob|birth|date of birth)"
+BIRTH_IN_TEXT: Final = rf"(?i){BIRTH_WORDS}[^0-9]{{0,12}}(?:{DATE_VALUE})"
+LABEL_KINDS: Final = frozenset({"str"})
+"""Logical types of canonical label columns: text that is never a date, a number or a geometry."""
 
 
 @dataclass(frozen=True)
@@ -305,6 +352,16 @@ def _bsn_column(numbers: np.ndarray, total: int) -> np.ndarray | None:
     if valid.sum() >= BSN_MIN_VALID and valid.sum() > BSN_SHARE * candidate.sum():
         return valid
     return None
+
+
+def _single_bsns(numbers: np.ndarray) -> np.ndarray | None:
+    """Hits for single valid BSNs among distinct integers that are mostly no 8/9-digit numbers, else None."""
+    nine = (numbers >= 10**8) & (numbers < 10**9)
+    numeric = ((numbers >= 10**7) & (numbers < 10**9)).sum()
+    if not nine.any() or numeric >= max(BSN_MIN_VALID, WEAK_SHARE * len(numbers)):
+        return None
+    hits = nine & bsn_valid(np.where(nine, numbers, 0))
+    return hits if hits.any() else None
 
 
 def _flags(found: pd.Series) -> np.ndarray:
@@ -397,7 +454,9 @@ def _names(values: pd.Series, length: np.ndarray, spaces: np.ndarray, has_digit:
     return np.zeros(n, dtype=bool)
 
 
-def _text_findings(values: pd.Series, column: str) -> tuple[str, str, np.ndarray] | None:
+def _text_findings(
+    values: pd.Series, column: str, *, label: bool = False
+) -> tuple[str, str, np.ndarray] | None:
     """Decide what (if anything) the distinct text values of one column reveal; hits mark offending values."""
     values = values.str.strip()  # CBS pads text keys and names with spaces
     if _match(values.iloc[:1], WKT).all() and _match(values, WKT).all():
@@ -440,7 +499,53 @@ def _text_findings(values: pd.Series, column: str) -> tuple[str, str, np.ndarray
     names = _names(values, length, spaces, has_digit)
     if names.any():
         return "person names", "values look like 'Firstname [tussenvoegsel] Lastname' or given names", names
+    return _value_findings(values, column, length, has_digit, label=label)
+
+
+def _value_findings(
+    values: pd.Series, column: str, length: np.ndarray, has_digit: np.ndarray, *, label: bool
+) -> tuple[str, str, np.ndarray] | None:
+    """Person data in single values: a valid BSN, a person's name, a birth date (see the module rules)."""
+    nine = _match(values, BSN_TOKEN, has_digit & (length >= 9), search=True)
+    if nine.any():
+        tokens = pc.extract_regex(pa.array(values[nine], type=pa.large_string()), pattern=BSN_TOKEN)
+        digits = pc.replace_substring(tokens.field("bsn"), ".", "").to_numpy(zero_copy_only=False)
+        hits = np.zeros(len(values), dtype=bool)
+        hits[nine] = bsn_valid(digits.astype(np.int64))
+        numeric = nine | _match(values, r"[0-9]{8,9}", has_digit & (length >= 8) & (length <= 9))
+        ids = numeric.sum() >= max(BSN_MIN_VALID, WEAK_SHARE * len(values))
+        # Mostly 8/9-digit ids ('E000000123'): about 1 in 11 passes the check by chance; a majority decides.
+        if ids and (hits.sum() < BSN_MIN_VALID or hits.sum() <= BSN_SHARE * nine.sum()):
+            hits[:] = False
+        if hits.any():
+            return "a BSN", "a 9-digit number passing the BSN 11-check", hits
+    candidate = (length <= 80) & (length >= 5)
+    whole = _match(values, PERSON_NAME, candidate & ~has_digit)
+    whole &= ~_match(values, PLACE_ENDING, whole)
+    inside = _match(values, PERSON_NAME_IN_TEXT, candidate & ~whole, search=True)
+    if inside.any():
+        found = pc.extract_regex(
+            pa.array(values[inside], type=pa.large_string()), pattern=PERSON_NAME_IN_TEXT
+        )
+        names = pd.Series(found.field("person").to_numpy(zero_copy_only=False), dtype="str")
+        inside[inside] = ~_match(names, PLACE_ENDING)
+    if (whole | inside).any():
+        return "a person's name", "a given name followed by a surname", whole | inside
+    births = _match(values, BIRTH_IN_TEXT, has_digit, search=True)
+    if label:
+        dates = _match(values, DATE_VALUE, has_digit & (length >= 8) & (length <= 10))
+        if dates.any():
+            parsed = pd.to_datetime(values[dates], format="mixed", dayfirst=True, errors="coerce")
+            births[dates] |= _plausible_birth(pd.Series(parsed)).to_numpy()
+    if births.any():
+        return "a birth date", "a date in a person's plausible birth range, or after a birth word", births
     return None
+
+
+def _plausible_birth(dates: pd.Series) -> pd.Series:
+    """Dates from 1900 up to ten years ago (a person's birth date, not an event's)."""
+    now = pd.Timestamp.now()
+    return (dates >= pd.Timestamp(1900, 1, 1)) & (dates <= now - pd.DateOffset(years=10))
 
 
 def _birth_dates(series: pd.Series, column: str) -> np.ndarray | None:
@@ -455,8 +560,7 @@ def _birth_dates(series: pd.Series, column: str) -> np.ndarray | None:
         dates = dates.fillna(pd.to_datetime(text, format="%d-%m-%Y", errors="coerce"))
     dates = pd.Series(pd.DatetimeIndex(dates).tz_localize(None), dtype="datetime64[ns]")
     present = series.notna().to_numpy()
-    now = pd.Timestamp.now()
-    plausible = ((dates >= pd.Timestamp(1900, 1, 1)) & (dates <= now - pd.DateOffset(years=10))).to_numpy()
+    plausible = _plausible_birth(dates).to_numpy()
     if present.sum() and plausible.sum() >= WEAK_SHARE * present.sum():
         return plausible
     return None
@@ -511,7 +615,23 @@ def _integers(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
-def guard_personal_data(frame: pd.DataFrame, *, file: str | None = None) -> None:
+def _plain(values: pd.Series, length: np.ndarray, kind: str | None) -> np.ndarray:
+    """Distinct values that cannot hold person data, so the content rules skip them (and their shares count
+    only the rest): UUIDs and hashes (``HEX_ID``), plain ids (``PLAIN_ID``, no birth word), and in canonical
+    number and date columns read as text, short plain numbers and ISO dates (``PLAIN_BY_KIND``).
+
+    This keeps columns of millions of distinct ids, coordinates or timestamps fast; what it skips is
+    structurally no BSN (8-10 digits), phone number, plate, name, address, e-mail or payload.
+    """
+    plain = _match(values, HEX_ID, length >= 20) | _match(values, PLAIN_ID, length >= 10)
+    if kind in PLAIN_BY_KIND:
+        plain |= _match(values, PLAIN_BY_KIND[kind], ~plain & (length <= 40))
+    if plain.any():
+        plain[plain] &= ~_match(values[plain], BIRTH_WORDS, search=True)
+    return plain
+
+
+def guard_personal_data(frame: pd.DataFrame, *, file: str | None = None, table: str | None = None) -> None:
     """Refuse person-level data by column name and content; return None when the frame is clean.
 
     Parameters
@@ -520,12 +640,18 @@ def guard_personal_data(frame: pd.DataFrame, *, file: str | None = None) -> None
         Any frame about to be imported (canonical or raw source columns, text or typed).
     file
         Source file name, quoted in the error.
+    table
+        The canonical table the frame is for, when it is one: its label columns (``str``) get the birth-date
+        rule, and over-long values are refused by their column's limit.
 
     Raises
     ------
     PersonalDataError
         Naming the column, the first offending row (1-based) and value (masked) and why it was refused.
+    SchemaError
+        When ``table`` is given and a value is longer than its column allows.
     """
+    kinds = TABLES[table].types if table in TABLES else {}
     for column in frame.columns:
         kind = name_finding(str(column))
         if kind is not None:
@@ -553,6 +679,8 @@ def guard_personal_data(frame: pd.DataFrame, *, file: str | None = None) -> None
             numbers, missing = integers
             distinct, codes = np.unique(numbers[~missing], return_inverse=True)
             hits = _bsn_column(distinct, len(distinct))
+            if hits is None and kinds.get(name, "str") == "str":
+                hits = _single_bsns(distinct)
             if hits is not None:
                 row = int(np.flatnonzero(~missing)[np.flatnonzero(hits[codes])[0]])
                 _refuse(name, "BSNs", "most 8/9-digit values pass the BSN 11-check", series, row, file)
@@ -562,7 +690,17 @@ def guard_personal_data(frame: pd.DataFrame, *, file: str | None = None) -> None
         text = _as_text(series, name, file)
         if text is None or len(text.values) == 0:
             continue
-        finding = _text_findings(text.values, name)
+        lengths = text.values.str.len().to_numpy(dtype=np.int64)
+        refuse_overlong(table, name, lengths, text.codes, file=file)
+        check = np.flatnonzero(~_plain(text.values, lengths, kinds.get(name)))
+        if len(check) == 0:
+            continue
+        subset = (
+            text.values if len(check) == len(text.values) else text.values.iloc[check].reset_index(drop=True)
+        )
+        finding = _text_findings(subset, name, label=kinds.get(name) in LABEL_KINDS)
         if finding is not None:
             kind, why, hits = finding
-            _refuse(name, kind, why, series, text.first_row(hits), file)
+            found = np.zeros(len(text.values), dtype=bool)
+            found[check] = hits
+            _refuse(name, kind, why, series, text.first_row(found), file)

@@ -138,6 +138,9 @@ TABLES: Final[dict[str, TableSpec]] = {
     spec.name: spec for spec in (AREAS, COVARIATES, INCIDENTS, EVENTS, PROTECTED, FORECASTS, TRUTH, LOG)
 }
 IMPORTABLE: Final = ("areas", "covariates", "incidents", "events", "protected", "forecasts", "truth")
+FORECAST_LABELS: Final = ("area_name", "category_label", "skill_status", "release_status")
+"""Columns a forecast export adds after the canonical ones for its readers. They are derived from the store, so
+an import of an exported forecast file accepts and drops them (the round trip needs no ``--canonical``)."""
 
 
 def table_spec(name: str) -> TableSpec:

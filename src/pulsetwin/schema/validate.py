@@ -15,6 +15,7 @@ file, 1-based data row, column, value, what was expected and how to fix it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
@@ -25,18 +26,29 @@ import shapely
 from pulsetwin.exceptions import Location, ParameterTypeError, SchemaError
 from pulsetwin.schema.categories import BY_SLUG, SLUG_PATTERN
 from pulsetwin.schema.codes import CODE_EXAMPLES, ancestor_codes, code_levels
+from pulsetwin.schema.crs import WKT_DECIMALS, geometries_to_rd, to_rd
 from pulsetwin.schema.periods import (
     FREQ_RULES,
     infer_freq,
     is_midnight,
     is_monday,
     is_month_start,
+    is_monthly,
+    is_weekly,
     month_start,
     parse_dates,
     parse_timestamps,
     week_start,
 )
-from pulsetwin.schema.tables import AREA_LEVELS, FREQS, TableSpec, table_spec
+from pulsetwin.schema.tables import (
+    AREA_LEVELS,
+    FORECAST_LABELS,
+    FORECASTS,
+    FREQS,
+    TABLES,
+    TableSpec,
+    table_spec,
+)
 
 RD_X_RANGE: Final = (-7000.0, 300000.0)
 RD_Y_RANGE: Final = (289000.0, 629000.0)
@@ -50,9 +62,19 @@ NULLABLE: Final = frozenset(
         ("truth", "offence_intensity"),
         ("areas", "parent_code"),  # empty for gemeenten and optional for cells
         ("areas", "name"),  # may be empty for grid cells only (checked per row)
+        ("areas", "geometry"),  # empty on every row (named areas without boundaries) or on none (checked)
         ("log", "prev_hash"),  # empty for the first record
     }
 )
+WITHHELD: Final = ("incidents", "count")
+"""The one cell a source may leave empty on purpose (a secret value); file imports refuse it unless allowed."""
+MAX_CHARS: Final = {"str": 500, "int": 20, "float": 40, "date": 40, "timestamp": 40}
+"""Longest text accepted per logical type (WKT and JSON unbounded): a longer cell is no value but an accident
+(a shifted column, a pasted document), refused before any parsing."""
+TOTAL_WORDS: Final = (
+    r"(?i)\s*(?:totaal|totalen|total|totals|grand total|eindtotaal|subtotaal|subtotal|som|sum|alle .*)\s*"
+)
+"""An ``area_code`` that is one of these words marks a spreadsheet's totals row, not an area."""
 NON_NEGATIVE_FLOATS: Final = frozenset({"intensity", "offence_intensity", "mean", "q05", "q50", "q95"})
 MAX_LISTED: Final = 10
 SAMPLE_ROWS: Final = 100_000
@@ -80,10 +102,20 @@ class _Column:
 class _Checker:
     """Raises SchemaErrors that point at the first offending row of a column."""
 
-    def __init__(self, table: str, frame: pd.DataFrame, file: str | None) -> None:
+    def __init__(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        file: str | None,
+        *,
+        withheld: bool = True,
+        crs: str | None = None,
+    ) -> None:
         self.table = table
         self.frame = frame
         self.file = file
+        self.withheld = withheld
+        self.crs = crs
 
     def fail(self, column: str | None, rows: np.ndarray | None, expected: str, fix: str) -> NoReturn:
         """Raise for the first True row of ``rows`` (None: a problem of the whole file)."""
@@ -130,11 +162,54 @@ def _distinct(chk: _Checker, name: str, raw: pd.Series) -> tuple[np.ndarray, pd.
 
 
 def _require_text(chk: _Checker, name: str, codes: np.ndarray, uniques: pd.Index, what: str) -> pd.Series:
-    """The distinct values as a str Series; refuse non-text values."""
+    """The distinct values as a str Series; refuse non-text values and absurdly long ones."""
     if pd.api.types.infer_dtype(uniques, skipna=True) not in ("string", "empty"):
         bad = np.array([not isinstance(u, str) for u in uniques], dtype=bool)
         chk.fail(name, np.append(bad, False)[codes], f"expected {what}", f"write {what} in column '{name}'")
-    return pd.Series(uniques, dtype="str")
+    text = pd.Series(uniques, dtype="str")
+    refuse_overlong(chk.table, name, text.str.len().to_numpy(dtype=np.int64), codes, file=chk.file)
+    return text
+
+
+def text_limit(table: str | None, column: str) -> int | None:
+    """The longest text accepted in a canonical column (None: unbounded, or not a canonical column)."""
+    spec = TABLES.get(table or "")
+    kind = spec.types.get(column) if spec is not None else None
+    return None if kind is None else MAX_CHARS.get(kind)
+
+
+def refuse_overlong(
+    table: str | None, column: str, lengths: np.ndarray, codes: np.ndarray, *, file: str | None
+) -> None:
+    """Refuse a column whose distinct values (``lengths``, mapped to rows by ``codes``) exceed its limit.
+
+    The message gives the row, column and length, never the value: a pasted document may hold anything.
+    """
+    limit = text_limit(table, column)
+    if limit is None or not len(lengths) or int(lengths.max()) <= limit:
+        return
+    over = np.append(lengths > limit, False)[codes]
+    rows = np.flatnonzero(over)
+    longest = int(lengths.max())
+    raise SchemaError(
+        f"a value of at most {limit:,} characters; row {int(rows[0]) + 1} holds {int(lengths[codes[rows[0]]]):,}"
+        f" (the longest {longest:,}; {len(rows):,} rows too long)",
+        where=Location(file=file, row=int(rows[0]) + 1, column=column),
+        fix="check that the columns are not shifted and the cell holds one value, then fix the value",
+    )
+
+
+def refuse_duplicate_columns(names: Iterable[object], *, file: str | None, table: str | None = None) -> None:
+    """Refuse a header that names a column more than once (a reader would silently keep one of them)."""
+    present = [str(c) for c in names]
+    duplicated = sorted({c for c in present if present.count(c) > 1})
+    if duplicated:
+        owner = f"table '{table}': " if table else ""
+        raise SchemaError(
+            f"{owner}column(s) {', '.join(duplicated)} appear more than once",
+            where=Location(file=file),
+            fix="keep one column of each name",
+        )
 
 
 def _drop_blank(codes: np.ndarray, text: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -293,15 +368,10 @@ def _check_columns(spec: TableSpec, frame: pd.DataFrame, file: str | None) -> No
     """Refuse missing required columns and unknown extra columns, listing the expected set."""
     expected = ", ".join(spec.column_names)
     present = [str(c) for c in frame.columns]
-    duplicated = sorted({c for c in present if present.count(c) > 1})
-    if duplicated:
-        raise SchemaError(
-            f"table '{spec.name}': column(s) {', '.join(duplicated)} appear more than once",
-            where=Location(file=file),
-            fix="keep one column of each name",
-        )
+    refuse_duplicate_columns(present, file=file, table=spec.name)
     missing = [c for c in spec.required_columns if c not in present]
-    unknown = [c for c in present if c not in spec.column_names]
+    labels = FORECAST_LABELS if spec is FORECASTS else ()  # what an export adds for readers: dropped
+    unknown = [c for c in present if c not in spec.column_names and c not in labels]
     if missing:
         raise SchemaError(
             f"table '{spec.name}' needs column(s) {', '.join(missing)}; expected columns: {expected}",
@@ -341,7 +411,15 @@ def _convert(
             columns[name] = column
             values[name] = column.values
             missing = column.missing
-        if (spec.name, name) not in NULLABLE:
+        if (spec.name, name) == WITHHELD and not chk.withheld:
+            chk.check(
+                name,
+                missing,
+                "expected a count, the cell is empty",
+                "fill in the count; when the source withheld it on purpose (a secret value), import with "
+                "--allow-withheld (allow_withheld=True in Python)",
+            )
+        elif (spec.name, name) not in NULLABLE:
             chk.check(
                 name, missing, "expected a value, the cell is empty", f"fill in column '{name}' on every row"
             )
@@ -349,7 +427,14 @@ def _convert(
 
 
 def _check_codes(chk: _Checker, name: str, column: _Column) -> pd.Series:
-    """Refuse area codes that are no CBS or grid-cell code; return the level of each distinct code."""
+    """Refuse totals rows and area codes that are no CBS or grid-cell code; return each distinct code's level."""
+    totals = column.uniques.str.fullmatch(TOTAL_WORDS).to_numpy(dtype=bool)
+    chk.check(
+        name,
+        column.rows(totals),
+        "an area code; this row looks like a spreadsheet's totals row, not an area",
+        "remove the totals row: PulseTwin sums areas itself, and a total stored as an area would be counted twice",
+    )
     levels = code_levels(column.uniques)
     chk.check(
         name,
@@ -384,6 +469,24 @@ def _check_periods(chk: _Checker, dates: _Column, freq: _Column | None) -> None:
             "snap each date to the start of its week or month",
         )
         return
+    weekly = freq.rows((freq.uniques == "W").to_numpy()) & ~dates.missing
+    if weekly.any() and is_monthly(dates.values[weekly]):
+        chk.fail(
+            "freq",
+            weekly,
+            "expected freq 'M' for monthly data: every period_start of the freq 'W' rows is the 1st of a month, "
+            "so these are months; read as weeks each month's count would sit on one week",
+            "set freq to M for these rows",
+        )
+    monthly = freq.rows((freq.uniques == "M").to_numpy()) & ~dates.missing
+    if monthly.any() and is_weekly(dates.values[monthly]):
+        chk.fail(
+            "freq",
+            monthly,
+            "expected freq 'W' for weekly data: every period_start of the freq 'M' rows is a Monday, so these "
+            "are weeks; snapped to months, weeks that straddle two months would count in one",
+            "set freq to W for these rows",
+        )
     for code, ok, snap in (("W", monday, week_start), ("M", first, month_start)):
         is_freq = freq.rows((freq.uniques == code).to_numpy())
         bad = is_freq & ~ok & ~dates.missing
@@ -428,6 +531,15 @@ def _check_areas(
         (values["name"].isna() & (code_level != "cell")).to_numpy(dtype=bool),
         "expected the area's name (only grid cells may have an empty name)",
         "fill in the CBS name of the gemeente, wijk or buurt",
+    )
+    missing = cols["geometry"].missing
+    if missing.all():
+        return  # a list of named areas without boundaries (see pulsetwin.schema.geometry)
+    chk.check(
+        "geometry",
+        missing,
+        "expected a geometry on every row once any row has one (or on none: areas listed by name only)",
+        "fill in the geometry of every area, or leave the column empty on every row",
     )
     _check_geometry(chk, cols["geometry"])
 
@@ -476,12 +588,43 @@ def _check_geometry(chk: _Checker, column: _Column) -> None:
         & (bounds[:, 1] >= RD_Y_RANGE[0])
         & (bounds[:, 3] <= RD_Y_RANGE[1])
     )
-    chk.check(
-        "geometry",
-        column.rows(~inside),
-        f"expected coordinates in EPSG:28992 (RD New) within x {RD_X_RANGE}, y {RD_Y_RANGE}",
-        "declare the file's CRS so it is reprojected to EPSG:28992 on import",
+    chk.check("geometry", column.rows(~inside), *_outside_rd(chk, f"within x {RD_X_RANGE}, y {RD_Y_RANGE}"))
+
+
+def _outside_rd(chk: _Checker, bounds: str) -> tuple[str, str]:
+    """What was expected and the fix, for coordinates outside the RD New bounds (with or without --crs)."""
+    if chk.crs is None:
+        return (
+            f"expected coordinates in EPSG:28992 (RD New) {bounds}; the file declares no CRS, and these "
+            "coordinates are not RD New",
+            "declare the file's CRS with --crs EPSG:NNNN (e.g. --crs EPSG:4326 for longitude/latitude) so it is "
+            "reprojected to EPSG:28992 on import",
+        )
+    return (
+        f"coordinates inside the Netherlands after reprojecting from {chk.crs} to EPSG:28992 ({bounds})",
+        f"check that --crs {chk.crs} is the CRS the file is really in (x = easting or longitude)",
     )
+
+
+def _reproject(chk: _Checker, values: dict[str, pd.Series], cols: dict[str, _Column]) -> None:
+    """Reproject x/y and WKT geometry from the declared CRS to RD New, in place (nothing to do for RD New)."""
+    if chk.crs is None:
+        return
+    where = f"file '{chk.file}'" if chk.file else "input"
+    if "x" in values and "y" in values:
+        x, y = to_rd(values["x"].to_numpy(), values["y"].to_numpy(), chk.crs, where=where)
+        values["x"], values["y"] = pd.Series(x), pd.Series(y)
+    if "geometry" in cols:
+        column = cols["geometry"]
+        geoms = shapely.from_wkt(column.uniques.to_numpy(dtype=object), on_invalid="ignore")
+        wkt = shapely.to_wkt(
+            geometries_to_rd(geoms, chk.crs, where=where), rounding_precision=WKT_DECIMALS, trim=True,
+            output_dimension=2,
+        )  # fmt: skip
+        parsed = np.array([g is not None for g in geoms], dtype=bool)
+        uniques = column.uniques.where(~parsed, pd.Series(wkt, dtype="str"))
+        cols["geometry"] = _Column(_take(uniques, column.codes).astype("str"), column.codes, uniques)
+        values["geometry"] = cols["geometry"].values
 
 
 def _check_numbers(
@@ -507,12 +650,8 @@ def _check_numbers(
         chk.check("q95", (q50 > q95).to_numpy(), "expected q50 <= q95", "sort the quantiles")
     for name, (low, high) in (("x", RD_X_RANGE), ("y", RD_Y_RANGE)):
         if name in values:
-            chk.check(
-                name,
-                ((values[name] < low) | (values[name] > high)).to_numpy(),
-                f"expected an RD New (EPSG:28992) coordinate in [{low:.0f}, {high:.0f}] metres",
-                "reproject points to EPSG:28992 before import",
-            )
+            outside = ~((values[name] >= low) & (values[name] <= high)).to_numpy()
+            chk.check(name, outside, *_outside_rd(chk, f"{name} in [{low:.0f}, {high:.0f}] metres"))
 
 
 def _key_codes(spec: TableSpec, cols: dict[str, _Column]) -> np.ndarray:
@@ -567,7 +706,14 @@ def _check_keys(
     )
 
 
-def validate_table(table: str, frame: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
+def validate_table(
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    file: str | None = None,
+    crs: str | None = None,
+    allow_withheld: bool = True,
+) -> pd.DataFrame:
     """Check ``frame`` against canonical table ``table`` and return a normalised copy.
 
     Parameters
@@ -578,6 +724,12 @@ def validate_table(table: str, frame: pd.DataFrame, *, file: str | None = None) 
         Text (CSV read with ``dtype=str``) or typed columns, in any order. Never mutated.
     file
         Name of the source file, quoted in error messages.
+    crs
+        The declared CRS of x/y and WKT geometry (``EPSG:4326``...): reprojected to EPSG:28992. Without it the
+        coordinates must already lie inside the RD New bounds.
+    allow_withheld
+        Whether ``incidents.count`` may be empty (withheld by the source). File imports pass False unless the
+        user says so: an empty cell there is far more often a broken export than a secret value.
 
     Returns
     -------
@@ -600,8 +752,9 @@ def validate_table(table: str, frame: pd.DataFrame, *, file: str | None = None) 
     spec = table_spec(table)
     _check_columns(spec, frame, file)
     frame = frame.reset_index(drop=True)
-    chk = _Checker(spec.name, frame, file)
+    chk = _Checker(spec.name, frame, file, withheld=allow_withheld, crs=crs)
     values, cols = _convert(chk, spec, frame)
+    _reproject(chk, values, cols)
     levels = _check_codes(chk, "area_code", cols["area_code"]) if "area_code" in cols else None
     if "category" in cols:
         _check_categories(chk, cols["category"])

@@ -4,7 +4,11 @@ Columns are resolved per year from the table's DataProperties (the positional ``
 years). Secret values, nulls and the sentinels -99997/-99995/-99991 are missing (no row), never zero. The
 origin ("herkomst") definition changed in 2023: 2019–2022 western / non-western shares and 2023+ Europe /
 outside-Europe shares are stored under different attribute names (suffix ``_2019def`` / ``_2023def``)
-and never blended into one series.
+and never blended into one series. From 2024 each origin stem repeats under several groupings
+(``Nederland_17`` under "Herkomstland", ``Nederland_20`` under another group): the key is resolved by its
+DataProperties group, and an origin column that cannot be resolved is reported, never fatal to the covariates.
+A concept a year no longer publishes (``HuishOnderOfRondSociaalMinimum`` from 2024) is reported as missing.
+Rows are read from the paged ``ODataFeed`` endpoint (the ``ODataApi`` one refuses more than 10,000 cells).
 """
 
 from __future__ import annotations
@@ -16,15 +20,26 @@ from typing import Final
 import pandas as pd
 
 from pulsetwin.exceptions import ParameterError, SourceError, bad_parameter
+from pulsetwin.schema.variables import RESIDENTS
 from pulsetwin.sources.dataset import Dataset, provenance_of
 from pulsetwin.sources.http import HttpClient, Response
-from pulsetwin.sources.odata import clean_measure, data_properties, fetch_rows, resolve_key, startswith_any
-from pulsetwin.sources.settings import CBS_ROW_CAP, KERNCIJFERS_TABLES
+from pulsetwin.sources.odata import (
+    AmbiguousKey,
+    clean_measure,
+    data_properties,
+    fetch_rows,
+    resolve_key,
+    startswith_any,
+)
+from pulsetwin.sources.settings import KERNCIJFERS_TABLES, feed_root
 
 GEMEENTE_CODE: Final = re.compile(r"^GM\d{4}$")
 REGION: Final = "WijkenEnBuurten"
-BOUNDARY_CHANGE: Final = "IndelingswijzigingWijkenEnBuurten"
-INHABITANTS: Final = "AantalInwoners"
+BOUNDARY_CHANGE: Final = ("IndelingswijzigingWijkenEnBuurten", "IndelingswijzigingGemeenteWijkBuurt")
+"""The boundary-change column (1 unchanged, 2 code changed, 3 boundary changed): renamed from 2023 (85618NED)."""
+ORIGIN_GROUP: Final = "Herkomstland"
+"""The DataProperties group (parent ``Title``) holding the origin totals when a stem repeats (2024+)."""
+INHABITANTS: Final = RESIDENTS.default
 
 COVARIATE_CONCEPTS: Final = (
     "AantalInwoners",
@@ -87,7 +102,7 @@ def fetch_kerncijfers(
     root = client.settings.cbs_url.rstrip("/")
     covariates, protected, responses, messages = [], [], [], []
     definitions: dict[int, str] = {}
-    missing: dict[int, list[str]] = {}
+    missing: dict[int, dict[str, str]] = {}
     changed: dict[int, list[str]] = {}
     for year in sorted(set(years)):
         table = KERNCIJFERS_TABLES[year]
@@ -99,7 +114,16 @@ def fetch_kerncijfers(
         changed[year] = part.changed
         if part.missing:
             missing[year] = part.missing
-            messages.append(f"{year} ({table}): not published: {', '.join(part.missing)}")
+            reasons: dict[str, list[str]] = {}
+            for name, why in part.missing.items():
+                reasons.setdefault(why, []).append(name)
+            shown = "; ".join(f"{', '.join(names)} ({why})" for why, names in reasons.items())
+            messages.append(f"{year} ({table}): not stored: {shown}")
+        if part.changed:
+            messages.append(
+                f"{year} ({table}): {len(part.changed)} area(s) changed code or boundary since the previous "
+                f"year: {', '.join(part.changed)}"
+            )
     tables = [KERNCIJFERS_TABLES[y] for y in sorted(set(years))]
     provenance = provenance_of(
         "cbs-kerncijfers-wijken-en-buurten",
@@ -131,7 +155,7 @@ class _Year:
         protected: pd.DataFrame,
         responses: list[Response],
         definition: str,
-        missing: list[str],
+        missing: dict[str, str],
         changed: list[str],
     ) -> None:
         self.covariates, self.protected, self.responses = covariates, protected, responses
@@ -142,30 +166,49 @@ def _fetch_year(
     client: HttpClient, root: str, table: str, year: int, gemeente: str, concepts: Sequence[str]
 ) -> _Year:
     properties, responses = data_properties(client, root, table)
-    measures = {c: k for c in concepts if (k := resolve_key(properties, c)) is not None}
-    origins = {s: k for s in ORIGIN_ATTRIBUTES if (k := resolve_key(properties, s, prefix=False)) is not None}
+    measures: dict[str, str] = {}
+    missing: dict[str, str] = {}
+    for concept in concepts:
+        try:
+            key = resolve_key(properties, concept)
+        except AmbiguousKey as error:
+            missing[concept] = f"ambiguous: {', '.join(error.candidates)}"
+            continue
+        if key is None:
+            missing[concept] = "not published in this table"
+        else:
+            measures[concept] = key
+    origins: dict[str, str] = {}
+    for stem in ORIGIN_ATTRIBUTES:
+        try:
+            key = resolve_key(properties, stem, prefix=False, group=ORIGIN_GROUP)
+        except AmbiguousKey as error:  # audit-only: reported, never fatal to the covariates
+            missing[ORIGIN_ATTRIBUTES[stem]] = (
+                f"audit-only origin column ambiguous: {', '.join(error.candidates)}"
+            )
+            continue
+        if key is not None:
+            origins[stem] = key
     if INHABITANTS not in measures:
         raise SourceError(
-            f"{table} ({year}): DataProperties has no '{INHABITANTS}' measure. Fix: check the table id "
-            f"setting for {year}"
+            f"{table} ({year}): DataProperties has no single '{INHABITANTS}' measure "
+            f"({missing.get(INHABITANTS, 'absent')}). Fix: check the table id setting for {year}"
         )
-    change_key = resolve_key(properties, BOUNDARY_CHANGE, prefix=False)
+    change_keys = [k for stem in BOUNDARY_CHANGE if (k := resolve_key(properties, stem, prefix=False))]
+    change_key = change_keys[0] if change_keys else None
+    if change_key is None:
+        missing["boundary_change"] = f"no column {' or '.join(BOUNDARY_CHANGE)}"
     keys = [*measures.values(), *origins.values(), *([change_key] if change_key else [])]
     digits = gemeente[2:]
     result = fetch_rows(
         client,
-        f"{root}/{table}/TypedDataSet",
+        f"{feed_root(root)}/{table}/TypedDataSet",
         {
             "$filter": startswith_any(REGION, [gemeente, f"WK{digits}", f"BU{digits}"]),
             "$select": ",".join([REGION, *keys]),
         },
-        top=CBS_ROW_CAP,
     )
     responses.extend(result.responses)
-    if result.truncated:
-        raise SourceError(
-            f"{table}: {len(result.rows)} rows hit the row cap for {gemeente}. Fix: report this"
-        )
     frame = pd.DataFrame(result.rows, columns=[REGION, *keys])
     where = f"{table} ({year}) TypedDataSet"
     if frame.empty:
@@ -173,10 +216,17 @@ def _fetch_year(
     if frame[REGION].isna().any():
         raise SourceError(f"{where}: a row without '{REGION}'. Fix: report the table to CBS")
     codes = frame[REGION].astype(str).str.strip()
-    values = pd.DataFrame(
-        {key: clean_measure(frame[key], where=f"{where}, column '{key}'", keys=codes) for key in keys},
-        index=frame.index,
-    )
+    cleaned: dict[str, pd.Series] = {}
+    for key in keys:
+        try:
+            cleaned[key] = clean_measure(frame[key], where=f"{where}, column '{key}'", keys=codes)
+        except SourceError as error:
+            origin = next((s for s, k in origins.items() if k == key), None)
+            if origin is None:
+                raise
+            missing[ORIGIN_ATTRIBUTES[origin]] = f"audit-only origin column unreadable: {error}"
+            del origins[origin]  # audit-only: reported, never fatal to the covariates
+    values = pd.DataFrame(cleaned, index=frame.index)
     covariates = _long(codes, values, measures, "variable")
     shares = pd.DataFrame(index=frame.index)
     units = properties.set_index("Key")["Unit"].astype("string").fillna("")
@@ -187,7 +237,6 @@ def _fetch_year(
     protected = _long(codes, shares, {ORIGIN_ATTRIBUTES[s]: k for s, k in origins.items()}, "attribute")
     definition = "+".join(sorted({ORIGIN_ATTRIBUTES[s].rsplit("_", 1)[1] for s in origins})) or "none"
     changed = sorted(codes[values[change_key].isin([2.0, 3.0])].tolist()) if change_key else []
-    missing = [c for c in concepts if c not in measures]
     covariates.insert(1, "year", year)
     protected.insert(1, "year", year)
     return _Year(covariates, protected, responses, definition, missing, changed)

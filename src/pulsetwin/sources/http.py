@@ -32,6 +32,18 @@ class _Retryable(Exception):
     """A failure worth another attempt (server error, rate limit, malformed body)."""
 
 
+class HttpStatusError(SourceError):
+    """A 4xx answer (not retried); ``status`` and ``text`` let a connector choose another route."""
+
+    def __init__(self, message: str, *, status: int, text: str) -> None:
+        super().__init__(message)
+        self.status, self.text = status, text
+
+
+class OfflineError(SourceError):
+    """A request that is not in the cache while the client is offline."""
+
+
 @dataclass(frozen=True)
 class Response:
     """A response body with the few headers the connectors read, and when it was retrieved."""
@@ -97,6 +109,8 @@ class HttpClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json, application/geo+json"},
         )
         self.requests_sent = 0
+        self.observer: Callable[[Response], None] | None = None
+        """Called with every response handed out (cached or fetched), e.g. to advance a progress bar."""
 
     def __enter__(self) -> HttpClient:
         return self
@@ -128,9 +142,12 @@ class HttpClient:
             try:
                 if check is not None:
                     check(cached)
-                return cached
+                return self._observed(cached)
             except ValueError:
                 pass  # a bad cached body is refetched below
+        if self.settings.offline:
+            shown = str(httpx.URL(url).copy_merge_params(dict(params or {})))
+            raise OfflineError(f"the response cache does not hold GET {shown}")
         last: BaseException | None = None
         attempts = self.settings.retries + 1
         for attempt in range(attempts):
@@ -144,7 +161,7 @@ class HttpClient:
                 last = error
                 continue
             self._cache_write(key, response)
-            return response
+            return self._observed(response)
         shown = str(httpx.URL(url).copy_merge_params(dict(params or {})))
         raise SourceError(
             f"GET {shown} failed after {attempts} attempts; last error: {type(last).__name__}: {last}. "
@@ -177,6 +194,8 @@ class HttpClient:
 
         A transfer that drops midway keeps its bytes; the next attempt (or run) asks only for the rest.
         """
+        if self.settings.offline:
+            raise OfflineError(f"the response cache cannot stand in for the download of {url}")
         part = dest.with_name(dest.name + ".part")
         dest.parent.mkdir(parents=True, exist_ok=True)
         last: BaseException | None = None
@@ -196,6 +215,23 @@ class HttpClient:
             f"Fix: run the command again: it resumes from the {part.stat().st_size if part.exists() else 0} "
             "bytes already saved"
         )
+
+    def _observed(self, response: Response) -> Response:
+        if self.observer is not None:
+            self.observer(response)
+        return response
+
+    def unreachable(self, url: str, *, timeout: float = 5.0) -> str | None:
+        """Why ``url``'s host cannot be reached (DNS, refused, timeout), or None when it answers at all.
+
+        One short attempt without retries: any HTTP status counts as reachable.
+        """
+        try:
+            self.requests_sent += 1
+            self._client.head(url, timeout=timeout)
+        except httpx.TransportError as error:
+            return f"{type(error).__name__}: {error}"
+        return None
 
     def _download_once(self, url: str, part: Path) -> bool:
         """One ranged GET appended to ``part``; True when the file is complete."""
@@ -240,9 +276,11 @@ class HttpClient:
             raise _Retryable(f"HTTP {status}")
         if status >= 400:
             response.read()
-            raise SourceError(
+            raise HttpStatusError(
                 f"GET {response.url} answered HTTP {status}: {response.text[:200]!r}. "
-                "Fix: check the table id, filter and base URL setting"
+                "Fix: check the table id, filter and base URL setting",
+                status=status,
+                text=response.text,
             )
 
     def _cache_path(self, key: str) -> Path | None:
@@ -253,7 +291,7 @@ class HttpClient:
         path = self._cache_path(key)
         if path is None or self.settings.refresh or not path.exists():
             return None
-        if time.time() - path.stat().st_mtime > self.settings.cache_max_age:
+        if not self.settings.offline and time.time() - path.stat().st_mtime > self.settings.cache_max_age:
             return None
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))

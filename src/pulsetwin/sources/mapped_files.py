@@ -8,17 +8,30 @@ Zeros are filled over the areas × periods × categories the file covers: "no re
 Mapping format (YAML)::
 
     source: gemeente:overlast-jeugd       # recorded in incidents.source
-    freq: W                               # W (weeks from Monday) or M (months)
+    freq: W                               # W (weeks from Monday) or M (months); inferred from the dates when absent
     area: {column: buurtcode}   # or {x: x_rd, y: y_rd, crs: EPSG:28992, level: buurt, outside: error}
     date: {column: datum, format: "%d-%m-%Y"}   # format optional: ISO 8601 when absent
     category: {value: youth_nuisance}     # or {column: soort, map: {Jeugd: youth_nuisance}, unmapped: error}
     count: {column: aantal}               # optional: one per row when absent
-    read: {sheet: Blad1, delimiter: ";", encoding: utf-8}   # optional reader settings
+    read: {sheet: Blad1, delimiter: ";", encoding: utf-8, decimal: ","}   # optional reader settings
     fill_zeros: true                      # optional, default true
+
+The dates must agree with ``freq``: dates that name months (all the 1st of a month, or a ``date.format``
+without a day such as ``%m-%Y``) under ``freq: W`` are refused (each month would land on one week, the other
+weeks filled with 0), as are weekly counts (all Mondays) under ``freq: M``. Without ``freq`` it is inferred
+from such dates and the inference is noted; single days (event records) need an explicit ``freq``.
+
+CSV: the encoding is detected (byte-order mark, UTF-8, else clean Windows-1252, noted) unless
+``read.encoding`` names it; the delimiter is ``,``, ``;`` or a tab as the header shows unless ``read.delimiter``
+names it; ``read.decimal`` (default ``,`` in a ``;`` file, else ``.``) is the decimal mark of counts.
+Excel: a workbook with several sheets needs ``read.sheet``; a sheet that does not exist is refused with the
+list of sheets that do.
 """
 
 from __future__ import annotations
 
+import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -30,15 +43,21 @@ import yaml
 from pulsetwin.exceptions import CRSError, Location, SchemaError
 from pulsetwin.schema.categories import is_valid_slug
 from pulsetwin.schema.codes import CODE_EXAMPLES, code_levels
-from pulsetwin.schema.periods import parse_timestamps, period_start
+from pulsetwin.schema.periods import is_monthly, is_weekly, parse_timestamps, period_start
 from pulsetwin.schema.pii import guard_personal_data
 from pulsetwin.schema.tables import FREQS
 from pulsetwin.sources.dataset import Dataset
 from pulsetwin.sources.spatial import assign_areas, to_rd
 from pulsetwin.store.provenance import file_sha256
+from pulsetwin.store.textfile import read_text
 
 READERS: Final = (".csv", ".parquet", ".xlsx")
 CHOICES: Final = ("error", "drop")
+READ_KEYS: Final = ("sheet", "delimiter", "encoding", "decimal")
+DELIMITERS: Final = (",", ";", "\t")
+"""CSV delimiters recognised from the header (the most frequent wins; a tie goes to the first)."""
+DAY_DIRECTIVES: Final = re.compile(r"%[-#]?[dejaAwuUWVGgcx]")
+"""strftime directives that fix a day; a date.format without any (``%m-%Y``) names a month."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +65,7 @@ class FileMapping:
     """A parsed mapping file (see the module docstring for the YAML form)."""
 
     source: str
-    freq: str
+    freq: str | None
     date_column: str
     date_format: str | None = None
     area_column: str | None = None
@@ -97,8 +116,10 @@ def load_mapping(path: Path) -> FileMapping:
         raise fail(unknown[0], "a known key (source, freq, area, date, category, count, read, fill_zeros)")
     if not isinstance(raw.get("source"), str) or not raw["source"].strip():
         raise fail("source", "a non-empty 'source' naming the data set", raw.get("source"))
-    if raw.get("freq") not in FREQS:
-        raise fail("freq", "'freq' W (weeks from Monday) or M (months)", raw.get("freq"))
+    if raw.get("freq") is not None and raw.get("freq") not in FREQS:
+        raise fail(
+            "freq", "'freq' W (weeks from Monday) or M (months), or no freq to infer it", raw.get("freq")
+        )
     area, date, category = (
         block("area", required=True),
         block("date", required=True),
@@ -107,6 +128,11 @@ def load_mapping(path: Path) -> FileMapping:
     count, read = block("count", required=False), block("read", required=False)
     if not isinstance(date.get("column"), str):
         raise fail("date.column", "the name of the date column", date.get("column"))
+    unknown_read = sorted(set(map(str, read)) - set(READ_KEYS))
+    if unknown_read:
+        raise fail(f"read.{unknown_read[0]}", f"a known reader setting ({', '.join(READ_KEYS)})")
+    if read.get("decimal", ".") not in (".", ","):
+        raise fail("read.decimal", "'.' or ','", read.get("decimal"))
     if ("column" in area) == ("x" in area or "y" in area):
         raise fail("area", "either area.column (an area code) or area.x and area.y (coordinates)", area)
     if "x" in area and not ("y" in area and area.get("crs")):
@@ -131,7 +157,7 @@ def load_mapping(path: Path) -> FileMapping:
             )
     return FileMapping(
         source=raw["source"].strip(),
-        freq=raw["freq"],
+        freq=raw.get("freq"),
         date_column=date["column"],
         date_format=date.get("format"),
         area_column=area.get("column"),
@@ -150,24 +176,68 @@ def load_mapping(path: Path) -> FileMapping:
     )
 
 
-def read_raw(path: Path, read: dict[str, Any] | None = None) -> pd.DataFrame:
-    """The file as read, CSV cells as text; the PII guard sees exactly this."""
+@dataclass(frozen=True)
+class RawFile:
+    """A file as read: the frame, the decimal mark of its numbers, and notes on how it was read."""
+
+    frame: pd.DataFrame
+    decimal: str = "."
+    notes: tuple[str, ...] = ()
+
+
+def read_raw(path: Path, read: dict[str, Any] | None = None) -> RawFile:
+    """The file as read, CSV cells as text; the PII guard sees exactly this.
+
+    CSV text is decoded by :func:`pulsetwin.store.textfile.read_text` (encoding detected unless
+    ``read.encoding`` names it) and split on ``read.delimiter`` or, without it, on the delimiter the header
+    holds most (a tab too: Excel's "Unicode text"); the decimal mark is ``read.decimal``, else ``,`` in a ``;``
+    file. Workbooks: see :func:`_sheet`.
+    """
     options = read or {}
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return pd.read_csv(
-            path, dtype=str, keep_default_na=False, sep=options.get("delimiter", ","),
-            encoding=options.get("encoding", "utf-8"),
-        )  # fmt: skip
+        decoded = read_text(path, encoding=options.get("encoding"))
+        header = decoded.text.split("\n", 1)[0]
+        delimiter = options.get("delimiter") or max(DELIMITERS, key=header.count)
+        frame = pd.read_csv(io.StringIO(decoded.text), dtype=str, keep_default_na=False, sep=delimiter)
+        decimal = options.get("decimal", "," if delimiter == ";" else ".")
+        return RawFile(frame, decimal, decoded.notes)
     if suffix == ".parquet":
-        return pd.read_parquet(path)
+        return RawFile(pd.read_parquet(path), options.get("decimal", "."))
     if suffix == ".xlsx":
-        return pd.read_excel(path, sheet_name=options.get("sheet", 0), engine="openpyxl")
+        sheet = _sheet(path, options.get("sheet"))
+        return RawFile(pd.read_excel(path, sheet_name=sheet, engine="openpyxl"), options.get("decimal", "."))
     raise SchemaError(
         f"a file ending in {', '.join(READERS)}",
         where=Location(file=str(path)),
         fix="save it as CSV or Parquet",
     )
+
+
+def _sheet(path: Path, sheet: object) -> str:
+    """The workbook sheet to read: ``read.sheet`` when it exists, the only sheet when there is one.
+
+    A sheet that does not exist, or several sheets and no ``read.sheet``, is refused listing the sheets.
+    """
+    with pd.ExcelFile(path, engine="openpyxl") as workbook:
+        names = [str(name) for name in workbook.sheet_names]
+    listed = ", ".join(f"'{name}'" for name in names)
+    where = Location(file=str(path), column="read.sheet", value=sheet)
+    if sheet is None:
+        if len(names) > 1:
+            raise SchemaError(
+                f"one sheet to read; the workbook holds {len(names)} sheets: {listed}",
+                where=where,
+                fix="name the sheet in the mapping, e.g. read: {sheet: " + names[0] + "}",
+            )
+        return names[0]
+    if str(sheet) not in names:
+        raise SchemaError(
+            f"a sheet named '{sheet}'; the workbook holds {listed}",
+            where=where,
+            fix="set read.sheet in the mapping to one of those",
+        )
+    return str(sheet)
 
 
 def map_file(path: Path, mapping: FileMapping, *, areas: pd.DataFrame | None = None) -> Dataset:
@@ -177,7 +247,8 @@ def map_file(path: Path, mapping: FileMapping, *, areas: pd.DataFrame | None = N
     them.
     """
     file = str(path)
-    raw = read_raw(path, mapping.read)
+    read = read_raw(path, mapping.read)
+    raw, notes = read.frame, list(read.notes)
     guard_personal_data(raw, file=file)
     missing = [c for c in mapping.columns if c not in raw.columns]
     if missing:
@@ -187,17 +258,17 @@ def map_file(path: Path, mapping: FileMapping, *, areas: pd.DataFrame | None = N
             where=Location(file=file, column=missing[0]),
             fix="correct the column names in the mapping",
         )
-    notes: list[str] = []
     keep = np.ones(len(raw), dtype=bool)
     level_areas = None if areas is None else areas[areas["level"] == mapping.level]
     area = _area_codes(raw, mapping, level_areas, file, keep, notes)
     when = _dates(raw, mapping, file)
+    freq = _freq(when, mapping, file, notes)
     category = _categories(raw, mapping, file, keep, notes)
-    count = _counts(raw, mapping.count_column, file)
+    count = _counts(raw, mapping, file, read.decimal)
     rows = pd.DataFrame(
         {
             "area_code": area,
-            "period_start": period_start(when, mapping.freq),
+            "period_start": period_start(when, freq),
             "category": category,
             "count": count,
         }
@@ -206,8 +277,8 @@ def map_file(path: Path, mapping: FileMapping, *, areas: pd.DataFrame | None = N
         count=("count", "sum")
     )
     if mapping.fill_zeros and len(incidents):
-        incidents = _fill_zeros(incidents, mapping.freq, level_areas)
-    incidents.insert(2, "freq", mapping.freq)
+        incidents = _fill_zeros(incidents, freq, level_areas)
+    incidents.insert(2, "freq", freq)
     incidents["source"] = mapping.source
     incidents["count"] = incidents["count"].astype("int64")
     provenance = {
@@ -216,7 +287,7 @@ def map_file(path: Path, mapping: FileMapping, *, areas: pd.DataFrame | None = N
         "hash": file_sha256(path),
         "rows_read": len(raw),
         "rows_used": int(keep.sum()),
-        "mapping": {"freq": mapping.freq, "level": mapping.level, "fill_zeros": mapping.fill_zeros},
+        "mapping": {"freq": freq, "level": mapping.level, "fill_zeros": mapping.fill_zeros},
         "details": {"notes": notes},
     }
     return Dataset({"incidents": incidents}, mapping.source, provenance, tuple(notes))
@@ -306,6 +377,53 @@ def _dates(raw: pd.DataFrame, mapping: FileMapping, file: str) -> pd.Series:
     return parsed
 
 
+def _freq(when: pd.Series, mapping: FileMapping, file: str, notes: list[str]) -> str:
+    """The mapping's freq checked against the dates, or inferred from them (noted) when the mapping has none.
+
+    Refused: dates naming months under W (each month would become one week plus weeks of 0), weekly counts
+    under M, and single days without a freq (they can be counted per week or per month).
+    """
+    column = mapping.date_column
+    no_day = mapping.date_format is not None and not DAY_DIRECTIVES.search(mapping.date_format)
+    monthly = no_day or is_monthly(when)
+    weekly = not monthly and is_weekly(when)
+    why = (
+        f"date.format '{mapping.date_format}' has no day"
+        if no_day
+        else f"all {when.nunique()} distinct dates are the 1st of a month"
+    )
+    where = Location(file=file, column=column, value=None if when.empty else str(when.iloc[0].date()))
+    if mapping.freq == "W" and monthly:
+        raise SchemaError(
+            f"dates of weeks for freq: W; these are months ({why}): read as weeks, each month's total would "
+            "land on one week and every other week would be filled with 0",
+            where=where,
+            fix="set freq: M in the mapping",
+        )
+    if mapping.freq == "M" and weekly and mapping.count_column is not None:
+        raise SchemaError(
+            f"dates of months for freq: M; these are weekly counts (all {when.nunique()} distinct dates are "
+            "Mondays): summed per month, weeks that straddle two months would count in one",
+            where=where,
+            fix="set freq: W in the mapping",
+        )
+    if mapping.freq is not None:
+        return mapping.freq
+    if monthly or weekly:
+        inferred = "M" if monthly else "W"
+        reason = why if monthly else f"all {when.nunique()} distinct dates are Mondays"
+        notes.append(
+            f"freq {inferred} inferred from the dates ({reason}); "
+            f"write freq: {inferred} in the mapping to make it explicit"
+        )
+        return inferred
+    raise SchemaError(
+        "a freq: the mapping has none and the dates are single days, which can be counted per week or per month",
+        where=where,
+        fix="set freq: W (weeks from Monday) or freq: M (months) in the mapping",
+    )
+
+
 def _categories(
     raw: pd.DataFrame, mapping: FileMapping, file: str, keep: np.ndarray, notes: list[str]
 ) -> np.ndarray:
@@ -328,13 +446,33 @@ def _categories(
     return slugs.to_numpy(dtype=object)
 
 
-def _counts(raw: pd.DataFrame, column: str | None, file: str) -> np.ndarray:
+def _counts(raw: pd.DataFrame, mapping: FileMapping, file: str, decimal: str) -> np.ndarray:
+    """Whole non-negative counts; text uses the decimal mark ``decimal`` (``12,0`` is 12 with ``,``).
+
+    A count written with the other mark (``1.234`` where the mark is ``,``) is refused: it could be a
+    thousands separator or a decimal, and only the file's author knows which.
+    """
+    column = mapping.count_column
     if column is None:
         return np.ones(len(raw), dtype="int64")
-    numbers = pd.to_numeric(raw[column].astype("string").str.strip(), errors="coerce")
+    values = raw[column]
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce")
+    else:
+        text = values.astype("string").str.strip()
+        other = "." if decimal == "," else ","
+        foreign = text.str.contains(other, regex=False).fillna(False).to_numpy(dtype=bool)
+        if foreign.any():
+            raise _bad(
+                file, values, foreign, column,
+                f"a whole number with decimal mark '{decimal}'; '{other}' is a thousands separator or a "
+                "decimal mark of another convention",
+                f"write counts without thousands separators, or set read.decimal: '{other}' in the mapping",
+            )  # fmt: skip
+        numbers = pd.to_numeric(text.str.replace(decimal, ".", regex=False), errors="coerce")
     bad = (numbers.isna() | (numbers < 0) | (numbers % 1 != 0)).to_numpy()
     if bad.any():
-        raise _bad(file, raw[column], bad, column, "a non-negative whole number", "correct the count")
+        raise _bad(file, values, bad, column, "a non-negative whole number", "correct the count")
     return numbers.to_numpy(dtype="int64")
 
 

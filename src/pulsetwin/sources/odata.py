@@ -1,8 +1,11 @@
-"""OData v3 as CBS and dataderden.cbs.nl serve it: pages, ``odata.nextLink``, row caps, DataProperties.
+"""OData v3 as CBS and dataderden.cbs.nl serve it: pages, ``odata.nextLink``, DataProperties, dimensions.
 
-A page is ``{"odata.metadata": ..., "value": [...], "odata.nextLink": ...}``. A page without ``value`` is
-malformed and retried. A query that returns exactly its ``$top`` rows without a next link may be truncated:
-callers split it into smaller partitions (``$skip`` is not available on every host).
+A page is ``{"odata.metadata": ".../$metadata#Cbs.OData.WebAPI.TypedDataSet", "value": [...],
+"odata.nextLink": ...}``. A page without ``value`` is malformed and retried. The ``ODataApi`` endpoints refuse
+a query above 10,000 cells with HTTP 500 instead of a cut page, so data is read from the ``ODataFeed`` root
+(:func:`pulsetwin.sources.settings.feed_root`), which pages with ``odata.nextLink`` as ``cbsodata`` does.
+``DataProperties`` rows carry ``ID``, ``Position``, ``ParentID``, ``Type`` (``GeoDetail``/``Dimension``/
+``Topic``/``TopicGroup`` …), ``Key``, ``Title`` and ``Unit``; a topic's group is the ``Title`` of its parent.
 """
 
 from __future__ import annotations
@@ -23,11 +26,21 @@ SUFFIX: Final = re.compile(r"_\d+$")
 
 @dataclass(frozen=True)
 class ODataResult:
-    """Rows of one query with the responses they came from and whether the row cap may have cut them."""
+    """Rows of one query with the responses they came from."""
 
     rows: list[dict[str, Any]]
     responses: list[Response]
-    truncated: bool
+
+
+class AmbiguousKey(SourceError):
+    """A concept that matches several columns which its group does not tell apart."""
+
+    def __init__(self, concept: str, candidates: list[str]) -> None:
+        super().__init__(
+            f"measure '{concept}' matches several columns ({', '.join(candidates)}). "
+            "Fix: name the concept more precisely or give the group (DataProperties ParentID/Title) it belongs to"
+        )
+        self.concept, self.candidates = concept, candidates
 
 
 def check_page(payload: Any) -> None:
@@ -48,20 +61,15 @@ def startswith_any(column: str, prefixes: Iterable[str]) -> str:
     return " or ".join(f"startswith({column},{quote(p)})" for p in prefixes)
 
 
-def fetch_rows(
-    client: HttpClient, url: str, params: Mapping[str, str] | None = None, *, top: int | None = None
-) -> ODataResult:
+def fetch_rows(client: HttpClient, url: str, params: Mapping[str, str] | None = None) -> ODataResult:
     """All rows of a query, following ``odata.nextLink`` until the last page."""
     query = dict(params or {})
     query.setdefault("$format", "json")
-    if top is not None:
-        query["$top"] = str(top)
     rows: list[dict[str, Any]] = []
     responses: list[Response] = []
     next_url: str | None = url
     next_params: dict[str, str] | None = query
     seen: set[str] = set()
-    last_page_size = 0
     while next_url is not None:
         if len(responses) >= client.settings.max_pages or next_url in seen:
             raise SourceError(
@@ -73,16 +81,15 @@ def fetch_rows(
         payload, response = client.get_json(next_url, next_params, check=check_page)
         responses.append(response)
         rows.extend(payload["value"])
-        last_page_size = len(payload["value"])
         link = payload.get("odata.nextLink") or payload.get("@odata.nextLink")
         next_url = urljoin(response.url, link) if link else None
         next_params = None
-    truncated = top is not None and len(responses) == 1 and last_page_size >= top
-    return ODataResult(rows, responses, truncated)
+    return ODataResult(rows, responses)
 
 
 def data_properties(client: HttpClient, root: str, table: str) -> tuple[pd.DataFrame, list[Response]]:
-    """The ``DataProperties`` of a table: one row per column with ``Key``, ``Type``, ``Unit``, ``Title``."""
+    """The ``DataProperties`` of a table: one row per column with ``Key``, ``Type``, ``Unit``, ``Title``,
+    its ``stem`` (key without ``_N``) and ``group`` (the ``Title`` of its parent ``TopicGroup``, or "")."""
     result = fetch_rows(client, f"{root}/{table}/DataProperties")
     frame = pd.DataFrame(result.rows)
     if "Key" not in frame.columns:
@@ -90,28 +97,38 @@ def data_properties(client: HttpClient, root: str, table: str) -> tuple[pd.DataF
             f"{root}/{table}/DataProperties has no 'Key' field. Fix: check that the base URL points at an "
             "OData v3 root such as https://opendata.cbs.nl/ODataApi/odata"
         )
-    for column in ("Type", "Unit", "Title"):
+    for column in ("ID", "ParentID", "Type", "Unit", "Title"):
         if column not in frame.columns:
             frame[column] = None
+    titles = dict(zip(frame["ID"].tolist(), frame["Title"].astype("string").fillna("").tolist(), strict=True))
+    frame["group"] = [titles.get(parent, "") if pd.notna(parent) else "" for parent in frame["ParentID"]]
     frame = frame[frame["Key"].notna()].reset_index(drop=True)
     frame["stem"] = frame["Key"].astype(str).str.replace(SUFFIX, "", regex=True)
     return frame, result.responses
 
 
-def resolve_key(properties: pd.DataFrame, concept: str, *, prefix: bool = True) -> str | None:
+def resolve_key(
+    properties: pd.DataFrame, concept: str, *, prefix: bool = True, group: str | None = None
+) -> str | None:
     """The year's column key for ``concept``: exact match on the key with ``_\\d+$`` removed, else (when
-    ``prefix``) the one key whose stem starts with ``concept``; None when absent; SourceError if ambiguous."""
-    pairs = list(
-        zip(properties["stem"].astype(str).tolist(), properties["Key"].astype(str).tolist(), strict=True)
-    )
-    exact = [key for stem, key in pairs if stem == concept]
-    candidates = exact or ([key for stem, key in pairs if stem.startswith(concept)] if prefix else [])
-    if len(candidates) > 1:
-        raise SourceError(
-            f"measure '{concept}' matches several columns ({', '.join(candidates)}). "
-            "Fix: name the concept more precisely"
+    ``prefix``) the keys whose stem starts with ``concept``; None when absent.
+
+    Several matches (2024 repeats ``Nederland_17/_20``) are told apart by ``group``, the ``Title`` of their
+    parent TopicGroup; :class:`AmbiguousKey` when that does not leave exactly one.
+    """
+    topics = properties[properties["Type"].astype("string").fillna("") != "TopicGroup"]
+    stems = topics["stem"].astype(str)
+    exact = topics[stems == concept]
+    candidates = exact if len(exact) or not prefix else topics[stems.str.startswith(concept)]
+    found = candidates
+    if len(candidates) > 1 and group is not None:
+        found = candidates[candidates["group"].astype(str).str.casefold() == group.casefold()]
+    if len(candidates) > 1 and len(found) != 1:
+        raise AmbiguousKey(
+            concept,
+            [f"{k} (group {g!r})" for k, g in zip(candidates["Key"], candidates["group"], strict=True)],
         )
-    return candidates[0] if candidates else None
+    return str(found["Key"].iloc[0]) if len(found) else None
 
 
 def dimension_keys(

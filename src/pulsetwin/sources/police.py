@@ -1,9 +1,12 @@
 """Police-registered crime (47022NED) and nuisance (47024NED) per buurt and month into canonical incidents.
 
-Host dataderden.cbs.nl serves OData v3 only, caps ``$top`` at 5,000 rows and rejects ``$skip``. Queries are
-therefore partitioned: by buurt prefix (``startswith(WijkenEnBuurten,'BU0917')``, split into wijk prefixes and
-then single buurten when a query hits the cap) and by enumerated month codes (``2023MM01``; a range filter on
-``Perioden`` would also match the yearly ``2023JJ00`` totals). Offence codes map to the category vocabulary;
+Host dataderden.cbs.nl serves OData v3 only. Its ``ODataApi`` endpoint answers HTTP 500 above 10,000 cells,
+so rows are read from the ``ODataFeed`` endpoint, which pages with ``odata.nextLink``; queries filter on the
+buurt prefix (``startswith(WijkenEnBuurten,'BU0917')``) and on enumerated month codes (``2023MM01``; a range
+filter on ``Perioden`` would also match the yearly ``2023JJ00`` totals), one year of months per query.
+47024NED has an extra dimension ``Overlast``: a total row ("Totaal registraties overlast") plus its subtypes;
+only the total is read (summing every key would double the count). Any other unexpected dimension stops the
+fetch rather than being summed over. Offence codes map to the category vocabulary;
 roll-up codes (``0.0.0`` and any code with a zero part) are dropped; a code outside the vocabulary is kept as
 ``police_<code>`` (``3.7.4`` -> ``police_3_7_4``); codes that share a slug are summed, and a sum with a
 withheld (null) part is missing, not a smaller number. The newest months are incomplete (reporting lag) and
@@ -37,7 +40,7 @@ from pulsetwin.sources.settings import (
     INCOMPLETE_MONTHS,
     POLICE_CRIME_TABLE,
     POLICE_NUISANCE_TABLE,
-    POLICE_ROW_CAP,
+    feed_root,
 )
 
 MONTH_CODE: Final = re.compile(r"^(\d{4})MM(0[1-9]|1[0-2])$")
@@ -45,6 +48,10 @@ MONTH_ARG: Final = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 OFFENCE: Final = "SoortMisdrijf"
 PERIOD: Final = "Perioden"
 NUISANCE_CATEGORY: Final = "nuisance_registered"
+NUISANCE_KIND: Final = "Overlast"
+TOTAL_TITLE: Final = "totaal"
+"""A dimension key whose Title starts with this (case-insensitive) is the roll-up of the other keys."""
+MONTHS_PER_QUERY: Final = 12
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,15 @@ class _Table:
     table: str
     measure: str
     has_offence: bool
+    total_of: str | None = None
+    """A dimension of which only the total key is read (the other keys are its parts)."""
 
 
 CRIME: Final = _Table(POLICE_CRIME_TABLE, "GeregistreerdeMisdrijven", has_offence=True)
-NUISANCE: Final = _Table(POLICE_NUISANCE_TABLE, "GeregistreerdeOverlast", has_offence=False)
+NUISANCE: Final = _Table(
+    POLICE_NUISANCE_TABLE, "GeregistreerdeOverlast", has_offence=False, total_of=NUISANCE_KIND
+)
+KNOWN_DIMENSIONS: Final = frozenset({REGION, PERIOD, OFFENCE})
 
 
 def parse_month(text: str, name: str) -> pd.Period:
@@ -70,6 +82,21 @@ def parse_month(text: str, name: str) -> pd.Period:
 def month_code(period: pd.Period) -> str:
     """The CBS period key of a month, e.g. ``2023MM01``."""
     return f"{period.year:04d}MM{period.month:02d}"
+
+
+def months_text(periods: Sequence[pd.Period]) -> str:
+    """Months as text, runs of three or more shortened: ``2023-01..2023-12 (12 months), 2024-03``."""
+    runs: list[list[pd.Period]] = []
+    for period in sorted(periods):
+        if runs and period == runs[-1][-1] + 1:
+            runs[-1].append(period)
+        else:
+            runs.append([period])
+    parts = [
+        f"{run[0]}..{run[-1]} ({len(run)} months)" if len(run) >= 3 else ", ".join(map(str, run))
+        for run in runs
+    ]
+    return ", ".join(parts)
 
 
 def slug_for_code(code: str) -> str | None:
@@ -90,7 +117,6 @@ def fetch_police(
     incomplete_months: int = INCOMPLETE_MONTHS,
     nuisance: bool = True,
     boundary_year: int | None = None,
-    row_cap: int = POLICE_ROW_CAP,
 ) -> Dataset:
     """Fetch monthly crime (and nuisance) per buurt of ``gemeente`` from ``start`` to ``end`` (``YYYY-MM``).
 
@@ -109,10 +135,15 @@ def fetch_police(
     wanted = pd.period_range(first, last, freq="M")
     frames, responses, messages = [], [], []
     newest_overall: pd.Period | None = None
+    kept_months: dict[str, list[str]] = {}
+    selected: dict[str, str] = {}
     for spec in (CRIME, NUISANCE) if nuisance else (CRIME,):
-        reader = _Reader(client, root, spec, gemeente, row_cap)
+        reader = _Reader(client, root, spec, gemeente)
         months, newest, notes = reader.months(wanted, keep_latest, incomplete_months)
         messages.extend(notes)
+        kept_months[spec.table] = [str(m) for m in months]
+        if reader.total is not None:
+            selected[spec.table] = f"{spec.total_of} = {reader.total[0].strip()!r} ({reader.total[1]})"
         newest_overall = newest if newest_overall is None else max(newest_overall, newest)
         raw = reader.rows(months)
         frames.append(_to_incidents(raw, spec, reader.measure_key))
@@ -133,18 +164,19 @@ def fetch_police(
         boundary_year_inferred=boundary_year is None,
         dropped_incomplete_months=0 if keep_latest else incomplete_months,
         withheld_cells=int(incidents["count"].isna().sum()),
+        months_stored=kept_months,
+        dimension_selected=selected,
     )
     return Dataset({"incidents": incidents}, "politie:" + "+".join(tables), provenance, tuple(messages))
 
 
 class _Reader:
-    """Reads one police table for one municipality, splitting queries that hit the row cap."""
+    """Reads one police table for one municipality from the paged feed."""
 
-    def __init__(self, client: HttpClient, root: str, spec: _Table, gemeente: str, row_cap: int) -> None:
-        self.client, self.root, self.spec, self.row_cap = client, root, spec, row_cap
+    def __init__(self, client: HttpClient, root: str, spec: _Table, gemeente: str) -> None:
+        self.client, self.root, self.spec = client, root, spec
         self.prefix = "BU" + gemeente[2:]
         self.responses: list[Response] = []
-        self._buurten: list[str] | None = None
         properties, found = data_properties(client, root, spec.table)
         self.responses.extend(found)
         key = resolve_key(properties, spec.measure)
@@ -153,6 +185,34 @@ class _Reader:
                 f"{spec.table}: DataProperties has no '{spec.measure}' measure. Fix: check the table"
             )
         self.measure_key = key
+        kinds = properties["Type"].astype("string").fillna("")
+        dimensions = set(properties.loc[kinds.str.endswith("Dimension"), "Key"].astype(str))
+        unexpected = sorted(dimensions - KNOWN_DIMENSIONS - {spec.total_of})
+        if unexpected:
+            raise SourceError(
+                f"{spec.table}: unexpected dimension(s) {', '.join(unexpected)}: summing over their keys could "
+                "count the same registrations twice. Fix: report this; the connector must select one key"
+            )
+        self.total = self._total_key() if spec.total_of in dimensions else None
+
+    def _total_key(self) -> tuple[str, str]:
+        """The (padded) key and title of the one total row of the ``total_of`` dimension."""
+        dimension = str(self.spec.total_of)
+        result = fetch_rows(self.client, f"{self.root}/{self.spec.table}/{dimension}")
+        self.responses.extend(result.responses)
+        totals = [
+            (str(row["Key"]), str(row.get("Title", "")))
+            for row in result.rows
+            if str(row.get("Title", "")).strip().casefold().startswith(TOTAL_TITLE)
+        ]
+        if len(totals) != 1:
+            titles = ", ".join(repr(str(r.get("Title"))) for r in result.rows)
+            raise SourceError(
+                f"{self.spec.table}/{dimension}: expected exactly one total key (title starting 'Totaal'), "
+                f"found {len(totals)} among {titles}. Fix: report this; the subtypes must not be summed with "
+                "their total"
+            )
+        return totals[0]
 
     def months(
         self, wanted: pd.PeriodIndex, keep_latest: bool, incomplete: int
@@ -169,12 +229,12 @@ class _Reader:
         dropped = [p for p in wanted if cutoff < p <= newest]
         if dropped:
             notes.append(
-                f"{self.spec.table}: dropped {', '.join(map(str, dropped))}: newest {incomplete} month(s) "
+                f"{self.spec.table}: dropped {months_text(dropped)}: newest {incomplete} month(s) "
                 f"up to {newest} are incomplete (reporting lag); use --keep-latest to keep them"
             )
         absent = [p for p in wanted if p not in set(published) and p <= newest]
         if absent:
-            notes.append(f"{self.spec.table}: not published: {', '.join(map(str, absent))}")
+            notes.append(f"{self.spec.table}: not published: {months_text(absent)}")
         months = [p for p in wanted if p in set(published) and p <= cutoff]
         if not months:
             raise SourceError(
@@ -184,59 +244,22 @@ class _Reader:
         return months, newest, notes
 
     def rows(self, months: Sequence[pd.Period]) -> pd.DataFrame:
-        """All rows of ``months``: month batches sized from the first answer, split further on the cap."""
+        """All rows of ``months`` (one query per ``MONTHS_PER_QUERY`` months, each paged by the feed)."""
         codes = [month_code(p) for p in months]
-        collected: list[dict[str, object]] = []
-        batch = 1
-        position = 0
-        while position < len(codes):
-            chunk = codes[position : position + batch]
-            found = self._query(chunk, self.prefix)
-            collected.extend(found)
-            position += len(chunk)
-            per_month = max(1, len(found) // len(chunk))
-            batch = max(1, int(0.8 * self.row_cap) // per_month)
-        columns = [REGION, PERIOD, self.measure_key, *([OFFENCE] if self.spec.has_offence else [])]
-        frame = pd.DataFrame(collected, columns=columns)
-        return frame
-
-    def _query(self, months: list[str], prefix: str) -> list[dict[str, object]]:
         select = [REGION, PERIOD, self.measure_key, *([OFFENCE] if self.spec.has_offence else [])]
-        periods = " or ".join(f"{PERIOD} eq {quote(m)}" for m in months)
-        where = f"{startswith_any(REGION, [prefix])} and ({periods})"
-        result = fetch_rows(
-            self.client,
-            f"{self.root}/{self.spec.table}/TypedDataSet",
-            {"$filter": where, "$select": ",".join(select)},
-            top=self.row_cap,
-        )
-        self.responses.extend(result.responses)
-        if not result.truncated:
-            return result.rows
-        if len(months) > 1:
-            half = len(months) // 2
-            return self._query(months[:half], prefix) + self._query(months[half:], prefix)
-        finer = self._finer(prefix)
-        if not finer:
-            raise SourceError(
-                f"{self.spec.table}: {months[0]} of {prefix} alone returns {self.row_cap} rows, the row cap. "
-                "Fix: raise the row cap setting if the host allows it"
-            )
-        out: list[dict[str, object]] = []
-        for part in finer:
-            out.extend(self._query(months, part))
-        return out
-
-    def _finer(self, prefix: str) -> list[str]:
-        """Split an area prefix one level (municipality into wijk prefixes, wijk into buurt keys) using the
-        table's WijkenEnBuurten dimension; empty when it cannot be split."""
-        if self._buurten is None:
-            keys, found = dimension_keys(self.client, self.root, self.spec.table, REGION, prefix=self.prefix)
-            self.responses.extend(found)
-            self._buurten = sorted(k for k in keys if k.startswith(self.prefix))
-        inside = [k for k in self._buurten if k.startswith(prefix)]
-        level = sorted({k[:8] for k in inside}) if len(prefix) < 8 else sorted(set(inside))
-        return [p for p in level if p != prefix]
+        only = f" and {self.spec.total_of} eq {quote(self.total[0])}" if self.total is not None else ""
+        collected: list[dict[str, object]] = []
+        for first in range(0, len(codes), MONTHS_PER_QUERY):
+            periods = " or ".join(f"{PERIOD} eq {quote(m)}" for m in codes[first : first + MONTHS_PER_QUERY])
+            result = fetch_rows(
+                self.client,
+                f"{feed_root(self.root)}/{self.spec.table}/TypedDataSet",
+                {"$filter": f"{startswith_any(REGION, [self.prefix])} and ({periods}){only}",
+                 "$select": ",".join(select)},
+            )  # fmt: skip
+            self.responses.extend(result.responses)
+            collected.extend(result.rows)
+        return pd.DataFrame(collected, columns=select)
 
 
 def _to_incidents(raw: pd.DataFrame, spec: _Table, measure: str) -> pd.DataFrame:

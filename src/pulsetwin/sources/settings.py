@@ -37,11 +37,20 @@ KERNCIJFERS_TABLES: Final[dict[int, str]] = {
 
 POLICE_CRIME_TABLE: Final = "47022NED"
 POLICE_NUISANCE_TABLE: Final = "47024NED"
-POLICE_ROW_CAP: Final = 5000
-"""dataderden.cbs.nl caps ``$top`` at 5,000 rows and rejects ``$skip``."""
-CBS_ROW_CAP: Final = 10000
-"""opendata.cbs.nl TypedDataSet returns at most 10,000 rows per query."""
+CBS_CELL_LIMIT: Final = 10000
+"""The ``ODataApi`` endpoints answer HTTP 500 ("query returns more than 10000 records") above this many cells;
+data is therefore read from the paged ``ODataFeed`` endpoint (see :func:`feed_root`)."""
+API_SEGMENT: Final = "/ODataApi/"
+FEED_SEGMENT: Final = "/ODataFeed/"
 PDOK_PAGE_LIMIT: Final = 1000
+"""The OGC API refuses ``limit`` above 1,000."""
+PDOK_OGC_YEARS: Final = range(2022, 2026)
+"""Boundary years served by the PDOK OGC API; older years exist only as the yearly GeoPackage."""
+PDOK_GEOPACKAGE_URL: Final = (
+    "https://service.pdok.nl/cbs/wijkenbuurten/{year}/atom/downloads/wijkenbuurten_{year}.gpkg"
+)
+"""The yearly GeoPackage download (some years carry a ``_v2``/``_v3`` suffix: check the atom feed)."""
+PDOK_ATOM_URL: Final = "https://service.pdok.nl/cbs/wijkenbuurten/{year}/atom/index.xml"
 INCOMPLETE_MONTHS: Final = 2
 """Police months dropped at the end of the series (reporting lag), counted back from the newest period."""
 
@@ -76,6 +85,8 @@ class SourceSettings:
         First wait in seconds; doubles on every retry (exponential backoff).
     max_pages
         Safety stop for paging loops.
+    offline
+        Answer from the cache only (whatever its age): a request that is not cached fails at once.
     """
 
     cbs_url: str = DEFAULT_CBS_URL
@@ -88,6 +99,7 @@ class SourceSettings:
     retries: int = 4
     backoff: float = 1.0
     max_pages: int = 10000
+    offline: bool = False
 
     def __post_init__(self) -> None:
         if self.retries < 0:
@@ -124,3 +136,18 @@ class SourceSettings:
     def pdok_root(self, year: int) -> str:
         """The OGC API root of one boundary year."""
         return self.pdok_url.format(year=year).rstrip("/")
+
+
+def feed_root(api_root: str) -> str:
+    """The paged bulk ``ODataFeed`` root of an ``ODataApi`` root (``…/ODataApi/odata`` -> ``…/ODataFeed/odata``).
+
+    CBS serves metadata on both; data above 10,000 cells only on the feed, which pages with ``odata.nextLink``.
+    """
+    root = api_root.rstrip("/") + "/"
+    if API_SEGMENT.lower() not in root.lower():
+        raise bad_parameter(
+            "base URL", "the CBS connectors", f"an OData v3 root containing '{API_SEGMENT}' (its bulk feed is "
+            f"the same URL with '{FEED_SEGMENT}')", api_root,
+        )  # fmt: skip
+    at = root.lower().rindex(API_SEGMENT.lower())
+    return (root[:at] + FEED_SEGMENT + root[at + len(API_SEGMENT) :]).rstrip("/")

@@ -9,6 +9,7 @@ values); then the stored rows are replaced in the same transaction and the log k
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,10 +24,28 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pulsetwin.exceptions import ConflictError, ParameterTypeError, StoreError, bad_parameter
-from pulsetwin.schema.tables import IMPORTABLE, PROTECTED, TABLES, TableSpec, table_spec
-from pulsetwin.store.io import SQL_TYPES, export_relation, load_file, table_ddl
+from pulsetwin.exceptions import (
+    ConflictError,
+    ParameterTypeError,
+    StoreBusyError,
+    StoreError,
+    bad_parameter,
+)
+from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
+from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
+from pulsetwin.store.digest import EMPTY, Digest, TableChange, digest_rows
+from pulsetwin.store.duplicates import refuse_duplicate_source
+from pulsetwin.store.imports import (
+    UndoResult,
+    list_imports,
+    record_new_rows,
+    record_rows,
+    tracking_ddl,
+    undo_import,
+)
+from pulsetwin.store.io import SQL_TYPES, export_relation, table_ddl
 from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
+from pulsetwin.store.prepare import CheckedImport, check_file, check_frames
 from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
 from pulsetwin.store.runs import (
     RUNS_DDL,
@@ -44,6 +63,10 @@ CATEGORIES_DDL = (
     "source VARCHAR NOT NULL)",
 )
 INTERNAL_TABLES = ("provenance", "categories", "runs", "log_head")
+LOCK_WAIT_SECONDS = 60.0  # a CLI command waits this long for a server (or another command) to let go
+FIRST_RETRY = 0.02
+LONGEST_RETRY = 0.25
+WAITING_SUFFIX = ".waiting"
 CONFLICTS_SHOWN = 10
 LONG_TEXT = 40  # revision digests show longer text values (geometry) as a short SHA-256 instead
 
@@ -100,24 +123,46 @@ class Store:
         The DuckDB file; created with all tables when missing (unless ``read_only``).
     read_only
         Open without write access; the file must exist.
+    anchor_file
+        Where every committed write appends the new log head (default: ``PULSETWIN_ANCHOR_FILE``, else
+        ``<path>.anchors.jsonl`` next to the store; none for ``:memory:``).
+    anchor_key
+        Key file signing the anchors and checking signed ones (default: ``PULSETWIN_ANCHOR_KEY``, else
+        unsigned). Keep it where the store's writers cannot read it.
+    wait
+        Seconds to wait, with back-off, while another process holds the file (DuckDB lets one process
+        write, and nobody read while it does); then :class:`StoreBusyError`.
+    signal
+        While waiting, ask the holder to let go by touching :func:`waiting_file` (a running ``serve``
+        watches it and closes the store between requests). The server itself opens without signalling.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_PATH,
+        *,
+        read_only: bool = False,
+        anchor_file: Path | None = None,
+        anchor_key: Path | None = None,
+        wait: float = LOCK_WAIT_SECONDS,
+        signal: bool = True,
+    ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.anchor_path = resolve_anchor_path(self.path, anchor_file)
+        key = resolve_key(anchor_key)
         if read_only and not self.path.is_file():
             raise StoreError(
                 f"store '{self.path}' does not exist. Fix: import data first or pass the right --db"
             )
-        try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as error:
-            raise StoreError(
-                f"cannot open store '{self.path}': {error}. "
-                "Fix: close other programs using it, or check the path"
-            ) from None
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
+            raise bad_parameter("wait", "Store", "a number of seconds >= 0", wait)
+        self._con = _connect(self.path, read_only=read_only, wait=float(wait), signal=signal)
         self._depth = 0
-        self.log = Log(self._con, self.transaction)
+        writer = None
+        if self.anchor_path is not None and not read_only:
+            writer = AnchorWriter(self.anchor_path, store=str(self.path.resolve()), key=key)
+        self.log = Log(self._con, self.transaction, anchors=writer, key=key)
         if read_only:
             self._check_schema()
         else:
@@ -158,11 +203,13 @@ class Store:
             yield
         except BaseException:
             self._con.rollback()
+            self.log.rolled_back()
             raise
         else:
             self._con.commit()
         finally:
             self._depth = 0
+        self.log.committed()  # anchors the new head outside the store once the write is durable
 
     # ------------------------------------------------------------------ import
     def import_frames(
@@ -175,6 +222,7 @@ class Store:
         actor: str = "cli",
         details: Mapping[str, Any] | None = None,
         revise: bool = False,
+        also_source: bool = False,
     ) -> ImportReport:
         """Validate and import canonical frames atomically.
 
@@ -187,43 +235,63 @@ class Store:
         number of rows revised and old -> new values of the first keys (values of audit-only tables are
         left out), and the provenance notes the revision.
 
+        Incidents whose counts coincide with another stored source's are refused (a copy would be counted
+        twice) unless ``also_source`` says they are a different measurement. Every import records which rows
+        it inserted, so :meth:`undo_import` can remove it exactly.
+
         Raises
         ------
         PersonalDataError, SchemaError
             From the guard and validator; nothing is written.
         ConflictError
             When a key is stored with other values and ``revise`` is False; lists the first keys and the
-            count; nothing is written.
+            count; or when incidents repeat another source's counts; nothing is written.
         """
-        from pulsetwin.schema.pii import guard_personal_data
-        from pulsetwin.schema.validate import validate_table
+        self._require_writable()
+        checked = check_frames(frames, file=file, file_hash=file_hash, details=details)
+        return self.import_checked(
+            checked, source=source, actor=actor, revise=revise, also_source=also_source
+        )
 
+    def import_checked(
+        self,
+        checked: CheckedImport,
+        *,
+        source: str | None = None,
+        actor: str = "cli",
+        revise: bool = False,
+        also_source: bool = False,
+    ) -> ImportReport:
+        """Import frames that :func:`~pulsetwin.store.prepare.check_file` or ``check_frames`` passed.
+
+        ``source`` defaults to the checked file's ``file:<name>``. Atomic and idempotent as
+        :meth:`import_frames`; ConflictError (naming the file) on keys stored with other values unless
+        ``revise``, and on incidents copying another source's counts unless ``also_source``.
+        """
         self._require_writable()
         if not isinstance(revise, bool):
             raise ParameterTypeError(
                 f"The 'revise' parameter of Store.import_frames must be a bool. Got {revise!r} instead."
             )
-        if not isinstance(frames, Mapping) or not frames:
-            raise bad_parameter(
-                "frames", "Store.import_frames", "a non-empty dict of table name to frame", frames
+        if not isinstance(checked, CheckedImport):
+            raise ParameterTypeError(
+                "The 'checked' parameter of Store.import_checked must be a CheckedImport from check_file or "
+                f"check_frames. Got {type(checked).__name__} instead."
             )
-        validated: dict[str, pd.DataFrame] = {}
-        for table, frame in frames.items():
-            spec = table_spec(table)
-            if spec.name not in IMPORTABLE:
-                raise StoreError(f"table '{table}' cannot be imported; importable: {', '.join(IMPORTABLE)}")
-            if not isinstance(frame, pd.DataFrame):
-                raise ParameterTypeError(
-                    f"The 'frames' parameter of Store.import_frames must map '{table}' to a DataFrame. "
-                    f"Got {type(frame).__name__} instead."
-                )
-            guard_personal_data(frame, file=file)
-            validated[table] = validate_table(table, frame, file=file)
+        source = source or checked.default_source
+        if source is None:
+            raise bad_parameter("source", "Store.import_checked", "a non-empty source name", source)
+        validated, file, file_hash, details = checked.frames, checked.file, checked.file_hash, checked.details
         imported_at = datetime.now(UTC).replace(tzinfo=None)
         dataset = dataset_id(source, file_hash, imported_at)
         with self.transaction():
-            merged = [self._merge(TABLES[t], f, revise=revise) for t, f in validated.items()]
-            results = tuple(result for result, _ in merged)
+            merged = [
+                self._merge(
+                    TABLES[t], f, dataset=dataset, revise=revise, check_copy=not also_source, file=file
+                )
+                for t, f in validated.items()
+            ]
+            results = tuple(result for result, _, _ in merged)
             new_slugs = self._register_categories(validated, source, imported_at)
             for result in results:
                 revision = {"revise": True, "revised": result.revised} if revise else {}
@@ -261,8 +329,15 @@ class Store:
             }
             if revise:
                 context = {"dataset_id": dataset, "source": source, "file": file}
-                self.log.append_many(LogEntry(actor, "revise", r.table, context | c) for r, c in merged)
-            record = self.log.append(actor, "import", ",".join(validated), summary)
+                self.log.append_many(LogEntry(actor, "revise", r.table, context | c) for r, c, _ in merged)
+            record = self.log.append(
+                actor,
+                "import",
+                ",".join(validated),
+                summary,
+                tables=("provenance", "categories"),
+                changes={r.table: change for r, _, change in merged},
+            )
         return ImportReport(dataset, source, file, file_hash, results, new_slugs, record.seq)
 
     def import_file(
@@ -274,61 +349,75 @@ class Store:
         actor: str = "cli",
         source: str | None = None,
         revise: bool = False,
+        also_source: bool = False,
+        crs: str | None = None,
+        allow_withheld: bool = False,
     ) -> ImportReport:
-        """Read a CSV/Parquet file (areas also GeoPackage/GeoJSON) and import it with :meth:`import_frames`.
+        """Read a CSV/Parquet file (areas also GeoPackage/GeoJSON) and import it (see :func:`check_file`).
 
         ``source`` defaults to ``file:<name>``; the file's SHA-256 and reader notes (layer, CRS handling,
-        water-only buurten) go into the provenance record. ``revise`` as in :meth:`import_frames`.
+        encoding, water-only buurten) go into the provenance record. ``crs`` declares the CRS of the file's
+        coordinates; ``allow_withheld`` accepts empty counts as withheld. ``revise`` and ``also_source`` as in
+        :meth:`import_frames`.
         """
-        spec = table_spec(table)
-        file_path = Path(path)
-        loaded = load_file(spec, file_path, layer=layer)
-        return self.import_frames(
-            {spec.name: loaded.frame},
-            source=source or f"file:{file_path.name}",
-            file=str(file_path),
-            file_hash=loaded.file_hash,
-            actor=actor,
-            details=loaded.details,
-            revise=revise,
+        self._require_writable()
+        checked = check_file(table, path, layer=layer, crs=crs, allow_withheld=allow_withheld)
+        return self.import_checked(
+            checked, source=source, actor=actor, revise=revise, also_source=also_source
         )
 
     def _merge(
-        self, spec: TableSpec, frame: pd.DataFrame, *, revise: bool = False
-    ) -> tuple[TableImport, dict[str, Any]]:
+        self,
+        spec: TableSpec,
+        frame: pd.DataFrame,
+        *,
+        dataset: str,
+        revise: bool = False,
+        check_copy: bool = True,
+        file: str | None = None,
+    ) -> tuple[TableImport, dict[str, Any], TableChange]:
         """Insert the new rows of one validated frame and, when revising, replace rows stored with other values.
 
-        Returns the counts and the revision digest (empty unless ``revise``). ConflictError on keys stored
-        with other values when not revising.
+        Returns the counts, the revision digest (empty unless ``revise``) and the digests of the rows
+        added and removed (for the log). ConflictError on keys stored with other values when not revising,
+        and (``check_copy``) on incidents copying another source. The rows are recorded under ``dataset``
+        for undo.
         """
         view = f"_incoming_{spec.name}"
         self._con.register(view, pa.Table.from_pandas(frame, preserve_index=False))  # Arrow scans ~2x faster
         changes: dict[str, Any] = {"revised": 0, "changed_columns": {}, "changes": []} if revise else {}
+        removed: Digest = EMPTY
         try:
             casts = ", ".join(f'CAST("{c}" AS {SQL_TYPES[k]}) AS "{c}"' for c, k in spec.columns)
             incoming = f"(SELECT {casts} FROM {view})"
             on = " AND ".join(f'i."{k}" = t."{k}"' for k in spec.key)
             target = f'"{spec.name}"'
             if _scalar(self._con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
+                if not revise:
+                    self._refuse_conflicts(spec, incoming, on, file)
+                if check_copy and spec.name == "incidents":
+                    refuse_duplicate_source(self._con, incoming, file)
+                record_rows(self._con, spec, dataset, incoming, on, self._differs(spec), revise=revise)
                 if revise:
-                    changes = self._replace_revised(spec, incoming, on)
-                else:
-                    self._refuse_conflicts(spec, incoming, on)
-                sql = f"INSERT INTO {target} SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
+                    changes, removed = self._replace_revised(spec, incoming, on)
+                new_rows = f"SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
             else:
-                sql = f"INSERT INTO {target} SELECT * FROM {incoming}"
-            inserted = _scalar(self._con, sql)
+                record_new_rows(self._con, spec, dataset, incoming)
+                new_rows = f"SELECT * FROM {incoming}"
+            added = digest_rows(self._con, new_rows)
+            inserted = _scalar(self._con, f"INSERT INTO {target} {new_rows}")
         finally:
             self._con.unregister(view)
         revised = int(changes.get("revised", 0))
         new = inserted - revised
-        return TableImport(spec.name, len(frame), new, len(frame) - new - revised, revised), changes
+        counts = TableImport(spec.name, len(frame), new, len(frame) - new - revised, revised)
+        return counts, changes, TableChange(added, removed)
 
     def _differs(self, spec: TableSpec) -> str:
         """SQL condition: the incoming row ``i`` and the stored row ``t`` differ in a value column."""
         return " OR ".join(f'i."{c}" IS DISTINCT FROM t."{c}"' for c in spec.value_columns)
 
-    def _refuse_conflicts(self, spec: TableSpec, incoming: str, on: str) -> None:
+    def _refuse_conflicts(self, spec: TableSpec, incoming: str, on: str, file: str | None = None) -> None:
         """Raise ConflictError when incoming keys are stored with other values."""
         differs = self._differs(spec)
         keys = ", ".join(f'i."{k}"' for k in spec.key)
@@ -339,17 +428,19 @@ class Store:
         if rows:
             shown = "; ".join(_describe_key(spec, row) for row in rows)
             raise ConflictError(
-                f"table '{spec.name}': {rows[0][-1]} rows have keys already stored with other values "
+                ("" if file is None else f"file '{file}': ")
+                + f"table '{spec.name}': {rows[0][-1]} rows have keys already stored with other values "
                 f"(first {len(rows)}: {shown}). Nothing was imported. "
                 "Fix: correct the file if it is wrong, or, when the source re-published corrected values, "
                 "pass --revise to accept a re-publication (revise=True in Python; the old values are logged)"
             )
 
-    def _replace_revised(self, spec: TableSpec, incoming: str, on: str) -> dict[str, Any]:
+    def _replace_revised(self, spec: TableSpec, incoming: str, on: str) -> tuple[dict[str, Any], Digest]:
         """Delete the stored rows whose key comes in with other values; return the revision digest.
 
         The digest holds the number of rows revised, how many of them changed per value column, and
-        old -> new values of the changed columns for the first keys in key order.
+        old -> new values of the changed columns for the first keys in key order; the second value is the
+        row digest of the deleted rows.
         """
         differs = self._differs(spec)
         per_column = ", ".join(
@@ -364,14 +455,17 @@ class Store:
         shown = self._con.execute(
             f"SELECT {keys}, {pairs} {joined} ORDER BY {keys} LIMIT {CONFLICTS_SHOWN}"
         ).fetchall()
+        removed = EMPTY
         if revised:
             exists = f"EXISTS (SELECT 1 FROM {incoming} i WHERE {on} AND ({differs}))"
+            removed = digest_rows(self._con, f'SELECT t.* FROM "{spec.name}" t WHERE {exists}')
             self._con.execute(f'DELETE FROM "{spec.name}" t WHERE {exists}')
-        return {
+        digest = {
             "revised": revised,
             "changed_columns": changed,
             "changes": [_revision(spec, row) for row in shown],
         }
+        return digest, removed
 
     def _register_categories(
         self, frames: Mapping[str, pd.DataFrame], source: str, imported_at: datetime
@@ -387,6 +481,25 @@ class Store:
                 "INSERT INTO categories VALUES (?, ?, ?)", [[slug, imported_at, source] for slug in ordered]
             )
         return ordered
+
+    # ------------------------------------------------------------------ list / undo imports
+    def imports(self) -> pd.DataFrame:
+        """Every import, oldest first: id, tables, source, file, file hash, rows, time, and undo if undone."""
+        return list_imports(self._con)
+
+    def undo_import(self, import_id: str, *, reason: str, actor: str = "cli") -> UndoResult:
+        """Remove exactly the rows one import inserted and restore the rows it revised, atomically, logged.
+
+        Refused (StoreError, nothing changed) when the import is unknown, already undone, made before
+        imports recorded their rows, or when a later import still brings the same rows: undo that first.
+        """
+        with self.transaction():
+            at = datetime.now(UTC).replace(tzinfo=None)
+            result, changes = undo_import(self._con, import_id, reason=reason, actor=actor, at=at)
+            self.log.append(
+                actor, "undo_import", import_id, asdict(result), tables=("categories",), changes=changes
+            )
+        return result
 
     # ------------------------------------------------------------------ read / export
     def read(self, table: str, *, where: Mapping[str, object] | None = None) -> pd.DataFrame:
@@ -471,7 +584,8 @@ class Store:
         )  # fmt: skip
         with self.transaction():
             insert_run(self._con, run)
-            self.log.append(actor, "save_run", run.run_id, {"kind": kind, "model": model, "status": status})
+            detail = {"kind": kind, "model": model, "status": status}
+            self.log.append(actor, "save_run", run.run_id, detail, tables=("runs",))
         return run
 
     def runs(self) -> pd.DataFrame:
@@ -486,14 +600,16 @@ class Store:
         """Change a run's status (logged with the previous status)."""
         with self.transaction():
             previous = update_status(self._con, run_id, status)
-            self.log.append(actor, "set_run_status", run_id, {"from": previous, "to": status})
+            self.log.append(
+                actor, "set_run_status", run_id, {"from": previous, "to": status}, tables=("runs",)
+            )
 
     # ------------------------------------------------------------------ schema
     def _create_schema(self) -> None:
         """Create missing tables and the log head, in one transaction."""
         statements = (
             *(table_ddl(spec) for spec in TABLES.values() if spec.name != "log"),
-            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL,
+            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(),
         )  # fmt: skip
         with self.transaction():
             for statement in statements:
@@ -517,6 +633,66 @@ class Store:
         """Refuse writes on a read-only store."""
         if self.read_only:
             raise StoreError(f"store '{self.path}' is open read-only. Fix: open it with read_only=False")
+
+
+def waiting_file(path: Path) -> Path:
+    """The file a process touches while it waits for the store ``path``: ``<path>.waiting``."""
+    return path.with_name(path.name + WAITING_SUFFIX)
+
+
+def access_wanted(path: Path, *, within: float) -> bool:
+    """Whether some process touched the waiting file of ``path`` in the last ``within`` seconds."""
+    try:
+        touched = waiting_file(path).stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return time.time() - touched < within
+
+
+def _connect(path: Path, *, read_only: bool, wait: float, signal: bool) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, retrying with back-off while another process holds its lock.
+
+    Any other failure, and a lock still held after ``wait`` seconds, raise with the fix. When ``signal``,
+    each retry touches the waiting file, and the file is removed once the store is open.
+    """
+    deadline = time.monotonic() + wait
+    delay = FIRST_RETRY
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as error:
+            if not _lock_conflict(error):
+                raise StoreError(
+                    f"cannot open store '{path}': {error}. Fix: check the path and that the file is a DuckDB "
+                    "store"
+                ) from None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StoreBusyError(
+                    f"store '{path}' is held by another program ({_holder(error)}) and was not released "
+                    f"within {wait:g} s. Fix: wait for that command to finish and run this again; a running "
+                    "'pulsetwin serve' lets go between requests by itself"
+                ) from None
+            if signal:
+                waiting_file(path).touch()
+            time.sleep(min(delay, left))
+            delay = min(delay * 1.5, LONGEST_RETRY)
+        else:
+            if signal:
+                waiting_file(path).unlink(missing_ok=True)
+            return con
+
+
+def _lock_conflict(error: duckdb.Error) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock."""
+    return isinstance(error, duckdb.IOException) and "conflicting lock" in str(error).lower()
+
+
+def _holder(error: duckdb.Error) -> str:
+    """The holding process as DuckDB names it ('PID 123'), else 'another process'."""
+    text = str(error)
+    start = text.find("PID ")
+    return text[start:].split(")")[0].rstrip() if start >= 0 else "another process"
 
 
 def canonical_dtypes(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """Files in and out of the store: CSV, Parquet, and GeoPackage/GeoJSON for areas.
 
-Reading keeps raw values for the validator (CSV columns are read as strings). Writing is deterministic (rows
-sorted by key, ISO dates, WKT geometry, shortest round-trip floats) and atomic (temp file, then rename), so a
-canonical CSV written here survives CSV -> store -> CSV byte for byte.
+Reading keeps raw values for the validator (CSV columns are read as strings). A file is first checked to be
+what its suffix says (:mod:`pulsetwin.store.textfile` for CSV: GZIP decompressed, encodings detected, binary
+refused; the ``PAR1`` magic for Parquet); anything a reader cannot parse becomes a SchemaError naming the file.
+Writing is deterministic (rows sorted by key, ISO dates, WKT geometry, shortest round-trip floats) and atomic
+(temp file, then rename), so a canonical CSV written here survives CSV -> store -> CSV byte for byte.
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from pyproj.exceptions import ProjError
 
 from pulsetwin.exceptions import CRSError, Location, SchemaError, StoreError
+from pulsetwin.schema.crs import WKT_DECIMALS, is_rd_new, parse_crs
+from pulsetwin.schema.geometry import empty_geometry
 from pulsetwin.schema.tables import AREAS, CRS_EPSG, CRS_NAME, TableSpec
+from pulsetwin.schema.validate import refuse_duplicate_columns
 from pulsetwin.store.provenance import file_sha256
+from pulsetwin.store.textfile import decode_bytes, read_file_bytes, sniff_format
 
 SQL_TYPES = {
     "str": "VARCHAR",
@@ -36,8 +43,6 @@ SQL_TYPES = {
 }
 TABLE_SUFFIXES = (".csv", ".parquet")
 GEO_SUFFIXES = (".gpkg", ".geojson", ".json")
-WKT_DECIMALS = 3
-"""Geometry read from GeoPackage/GeoJSON is written as WKT rounded to millimetres (RD New metres)."""
 
 _WATER_SUFFIXES = ("9997", "9998")
 _LEVEL_WORDS = (("buurt", "buurt"), ("wijk", "wijk"), ("gemeente", "gemeente"), ("cell", "cell"))
@@ -59,15 +64,22 @@ class LoadedFile:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def load_file(spec: TableSpec, path: Path, *, layer: str | None = None) -> LoadedFile:
+def load_file(spec: TableSpec, path: Path, *, layer: str | None = None, crs: str | None = None) -> LoadedFile:
     """Read ``path`` for import into ``spec``'s table, choosing the reader by suffix.
+
+    ``crs`` is the user's declaration of the file's CRS: it is checked here (an unknown code is refused naming
+    the file) and, for GeoPackage/GeoJSON, given to a layer without one; CSV/Parquet coordinates are reprojected
+    by the validator.
 
     Raises
     ------
     StoreError
         When the file is missing or its format is not supported for the table.
+    SchemaError
+        When the file is not what its suffix says, or cannot be parsed; the message names the file.
     CRSError
-        When an areas file has no declared CRS (GeoJSON excepted: RFC 7946 fixes it to WGS84).
+        When an areas file has no declared CRS (GeoJSON excepted: RFC 7946 fixes it to WGS84), when ``crs`` is
+        unknown, or contradicts the CRS the file declares.
     """
     if not path.is_file():
         raise StoreError(f"file '{path}' does not exist. Fix: check the path")
@@ -82,57 +94,117 @@ def load_file(spec: TableSpec, path: Path, *, layer: str | None = None) -> Loade
         raise StoreError(
             f"file '{path}': --layer only applies to GeoPackage/GeoJSON files. Fix: drop --layer"
         )
+    declared = None if crs is None else parse_crs(crs, where=f"file '{path}'")
     file_hash = file_sha256(path)
+    details: dict[str, Any] = {} if crs is None else {"declared_crs": crs}
     if suffix == ".csv":
-        return LoadedFile(read_csv_strings(path), file_hash)
+        frame, notes = read_csv_text(path)
+        return LoadedFile(frame, file_hash, details | ({"reading": list(notes)} if notes else {}))
     if suffix == ".parquet":
-        return LoadedFile(read_parquet_frame(path), file_hash)
-    frame, details = read_areas_geo(path, layer)
-    return LoadedFile(frame, file_hash, details)
+        return LoadedFile(read_parquet_frame(path), file_hash, details)
+    frame, geo = read_areas_geo(path, layer, crs=None if declared is None else crs)
+    return LoadedFile(frame, file_hash, details | geo)
 
 
 def read_csv_strings(path: Path) -> pd.DataFrame:
     """Read a CSV with every column as text (empty fields stay ``""``); ``;`` is accepted as delimiter."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        header_line = handle.readline()
+    return read_csv_text(path)[0]
+
+
+def read_csv_text(path: Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Read a CSV with every column as text, and notes on how it was read (decompressed, decoded).
+
+    The bytes go through :func:`pulsetwin.store.textfile.read_file_bytes` (GZIP decompressed, binary
+    refused) and are decoded by :func:`~pulsetwin.store.textfile.decode_bytes` unless they are plain ASCII or
+    UTF-8; ``;`` is accepted as delimiter when the header has more of them than commas.
+    """
+    file = str(path)
+    raw = read_file_bytes(path)
+    data, notes = raw.data, raw.notes
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.isascii():
+        decoded = decode_bytes(data, file=file)
+        notes += decoded.notes
+        if decoded.encoding != "utf-8":
+            data = decoded.text.encode("utf-8")
+    header_line = data[: data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8").rstrip("\r")
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     names = next(csv.reader([header_line], delimiter=delimiter), [])
     if not names or names == [""]:
         raise SchemaError("a header row with the column names", where=_where(path), fix="add the header row")
+    refuse_duplicate_columns(names, file=file)
     try:
         table = pacsv.read_csv(
-            path,
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())),
         )
     except pa.ArrowInvalid as error:
         raise SchemaError(f"a well-formed CSV ({error})", where=_where(path), fix="repair the CSV") from None
     text = pd.StringDtype(na_value=np.nan)
-    return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
+    return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get), notes
 
 
 def read_parquet_frame(path: Path) -> pd.DataFrame:
-    """Read a Parquet file; dates come back as ``datetime64`` for the validator."""
+    """Read a Parquet file; dates come back as ``datetime64`` and dictionary columns as plain values."""
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    if not head.startswith(b"PAR1"):
+        known = sniff_format(head)
+        what = known[0] if known is not None else "not Parquet (it lacks the 'PAR1' magic bytes)"
+        raise SchemaError(
+            f"expected a Parquet file; the file is {what}",
+            where=_where(path),
+            fix="export the table as Parquet again, or give the file the suffix of its real format",
+        )
     try:
+        schema = pq.read_schema(path)
+        refuse_duplicate_columns(schema.names, file=str(path))
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as error:
+    except (pa.ArrowException, OSError) as error:
         raise SchemaError(
             f"a readable Parquet file ({error})", where=_where(path), fix="re-export it"
         ) from None
+    for index, column in enumerate(table.schema):
+        if pa.types.is_dictionary(column.type):  # categorical columns: validate the values, not the codes
+            table = table.set_column(index, column.name, table.column(index).cast(column.type.value_type))
     return table.to_pandas(date_as_object=False)
 
 
-def read_areas_geo(path: Path, layer: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_areas_geo(
+    path: Path, layer: str | None, *, crs: str | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read one layer of a GeoPackage/GeoJSON as canonical-named areas with WKT geometry in EPSG:28992.
 
     Source columns of the CBS wijk- en buurtkaart are renamed (see ``_SOURCE_FIELDS``); the level comes from a
     ``level`` column or else from the layer name (``buurten`` -> buurt). Water-only buurten are kept, listed.
+    ``crs`` (declared by the user) is given to a layer without a CRS (or with GDAL's "undefined" SRS) and to a
+    GeoJSON without a ``crs`` member; a layer declaring another CRS is refused, never silently overridden.
     """
     import geopandas
     import pyogrio
+    import pyogrio.errors
     import shapely
 
-    layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    unreadable = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
+                  pyogrio.errors.GeometryError, pyogrio.errors.FeatureError)  # fmt: skip
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    is_geojson = path.suffix.lower() in (".geojson", ".json")
+    if not is_geojson and not head.startswith(b"SQLite format 3\x00"):
+        known = sniff_format(head)
+        what = known[0] if known is not None else "not a GeoPackage (it lacks the SQLite header)"
+        raise SchemaError(f"expected a GeoPackage; the file is {what}", where=_where(path),
+                          fix="export the layer as GeoPackage again")  # fmt: skip
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except unreadable as error:
+        raise SchemaError(
+            f"a readable {'GeoJSON' if is_geojson else 'GeoPackage'} file; it is damaged or truncated ({error})",
+            where=_where(path), fix="export or download the file again",
+        ) from None  # fmt: skip
     if layer is None:
         if len(layers) != 1:
             raise SchemaError(
@@ -145,21 +217,50 @@ def read_areas_geo(path: Path, layer: str | None) -> tuple[pd.DataFrame, dict[st
             f"a layer named '{layer}'; the file holds {', '.join(layers)}", where=_where(path),
             fix="pick one of those with --layer NAME",
         )  # fmt: skip
-    gdf = geopandas.read_file(path, layer=layer, engine="pyogrio")
+    try:
+        gdf = geopandas.read_file(path, layer=layer, engine="pyogrio")
+    except unreadable as error:
+        raise SchemaError(
+            f"a readable layer '{layer}'; it is damaged or truncated ({error})", where=_where(path),
+            fix="export or download the file again",
+        ) from None  # fmt: skip
     details: dict[str, Any] = {"layer": layer}
-    is_geojson = path.suffix.lower() in (".geojson", ".json")
+    undefined = gdf.crs is None or gdf.crs.name.lower().startswith("undefined")
     if is_geojson and not _geojson_declares_crs(path):
-        gdf = gdf.set_crs(4326, allow_override=True)
-        details["crs_assumed"] = "EPSG:4326 (RFC 7946: GeoJSON without a 'crs' member is WGS84)"
-    if gdf.crs is None:
+        undefined = False
+        if crs is None:
+            gdf = gdf.set_crs(4326, allow_override=True)
+            details["crs_assumed"] = "EPSG:4326 (RFC 7946: GeoJSON without a 'crs' member is WGS84)"
+        else:
+            gdf = gdf.set_crs(crs, allow_override=True)
+            details["crs_declared"] = f"{crs} (--crs; the GeoJSON has no 'crs' member)"
+    elif undefined and crs is not None:
+        gdf = gdf.set_crs(crs, allow_override=True)
+        details["crs_declared"] = f"{crs} (--crs; the layer has no defined SRS)"
+        undefined = False
+    elif crs is not None and not gdf.crs.equals(parse_crs(crs, where=f"file '{path}'")):
         raise CRSError(
-            f"file '{path}', layer '{layer}': the geometry has no declared CRS (found: none); "
-            f"PulseTwin needs it to reproject to {CRS_NAME}. Fix: declare the CRS of the data, e.g. "
-            f"`ogr2ogr -a_srs {CRS_NAME} fixed.gpkg '{path.name}'` when the coordinates are RD New"
+            f"file '{path}', layer '{layer}': the file declares {gdf.crs.to_string()} but --crs says {crs}; "
+            "a file that can be read two ways is not guessed. Fix: drop --crs (the file's own CRS is used), or "
+            "correct the CRS stored in the file"
+        )
+    if undefined:
+        found = "none" if gdf.crs is None else f"'{gdf.crs.name}'"
+        raise CRSError(
+            f"file '{path}', layer '{layer}': the geometry has no defined CRS (found: {found}); "
+            f"PulseTwin needs it to reproject to {CRS_NAME}. Fix: pass --crs EPSG:NNNN with the CRS of the "
+            f"coordinates (e.g. --crs {CRS_NAME} for RD New metres), or declare it in the file, e.g. "
+            f"`ogr2ogr -a_srs {CRS_NAME} fixed.gpkg '{path.name}'`"
         )
     details["source_crs"] = gdf.crs.to_string()
-    if gdf.crs.to_epsg() != CRS_EPSG:
-        gdf = gdf.to_crs(CRS_EPSG)
+    if not is_rd_new(gdf.crs):
+        try:
+            gdf = gdf.to_crs(CRS_EPSG)
+        except (ProjError, ValueError) as error:  # a CRS without a transformation to RD New
+            raise CRSError(
+                f"file '{path}', layer '{layer}': cannot reproject from {gdf.crs.to_string()} to {CRS_NAME} "
+                f"({error}). Fix: declare the CRS the coordinates are really in"
+            ) from None
         details["reprojected_to"] = CRS_NAME
     frame = _canonical_area_columns(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), layer, path)
     frame["geometry"] = shapely.to_wkt(
@@ -233,8 +334,14 @@ def _water_only_codes(frame: pd.DataFrame, raw: pd.DataFrame) -> list[str]:
 
 def _geojson_declares_crs(path: Path) -> bool:
     """True when the GeoJSON document has a top-level (pre-RFC 7946) ``crs`` member."""
-    with path.open(encoding="utf-8") as handle:
-        document = json.load(handle)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SchemaError(
+            f"a complete GeoJSON document in UTF-8 ({error})", where=_where(path),
+            fix="export or download the file again",
+        ) from None  # fmt: skip
     return isinstance(document, dict) and "crs" in document
 
 
@@ -292,8 +399,9 @@ def _write_geo(frame: pd.DataFrame, tmp: Path, *, geojson: bool) -> None:
     """Write areas with WKT geometry as a GeoPackage layer ``areas`` or an RFC 7946 GeoJSON."""
     import geopandas
 
+    wkt = frame["geometry"].mask(empty_geometry(frame["geometry"]), None)  # names-only areas: null geometry
     gdf = geopandas.GeoDataFrame(
-        frame.drop(columns="geometry"), geometry=geopandas.GeoSeries.from_wkt(frame["geometry"]), crs=CRS_EPSG
+        frame.drop(columns="geometry"), geometry=geopandas.GeoSeries.from_wkt(wkt), crs=CRS_EPSG
     )
     if geojson:
         gdf.to_crs(4326).to_file(tmp, driver="GeoJSON", engine="pyogrio", RFC7946="YES")

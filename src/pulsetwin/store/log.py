@@ -4,19 +4,26 @@ Each record's ``hash`` is the SHA-256 of a canonical JSON array of its other fie
 so editing any field, deleting or reordering records breaks the chain. The latest ``(seq, hash)`` is also kept
 in the one-row table ``log_head``, written in the same transaction, so removing records from the tail
 is caught.
-The head lives in the same file: whoever can rewrite both tables consistently can forge the log, and
-:meth:`Log.verify` cannot tell. :meth:`Log.anchor` (``pulsetwin log anchor``) therefore appends the head to an
-anchor file kept outside the store (published, e-mailed to the oversight body, on WORM storage), and
-:meth:`Log.verify_anchors` (``pulsetwin log verify --anchor``) fails when any anchored record is missing or
-has another hash: the history up to each anchor cannot be rewritten unnoticed. Records after the newest
-anchor are covered only by the chain and the in-store head, so anchor after each change that matters.
+
+The head lives in the same file: whoever can rewrite both tables consistently can forge the chain. So after
+every committed write the store appends the new head to an anchor file outside the store
+(:mod:`pulsetwin.store.anchor`; chained lines, signed when a key is configured), and
+:meth:`Log.verify_anchors` (``pulsetwin log verify``) fails when any anchored record is missing or has another
+hash. Records after the newest anchor are reported as unanchored, never as verified.
+
+Records of writes carry digests of the rows they changed (:mod:`pulsetwin.store.digest`), so
+:meth:`Log.verify_tables` (``pulsetwin log verify --deep``) names a table edited outside PulseTwin.
+
+The chain is recomputed in SQL (DuckDB's ``sha256`` over the same serialisation, no Python loop, the GIL
+released), from the genesis or, with :meth:`Log.verify_from`, from a record verified before; a record the
+SQL flags is judged again by :func:`record_hash`, which defines the hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,10 +32,20 @@ from typing import Any
 
 import duckdb
 
-from pulsetwin.exceptions import LogIntegrityError
-from pulsetwin.store.anchor import LogAnchor, NumberedAnchor, append_anchor, read_anchors
+from pulsetwin.exceptions import LogIntegrityError, PulsetwinError, StoreError
+from pulsetwin.store.anchor import (
+    AnchorFile,
+    AnchorWriter,
+    LineProblem,
+    LogAnchor,
+    NumberedAnchor,
+    read_anchor_file,
+)
+from pulsetwin.store.digest import DIGESTS_KEY, TableChange, TableCheck, check_tables, state_detail
 
 GENESIS_HASH = "0" * 64
+FLAGGED_PAGE = 100
+CHUNK = 20_000  # records per verification statement
 
 LOG_DDL = (
     'CREATE TABLE IF NOT EXISTS log (seq BIGINT NOT NULL, "at" TIMESTAMP NOT NULL, actor VARCHAR NOT NULL, '
@@ -37,6 +54,16 @@ LOG_DDL = (
     "hash VARCHAR NOT NULL)",
     "CREATE TABLE IF NOT EXISTS log_head (seq BIGINT NOT NULL, hash VARCHAR NOT NULL)",
 )
+# The serialisation of record_hash, in SQL: json.dumps([seq, at, actor, action, subject, detail_json, prev_hash]).
+_PAYLOAD_SQL = (
+    "sha256('[' || seq || ',' || to_json(strftime(\"at\", '%Y-%m-%dT%H:%M:%S.%f')) || ',' || to_json(actor) "
+    "|| ',' || to_json(action) || ',' || to_json(subject) || ',' || to_json(detail_json) || ',' "
+    "|| to_json(prev_hash) || ']')"
+)
+
+
+class AnchorError(StoreError):
+    """A write was committed but its head could not be anchored outside the store."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +81,15 @@ class LogRecord:
 
     @property
     def detail(self) -> dict[str, Any]:
-        """The detail as a dict."""
+        """The detail as a dict, as the writer gave it (without the row digests, see :attr:`digests`)."""
         parsed: dict[str, Any] = json.loads(self.detail_json)
+        parsed.pop(DIGESTS_KEY, None)
+        return parsed
+
+    @property
+    def digests(self) -> dict[str, Any]:
+        """Digests of the rows this write changed, per table (empty for records of reads)."""
+        parsed: dict[str, Any] = json.loads(self.detail_json).get(DIGESTS_KEY, {})
         return parsed
 
 
@@ -71,12 +105,17 @@ class LogEntry:
 
 @dataclass(frozen=True)
 class LogVerification:
-    """Result of walking the chain: ``first_bad_seq`` is the first record that is wrong or missing."""
+    """Result of walking the chain: ``first_bad_seq`` is the first record that is wrong or missing.
+
+    ``last_seq`` and ``last_hash`` name the end of the verified chain (the head) when ``ok``.
+    """
 
     ok: bool
     n_records: int
     first_bad_seq: int | None
     reason: str
+    last_seq: int = 0
+    last_hash: str = GENESIS_HASH
 
 
 @dataclass(frozen=True)
@@ -91,21 +130,34 @@ class AnchorCheck:
 
 @dataclass(frozen=True)
 class AnchorVerification:
-    """The chain walk plus every anchor of one anchor file; ``ok`` only when all of it holds."""
+    """The chain walk plus every anchor of one anchor file; ``ok`` only when all of it holds.
+
+    ``problems`` are lines of the file that break its chain of lines or fail their signature;
+    ``signed_unchecked`` counts signed lines left unchecked because no key was given.
+    """
 
     chain: LogVerification
     file: str
     checks: tuple[AnchorCheck, ...]
+    problems: tuple[LineProblem, ...] = ()
+    signed_unchecked: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when the chain verifies and every anchored record still has its anchored hash."""
-        return self.chain.ok and all(check.ok for check in self.checks)
+        """True when the chain verifies, the file is sound and every anchored record still has its hash."""
+        return self.chain.ok and not self.problems and all(check.ok for check in self.checks)
 
     @property
     def failed(self) -> tuple[AnchorCheck, ...]:
         """The anchors that no longer match the log, in file order."""
         return tuple(check for check in self.checks if not check.ok)
+
+    @property
+    def anchored_seq(self) -> int | None:
+        """The newest record an anchor of this file vouches for (None when none holds or the file is unsound)."""
+        if self.problems or self.failed or not self.checks:
+            return None
+        return max(check.anchor.seq for check in self.checks)
 
 
 def canonical_detail(detail: dict[str, Any]) -> str:
@@ -123,30 +175,57 @@ def record_hash(
 
 
 class Log:
-    """The store's log. Obtain it as ``store.log``; appends join the caller's open transaction if any."""
+    """The store's log. Obtain it as ``store.log``; appends join the caller's open transaction if any.
+
+    Parameters
+    ----------
+    connection, transaction
+        The store's connection and its transaction context.
+    anchors
+        Where to anchor the head after each committed write (None: no automatic anchoring).
+    key
+        The anchor key (HMAC), used to sign the anchors this log writes and to check anchor files.
+    """
 
     def __init__(
-        self, connection: duckdb.DuckDBPyConnection, transaction: Callable[[], AbstractContextManager[None]]
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        transaction: Callable[[], AbstractContextManager[None]],
+        *,
+        anchors: AnchorWriter | None = None,
+        key: bytes | None = None,
     ) -> None:
         self._con = connection
         self._transaction = transaction
+        self._anchors = anchors
+        self._key = key
+        self._pending = False
 
-    def append(self, actor: str, action: str, subject: str, detail: dict[str, Any]) -> LogRecord:
-        """Append one record, chained to the last one, and move the head, in one transaction."""
+    @property
+    def key(self) -> bytes | None:
+        """The anchor key this log signs and checks with (None: unsigned)."""
+        return self._key
+
+    def append(
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        detail: dict[str, Any],
+        *,
+        tables: Iterable[str] = (),
+        changes: Mapping[str, TableChange] | None = None,
+    ) -> LogRecord:
+        """Append one record, chained to the last one, and move the head, in one transaction.
+
+        A write names what it changed so ``log verify --deep`` can check the tables: ``tables`` are small
+        tables whose whole state after the write is digested now (write them before appending);
+        ``changes`` the rows added to and removed from large tables. Both go into ``detail["digests"]``.
+        """
         with self._transaction():
-            # The head row (seq 0 and the genesis hash on a new store) names the last record without a scan.
-            last_seq, prev_hash = self.head()
-            seq = last_seq + 1
-            at = datetime.now(UTC).replace(tzinfo=None)
-            detail_json = canonical_detail(detail)
-            digest = record_hash(seq, at, actor, action, subject, detail_json, prev_hash)
-            self._con.execute(
-                "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [seq, at, actor, action, subject, detail_json, prev_hash, digest],
-            )
-            self._con.execute("DELETE FROM log_head")
-            self._con.execute("INSERT INTO log_head VALUES (?, ?)", [seq, digest])
-        return LogRecord(seq, at, actor, action, subject, detail_json, prev_hash, digest)
+            digests = state_detail(self._con, tables) | {t: c.to_json() for t, c in (changes or {}).items()}
+            full = detail | {DIGESTS_KEY: digests} if digests else detail
+            return self.append_many([LogEntry(actor, action, subject, full)])[0]
 
     def append_many(self, entries: Iterable[LogEntry]) -> list[LogRecord]:
         """Append several records in order, each chained to the one before, and move the head once.
@@ -158,6 +237,7 @@ class Log:
         if not pending:
             return []
         with self._transaction():
+            # The head row (seq 0 and the genesis hash on a new store) names the last record without a scan.
             seq, prev_hash = self.head()
             at = datetime.now(UTC).replace(tzinfo=None)
             records: list[LogRecord] = []
@@ -182,7 +262,35 @@ class Log:
             )
             self._con.execute("DELETE FROM log_head")
             self._con.execute("INSERT INTO log_head VALUES (?, ?)", [seq, prev_hash])
+            self._pending = True
         return records
+
+    def committed(self) -> None:
+        """Anchor the head after a transaction that appended records was committed (called by the store).
+
+        Raises
+        ------
+        AnchorError
+            When the anchor file cannot be written or fails its check; the records stay committed and
+            unanchored until a later write anchors a newer head.
+        """
+        if not self._pending or self._anchors is None:
+            self._pending = False
+            return
+        self._pending = False
+        seq, digest = self.head()
+        try:
+            self._anchors.append(seq, digest)
+        except (OSError, PulsetwinError) as error:  # a damaged file raises SchemaError or StoreError
+            raise AnchorError(
+                f"the write was committed (log record {seq}) but its head could not be anchored to "
+                f"'{self._anchors.path}': {error}. Records after the last anchor stay unanchored until a "
+                "write anchors again. Fix: repair or move the anchor file (PULSETWIN_ANCHOR_FILE)"
+            ) from error
+
+    def rolled_back(self) -> None:
+        """Forget appends of a transaction that was rolled back (called by the store)."""
+        self._pending = False
 
     def records(self, *, limit: int | None = None) -> list[LogRecord]:
         """All records in ``seq`` order, or the last ``limit`` ones."""
@@ -195,37 +303,21 @@ class Log:
         return [LogRecord(*row) for row in rows]
 
     def verify(self) -> LogVerification:
-        """Walk the chain from the genesis hash and compare its end with ``log_head``.
+        """Check the chain from the genesis hash and compare its end with ``log_head``.
 
         Detects an edited field (hash mismatch), a deleted or duplicated record (gap in ``seq`` or broken
         ``prev_hash``), reordering (hashes cover ``seq``) and a truncated tail (head ahead of the last
         record).
         """
-        records = self.records()
-        expected_prev = GENESIS_HASH
-        for expected_seq, record in enumerate(records, start=1):
-            if record.seq != expected_seq:
-                return _bad(
-                    len(records), expected_seq, f"record {expected_seq} is missing (found seq {record.seq})"
-                )
-            if record.prev_hash != expected_prev:
-                reason = f"record {record.seq} does not chain to record {record.seq - 1} (prev_hash differs)"
-                return _bad(len(records), record.seq, reason)
-            recomputed = record_hash(
-                record.seq,
-                record.at,
-                record.actor,
-                record.action,
-                record.subject,
-                record.detail_json,
-                record.prev_hash,
-            )
-            if recomputed != record.hash:
-                return _bad(
-                    len(records), record.seq, f"record {record.seq} was edited (its hash does not match)"
-                )
-            expected_prev = record.hash
-        return self._verify_head(records)
+        return verify_chain(self._con)
+
+    def verify_from(self, seq: int, digest: str) -> LogVerification:
+        """Check only the records after ``seq``, which a former verification found with hash ``digest``.
+
+        For repeated checks of a growing log (the API): records up to ``seq`` are not walked again, but
+        record ``seq`` must still hold ``digest``.
+        """
+        return verify_chain(self._con, seq, digest)
 
     def verify_or_raise(self) -> LogVerification:
         """Like :meth:`verify`, but raise LogIntegrityError naming the first bad record."""
@@ -236,6 +328,11 @@ class Log:
                 "Fix: restore the store from a trusted backup and investigate who changed it"
             )
         return result
+
+    def next_seq(self) -> int:
+        """The seq the next appended record gets: for a row that names its log record and is written, in the
+        same transaction, before the record that digests it."""
+        return self.head()[0] + 1
 
     def head(self) -> tuple[int, str]:
         """The current head ``(seq, hash)`` as kept in ``log_head`` (``(0, GENESIS_HASH)`` when empty)."""
@@ -259,52 +356,139 @@ class Log:
         """
         with self._transaction():
             self.verify_or_raise()
-            if out.exists() and (failed := self.verify_anchors(out).failed):
-                first = failed[0]
-                raise LogIntegrityError(
-                    f"anchor file '{out}': {len(failed)} earlier anchor(s) no longer match the log; line "
-                    f"{first.line}: {first.reason}. Nothing was anchored. "
-                    "Fix: restore the store from a trusted backup and investigate who changed it"
-                )
+            if out.exists():
+                checked = self.verify_anchors(out)
+                if checked.failed or checked.problems:
+                    reasons = [f"line {c.line}: {c.reason}" for c in checked.failed]
+                    reasons += [p.reason for p in checked.problems]
+                    raise LogIntegrityError(
+                        f"anchor file '{out}': {len(reasons)} earlier anchor(s) no longer match the log; "
+                        f"{reasons[0]}. Nothing was anchored. "
+                        "Fix: restore the store from a trusted backup and investigate who changed it"
+                    )
             seq, digest = self.head()
-            anchor = LogAnchor(seq, digest, datetime.now(UTC), store)
-            line = append_anchor(out, anchor)
-            self.append(actor, "anchor", str(out), {"seq": seq, "hash": digest, "line": line, "store": store})
-        return anchor
+            written = AnchorWriter(out, store=store, key=self._key).append(seq, digest)
+            detail = {"seq": seq, "hash": digest, "line": written.line, "store": store}
+            self.append(actor, "anchor", str(out), detail)
+        return written.anchor
 
-    def verify_anchors(self, path: Path) -> AnchorVerification:
-        """Walk the chain and check that every anchor in ``path`` is still a record with that exact hash.
+    def verify_anchors(self, path: Path, *, key: bytes | None = None) -> AnchorVerification:
+        """Check the chain and that every anchor in ``path`` is still a record with that exact hash.
 
         A chain that was rewritten from record ``k`` on, head included, verifies on its own but fails every
-        anchor with ``seq >= k``: the hash of record ``seq`` covers all records before it.
+        anchor with ``seq >= k``: the hash of record ``seq`` covers all records before it. With ``key`` (or
+        the key this log was opened with) every line's signature is checked too.
         """
-        anchors = read_anchors(path)
         chain = self.verify()
-        seqs = sorted({a.anchor.seq for a in anchors})
+        return self.check_anchor_file(read_anchor_file(path, key or self._key), chain)
+
+    def check_anchor_file(self, anchors: AnchorFile, chain: LogVerification) -> AnchorVerification:
+        """Compare the anchors of a read anchor file with the records the log holds now."""
+        seqs = sorted({a.anchor.seq for a in anchors.anchors})
         stored = dict(
             self._con.execute("SELECT seq, hash FROM log WHERE list_contains(?, seq)", [seqs]).fetchall()
         )
         stored[0] = GENESIS_HASH
-        checks = tuple(_check_anchor(a, stored, chain.n_records) for a in anchors)
-        return AnchorVerification(chain, str(path), checks)
+        checks = tuple(_check_anchor(a, stored, chain.n_records) for a in anchors.anchors)
+        unchecked = 0 if anchors.checked else anchors.signed
+        return AnchorVerification(chain, str(anchors.path), checks, anchors.problems, unchecked)
 
-    def _verify_head(self, records: list[LogRecord]) -> LogVerification:
-        """Compare the end of a sound chain with the head kept in ``log_head``."""
-        heads = self._con.execute("SELECT seq, hash FROM log_head").fetchall()
-        last_seq = records[-1].seq if records else 0
-        last_hash = records[-1].hash if records else GENESIS_HASH
-        if len(heads) != 1:
-            return _bad(len(records), last_seq + 1, f"log_head holds {len(heads)} rows instead of 1")
-        head_seq, head_hash = int(heads[0][0]), str(heads[0][1])
-        if head_seq > last_seq:
-            reason = f"records {last_seq + 1}..{head_seq} were removed from the end of the log"
-            return _bad(len(records), last_seq + 1, reason)
-        if head_seq < last_seq:
-            reason = f"records after {head_seq} were added without moving the log head"
-            return _bad(len(records), head_seq + 1, reason)
-        if head_hash != last_hash:
-            return _bad(len(records), last_seq, f"record {last_seq} does not match the log head hash")
-        return LogVerification(True, len(records), None, "ok")
+    def verify_tables(self, tables: Iterable[str]) -> list[TableCheck]:
+        """Recompute the digests of ``tables`` and compare them with what the logged writes imply."""
+        return check_tables(self._con, tables)
+
+
+def verify_chain(
+    connection: duckdb.DuckDBPyConnection, start_seq: int = 0, start_hash: str = GENESIS_HASH
+) -> LogVerification:
+    """Check the records after ``start_seq`` (whose hash must be ``start_hash``) and the head, in SQL.
+
+    The records are checked in chunks of :data:`CHUNK` seqs, one statement each, so a long walk shares the
+    database with other queries instead of occupying it for seconds.
+    """
+    if start_seq:
+        found = connection.execute("SELECT hash FROM log WHERE seq = ?", [start_seq]).fetchall()
+        if [h for (h,) in found] != [start_hash]:
+            reason = f"record {start_seq} no longer has the hash it had when it was last verified"
+            return _bad(start_seq, start_seq, reason)
+    count, lowest, last_seq = connection.execute(
+        "SELECT count(*), min(seq), max(seq) FROM log WHERE seq > ? OR ? = 0", [start_seq, start_seq]
+    ).fetchall()[0]
+    n_records = start_seq + int(count)
+    if lowest is not None and lowest <= start_seq:
+        return _bad(n_records, start_seq + 1, f"record {start_seq + 1} is missing (found seq {lowest})")
+    low, prev = start_seq, start_hash
+    while last_seq is not None and low < last_seq:
+        high = min(low + CHUNK, int(last_seq))
+        bad = _check_chunk(connection, low, high, prev, n_records)
+        if bad is not None:
+            return bad
+        ends = connection.execute("SELECT hash FROM log WHERE seq = ?", [high]).fetchall()
+        if len(ends) != 1:
+            return _bad(
+                n_records, high, f"record {high} is missing (found {len(ends)} records with seq {high})"
+            )
+        low, prev = high, str(ends[0][0])
+    return _verify_head(connection, n_records, low, prev)
+
+
+def _check_chunk(
+    connection: duckdb.DuckDBPyConnection, low: int, high: int, prev: str, n_records: int
+) -> LogVerification | None:
+    """The first bad record with ``low < seq <= high`` (record ``low`` has hash ``prev``), or None."""
+    checked = (
+        f"SELECT seq, row_number() OVER (ORDER BY seq) AS n, lag(hash) OVER (ORDER BY seq) AS before, "
+        f"{_PAYLOAD_SQL} AS recomputed, * EXCLUDE (seq) FROM log WHERE seq > ? AND seq <= ?"
+    )
+    flagged_sql = (
+        f"SELECT * EXCLUDE (n, before, recomputed), n, before FROM ({checked}) "
+        "WHERE seq <> ? + n OR prev_hash <> coalesce(before, ?) OR recomputed <> hash ORDER BY seq, n "
+        "LIMIT ? OFFSET ?"
+    )
+    offset = 0
+    while True:
+        flagged = connection.execute(flagged_sql, [low, high, low, prev, FLAGGED_PAGE, offset]).fetchall()
+        for row in flagged:
+            bad = _judge(LogRecord(*row[:8]), low + int(row[8]), row[9] or prev, n_records)
+            if bad is not None:
+                return bad
+        if len(flagged) < FLAGGED_PAGE:
+            return None
+        offset += FLAGGED_PAGE
+
+
+def _judge(
+    record: LogRecord, expected_seq: int, expected_prev: str, n_records: int
+) -> LogVerification | None:
+    """The verdict on a record the SQL flagged (None when :func:`record_hash` finds it sound)."""
+    if record.seq != expected_seq:
+        return _bad(n_records, expected_seq, f"record {expected_seq} is missing (found seq {record.seq})")
+    if record.prev_hash != expected_prev:
+        reason = f"record {record.seq} does not chain to record {record.seq - 1} (prev_hash differs)"
+        return _bad(n_records, record.seq, reason)
+    fields = (record.seq, record.at, record.actor, record.action, record.subject, record.detail_json)
+    if record_hash(*fields, record.prev_hash) != record.hash:
+        return _bad(n_records, record.seq, f"record {record.seq} was edited (its hash does not match)")
+    return None
+
+
+def _verify_head(
+    connection: duckdb.DuckDBPyConnection, n_records: int, last_seq: int, last_hash: str
+) -> LogVerification:
+    """Compare the end of a sound chain with the head kept in ``log_head``."""
+    heads = connection.execute("SELECT seq, hash FROM log_head").fetchall()
+    if len(heads) != 1:
+        return _bad(n_records, last_seq + 1, f"log_head holds {len(heads)} rows instead of 1")
+    head_seq, head_hash = int(heads[0][0]), str(heads[0][1])
+    if head_seq > last_seq:
+        reason = f"records {last_seq + 1}..{head_seq} were removed from the end of the log"
+        return _bad(n_records, last_seq + 1, reason)
+    if head_seq < last_seq:
+        reason = f"records after {head_seq} were added without moving the log head"
+        return _bad(n_records, head_seq + 1, reason)
+    if head_hash != last_hash:
+        return _bad(n_records, last_seq, f"record {last_seq} does not match the log head hash")
+    return LogVerification(True, n_records, None, "ok", last_seq, last_hash)
 
 
 def _check_anchor(numbered: NumberedAnchor, stored: dict[int, str], n_records: int) -> AnchorCheck:

@@ -10,19 +10,20 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from pulsetwin.schema.variables import RESIDENTS
 from pulsetwin.twin.parameters import CALIBRATION, CATEGORIES
 
 
 def recorded_rates(tables: Mapping[str, pd.DataFrame]) -> pd.Series:
     """Recorded events per 1,000 inhabitants per year by category, averaged over the years.
 
-    Inhabitants are the sum of ``AantalInwoners`` over the gemeenten in each year's covariates.
+    Inhabitants are the sum of the residents variable (``AantalInwoners``) over the gemeenten in each year's covariates.
     """
     areas = tables["areas"]
     gemeenten = set(areas.loc[areas["level"] == "gemeente", "area_code"])
     cov = tables["covariates"]
     pop = (
-        cov[(cov["variable"] == "AantalInwoners") & cov["area_code"].isin(gemeenten)]
+        cov[(cov["variable"] == RESIDENTS.default) & cov["area_code"].isin(gemeenten)]
         .groupby("year")["value"]
         .sum()
     )

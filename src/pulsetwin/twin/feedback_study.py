@@ -40,6 +40,7 @@ from pulsetwin.audit.feedback import exposure_disparity, gini, lock_in, misalloc
 from pulsetwin.exceptions import Location, ParameterTypeError, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
 from pulsetwin.models.registry import MODELS, make_model
+from pulsetwin.schema.variables import RESIDENTS
 from pulsetwin.twin.loop import Learner, ModelForecaster, simulate_loop
 from pulsetwin.twin.parameters import MIGRATION_ATTRIBUTE
 from pulsetwin.twin.policies import Policy, flag_top, proportional_capped
@@ -52,7 +53,7 @@ KIND: Final = "feedback_loop"
 ARMS: Final[dict[str, Learner]] = {"naive": "naive", "ipw": "ipw", "reported_only": "reported_only"}
 POLICIES: Final = ("proportional", "top_k")
 SERIES: Final = ("misallocation", "patrol_gini", "lock_in", "exposure_disparity", "forecast_gap")
-POPULATION_VARIABLE: Final = "AantalInwoners"
+POPULATION_VARIABLE: Final = RESIDENTS.default
 MIN_HISTORY: Final = 13
 """Weeks of recorded history the learners need before the loop starts (the model's longest own-count
 window)."""

@@ -115,7 +115,8 @@ def test_map_area_language_decision_and_log(
     page.fill("#password", passwords["analyst-user"])
     page.click("#login-submit")
     page.wait_for_selector("main[data-ready=map]")
-    assert page.locator("svg.map path").count() == 90
+    assert page.locator("svg.map path[data-area]").count() == 90
+    assert page.locator("svg.map path.wijk").count() > 0  # wijk borders drawn over the buurten
     assert page.locator("svg.map path[tabindex='0']").count() == 90
     assert "Gegevens tot en met" in page.inner_text("#vintage")
     map_png = page.screenshot(path=str(tmp_path / "map.png"))

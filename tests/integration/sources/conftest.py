@@ -14,10 +14,10 @@ from pulsetwin.sources.settings import SourceSettings
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip tests marked ``network`` unless PULSETWIN_NETWORK_TESTS=1."""
-    if os.environ.get("PULSETWIN_NETWORK_TESTS") == "1":
+    """Skip tests marked ``network`` unless PULSETWIN_LIVE=1 (the older PULSETWIN_NETWORK_TESTS=1 still works)."""
+    if "1" in (os.environ.get("PULSETWIN_LIVE"), os.environ.get("PULSETWIN_NETWORK_TESTS")):
         return
-    skip = pytest.mark.skip(reason="touches the internet; set PULSETWIN_NETWORK_TESTS=1 to run")
+    skip = pytest.mark.skip(reason="touches the live services; set PULSETWIN_LIVE=1 to run")
     for item in items:
         if "network" in item.keywords:
             item.add_marker(skip)
@@ -35,8 +35,8 @@ def replay() -> Iterator[Replay]:
 def settings(replay: Replay, tmp_path: Path) -> SourceSettings:
     """Settings pointing every source at the replay server, with a private cache and no waiting."""
     return SourceSettings(
-        cbs_url=f"{replay.base}/cbs/odata",
-        police_url=f"{replay.base}/police/odata",
+        cbs_url=f"{replay.base}/cbs/ODataApi/odata",
+        police_url=f"{replay.base}/police/ODataApi/odata",
         pdok_url=replay.base + "/pdok/wijken-en-buurten-{year}/ogc/v1",
         cache_dir=tmp_path / "cache",
         retries=3,
@@ -55,8 +55,8 @@ def client(settings: SourceSettings) -> Iterator[HttpClient]:
 @pytest.fixture
 def cli_env(replay: Replay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Environment variables that point the CLI at the replay server; returns the store path."""
-    monkeypatch.setenv("PULSETWIN_CBS_URL", f"{replay.base}/cbs/odata")
-    monkeypatch.setenv("PULSETWIN_POLICE_URL", f"{replay.base}/police/odata")
+    monkeypatch.setenv("PULSETWIN_CBS_URL", f"{replay.base}/cbs/ODataApi/odata")
+    monkeypatch.setenv("PULSETWIN_POLICE_URL", f"{replay.base}/police/ODataApi/odata")
     monkeypatch.setenv("PULSETWIN_PDOK_URL", replay.base + "/pdok/wijken-en-buurten-{year}/ogc/v1")
     monkeypatch.setenv("PULSETWIN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("PULSETWIN_HTTP_BACKOFF", "0")

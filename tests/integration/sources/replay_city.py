@@ -5,8 +5,9 @@ squares in EPSG:28992 near Heerlen, plus one water buurt. The answers follow DAT
 tables for 2022 (western / non-western counts) and 2023 (origin percentages) whose DataProperties suffixes
 shift between the years, space-padded keys, random rounding to multiples of 5 and secret cells (null and the
 -99997/-99995 sentinels); police 47022NED by offence code (the ``0.0.0`` roll-up, a code outside the
-vocabulary, withheld nulls, yearly ``JJ00`` keys) and 47024NED nuisance, monthly; PDOK GeoJSON collections
-served in pages. A neighbouring municipality ``GM9998`` is present in every source and must be filtered out.
+vocabulary, withheld nulls, yearly ``JJ00`` keys) and 47024NED nuisance with its ``Overlast`` dimension (the
+total plus two subtypes), monthly; PDOK GeoJSON collections with their queryables, served in cursor pages.
+A neighbouring municipality ``GM9998`` is present in every source and must be filtered out.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ OFFENCE_RATES: Final[dict[str, float]] = {
 }
 """Monthly crimes per 1,000 inhabitants by padded SoortMisdrijf key; ``0.0.0`` is their (larger) roll-up."""
 NUISANCE_RATE: Final = 1.5
+NUISANCE_TOTAL: Final = "A045370"
+"""The ``Overlast`` key of "Totaal registraties overlast"; the subtypes add up to it where all are published."""
 KERNCIJFERS: Final[dict[int, tuple[str, dict[str, int]]]] = {
     2022: (
         "85318NED",
@@ -205,7 +208,13 @@ def _pdok(
     layers["buurten"].insert(
         3, _feature(NEIGHBOUR_BUURT, shapely.box(x, ORIGIN_Y, x + SIDE, ORIGIN_Y + SIDE), other)
     )
-    return {name: {"type": "FeatureCollection", "features": features} for name, features in layers.items()}
+    out: dict[str, Any] = {n: {"type": "FeatureCollection", "features": f} for n, f in layers.items()}
+    out["queryables"] = {
+        "gemeenten": ["gemeentenaam"],
+        "wijken": ["gemeentecode"],
+        "buurten": ["gemeentecode"],
+    }
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- Kerncijfers
@@ -229,7 +238,7 @@ def _kerncijfers(
         rows += _aggregate_rows(rows, parents, squares)
         rows.append({**rows[0], "code": NEIGHBOUR_BUURT, "name": "Elders"})
         out[table] = {
-            "DataProperties": _properties(key),
+            "DataProperties": _properties(key, _change_column(year)),
             "TypedDataSet": [_typed(i, row, key, year) for i, row in enumerate(rows)],
         }
     return out
@@ -310,26 +319,33 @@ def _aggregate_rows(
     return out
 
 
-def _properties(key: dict[str, str]) -> list[dict[str, Any]]:
-    """DataProperties: the geo dimension, text columns, then every measure with its year's key."""
+def _properties(key: dict[str, str], change: str) -> list[dict[str, Any]]:
+    """DataProperties in the real shape: the GeoDetail region dimension, text columns, the ``Bevolking``
+    TopicGroup as parent of every measure, each with this year's key."""
     fixed = [
-        {"Key": "WijkenEnBuurten", "Type": "GeoDimension", "Title": "Wijken en buurten"},
-        {"Key": "Gemeentenaam_1", "Type": "Topic", "Unit": "", "Title": "Gemeentenaam"},
-        {"Key": "SoortRegio_2", "Type": "Topic", "Unit": "", "Title": "Soort regio"},
-        {"Key": "Codering_3", "Type": "Topic", "Unit": "", "Title": "Codering"},
-        {
-            "Key": "IndelingswijzigingWijkenEnBuurten_4",
-            "Type": "Topic",
-            "Unit": "",
-            "Title": "Indelingswijziging",
-        },
-        {"Key": "Bevolking", "Type": "TopicGroup", "Title": "Bevolking"},
+        ("GeoDetail", "WijkenEnBuurten", "Wijken en buurten", None),
+        ("Topic", "Gemeentenaam_1", "Gemeentenaam", ""),
+        ("Topic", "SoortRegio_2", "Soort regio", ""),
+        ("Topic", "Codering_3", "Codering", ""),
+        ("Topic", change, "Indelingswijziging", ""),
+        ("TopicGroup", "Bevolking", "Bevolking", None),
     ]
     measures = [
-        {"Key": k, "Type": "Topic", "Unit": UNITS.get(concept, "aantal"), "Title": concept}
+        ("Topic", k, concept, UNITS.get(concept, "aantal"))
         for concept, k in sorted(key.items(), key=lambda item: int(item[1].rsplit("_", 1)[1]))
     ]
-    return [{"ID": i, **entry} for i, entry in enumerate([*fixed, *measures])]
+    out = []
+    for i, (kind, k, title, unit) in enumerate([*fixed, *measures]):
+        entry = {"odata.type": f"Cbs.OData.WebAPI.{kind}", "ID": i,
+                 "Position": None if kind == "TopicGroup" else i, "ParentID": 5 if i > 5 else None,
+                 "Type": kind, "Key": k, "Title": title, "Description": None}  # fmt: skip
+        out.append(entry if unit is None else {**entry, "Unit": unit})
+    return out
+
+
+def _change_column(year: int) -> str:
+    """The boundary-change column: renamed in the 2023 table."""
+    return "IndelingswijzigingGemeenteWijkBuurt_4" if year >= 2023 else "IndelingswijzigingWijkenEnBuurten_4"
 
 
 def _typed(index: int, row: dict[str, Any], key: dict[str, str], year: int) -> dict[str, Any]:
@@ -343,7 +359,7 @@ def _typed(index: int, row: dict[str, Any], key: dict[str, str], year: int) -> d
         "Gemeentenaam_1": row["name"].ljust(10),
         "SoortRegio_2": kind.ljust(10),
         "Codering_3": code.ljust(10),
-        "IndelingswijzigingWijkenEnBuurten_4": str(change),
+        _change_column(year): str(change),
     }
     return {**record, **{k: row.get(concept) for concept, k in key.items()}}
 
@@ -363,7 +379,7 @@ def _police(
     season = 1.0 + 0.25 * np.sin(2 * np.pi * (months.month.to_numpy() - 3) / 12)
     trend = np.linspace(0.9, 1.1, len(months))
     crime: dict[str, dict[str, list[int | None]]] = {}
-    nuisance: dict[str, list[int | None]] = {}
+    nuisance: dict[str, dict[str, list[int | None]]] = {}
     for code in [*buurten, NEIGHBOUR_BUURT]:
         level = people.get(code, 1000) / 1000.0 * np.exp(-0.35 * wealth.get(code, 0.0) + rng.normal(0, 0.15))
         series = {o: rng.poisson(level * rate * season * trend) for o, rate in OFFENCE_RATES.items()}
@@ -372,11 +388,31 @@ def _police(
             "0.0.0 ": _withhold(rng, total, 0.0),
             **{o: _withhold(rng, v, 0.02) for o, v in series.items()},
         }
-        nuisance[code] = _withhold(rng, rng.poisson(level * NUISANCE_RATE * season), 0.02)
+        youth, confused = (rng.poisson(level * NUISANCE_RATE * share * season) for share in (0.6, 0.4))
+        nuisance[code] = {
+            NUISANCE_TOTAL: _withhold(rng, youth + confused, 0.02),
+            "A045371": _withhold(rng, youth, 0.02),
+            "A045372": _withhold(rng, confused, 0.02),
+        }
+    offences = {
+        "name": "SoortMisdrijf",
+        "title": "Soort misdrijf",
+        "keys": {o: o.strip() for o in ["0.0.0 ", *OFFENCE_RATES]},
+    }
+    kinds = {
+        "name": "Overlast",
+        "title": "Overlast",
+        "keys": {
+            NUISANCE_TOTAL: "Totaal registraties overlast",
+            "A045371": "Overlast jeugd",
+            "A045372": "Overlast verward persoon",
+        },
+    }
     return {
-        "47022NED": {"measure": "GeregistreerdeMisdrijven_1", "periods": periods,
-                     "offences": ["0.0.0 ", *OFFENCE_RATES], "counts": crime},
-        "47024NED": {"measure": "GeregistreerdeOverlast_1", "periods": periods, "counts": nuisance},
+        "47022NED": {"measure": "GeregistreerdeMisdrijven_1", "periods": periods, "dimension": offences,
+                     "counts": crime},
+        "47024NED": {"measure": "GeregistreerdeOverlast_1", "periods": periods, "dimension": kinds,
+                     "counts": nuisance},
     }  # fmt: skip
 
 
@@ -403,7 +439,7 @@ def expected_incidents(city: ReplayCity, months: int) -> pd.DataFrame:
     stamps = pd.period_range(FIRST_MONTH, periods=months, freq="M").to_timestamp()
     for table, measure in (("47022NED", "crime"), ("47024NED", "nuisance")):
         for area, series in city.police[table]["counts"].items():
-            by_code = series.items() if measure == "crime" else [("nuisance", series)]
+            by_code = series.items() if measure == "crime" else [("nuisance", series[NUISANCE_TOTAL])]
             for code, values in by_code:
                 slug = "nuisance_registered" if measure == "nuisance" else SLUGS.get(code.strip())
                 if slug is None or area not in city.buurten:

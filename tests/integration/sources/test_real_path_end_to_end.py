@@ -69,9 +69,10 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         fetches = {
             "geometry": ["fetch", "geometry", "--gemeente", GEMEENTE, "--year", "2024",
                          "--pdok-url", base + "/pdok/wijken-en-buurten-{year}/ogc/v1"],
-            "cbs": ["fetch", "cbs", "--gemeente", GEMEENTE, "--years", "2022,2023", "--cbs-url", f"{base}/cbs/odata"],
+            "cbs": ["fetch", "cbs", "--gemeente", GEMEENTE, "--years", "2022,2023",
+                    "--cbs-url", f"{base}/cbs/ODataApi/odata"],
             "police": ["fetch", "police", "--gemeente", GEMEENTE, "--from", "2021-01", "--to", "2024-02",
-                       "--police-url", f"{base}/police/odata"],
+                       "--police-url", f"{base}/police/ODataApi/odata"],
         }  # fmt: skip
         outputs = {name: _invoke(runner, [*args, *http, "--json"])[1] for name, args in fetches.items()}
     backtest_json, audit_json = root / "backtest.json", root / "audit.json"
@@ -131,6 +132,7 @@ def test_fetched_areas_are_the_city_in_rd_new_without_the_neighbour(pipeline: Pi
     pages = [q for p, q in pipeline.replay.log if p.endswith("/buurten/items")]
     assert len(pages) == 4  # 15 features of GM9999 in pages of at most 4: the next links were followed
     assert all(q["gemeentecode"] == GEMEENTE and q["crs"].endswith("/28992") for q in pages)
+    assert provenance["details"]["filter_routes"]["gemeenten"] == "all features + client-side filter"
 
 
 def test_fetched_incidents_are_the_published_counts(pipeline: Pipeline) -> None:

@@ -1,4 +1,8 @@
-"""CBS Kerncijfers and police connectors against the loopback replay server (no internet)."""
+"""CBS Kerncijfers and police connectors against the loopback replay server (no internet).
+
+The replay answers in the real shapes (see replay_server.py); each test of issue 20 names the failure it
+guards against: nuisance summed with its own total, repeated 2024 origin stems, the renamed 2023 boundary
+column, a concept gone in 2024, and the HTTP 500 of the ODataApi endpoint above 10,000 cells."""
 
 from __future__ import annotations
 
@@ -10,11 +14,74 @@ from pulsetwin.exceptions import SourceError
 from pulsetwin.sources.cbs import fetch_kerncijfers
 from pulsetwin.sources.http import HttpClient
 from pulsetwin.sources.police import fetch_police
+from pulsetwin.sources.settings import feed_root
 
 
 def _value(frame: pd.DataFrame, code: str, year: int, name: str, column: str = "variable") -> float | None:
     hit = frame[(frame["area_code"] == code) & (frame["year"] == year) & (frame[column] == name)]
     return None if hit.empty else float(hit["value"].iloc[0])
+
+
+def test_kerncijfers_2024_resolves_repeated_origin_stems_by_their_group(client: HttpClient) -> None:
+    data = fetch_kerncijfers(client, "GM0917", [2023, 2024])
+    prot = data.frames["protected"]
+    # Nederland_17/_20, EuropaExclusiefNederland_18/_21/_23, BuitenEuropa_19/_22/_24: the Herkomstland group
+    share = _value(prot, "BU09170101", 2024, "migration_outside_europe_share_2023def", "attribute")
+    assert share == pytest.approx(230 / 2100)  # counts in 2024, divided by inhabitants
+    assert _value(prot, "BU09170101", 2024, "origin_netherlands_share_2023def", "attribute") == pytest.approx(
+        1680 / 2100
+    )
+    assert _value(data.frames["covariates"], "GM0917", 2024, "GemiddeldeWOZWaardeVanWoningen") == 190.0
+
+
+def test_a_concept_gone_in_2024_is_reported_not_fatal(client: HttpClient) -> None:
+    data = fetch_kerncijfers(client, "GM0917", [2023, 2024])
+    cov = data.frames["covariates"]
+    assert _value(cov, "BU09170101", 2023, "HuishOnderOfRondSociaalMinimum") == 7.4
+    assert _value(cov, "BU09170101", 2024, "HuishOnderOfRondSociaalMinimum") is None
+    missing = data.provenance["details"]["missing_measures"]
+    assert missing[2024]["HuishOnderOfRondSociaalMinimum"] == "not published in this table"
+    assert any(
+        m.startswith("2024 (85984NED): not stored:") and "HuishOnderOfRond" in m for m in data.messages
+    )
+
+
+def test_an_unresolvable_audit_only_column_never_aborts_the_covariates(
+    client: HttpClient, replay: Replay
+) -> None:
+    for prop in replay.cbs["85984NED"]["DataProperties"]:
+        if prop["Title"] == "Herkomstland":
+            prop["Title"] = "Herkomst (nieuwe indeling)"
+    data = fetch_kerncijfers(client, "GM0917", [2024])
+    assert _value(data.frames["covariates"], "BU09170101", 2024, "AantalInwoners") == 2100.0
+    assert data.frames["protected"].empty
+    reasons = data.provenance["details"]["missing_measures"][2024]
+    assert "ambiguous" in reasons["migration_outside_europe_share_2023def"]
+    assert (
+        "BuitenEuropa_19 (group 'Herkomst (nieuwe indeling)')"
+        in reasons["migration_outside_europe_share_2023def"]
+    )
+
+
+def test_an_unreadable_audit_only_value_is_reported_and_the_covariates_stay(
+    client: HttpClient, replay: Replay
+) -> None:
+    replay.cbs["85984NED"]["TypedDataSet"][2]["BuitenEuropa_19"] = "n.v.t."
+    data = fetch_kerncijfers(client, "GM0917", [2024])
+    reason = data.provenance["details"]["missing_measures"][2024]["migration_outside_europe_share_2023def"]
+    assert reason.startswith("audit-only origin column unreadable") and "'BU09170101'" in reason
+    assert _value(data.frames["covariates"], "BU09170101", 2024, "AantalInwoners") == 2100.0
+    assert set(data.frames["protected"]["attribute"]) == {
+        "origin_netherlands_share_2023def",
+        "migration_europe_share_2023def",
+    }
+
+
+def test_boundary_changes_are_read_from_the_column_renamed_in_2023(client: HttpClient) -> None:
+    data = fetch_kerncijfers(client, "GM0917", [2022, 2023, 2024])
+    changed = data.provenance["details"]["boundary_changed_codes"]
+    assert changed == {2022: [], 2023: ["BU09170102"], 2024: ["BU09170101"]}
+    assert any("2024 (85984NED): 1 area(s) changed" in m for m in data.messages)
 
 
 def test_kerncijfers_resolves_shifting_suffixes_and_pads(client: HttpClient, replay: Replay) -> None:
@@ -66,6 +133,7 @@ def test_retry_after_500_then_success_gives_the_same_data(client: HttpClient, re
     data = fetch_kerncijfers(client, "GM0917", [2022, 2023])
     assert _value(data.frames["covariates"], "BU09170101", 2022, "AantalInwoners") == 2000.0
     attempts = [p for p, q in replay.log if p.endswith("85318NED/TypedDataSet") and "$skiptoken" not in q]
+    assert all("/ODataFeed/" in p for p in attempts)
     assert len(attempts) == 3
 
 
@@ -97,17 +165,56 @@ def test_police_drops_incomplete_months_unless_kept(client: HttpClient) -> None:
     }
 
 
-def test_police_enumerates_month_codes_and_splits_on_the_row_cap(client: HttpClient, replay: Replay) -> None:
-    whole = fetch_police(client, "GM0917", "2024-01", "2024-04", keep_latest=True).frames["incidents"]
-    replay.log.clear()
-    split = fetch_police(client, "GM0917", "2024-01", "2024-04", keep_latest=True, row_cap=6).frames[
-        "incidents"
-    ]
-    pd.testing.assert_frame_equal(whole.reset_index(drop=True), split.reset_index(drop=True))
-    filters = [q.get("$filter", "") for p, q in replay.log if p.endswith("TypedDataSet")]
-    assert any("startswith(WijkenEnBuurten,'BU09170101')" in f for f in filters)  # refined down to one buurt
+def test_police_enumerates_month_codes_and_pages_through_the_feed(client: HttpClient, replay: Replay) -> None:
+    fetch_police(client, "GM0917", "2024-01", "2024-04", keep_latest=True)
+    data_queries = [(p, q) for p, q in replay.log if p.endswith("TypedDataSet")]
+    assert data_queries and all("/ODataFeed/odata/" in p for p, _ in data_queries)
+    filters = [q.get("$filter", "") for _, q in data_queries]
     assert all("JJ" not in f and " ge " not in f and " le " not in f for f in filters)
-    assert all(q.get("$top") == "6" for p, q in replay.log if p.endswith("TypedDataSet"))
+    assert any("$skiptoken" in q for _, q in data_queries)  # 47022NED needs more than one feed page
+
+
+def test_nuisance_keeps_the_total_row_and_never_adds_its_subtypes(client: HttpClient, replay: Replay) -> None:
+    inc = fetch_police(client, "GM0917", "2024-01", "2024-04", keep_latest=True).frames["incidents"]
+    nuisance = inc[inc["category"] == "nuisance_registered"].set_index(["area_code", "period_start"])["count"]
+    total = replay.police["47024NED"]["counts"]["BU09170101"]["A045370"]
+    assert nuisance[("BU09170101", pd.Timestamp("2024-01-01"))] == total[0] == 4  # not 4 + 3 + 1
+    assert nuisance[("BU09170101", pd.Timestamp("2024-02-01"))] == 6
+    assert nuisance.xs("BU09170101").isna().tolist() == [
+        False,
+        False,
+        False,
+        True,
+    ]  # withheld total stays missing
+    filters = [q["$filter"] for p, q in replay.log if "47024NED/TypedDataSet" in p]
+    assert all(f.endswith("and Overlast eq 'A045370'") for f in filters)
+
+
+def test_an_unexpected_dimension_stops_rather_than_summing_over_it(
+    client: HttpClient, replay: Replay
+) -> None:
+    replay.police["47024NED"]["dimension"]["name"] = "Soort"
+    for series in replay.police["47024NED"]["counts"].values():
+        series.pop("A045371")
+    with pytest.raises(SourceError, match=r"unexpected dimension\(s\) Soort.*twice"):
+        fetch_police(client, "GM0917", "2024-01", "2024-04")
+
+
+def test_above_the_cell_limit_the_feed_is_read_instead_of_the_refusing_api(
+    client: HttpClient, replay: Replay, settings: object
+) -> None:
+    replay.cell_limit = 20
+    root = client.settings.cbs_url
+    with pytest.raises(SourceError, match=r"HTTP 500"):  # the real ODataApi answer above the limit
+        client.get(f"{root}/85318NED/TypedDataSet", {"$format": "json"})
+    replay.log.clear()
+    cov = fetch_kerncijfers(client, "GM0917", [2022]).frames["covariates"]
+    police = fetch_police(client, "GM0917", "2024-01", "2024-04").frames["incidents"]
+    assert _value(cov, "BU09170101", 2022, "AantalInwoners") == 2000.0
+    assert len(police) > 20
+    data_paths = [p for p, _ in replay.log if p.endswith("TypedDataSet")]
+    assert data_paths and all(p.startswith(("/cbs/ODataFeed/", "/police/ODataFeed/")) for p in data_paths)
+    assert feed_root(root) == root.replace("/ODataApi/", "/ODataFeed/")
 
 
 def test_dropped_connection_mid_page_is_retried(client: HttpClient, replay: Replay) -> None:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from pulsetwin.exceptions import ConflictError, SourceError
 from pulsetwin.sources.http import HttpClient
-from pulsetwin.sources.pdok import fetch_geometry
+from pulsetwin.sources.pdok import ROUTE_ALL, ROUTE_BBOX, ROUTE_CQL, ROUTE_QUERYABLE, fetch_geometry
 
 
 def test_geometry_pages_through_next_links_with_parents_and_water(client: HttpClient, replay: Replay) -> None:
@@ -29,8 +29,65 @@ def test_geometry_pages_through_next_links_with_parents_and_water(client: HttpCl
     assert areas.loc["WK091799", "parent_code"] == "GM0917"
     assert areas.loc["GM0917", "parent_code"] == ""
     assert data.provenance["details"]["water_area_codes"] == ["BU09179997"]
-    assert sum(1 for path, q in replay.log if path.endswith("buurten/items")) == 2  # a second page via 'next'
+    pages = [q for path, q in replay.log if path.endswith("buurten/items")]
+    assert len(pages) == 2 and "cursor" in pages[1]  # a second page via the cursor in 'next'
     assert shapely.from_wkt(areas.loc["GM0917", "geometry"]).area == pytest.approx(4_000_000)
+
+
+def test_water_rows_under_the_land_code_are_dropped_not_a_duplicate(
+    client: HttpClient, replay: Replay
+) -> None:
+    rows = [
+        f["properties"]
+        for f in replay.pdok["gemeenten"]["features"]
+        if f["properties"]["gemeentecode"] == "GM0917"
+    ]
+    assert [r["water"] for r in rows] == ["NEE", "JA"]  # the fixture: one code, a land and a water row
+    data = fetch_geometry(client, "GM0917", 2024)
+    assert (data.frames["areas"]["area_code"] == "GM0917").sum() == 1
+    assert data.provenance["details"]["water_rows_dropped"] == {"gemeenten": 1}
+    assert any("water rows under the code of a land row dropped" in m for m in data.messages)
+
+
+def test_unconfigured_parameters_are_refused_and_the_queryables_choose_the_route(
+    client: HttpClient, replay: Replay
+) -> None:
+    root = client.settings.pdok_root(2024)
+    with pytest.raises(SourceError, match=r"HTTP 400.*unknown query parameter"):
+        client.get(f"{root}/collections/gemeenten/items", {"f": "json", "gemeentecode": "GM0917"})
+    data = fetch_geometry(client, "GM0917", 2024)
+    routes = data.provenance["details"]["filter_routes"]
+    assert routes == {"gemeenten": ROUTE_ALL, "wijken": ROUTE_QUERYABLE, "buurten": ROUTE_QUERYABLE}
+    assert any(m == f"gemeenten: filtered by {ROUTE_ALL}" for m in data.messages)
+    assert set(data.frames["areas"]["area_code"]) >= {"GM0917", "BU09170101"}
+    assert "GM0918" not in set(data.frames["areas"]["area_code"])  # the client-side filter
+
+
+def test_cql_filter_then_bbox_when_the_server_refuses_plain_filters(
+    client: HttpClient, replay: Replay
+) -> None:
+    replay.pdok_param_filters = False
+    cql = fetch_geometry(client, "GM0917", 2024)
+    assert cql.provenance["details"]["filter_routes"]["buurten"] == ROUTE_CQL
+    replay.pdok_cql = False
+    client.settings = type(client.settings)(**{**client.settings.__dict__, "cache_dir": None})
+    bbox = fetch_geometry(client, "GM0917", 2024)
+    assert bbox.provenance["details"]["filter_routes"] == {
+        "gemeenten": ROUTE_ALL, "wijken": ROUTE_BBOX, "buurten": ROUTE_BBOX,
+    }  # fmt: skip
+    assert any(
+        q.get("bbox") == "190000,320000,192000,322000" for p, q in replay.log if p.endswith("buurten/items")
+    )
+    pd.testing.assert_frame_equal(cql.frames["areas"], bbox.frames["areas"])
+
+
+def test_years_before_the_ogc_api_name_the_geopackage_route(client: HttpClient, replay: Replay) -> None:
+    with pytest.raises(SourceError, match=r"2022-2025 only, not 2019") as error:
+        fetch_geometry(client, "GM0917", 2019)
+    message = str(error.value)
+    assert "wijkbuurtkaart" not in message and "wijkenbuurten_2019.gpkg" in message
+    assert "pulsetwin import areas wijkenbuurten_2019.gpkg --layer buurten" in message
+    assert replay.log == []
 
 
 def test_geometry_in_crs84_is_reprojected_to_rd(client: HttpClient, replay: Replay) -> None:
@@ -56,7 +113,6 @@ def test_download_resumes_after_a_dropped_transfer(
 
 @pytest.fixture
 def cli() -> typer.Typer:
-    pytest.importorskip("pulsetwin.schema.pii", reason="the store's PII guard is not in the repo yet")
     from pulsetwin.cli.fetch import register
 
     app = typer.Typer()

@@ -15,10 +15,12 @@ from pulsetwin.audit.disparity import (
     METRICS,
     area_outcomes,
     audit_disparity,
+    corrected_ratios,
     disparity_ratios,
     flag,
     group_rates,
     insufficient_ratios,
+    rate_differences,
 )
 from pulsetwin.exceptions import ParameterError
 
@@ -54,14 +56,33 @@ def test_known_answer_two_groups() -> None:
     assert table.loc[high, "exposure"] == pytest.approx(0.5)
     assert table.loc[low, "exposure"] == 0.0
     assert table.loc[low, "fnr"] == pytest.approx(1.0)
-    # fnr: 1 / 0.5 -> 2 (defined); exposure: 0.5 / 0 has a zero denominator -> insufficient, never inf.
+    # fnr: 1 / 0.5 -> 2 (defined); exposure: 0.5 / 0 has a zero denominator: no plain ratio, never inf ...
     assert table.loc[high, "fnr_ratio"] == pytest.approx(0.0) and table.loc[low, "fnr_ratio"] == 1.0
     assert np.isnan(table.loc[high, "exposure_ratio"]) and not np.isinf(table.to_numpy(float)).any()
-    assert "exposure" not in result.out_of_band and "fnr" in result.out_of_band
-    reason = result.insufficient["exposure"][high]
-    assert "reference group" in reason and "is 0" in reason and "(4 areas)" in reason
+    # ... but the largest disparity does not vanish: difference 0.5 and corrected ratio
+    # (0.5 * 4 + 0.5) / (4 + 1) over (0 + 0.5) / (4 + 1) = 5, outside the band
+    assert table.loc[high, "exposure_diff"] == pytest.approx(0.5)
+    assert table.loc[high, "exposure_ratio_corrected"] == pytest.approx(5.0)
+    assert table.loc[low, "exposure_ratio_corrected"] == 1.0
+    assert result.judged_ratio("exposure", high) == pytest.approx(5.0)
+    assert high in result.out_of_band["exposure"] and "fnr" in result.out_of_band
+    assert result.corrected["exposure"] == [low, high] and "exposure" not in result.insufficient
     row = result.to_dict()["groups"][1]
-    assert row["exposure_ratio"] == "insufficient" and row["insufficient"]["exposure"] == reason
+    assert row["exposure_ratio"] is None and row["exposure_ratio_corrected"] == pytest.approx(5.0)
+
+
+def test_zero_rates_on_both_sides_are_no_disparity() -> None:
+    rates = pd.DataFrame(
+        {"n_areas": [5, 10], "flagged": [0, 0], "fp": [0, 0], "fn": [1, 2], "negatives": [5, 10],
+         "positives": [1, 2], "flag_rate": [0.0, 0.0], "fpr": [0.0, 0.0], "fdr": [np.nan, np.nan],
+         "fnr": [1.0, 1.0], "calibration": [1.0, 1.0], "exposure": [0.0, 0.0], "exposed_areas": [0.0, 0.0]},
+        index=["Q1 a", "Q2 b"],
+    )  # fmt: skip
+    fixed = corrected_ratios(rates, "Q2 b", min_areas=5)
+    assert fixed.loc["Q1 a", "exposure_ratio_corrected"] == 1.0
+    assert fixed.loc["Q1 a", "flag_rate_ratio_corrected"] == 1.0
+    assert np.isnan(fixed.loc["Q1 a", "fdr_ratio_corrected"])
+    assert rate_differences(rates, "Q2 b", min_areas=5).loc["Q1 a", "exposure_diff"] == 0.0
 
 
 def test_groups_below_min_areas_are_insufficient_with_the_count() -> None:
@@ -92,8 +113,12 @@ def test_small_reference_group_and_undefined_rates_have_their_own_reason() -> No
     assert small_ref["exposure"]["Q1 a"].startswith("Q1 a holds 3 areas")
     big_ref = insufficient_ratios(rates, "Q2 b", min_areas=5)
     assert "undefined: it has no realised negatives" in big_ref["fpr"]["Q3 c"]
-    assert set(big_ref["fdr"]) == {"Q1 a", "Q2 b", "Q3 c"}  # the reference FDR is 0: no ratio at all
-    assert "fdr of the reference group Q2 b (5 areas) is 0" in big_ref["fdr"]["Q3 c"]
+    # the reference FDR is 0: no plain ratio, but a count-based metric is judged by its corrected ratio,
+    # so only the group below min_areas stays insufficient; calibration (a ratio of sums) has no correction
+    assert set(big_ref["fdr"]) == {"Q1 a"}
+    zero_calibration = rates.assign(calibration=[1.0, 0.0, 0.9])
+    reasons = insufficient_ratios(zero_calibration, "Q2 b", min_areas=5)["calibration"]
+    assert "calibration of the reference group Q2 b (5 areas) is 0" in reasons["Q3 c"]
     ratios = disparity_ratios(rates, "Q2 b", min_areas=5)
     assert ratios.loc["Q3 c", "exposure_ratio"] == pytest.approx(0.5)
     assert ratios.loc["Q3 c", "flag_rate_ratio"] == pytest.approx(2.0)
@@ -130,13 +155,18 @@ def test_sufficient_ratios_are_the_plain_quotient_and_every_other_is_explained(
     for metric in METRICS:
         ratio = table[f"{metric}_ratio"].to_numpy()
         missing = result.insufficient.get(metric, {})
-        defined = ~table.index.isin(list(missing))
+        fixed = result.corrected.get(metric, [])
+        defined = ~table.index.isin([*missing, *fixed])
         assert np.isnan(ratio[~defined]).all() and np.isfinite(ratio[defined]).all()
         # where a ratio is reported it is exactly the old quotient of the rates
         np.testing.assert_array_equal(ratio[defined], table[metric].to_numpy()[defined] / ref[metric])
         sufficient = (table["n_areas"] >= min_areas) & (ref["n_areas"] >= min_areas)
         expected_defined = sufficient & table[metric].notna() & (ref[metric] > 0)
         np.testing.assert_array_equal(defined, expected_defined.to_numpy())
+        # a zero reference rate never hides a group: it is judged by a finite corrected ratio
+        zero = sufficient & table[metric].notna() & (ref[metric] == 0) & (metric != "calibration")
+        assert sorted(fixed) == sorted(table.index[zero.to_numpy()])
+        assert all(np.isfinite(result.judged_ratio(metric, g)) for g in fixed)
 
 
 def _fdr(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -205,7 +235,8 @@ def test_equals_fairlearn_metricframe(
     for metric in ("flag_rate", "fpr", "fdr", "fnr", "exposure"):
         expected = theirs[metric] / ref[metric]
         got = ours[f"{metric}_ratio"]
-        reported = ~ours.index.isin(list(result.insufficient.get(metric, {})))
+        judged = [*result.insufficient.get(metric, {}), *result.corrected.get(metric, [])]
+        reported = ~ours.index.isin(judged)
         np.testing.assert_allclose(got.to_numpy()[reported], expected.to_numpy()[reported], rtol=1e-12)
         assert np.isfinite(got.to_numpy()[reported]).all() and np.isnan(got.to_numpy()[~reported]).all()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from audit_helpers import POLICY, save_forecast_run, scenario_store
 
+from pulsetwin.audit.attributes import DEFINITION_OWN
 from pulsetwin.audit.documents.context import TO_ANSWER, build_context, read_organisation
 from pulsetwin.audit.documents.register import register_entry, register_schema, validate_register
 from pulsetwin.audit.documents.render import write_documents
@@ -76,7 +77,7 @@ def test_documents_are_written_filled_and_marked(audited: tuple[Path, str], tmp_
     for part in ("Deel 1", "Deel 2", "Deel 3", "Deel 4"):
         assert part in iama
     card = (tmp_path / "out" / "model_card.md").read_text(encoding="utf-8")
-    assert "**BLOCKED**" in card and "t/m 2022" in card
+    assert "**BLOCKED**" in card and f"(2022, {DEFINITION_OWN})" in card
     for text in (annex, iama, card):
         assert not re.search(r"\b(None|nan|NaN)\b", text)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from audit_helpers import POLICY, save_forecast_run, scenario_store
 
+from pulsetwin.audit.attributes import DEFINITION_OWN
 from pulsetwin.audit.gate import EXIT_CODES, FINDING_CODES, Policy, gate, load_policy
 from pulsetwin.exceptions import SchemaError
 from pulsetwin.store import Store
@@ -56,7 +57,7 @@ def test_naive_blocked_mitigated_passes(base: tuple[Path, object], store_path: P
             f.code for f in report.findings if f.blocking
         ]
         protected = report.disparity[0]
-        assert protected.detail["year"] == 2022 and "t/m 2022" in protected.detail["definition"]
+        assert protected.detail["year"] == 2022 and protected.detail["definition"] == DEFINITION_OWN
         assert protected.table["exposure_ratio"].iloc[-1] > 2.0
         assert store.get_run(naive).status == "blocked"
         assert store.get_run(audit_id).status == "blocked"

@@ -20,6 +20,7 @@ from pulsetwin.audit.privacy import (
     public_export,
     read_budget,
 )
+from pulsetwin.exceptions import ParameterError
 from pulsetwin.store import Store
 
 # schema/periods.py (another module) still calls the deprecated DatetimeIndex.dayofweek on import.
@@ -140,3 +141,21 @@ def test_withheld_counts_are_suppressed_with_their_totals() -> None:
     for axis in (0, 1):
         per_line = result.suppressed.sum(axis=axis)
         assert ((per_line == 0) | (per_line >= 2)).all()
+
+
+def test_public_export_takes_the_stores_frequency_and_refuses_one_it_lacks(tmp_path: Path) -> None:
+    with _store(tmp_path) as store:
+        release = public_export(store, "incidents", tmp_path / "m.csv")
+        assert release.parameters["freq"] == "M"  # recorded as chosen, not as the absent argument
+        with pytest.raises(ParameterError, match=r"no incidents at freq W .*holds M \(months\).*--freq M"):
+            public_export(store, "incidents", tmp_path / "w.csv", freq="W")
+        assert not (tmp_path / "w.csv").exists()
+
+
+def test_public_export_with_both_frequencies_needs_one(tmp_path: Path) -> None:
+    with _store(tmp_path) as store:
+        weekly = store.read("incidents").assign(freq="W", period_start=pd.Timestamp("2024-01-01"))
+        store.import_frames({"incidents": weekly}, source="test")
+        with pytest.raises(ParameterError, match="more than one frequency: M \\(months\\), W \\(weeks\\)"):
+            public_export(store, "incidents", tmp_path / "both.csv")
+        assert public_export(store, "incidents", tmp_path / "w.csv", freq="W").parameters["freq"] == "W"

@@ -52,3 +52,41 @@ def test_model_features_ignore_the_future() -> None:
     pd.testing.assert_frame_equal(base, model_features(changed, None, None, origin=origin, freq="M"))
     assert {"lag4_drugs", "lag13_burglary_residential"} <= set(base.columns)
     assert not any("migration" in c for c in base.columns)
+
+
+def _square(x: int, y: int, size: int = 100) -> str:
+    return f"POLYGON (({x} {y}, {x + size} {y}, {x + size} {y + size}, {x} {y + size}, {x} {y}))"
+
+
+def test_neighbour_lags_are_built_beside_gemeente_and_wijk_rows() -> None:
+    """A store lists the gemeente and its wijken beside the buurten; the buurten's neighbour lags are still
+    built, among the buurten only: the centre of a 3x3 grid reads the sum of its eight neighbours."""
+    codes = [f"BU0917000{i}" for i in range(9)]
+    buurten = pd.DataFrame(
+        {"area_code": codes, "name": codes, "level": "buurt", "parent_code": "WK091700",
+         "geometry": [_square(100 * (i % 3), 100 * (i // 3)) for i in range(9)]}
+    )  # fmt: skip
+    upper = pd.DataFrame(
+        {"area_code": ["GM0917", "WK091700"], "name": ["Heerlen", "Centrum"], "level": ["gemeente", "wijk"],
+         "parent_code": ["", "GM0917"], "geometry": [_square(0, 0, 300), _square(0, 0, 300)]}
+    )  # fmt: skip
+    months = pd.date_range("2023-01-01", periods=6, freq="MS")
+    incidents = pd.DataFrame(
+        {"area_code": np.repeat(codes, len(months)), "period_start": np.tile(months, len(codes)), "freq": "M",
+         "category": "drugs", "count": np.arange(9 * len(months)) % 7, "source": "politie"}
+    )  # fmt: skip
+    features = model_features(
+        incidents, None, pd.concat([upper, buurten]), origin=pd.Timestamp("2023-07-01"), freq="M"
+    )
+    assert list(features.index) == codes
+    lags = [c for c in features.columns if c.startswith("lag")]
+    assert lags and {f"nb_{c}" for c in lags} <= set(features.columns)
+    for lag in lags:
+        others = features[lag].drop(codes[4]).sum()
+        assert features.loc[codes[4], f"nb_{lag}"] == pytest.approx(others)
+        corner = features.loc[[codes[1], codes[3], codes[4]], lag].sum()
+        assert features.loc[codes[0], f"nb_{lag}"] == pytest.approx(corner)
+    same = model_features(incidents, None, buurten, origin=pd.Timestamp("2023-07-01"), freq="M")
+    pd.testing.assert_frame_equal(features, same)
+    without = model_features(incidents, None, buurten.iloc[1:], origin=pd.Timestamp("2023-07-01"), freq="M")
+    assert not any(c.startswith("nb_") for c in without.columns)  # an unlisted forecast area: none built

@@ -138,6 +138,13 @@ def test_areas_geometry_rules() -> None:
     assert (unnamed.where.row, unnamed.where.column) == (2, "name")
 
 
+def test_areas_without_any_geometry_are_a_names_only_list_but_a_mix_is_refused() -> None:
+    names_only = validate_table("areas", areas(geometry=[None, "", None, ""]))
+    assert names_only["geometry"].tolist() == ["", "", "", ""]
+    mixed = refusal("areas", areas(geometry=[SQUARE, None, SQUARE, SQUARE]))
+    assert (mixed.where.row, mixed.where.column) == (2, "geometry") and "on none" in mixed.expected
+
+
 def test_duplicate_keys_are_listed() -> None:
     frame = pd.concat([incidents(), incidents()], ignore_index=True)
     error = refusal("incidents", frame)

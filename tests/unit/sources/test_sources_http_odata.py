@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pulsetwin.exceptions import SourceError
-from pulsetwin.sources.http import HttpClient, request_key
-from pulsetwin.sources.odata import clean_measure, fetch_rows, resolve_key
-from pulsetwin.sources.police import slug_for_code
-from pulsetwin.sources.settings import SourceSettings
+from pulsetwin.sources.http import HttpClient, OfflineError, request_key
+from pulsetwin.sources.odata import AmbiguousKey, clean_measure, data_properties, fetch_rows, resolve_key
+from pulsetwin.sources.police import months_text, slug_for_code
+from pulsetwin.sources.settings import SourceSettings, feed_root
 
 
 def _client(handler: httpx.MockTransport, tmp_path: Path | None, waits: list[float]) -> HttpClient:
@@ -77,18 +77,94 @@ def test_request_key_ignores_parameter_order_but_not_values() -> None:
     assert a != request_key("https://h/x", {"a": "1", "b": "3"})
 
 
+def _properties(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """DataProperties as the real service lists them, read through the connector's own parser."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"odata.metadata": "x/$metadata#Cbs.OData.WebAPI.DataProperties",
+                                         "value": rows})  # fmt: skip
+
+    client = _client(httpx.MockTransport(answer), None, [])
+    return data_properties(client, "https://example.test/ODataApi/odata", "T")[0]
+
+
+def _topic(i: int, key: str, parent: int | None = None) -> dict[str, object]:
+    return {"odata.type": "Cbs.OData.WebAPI.Topic", "ID": i, "Position": i, "ParentID": parent,
+            "Type": "Topic", "Key": key, "Title": key, "Unit": "aantal"}  # fmt: skip
+
+
+def _group(i: int, title: str) -> dict[str, object]:
+    return {"odata.type": "Cbs.OData.WebAPI.TopicGroup", "ID": i, "Position": None, "ParentID": None,
+            "Type": "TopicGroup", "Key": f"G{i}", "Title": title}  # fmt: skip
+
+
 def test_resolve_key_matches_the_key_without_its_suffix() -> None:
-    props = pd.DataFrame(
-        {"Key": ["AantalInwoners_5", "Bevolkingsdichtheid_34", "Koopwoningen_41", "Nederland_17"]}
-    )
-    props["stem"] = props["Key"].str.replace(r"_\d+$", "", regex=True)
+    keys = ["AantalInwoners_5", "Bevolkingsdichtheid_34", "Koopwoningen_41", "Nederland_17"]
+    props = _properties([_topic(i, k) for i, k in enumerate(keys)])
     assert resolve_key(props, "Bevolkingsdichtheid") == "Bevolkingsdichtheid_34"
     assert resolve_key(props, "Koop") == "Koopwoningen_41"  # unique prefix
     assert resolve_key(props, "Neder", prefix=False) is None
     assert resolve_key(props, "GemiddeldInkomenPerInwoner") is None
-    props.loc[len(props)] = ["KoopwoningenNieuw_42", "KoopwoningenNieuw"]
-    with pytest.raises(SourceError, match="several columns"):
-        resolve_key(props, "Koop")
+    more = _properties([*(_topic(i, k) for i, k in enumerate(keys)), _topic(9, "KoopwoningenNieuw_42")])
+    with pytest.raises(AmbiguousKey, match="several columns"):
+        resolve_key(more, "Koop")
+
+
+def test_a_repeated_stem_is_resolved_by_the_title_of_its_group() -> None:
+    props = _properties([
+        _group(1, "Herkomstland"), _topic(2, "Nederland_17", 1), _topic(3, "BuitenEuropa_19", 1),
+        _group(4, "Geboren in Nederland"), _topic(5, "Nederland_20", 4), _topic(6, "BuitenEuropa_22", 4),
+        _group(7, "Geboren buiten Nederland"), _topic(8, "BuitenEuropa_24", 7),
+    ])  # fmt: skip
+    assert resolve_key(props, "BuitenEuropa", prefix=False, group="herkomstland") == "BuitenEuropa_19"
+    assert resolve_key(props, "Nederland", prefix=False, group="Geboren in Nederland") == "Nederland_20"
+    with pytest.raises(AmbiguousKey) as error:
+        resolve_key(props, "BuitenEuropa", prefix=False)
+    assert error.value.candidates == [
+        "BuitenEuropa_19 (group 'Herkomstland')",
+        "BuitenEuropa_22 (group 'Geboren in Nederland')",
+        "BuitenEuropa_24 (group 'Geboren buiten Nederland')",
+    ]
+    with pytest.raises(AmbiguousKey):
+        resolve_key(props, "BuitenEuropa", prefix=False, group="Elders")
+    assert resolve_key(props, "G1", prefix=False) is None  # a TopicGroup is never a measure
+
+
+def test_feed_root_swaps_the_api_segment_and_refuses_other_roots() -> None:
+    assert feed_root("https://opendata.cbs.nl/ODataApi/odata") == "https://opendata.cbs.nl/ODataFeed/odata"
+    assert (
+        feed_root("https://dataderden.cbs.nl/ODataApi/odata/") == "https://dataderden.cbs.nl/ODataFeed/odata"
+    )
+    with pytest.raises(ValueError, match="ODataApi"):
+        feed_root("https://mirror.example/odata")
+
+
+def test_offline_answers_from_the_cache_only(tmp_path: Path) -> None:
+    calls: list[httpx.Request] = []
+
+    def ok(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json={"value": []})
+
+    online = _client(httpx.MockTransport(ok), tmp_path, [])
+    online.get_json("https://example.test/cached")
+    offline = HttpClient(SourceSettings(cache_dir=tmp_path, offline=True, cache_max_age=0.0),
+                         transport=httpx.MockTransport(ok))  # fmt: skip
+    assert offline.get_json("https://example.test/cached")[1].from_cache  # age ignored offline
+    with pytest.raises(
+        OfflineError, match=r"the response cache does not hold GET https://example\.test/other"
+    ):
+        offline.get("https://example.test/other")
+    assert len(calls) == 1
+
+
+def test_unreachable_names_the_transport_error_and_any_status_counts_as_reachable() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Name or service not known", request=request)
+
+    assert "ConnectError" in str(_client(httpx.MockTransport(refuse), None, []).unreachable("https://x.test"))
+    missing = _client(httpx.MockTransport(lambda r: httpx.Response(404)), None, [])
+    assert missing.unreachable("https://x.test") is None
 
 
 def test_clean_measure_turns_secrets_into_missing_and_refuses_garbage() -> None:
@@ -115,3 +191,11 @@ def test_known_codes_use_the_vocabulary() -> None:
     assert slug_for_code("1.4.4") == "violence"
     assert slug_for_code("3.7.4 ") == "police_3_7_4"
     assert slug_for_code("0.0.0 ") is None
+
+
+def test_months_text_shortens_runs_of_three_or_more() -> None:
+    months = [
+        pd.Period(m, freq="M") for m in ["2023-01", "2023-02", "2023-03", "2023-05", "2023-06", "2024-01"]
+    ]
+    assert months_text(months) == "2023-01..2023-03 (3 months), 2023-05, 2023-06, 2024-01"
+    assert months_text([]) == ""

@@ -12,7 +12,7 @@ from store_helpers import dump_store, incidents_frame
 
 from pulsetwin.exceptions import LogIntegrityError, SchemaError, StoreError
 from pulsetwin.store import Store
-from pulsetwin.store.anchor import LogAnchor, append_anchor, read_anchors
+from pulsetwin.store.anchor import FIRST_PREV, AnchorWriter, LogAnchor, line_digest, read_anchors
 from pulsetwin.store.log import GENESIS_HASH, record_hash
 
 
@@ -82,7 +82,7 @@ def test_anchor_file_is_only_ever_appended_to(store_path: Path, tmp_path: Path) 
     second = anchors.read_bytes()
     assert second.startswith(first) and second.count(b"\n") == 2
     line = json.loads(second.splitlines()[1])
-    assert list(line) == ["seq", "hash", "at", "store"] and line["store"] == "/stores/a.duckdb"
+    assert list(line) == ["seq", "hash", "at", "store", "prev"] and line["store"] == "/stores/a.duckdb"
     assert datetime.fromisoformat(line["at"]).utcoffset() is not None
 
 
@@ -184,11 +184,13 @@ def test_missing_or_empty_anchor_file_is_refused(tmp_path: Path) -> None:
         read_anchors(empty)
 
 
-def test_append_anchor_round_trips_and_numbers_lines(tmp_path: Path) -> None:
+def test_anchor_writer_round_trips_numbers_and_chains_lines(tmp_path: Path) -> None:
     path = tmp_path / "anchors.jsonl"
-    written = [
-        LogAnchor(seq, f"{seq:064x}", datetime(2024, 5, seq + 1, 12, tzinfo=UTC), "/s.duckdb")
-        for seq in range(3)
-    ]
-    assert [append_anchor(path, a) for a in written] == [1, 2, 3]
-    assert [(n.line, n.anchor) for n in read_anchors(path)] == list(enumerate(written, start=1))
+    writer = AnchorWriter(path, store="/s.duckdb")
+    written = [writer.append(seq, f"{seq:064x}") for seq in range(3)]
+    assert [w.line for w in written] == [1, 2, 3]
+    read = read_anchors(path)
+    assert [(n.line, n.anchor) for n in read] == [(w.line, w.anchor) for w in written]
+    raw = path.read_text(encoding="utf-8").splitlines()
+    assert [n.anchor.prev for n in read] == [FIRST_PREV, line_digest(raw[0]), line_digest(raw[1])]
+    assert AnchorWriter(path, store="/s.duckdb").append(3, "3" * 64).line == 4  # a new writer reads on

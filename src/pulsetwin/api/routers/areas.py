@@ -47,14 +47,15 @@ def get_area(
     return AreaFeature.model_validate(areas.area_feature(backend, area_code, crs))
 
 
-@router.get("/{area_code}/history", responses=ERRORS)
+@router.get("/{area_code}/history", responses={**ERRORS, 422: {"model": ErrorOut}})
 def get_history(
     area_code: AreaCode, query: Annotated[HistoryFilter, Query()], backend: BackendDep, user: AnyUser
 ) -> HistoryOut:
-    """Recorded counts per period (all sources summed; a period with a withheld count is missing)."""
-    points = areas.area_history(backend, area_code, query.freq, query.category)
+    """Recorded counts per period (all sources summed; a period with a withheld count is missing). Without
+    ``freq`` the store's only frequency is used; a store holding both asks for one (422, with the choices)."""
+    freq, points = areas.area_history(backend, area_code, query.freq, query.category)
     return HistoryOut(
-        area_code=area_code, freq=query.freq, category=query.category,
+        area_code=area_code, freq=freq, category=query.category,
         points=[HistoryPoint.model_validate(p) for p in points],
     )  # fmt: skip
 

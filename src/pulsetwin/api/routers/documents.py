@@ -25,7 +25,7 @@ def list_documents(settings: SettingsDep, user: AnyUser) -> list[DocumentOut]:
 @router.get(
     "/{name:path}",
     response_class=FileResponse,
-    responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    responses={**ERRORS, 200: {"content": {t: {} for t in sorted(set(documents.MEDIA_TYPES.values()))}}},
 )
 def get_document(name: Name, backend: BackendDep, settings: SettingsDep, user: AnyUser) -> FileResponse:
     """Download one document (logged as an export)."""

@@ -7,10 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from pulsetwin.api.deps import Analyst, AnyUser, BackendDep
-from pulsetwin.api.etag import json_with_etag
+from pulsetwin.api.etag import body_with_etag
 from pulsetwin.api.schemas.requests import AreaForecastFilter, ForecastFilter, RunFilter
-from pulsetwin.api.schemas.responses import AreaForecastOut, ErrorOut, ForecastPage, Page, RunDetail, RunOut
-from pulsetwin.api.services import forecasts, runs
+from pulsetwin.api.schemas.responses import (
+    AreaForecastOut,
+    ErrorOut,
+    ForecastPage,
+    HotspotsOut,
+    Page,
+    RunDetail,
+    RunOut,
+)
+from pulsetwin.api.services import forecasts, hotspots, runs
 
 router = APIRouter(tags=["forecasts"])
 RunId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -31,9 +39,19 @@ def list_runs(query: Annotated[RunFilter, Query()], backend: BackendDep, user: A
 
 
 @router.get("/runs/{run_id}", responses=ERRORS)
-def get_run(run_id: RunId, backend: BackendDep, user: AnyUser) -> RunDetail:
-    """One run with its categories, periods, data vintage and metrics."""
-    return RunDetail.model_validate(runs.run_detail(backend, run_id))
+def get_run(
+    run_id: RunId, backend: BackendDep, user: AnyUser, accept_language: Annotated[str | None, Header()] = None
+) -> RunDetail:
+    """One run with its categories (and their names), periods, data vintage, metrics and, for a forecast run,
+    its skill and release status (sentences in the Accept-Language language, Dutch by default)."""
+    lang = forecasts.preferred_language(accept_language)
+    return RunDetail.model_validate(runs.run_detail(backend, run_id, lang))
+
+
+@router.get("/hotspots", responses=ERRORS)
+def get_hotspots(backend: BackendDep, user: AnyUser) -> HotspotsOut:
+    """The latest stored hotspot map of small grid cells (its highest-ranked cells), for a map layer."""
+    return HotspotsOut.model_validate(hotspots.latest_hotspots(backend))
 
 
 @router.get(
@@ -49,40 +67,43 @@ def list_forecasts(
         k: v for k, v in (("category", query.category), ("period_start", query.period_start),
                           ("area_code", query.area_code)) if v is not None
     }  # fmt: skip
-    page = ForecastPage.model_validate(
-        forecasts.forecast_page(backend, user.username, query.run_id, filters, query.limit, query.offset)
+    body, shown = forecasts.forecast_page_json(
+        backend, user.username, query.run_id, filters, query.limit, query.offset, ForecastPage.model_validate
     )
-    response, not_modified = json_with_etag(request, page)
+    response, not_modified = body_with_etag(request, body)
     detail = {
-        "filters": {k: str(v) for k, v in filters.items()}, "rows": len(page.items), "offset": query.offset,
+        "filters": {k: str(v) for k, v in filters.items()}, "rows": shown, "offset": query.offset,
         "not_modified": not_modified,
     }  # fmt: skip
     forecasts.log_view(backend, user.username, query.run_id, detail)
     return response
 
 
-@router.get("/forecasts/{run_id}/areas/{area_code}", responses={**ERRORS, **WITHDRAWN})
+@router.get(
+    "/forecasts/{run_id}/areas/{area_code}",
+    response_model=AreaForecastOut,
+    responses={**ERRORS, **WITHDRAWN},
+)
 def get_area_forecast(
     run_id: RunId,
     area_code: AreaCode,
     query: Annotated[AreaForecastFilter, Query()],
     backend: BackendDep,
     user: AnyUser,
-    response: Response,
     accept_language: Annotated[str | None, Header()] = None,
-) -> AreaForecastOut:
+) -> Response:
     """One area's forecast band, its recent record, the explanation and decisions; logged.
 
     The model's explanation sentence is in the language of the Accept-Language header (nl or en; Dutch by
     default)."""
     lang = forecasts.preferred_language(accept_language)
-    out = AreaForecastOut.model_validate(
-        forecasts.area_forecast(backend, user.username, run_id, area_code, query.category, lang)
+    body = forecasts.area_forecast_json(
+        backend, user.username, run_id, area_code, query.category, lang, AreaForecastOut.model_validate
     )
-    response.headers["Content-Language"] = lang
-    response.headers["Vary"] = "Accept-Language"
     forecasts.log_view(backend, user.username, run_id, {"area_code": area_code, "category": query.category})
-    return out
+    return Response(
+        body, media_type="application/json", headers={"Content-Language": lang, "Vary": "Accept-Language"}
+    )
 
 
 @router.get(

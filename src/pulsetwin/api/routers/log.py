@@ -29,7 +29,8 @@ def list_log(query: Annotated[LogFilter, Query()], backend: BackendDep, user: Re
 
 @router.get("/verify", responses=ERRORS)
 def verify_log(backend: BackendDep, user: Reader) -> LogVerificationOut:
-    """Walk the hash chain and compare it with the stored head."""
+    """Check the hash chain, the stored head and the anchors outside the store, from where the last check
+    stopped, without holding up other requests; records after the newest anchor are reported unanchored."""
     return LogVerificationOut.model_validate(log.verify(backend))
 
 

@@ -14,4 +14,6 @@ router = APIRouter(tags=["meta"])
 @router.get("/health")
 def health(settings: SettingsDep) -> HealthOut:
     """The server is up."""
-    return HealthOut(status="ok", version=__version__, demo=settings.demo)
+    return HealthOut(
+        status="ok", version=__version__, demo=settings.demo, background_url=settings.background_url
+    )

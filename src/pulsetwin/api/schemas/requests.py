@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+REASON_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
+"""No control characters but tab and newlines, and no bidirectional overrides or isolates: a reason is shown
+and logged as written, and such characters could hide or reorder what a reader sees (Trojan Source)."""
+Reason = Annotated[
+    str,
+    Field(
+        min_length=5,
+        max_length=2000,
+        pattern=REASON_PATTERN,
+        description="Why: at least 5 characters; no control characters (but tab and newline), no bidi overrides.",
+    ),
+]
 
 
 class Paging(BaseModel):
@@ -37,11 +50,11 @@ class AreaFilter(Paging):
 
 
 class HistoryFilter(BaseModel):
-    """Which recorded counts of one area to show."""
+    """Which recorded counts of one area to show (``freq`` left out: the store's only frequency)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    freq: Literal["W", "M"] = "W"
+    freq: Literal["W", "M"] | None = None
     category: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
 
 
@@ -89,7 +102,7 @@ class DecisionIn(BaseModel):
     run_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
     area_code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     action: Literal["accept", "reject", "annotate"]
-    reason: str = Field(min_length=5, max_length=2000, description="Why: at least 5 characters.")
+    reason: Reason
 
 
 class KillSwitchIn(BaseModel):
@@ -98,7 +111,7 @@ class KillSwitchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     run_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
-    reason: str = Field(min_length=5, max_length=2000)
+    reason: Reason
 
 
 class LiftIn(BaseModel):
@@ -106,4 +119,4 @@ class LiftIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=5, max_length=2000)
+    reason: Reason

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 T = TypeVar("T")
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Stored timestamps are UTC without an offset (DuckDB TIMESTAMP): attach it, so clients read them right."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+"""A moment, always sent with its offset (UTC, ``Z``), as RFC 3339 ``date-time`` requires."""
 
 
 class ErrorDetail(BaseModel):
@@ -39,6 +48,9 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     version: str
     demo: bool
+    background_url: str | None = Field(
+        None, description="WMS URL template of an optional background map (RD New); None: nothing fetched."
+    )
 
 
 class UserOut(BaseModel):
@@ -46,7 +58,7 @@ class UserOut(BaseModel):
 
     username: str
     role: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class TokenOut(BaseModel):
@@ -54,7 +66,7 @@ class TokenOut(BaseModel):
 
     access_token: str
     token_type: Literal["bearer"]
-    expires_at: datetime
+    expires_at: Timestamp
     user: UserOut
 
 
@@ -130,7 +142,7 @@ class RunOut(BaseModel):
     """A run (forecast, backtest, audit, scenario)."""
 
     run_id: str
-    created_at: datetime
+    created_at: Timestamp
     kind: str
     model: str | None
     status: str
@@ -146,8 +158,48 @@ class Vintage(BaseModel):
     """How old the data behind a forecast is."""
 
     data_until: date | None = Field(description="Last period of data the run could use.")
-    imported_at: datetime | None = Field(description="Latest import into the store.")
-    run_created_at: datetime
+    imported_at: Timestamp | None = Field(description="Latest import into the store.")
+    run_created_at: Timestamp
+
+
+class SkillStatusOut(BaseModel):
+    """Whether the run's model beats the best naive rule (``beats`` / ``does_not`` / ``cannot_assess``)."""
+
+    state: Literal["beats", "does_not", "cannot_assess"]
+    model: str | None
+    baseline: str | None
+    skill: float | None
+    skill_lo: float | None
+    skill_hi: float | None
+    level: float | None
+    sentence: str = Field(description="One sentence in the requested language.")
+
+
+class ReleaseStatusOut(BaseModel):
+    """Whether the audit lets the forecast out (``released`` / ``blocked`` / ``cannot_assess`` /
+    ``not_audited``), with the blocking finding and the audit run that found it."""
+
+    state: Literal["released", "blocked", "cannot_assess", "not_audited"]
+    audit_run: str | None
+    finding_code: str | None
+    finding_nl: str | None
+    finding_en: str | None
+    sentence: str = Field(description="One sentence in the requested language.")
+
+
+class RunStatuses(BaseModel):
+    """The two statuses of a forecast run, each with its own sentence."""
+
+    skill: SkillStatusOut
+    release: ReleaseStatusOut
+
+
+class CategoryLabel(BaseModel):
+    """A category slug with its vocabulary names."""
+
+    slug: str
+    nl: str
+    en: str
 
 
 class RunDetail(RunOut):
@@ -157,6 +209,8 @@ class RunDetail(RunOut):
     periods: list[date]
     vintage: Vintage
     metrics: dict[str, Any]
+    statuses: RunStatuses | None = Field(None, description="Skill and release status (forecast runs).")
+    category_labels: list[CategoryLabel] = Field(default_factory=list)
 
 
 class ForecastRow(BaseModel):
@@ -215,7 +269,7 @@ class DecisionOut(BaseModel):
     """A recorded human decision."""
 
     decision_id: int
-    at: datetime
+    at: Timestamp
     actor: str
     run_id: str
     area_code: str
@@ -239,6 +293,7 @@ class AreaForecastOut(BaseModel):
     history: list[HistoryPoint]
     explanation: Explanation
     decisions: list[DecisionOut]
+    statuses: RunStatuses | None = None
 
 
 class ModelEvidence(BaseModel):
@@ -258,6 +313,15 @@ class ModelEvidence(BaseModel):
     below_q95: float | None
     pai: dict[str, float | None] = Field(description="PAI by area fraction in percent, e.g. {'3': 2.1}.")
     gap_share: float | None
+    below_q05_strict: float | None = Field(None, description="Share of outcomes strictly below q05.")
+    below_q50_strict: float | None = None
+    below_q95_strict: float | None = None
+    pit_match: float | None = Field(
+        None, description="Share of cells whose quantiles the PIT's NB reproduces."
+    )
+    pit: list[float | None] = Field(
+        default_factory=list, description="Mean PIT mass per tenth of [0, 1] (flat at 0.1 when calibrated)."
+    )
 
 
 class EvidenceOut(BaseModel):
@@ -270,6 +334,7 @@ class EvidenceOut(BaseModel):
     folds: list[str]
     models: list[ModelEvidence]
     skill_by_category: list[dict[str, Any]]
+    statuses: RunStatuses | None = None
 
 
 class ResultOut(BaseModel):
@@ -278,7 +343,7 @@ class ResultOut(BaseModel):
     result_id: str
     kind: str
     source: Literal["run", "document"]
-    created_at: datetime | None
+    created_at: Timestamp | None
     status: str | None
     payload: dict[str, Any]
 
@@ -287,22 +352,32 @@ class LogRecordOut(BaseModel):
     """One record of the hash-chained log."""
 
     seq: int
-    at: datetime
+    at: Timestamp
     actor: str
     action: str
     subject: str
     detail: dict[str, Any]
+    digests: dict[str, Any] = {}
     prev_hash: str
     hash: str
 
 
 class LogVerificationOut(BaseModel):
-    """Result of walking the chain."""
+    """Result of checking the chain and the anchors kept outside the store.
+
+    Records up to ``anchored_seq`` are verified against an anchor; the ``unanchored`` ones after it are
+    covered by the in-store chain only. ``verified_from`` is the record this check started after (checks are
+    incremental).
+    """
 
     ok: bool
     n_records: int
     first_bad_seq: int | None
     reason: str
+    anchored_seq: int = 0
+    unanchored: int = 0
+    verified_from: int = 0
+    anchor_file: str | None = None
 
 
 class LogHeadOut(BaseModel):
@@ -317,7 +392,7 @@ class DocumentOut(BaseModel):
 
     name: str
     size: int
-    modified: datetime
+    modified: Timestamp
     media_type: str
 
 
@@ -325,7 +400,49 @@ class KillSwitchOut(BaseModel):
     """A withdrawn run."""
 
     run_id: str
-    at: datetime
+    at: Timestamp
     actor: str
     reason: str
     log_seq: int
+
+
+class AuditSummaryOut(BaseModel):
+    """The latest audit of a forecast run in words (``lang``) and the exposure numbers for a chart."""
+
+    audit_run: str
+    forecast_run: str | None
+    created_at: datetime
+    lang: Literal["nl", "en"]
+    verdict: str
+    headline: str
+    blocking: list[str]
+    unassessed: list[str]
+    disparity: list[str]
+    proxies: list[str]
+    measurement: list[str]
+    mitigation: list[str]
+    exposure: list[dict[str, Any]]
+
+
+class HotspotCell(BaseModel):
+    """One grid cell of a hotspot map: code, lower-left corner (RD metres), expected events and rank."""
+
+    cell_code: str
+    x_min: float
+    y_min: float
+    mean: float
+    rank: int
+
+
+class HotspotsOut(BaseModel):
+    """The latest hotspot map: window, model and its highest-ranked cells."""
+
+    run_id: str
+    model: str | None
+    origin: str
+    window_days: int | None
+    cell_m: float | None
+    categories: list[str]
+    category_labels: list[CategoryLabel]
+    n_cells: int | None
+    cells: list[HotspotCell]

@@ -12,8 +12,12 @@ import shapely
 from pydantic import BaseModel
 from pyproj import Transformer
 
-from pulsetwin.api.errors import not_found
+from pulsetwin.api.errors import ApiError, not_found
 from pulsetwin.api.services.backend import Backend
+from pulsetwin.evaluation.frequency import choose_freq, stored_freqs
+from pulsetwin.exceptions import ParameterError
+from pulsetwin.models.base import Freq
+from pulsetwin.schema.geometry import empty_geometry
 from pulsetwin.schema.tables import CRS_NAME
 from pulsetwin.store.protected import read_protected
 
@@ -23,7 +27,9 @@ DECIMALS = {CRS_NAME: 1, WGS84: 6}
 
 def _features(areas: pd.DataFrame, crs: str) -> tuple[list[dict[str, Any]], list[float] | None]:
     """GeoJSON features (coordinates rounded: 0.1 m in RD, 1e-6 degrees in WGS84) and the bounding box."""
-    geoms = shapely.from_wkt(areas["geometry"].replace("", None).to_numpy(), on_invalid="raise")
+    wkt = areas["geometry"].to_numpy(dtype=object)
+    wkt[empty_geometry(areas["geometry"]).to_numpy(dtype=bool)] = None  # areas listed by name only
+    geoms = shapely.from_wkt(wkt, on_invalid="raise")
     if crs == WGS84:
         transformer = Transformer.from_crs(CRS_NAME, WGS84, always_xy=True)
         geoms = shapely.transform(
@@ -91,27 +97,51 @@ def area_feature(backend: Backend, code: str, crs: str) -> dict[str, Any]:
     return _features(areas, crs)[0][0]
 
 
-def area_history(backend: Backend, code: str, freq: str, category: str | None) -> list[dict[str, Any]]:
-    """Recorded counts per period of one area (all sources summed; withheld counts stay missing)."""
+def area_history(
+    backend: Backend, code: str, freq: str | None, category: str | None
+) -> tuple[Freq, list[dict[str, Any]]]:
+    """Recorded counts per period of one area (all sources summed; withheld counts stay missing), and the
+    frequency they are at: ``freq`` when given, else the store's only one (refused with the choices when it
+    holds both, and a given one it does not hold, by :func:`pulsetwin.evaluation.frequency.choose_freq`)."""
     with backend.session() as store:
         if not store.read("areas", where={"area_code": code}).shape[0]:
             raise not_found("area", code)
-        where: dict[str, object] = {"area_code": code, "freq": freq}
+        present = stored_freqs(store)
+        if not present:
+            raise ApiError(
+                404, "not_found", "the store holds no incidents. Fix: import incidents first", {"area": code}
+            )
+        try:
+            chosen = choose_freq(freq, present, command=f"GET /api/v1/areas/{code}/history", option="?freq=")
+        except ParameterError as error:
+            raise ApiError(422, "invalid_request", str(error), {"freq_choices": list(present)}) from error
+        where: dict[str, object] = {"area_code": code, "freq": chosen}
         if category is not None:
             where["category"] = category
         incidents = store.read("incidents", where=where)
-    return history_points(incidents)
+    return chosen, history_points(incidents)
+
+
+def period_totals(incidents: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Counts summed (over sources) per ``by`` columns and period, sorted; a period with any withheld count
+    is missing (NA) rather than undercounted."""
+    grouped = incidents.groupby([*by, "period_start"])["count"]
+    totals = grouped.sum(min_count=1).where(grouped.count() == grouped.size())
+    return totals.rename("count").reset_index()
 
 
 def history_points(incidents: pd.DataFrame) -> list[dict[str, Any]]:
-    """Counts summed per period; a period with any withheld count is missing rather than undercounted."""
+    """Counts summed per period (see :func:`period_totals`) as points."""
     if incidents.empty:
         return []
-    grouped = incidents.groupby("period_start")["count"]
-    totals = grouped.sum(min_count=1).where(grouped.count() == grouped.size())
+    return points(period_totals(incidents, []))
+
+
+def points(totals: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of :func:`period_totals` as ``{"period_start", "count"}`` points."""
     return [
-        {"period_start": pd.Timestamp(p).date(), "count": None if pd.isna(c) else int(c)}  # type: ignore[arg-type]
-        for p, c in totals.items()
+        {"period_start": pd.Timestamp(p).date(), "count": None if pd.isna(c) else int(c)}
+        for p, c in zip(totals["period_start"], totals["count"], strict=True)
     ]
 
 

@@ -43,16 +43,19 @@ def record_decision(
         if not known:
             raise not_found("area in run", f"{run_id}/{area_code}")
         decision_id = int(backend.sql("SELECT coalesce(max(decision_id), 0) + 1 FROM decisions")[0][0])
+        seq = store.log.next_seq()
+        backend.sql(
+            "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [decision_id, at, actor, run_id, area_code, action, reason, seq],
+        )
         record = store.log.append(
             actor,
             "decision",
             f"{run_id}/{area_code}",
             {"action": action, "reason": reason, "id": decision_id},
+            tables=("decisions",),
         )
-        backend.sql(
-            "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [decision_id, at, actor, run_id, area_code, action, reason, record.seq],
-        )
+        backend.decisions_version += 1
     return dict(
         zip(COLUMNS, (decision_id, at, actor, run_id, area_code, action, reason, record.seq), strict=True)
     )

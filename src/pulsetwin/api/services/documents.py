@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import mimetypes
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pulsetwin.api.errors import not_found
 from pulsetwin.api.services.backend import Backend
 
-SUFFIXES = (".html", ".pdf", ".md", ".json", ".csv", ".txt", ".png", ".svg")
+MEDIA_TYPES = {
+    ".html": "text/html", ".pdf": "application/pdf", ".md": "text/markdown", ".json": "application/json",
+    ".csv": "text/csv", ".txt": "text/plain", ".png": "image/png", ".svg": "image/svg+xml",
+}  # fmt: skip
+"""What each servable suffix is sent as (fixed here, not guessed per platform), as the OpenAPI declares."""
 
 
 def list_documents(documents: Path | None) -> list[dict[str, Any]]:
     """Every servable file under the documents directory (relative POSIX names, sorted)."""
     if documents is None:
         return []
-    files = sorted(p for p in documents.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    files = sorted(p for p in documents.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_TYPES)
     return [
         {
             "name": p.relative_to(documents).as_posix(),
             "size": p.stat().st_size,
-            "modified": datetime.fromtimestamp(p.stat().st_mtime),
-            "media_type": mimetypes.guess_type(p.name)[0] or "application/octet-stream",
+            "modified": datetime.fromtimestamp(p.stat().st_mtime, UTC),
+            "media_type": MEDIA_TYPES[p.suffix.lower()],
         }
         for p in files
     ]

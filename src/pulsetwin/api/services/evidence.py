@@ -9,9 +9,12 @@ from typing import Any
 from pulsetwin.api.errors import ApiError
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.runs import get_run
+from pulsetwin.audit.summary import Lang
 
 SCORES = ("skill", "skill_lo", "skill_hi", "deviance", "mae", "wis", "coverage90", "below_q05", "below_q50",
-          "below_q95", "gap_share")  # fmt: skip
+          "below_q95", "gap_share", "below_q05_strict", "below_q50_strict", "below_q95_strict",
+          "pit_match")  # fmt: skip
+PIT_PREFIX = "pit_"
 PAI_PREFIX = "pai_"
 
 
@@ -28,8 +31,10 @@ def _backtest(metrics: dict[str, Any]) -> dict[str, Any] | None:
     return candidate if isinstance(candidate, dict) and isinstance(candidate.get("summary"), list) else None
 
 
-def run_evidence(backend: Backend, run_id: str) -> dict[str, Any]:
-    """Evidence of a run; 404 when it has no backtest summary."""
+def run_evidence(backend: Backend, run_id: str, lang: Lang = "nl") -> dict[str, Any]:
+    """Evidence of a run with its statuses (sentences in ``lang``); 404 when it has no backtest summary."""
+    from pulsetwin.api.services.statuses import statuses
+
     record = get_run(backend, run_id)
     backtest = _backtest(record.metrics)
     if backtest is None:
@@ -44,8 +49,19 @@ def run_evidence(backend: Backend, run_id: str) -> dict[str, Any]:
             if k.startswith(PAI_PREFIX) and k[len(PAI_PREFIX) :].isdigit()
         }
         scores = {k: _number(row.get(k)) for k in SCORES}
+        pit = [
+            _number(row[k])
+            for k in sorted(row)
+            if k.startswith(PIT_PREFIX) and k[len(PIT_PREFIX) :].isdigit()
+        ]
         models.append(
-            {"model": str(row["model"]), "naive": bool(row.get("naive", False)), **scores, "pai": pai}
+            {
+                "model": str(row["model"]),
+                "naive": bool(row.get("naive", False)),
+                **scores,
+                "pai": pai,
+                "pit": pit,
+            }
         )
     folds = backtest.get("folds", [])
     return {
@@ -56,4 +72,5 @@ def run_evidence(backend: Backend, run_id: str) -> dict[str, Any]:
         "folds": [str(f.get("origin")) if isinstance(f, dict) else str(f) for f in folds],
         "models": models,
         "skill_by_category": [r for r in backtest.get("skill", []) if isinstance(r, dict)],
+        "statuses": statuses(backend, run_id, lang),
     }

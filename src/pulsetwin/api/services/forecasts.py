@@ -9,17 +9,23 @@ writer (group commit); the call returns only once the record is committed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, Literal
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel
 
 from pulsetwin.api.errors import not_found
-from pulsetwin.api.services.areas import history_points
+from pulsetwin.api.services.areas import period_totals, points
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.decisions import list_decisions
 from pulsetwin.api.services.runs import get_run, refuse_if_withdrawn, vintage
-from pulsetwin.evaluation.explanations import read_explanation
+from pulsetwin.api.services.statuses import statuses
+from pulsetwin.evaluation.explanations import read_explanations
 from pulsetwin.models.explain import DRIVERS
 
 Lang = Literal["nl", "en"]
@@ -28,48 +34,143 @@ LANGUAGES: Final[tuple[Lang, ...]] = ("nl", "en")
 FLAG_QUANTILE = 0.9
 RECENT_PERIODS = 8
 HISTORY_PERIODS = 52
+AREA_DECISIONS = 100  # decisions shown with one area, newest first
+MAX_DECISIONS = 1_000_000
 FLAT_BAND = 0.1
 ROWS_SQL = (
     "WITH f AS (SELECT f.area_code, a.name AS area_name, f.category, f.period_start, f.mean, f.q05, f.q50, "
     "f.q95, f.mean > 0 AND f.mean >= quantile_cont(f.mean, {q}) OVER (PARTITION BY f.category, "
     "f.period_start) AS flagged FROM forecasts f LEFT JOIN areas a USING (area_code) WHERE f.run_id = ?) "
-    "SELECT * FROM f {where} ORDER BY category, period_start, area_code"
+    "SELECT * FROM f ORDER BY category, period_start, area_code"
 )
-COLUMNS = ("area_code", "area_name", "category", "period_start", "mean", "q05", "q50", "q95", "flagged")
 
 
-def _rows(backend: Backend, run_id: str, filters: dict[str, object]) -> list[dict[str, Any]]:
-    """Forecast rows of a run with their flag, filtered by equality (read cursor, no lock)."""
-    clauses = [f"{column} = ?" for column in filters]
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = ROWS_SQL.format(q=FLAG_QUANTILE, where=where)
-    rows = backend.read_sql(sql, [run_id, *filters.values()])
-    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+@dataclass(frozen=True)
+class RunRows:
+    """A run's forecast rows with their flag, in the order of :data:`ROWS_SQL`, and where each area's rows
+    of a category are."""
+
+    table: pa.Table
+    positions: dict[tuple[str, str], list[int]]
+
+    def area(self, area_code: str, category: str) -> list[dict[str, Any]]:
+        """The rows of one area and category (empty when the run has none)."""
+        found = self.positions.get((area_code, category))
+        return [] if not found else self.table.take(found).to_pylist()
+
+    def matching(self, filters: dict[str, object]) -> pa.Table:
+        """The rows equal to every filter value."""
+        table = self.table
+        for column, value in filters.items():
+            table = table.filter(pc.equal(table[column], pa.scalar(value, table.schema.field(column).type)))
+        return table
 
 
-def forecast_page(
+def run_rows(backend: Backend, run_id: str) -> RunRows:
+    """A run's forecast rows, read once per run and data version and kept as Arrow (compact even for a
+    national run), with an index by (area, category).
+
+    The flag compares a row with all areas of its category and period, so it is computed over the whole
+    run in any case; an area's rows or a filtered page then come from memory instead of a query each.
+    """
+
+    def build() -> RunRows:
+        table = backend.read_arrow(ROWS_SQL.format(q=FLAG_QUANTILE), [run_id])
+        positions: dict[tuple[str, str], list[int]] = {}
+        codes, categories = table["area_code"].to_pylist(), table["category"].to_pylist()
+        for i, key in enumerate(zip(codes, categories, strict=True)):
+            positions.setdefault(key, []).append(i)
+        return RunRows(table, positions)
+
+    return backend.cached(("run-rows", run_id), build)
+
+
+def forecast_page_json(
     backend: Backend,
     actor: str,
     run_id: str,
     filters: dict[str, object],
     limit: int,
     offset: int,
-) -> dict[str, Any]:
-    """A page of forecast rows with model, status and vintage (451 when the run is withdrawn)."""
+    validate: Callable[[dict[str, Any]], BaseModel],
+) -> tuple[bytes, int]:
+    """A page of forecast rows with model, status and vintage, validated by ``validate`` (the response
+    schema) and serialised, cached per run, filter and page; and the number of rows on the page.
+    451 when the run is withdrawn."""
     refuse_if_withdrawn(backend, run_id, actor)
-    record = get_run(backend, run_id)
-    rows = backend.cached(
-        ("forecasts", run_id, tuple(filters.items())), lambda: _rows(backend, run_id, filters)
-    )
-    return {
-        "items": rows[offset : offset + limit], "total": len(rows), "limit": limit, "offset": offset,
-        "run_id": run_id, "model": record.model, "status": record.status, "vintage": vintage(backend, record),
-    }  # fmt: skip
+
+    def build() -> tuple[bytes, int]:
+        record = get_run(backend, run_id)
+        rows = run_rows(backend, run_id).matching(filters)
+        items = rows.slice(offset, limit).to_pylist()
+        page = {
+            "items": items, "total": rows.num_rows, "limit": limit, "offset": offset,
+            "run_id": run_id, "model": record.model, "status": record.status, "vintage": vintage(backend, record),
+        }  # fmt: skip
+        return validate(page).model_dump_json().encode("utf-8"), len(items)
+
+    return backend.cached(("forecast-page", run_id, tuple(filters.items()), limit, offset), build)
 
 
 def log_view(backend: Backend, actor: str, run_id: str, detail: dict[str, Any]) -> None:
     """Write one forecast view to the log; returns once the record is committed."""
     backend.log_writer.write(actor, "view_forecasts", run_id, detail)
+
+
+@dataclass(frozen=True)
+class AreaContext:
+    """What the one-area answers of a run share, read once per run and data version: the recent record of
+    every area and category (its last ``HISTORY_PERIODS`` periods before the origin, summed over sources),
+    the model's explanations and the decisions."""
+
+    history: pd.DataFrame
+    positions: dict[Any, Any]
+    explanations: dict[tuple[str, str], dict[Any, Any]]
+
+    def history_of(self, area_code: str, category: str) -> list[dict[str, Any]]:
+        """The recent record of one area and category, oldest first."""
+        found = self.positions.get((area_code, category))
+        return [] if found is None else points(self.history.iloc[found])
+
+
+def area_context(backend: Backend, run_id: str) -> AreaContext:
+    """The :class:`AreaContext` of a run: three reads per run instead of three per area."""
+
+    def build() -> AreaContext:
+        record = get_run(backend, run_id)
+        before = "" if record.origin is None else " AND period_start < ?"
+        origin = [] if record.origin is None else [record.origin.to_pydatetime()]
+        raw = backend.read_arrow(
+            f'SELECT area_code, category, period_start, "count" FROM incidents WHERE freq = ?{before} '
+            "QUALIFY dense_rank() OVER (PARTITION BY area_code, category ORDER BY period_start DESC) <= ?",
+            [record.freq or "W", *origin, HISTORY_PERIODS],
+        ).to_pandas()
+        totals = period_totals(raw, ["area_code", "category"])
+        positions = totals.groupby(["area_code", "category"], sort=False).indices if len(totals) else {}
+        with backend.session() as store:
+            stored = read_explanations(store, run_id).drop_duplicates(["area_code", "category"])
+        explanations = {
+            (str(r["area_code"]), str(r["category"])): r
+            | {"period_start": pd.Timestamp(r["period_start"]).date()}
+            for r in stored.to_dict(orient="records")
+        }
+        return AreaContext(totals, positions, explanations)
+
+    return backend.cached(("area-context", run_id), build)
+
+
+def run_decisions(backend: Backend, run_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The newest ``AREA_DECISIONS`` decisions per area of a run, read once per run and decision."""
+
+    def build() -> dict[str, list[dict[str, Any]]]:
+        by_area: dict[str, list[dict[str, Any]]] = {}
+        for decision in list_decisions(backend, run_id, None, MAX_DECISIONS, 0)[0]:
+            shown = by_area.setdefault(str(decision["area_code"]), [])
+            if len(shown) < AREA_DECISIONS:
+                shown.append(decision)
+        return by_area
+
+    return backend.cached(("run-decisions", run_id, backend.decisions_version), build)
 
 
 def area_forecast(
@@ -79,27 +180,44 @@ def area_forecast(
     and the decisions."""
     refuse_if_withdrawn(backend, run_id, actor)
     record = get_run(backend, run_id)
-    mine = _rows(backend, run_id, {"category": category, "area_code": area_code})
+    mine = run_rows(backend, run_id).area(area_code, category)
     if not mine:
         raise not_found("forecast", f"{run_id}/{area_code}/{category}")
-    with backend.session() as store:
-        incidents = store.read(
-            "incidents", where={"area_code": area_code, "category": category, "freq": record.freq or "W"}
-        )
-        stored = read_explanation(store, run_id, area_code, category)
-    if record.origin is not None:
-        incidents = incidents[incidents["period_start"] < record.origin]
-    history = history_points(incidents)[-HISTORY_PERIODS:]
+    context = area_context(backend, run_id)
+    history = context.history_of(area_code, category)
     return {
         "run_id": run_id, "model": record.model, "status": record.status, "area_code": area_code,
         "area_name": mine[0]["area_name"], "category": category, "flagged": any(r["flagged"] for r in mine),
         "vintage": vintage(backend, record), "forecast": mine, "history": history,
         "explanation": {
             **explanation(mine[0]["mean"], mine[0]["period_start"], history),
-            **model_explanation(stored, lang),
+            **model_explanation(context.explanations.get((area_code, category)), lang),
         },
-        "decisions": list_decisions(backend, run_id, area_code, 100, 0)[0],
+        "decisions": run_decisions(backend, run_id).get(area_code, []),
+        "statuses": statuses(backend, run_id, lang),
     }  # fmt: skip
+
+
+def area_forecast_json(
+    backend: Backend,
+    actor: str,
+    run_id: str,
+    area_code: str,
+    category: str,
+    lang: Lang,
+    validate: Callable[[dict[str, Any]], BaseModel],
+) -> bytes:
+    """:func:`area_forecast` validated by ``validate`` and serialised, cached per run, area, category,
+    language, data version and decisions (a new decision shows at once). 451 when the run is withdrawn."""
+    refuse_if_withdrawn(backend, run_id, actor)
+    return backend.cached(
+        ("area-forecast", run_id, area_code, category, lang, backend.decisions_version),
+        lambda: (
+            validate(area_forecast(backend, actor, run_id, area_code, category, lang))
+            .model_dump_json()
+            .encode("utf-8")
+        ),
+    )
 
 
 def explanation(forecast_mean: float, first_period: date, history: list[dict[str, Any]]) -> dict[str, Any]:
@@ -161,7 +279,7 @@ def forecasts_csv(backend: Backend, actor: str, run_id: str) -> str:
     """All forecast rows of a run as CSV; logged as an export."""
     refuse_if_withdrawn(backend, run_id, actor)
     get_run(backend, run_id)
-    frame = pd.DataFrame(_rows(backend, run_id, {}), columns=list(COLUMNS))
+    frame = run_rows(backend, run_id).table.to_pandas()
     text = frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n")
     backend.log_writer.write(actor, "export", f"forecasts:{run_id}", {"rows": len(frame)})
     return text

@@ -10,11 +10,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from typing import Any
 
+from pulsetwin.exceptions import StoreBusyError
 from pulsetwin.store.database import Store
-from pulsetwin.store.log import LogEntry, LogRecord
+from pulsetwin.store.log import AnchorError, LogEntry, LogRecord
 
 MAX_BATCH = 500
 _STOP = None
@@ -25,17 +28,16 @@ class LogWriter:
 
     Parameters
     ----------
-    store
-        The store whose log is written.
-    lock
-        Held around each batch: the lock that guards the store's connection.
+    session
+        Opens a unit of work on the store whose log is written (the backend's lease and lock).
     max_wait
         Seconds the writer waits for more entries after the first of a batch arrives.
     """
 
-    def __init__(self, store: Store, lock: threading.RLock, *, max_wait: float = 0.002) -> None:
-        self._store = store
-        self._lock = lock
+    def __init__(
+        self, session: Callable[[], AbstractContextManager[Store]], *, max_wait: float = 0.002
+    ) -> None:
+        self._session = session
         self._max_wait = max_wait
         self._queue: queue.SimpleQueue[tuple[LogEntry, Future[LogRecord]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -96,17 +98,23 @@ class LogWriter:
     def _commit(self, batch: list[tuple[LogEntry, Future[LogRecord]]]) -> None:
         """Append a batch in one transaction and resolve each future with its record.
 
-        When the batch fails, its entries are retried one by one, so only the entry at fault fails.
+        When the batch fails, its entries are retried one by one, so only the entry at fault fails; when the
+        store is busy (another program holds it), they all fail at once: the requests answer 503.
         """
         try:
-            with self._lock:
-                records = self._store.log.append_many(entry for entry, _ in batch)
+            with self._session() as store:
+                records = store.log.append_many(entry for entry, _ in batch)
+        except AnchorError as error:  # committed but not anchored: a retry would log it twice
+            for _, future in batch:
+                future.set_exception(error)
+            return
         except BaseException as error:  # every waiting request must hear of the failure
-            if len(batch) > 1:
+            if len(batch) > 1 and not isinstance(error, StoreBusyError):
                 for item in batch:
                     self._commit([item])
             else:
-                batch[0][1].set_exception(error)
+                for _, future in batch:
+                    future.set_exception(error)
             return
         for (_, future), record in zip(batch, records, strict=True):
             future.set_result(record)

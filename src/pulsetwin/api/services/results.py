@@ -7,7 +7,8 @@ the kind (``audit*.json``, ``scenario*.json``, ``feedback*.json``), as the CLI c
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pulsetwin.api.services.backend import Backend
 
 AUDIT_KINDS = ("audit", "fairness", "proxy", "privacy")
 SCENARIO_KINDS = ("scenario", "feedback_loop", "loop", "feedback")
+logger = logging.getLogger(__name__)
 DOCUMENT_PREFIX = {
     "audits": ("audit", "fairness", "proxy", "privacy"),
     "scenarios": ("scenario", "feedback", "loop"),
@@ -36,20 +38,25 @@ def _run_results(backend: Backend, kinds: tuple[str, ...]) -> list[dict[str, Any
 
 
 def _document_results(documents: Path | None, prefixes: tuple[str, ...]) -> list[dict[str, Any]]:
-    """JSON documents whose file name starts with one of ``prefixes`` (unreadable JSON is skipped: 404)."""
+    """JSON documents whose file name starts with one of ``prefixes``; a file that is not UTF-8 JSON is skipped
+    with a logged warning, so one bad file does not take the others down."""
     if documents is None:
         return []
     out = []
     for path in sorted(documents.rglob("*.json")):
         if not path.name.startswith(prefixes) or not path.is_file():
             continue
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, OSError) as error:
+            logger.warning("skipped document %s: not readable as UTF-8 JSON (%s)", path, error)
+            continue
         out.append(
             {
                 "result_id": path.relative_to(documents).as_posix(),
                 "kind": next(p for p in prefixes if path.name.startswith(p)),
                 "source": "document",
-                "created_at": datetime.fromtimestamp(path.stat().st_mtime),
+                "created_at": datetime.fromtimestamp(path.stat().st_mtime, UTC),
                 "status": None,
                 "payload": payload if isinstance(payload, dict) else {"items": payload},
             }

@@ -9,6 +9,7 @@ import pandas as pd
 
 from pulsetwin.api.errors import ApiError, not_found
 from pulsetwin.api.services.backend import Backend
+from pulsetwin.audit.summary import Lang
 from pulsetwin.exceptions import StoreError
 from pulsetwin.store.runs import RunRecord
 
@@ -88,8 +89,11 @@ def vintage(backend: Backend, record: RunRecord) -> dict[str, Any]:
     return {"data_until": data_until, "imported_at": imported, "run_created_at": record.created_at}
 
 
-def run_detail(backend: Backend, run_id: str) -> dict[str, Any]:
-    """A run with its categories, periods, vintage and metrics."""
+def run_detail(backend: Backend, run_id: str, lang: Lang = "nl") -> dict[str, Any]:
+    """A run with its categories (and their names), periods, vintage, metrics and statuses (sentences in
+    ``lang``)."""
+    from pulsetwin.api.services.statuses import category_labels, statuses
+
     record = get_run(backend, run_id)
     with backend.session():
         categories = backend.sql(
@@ -105,6 +109,8 @@ def run_detail(backend: Backend, run_id: str) -> dict[str, Any]:
         "periods": [p for (p,) in periods],
         "vintage": vintage(backend, record),
         "metrics": record.metrics,
+        "statuses": statuses(backend, run_id, lang),
+        "category_labels": category_labels([str(c) for (c,) in categories]),
     }
 
 
@@ -138,10 +144,9 @@ def withdraw(backend: Backend, run_id: str, reason: str, actor: str) -> dict[str
     with backend.session() as store, store.transaction():
         if backend.sql("SELECT count(*) FROM kill_switches WHERE run_id = ?", [run_id])[0][0]:
             raise ApiError(409, "conflict", f"run '{run_id}' is already withdrawn", {"run_id": run_id})
-        record = store.log.append(actor, "kill_switch", run_id, {"reason": reason})
-        backend.sql(
-            "INSERT INTO kill_switches VALUES (?, ?, ?, ?, ?)", [run_id, at, actor, reason, record.seq]
-        )
+        seq = store.log.next_seq()
+        backend.sql("INSERT INTO kill_switches VALUES (?, ?, ?, ?, ?)", [run_id, at, actor, reason, seq])
+        record = store.log.append(actor, "kill_switch", run_id, {"reason": reason}, tables=("kill_switches",))
         backend.withdrawn = None
     return {"run_id": run_id, "at": at, "actor": actor, "reason": reason, "log_seq": record.seq}
 
@@ -153,4 +158,4 @@ def lift(backend: Backend, run_id: str, reason: str, actor: str) -> None:
             raise not_found("withdrawn run", run_id)
         backend.sql("DELETE FROM kill_switches WHERE run_id = ?", [run_id])
         backend.withdrawn = None
-        store.log.append(actor, "kill_switch_lifted", run_id, {"reason": reason})
+        store.log.append(actor, "kill_switch_lifted", run_id, {"reason": reason}, tables=("kill_switches",))

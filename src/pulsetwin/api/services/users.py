@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pulsetwin.api.auth import (
     Role,
     check_username,
+    dummy_hash,
     hash_password,
     new_token,
     parse_role,
@@ -54,7 +55,7 @@ def add_user(backend: Backend, username: str, role: str, password: str, *, actor
         backend.sql(
             "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)", [name, parsed.value, scheme, salt, digest, created]
         )
-        store.log.append(actor, "user_add", name, {"role": parsed.value})
+        store.log.append(actor, "user_add", name, {"role": parsed.value}, tables=("users",))
     return User(name, parsed, created)
 
 
@@ -86,26 +87,32 @@ def ensure_demo_users(backend: Backend) -> dict[str, str]:
                 [name, role.value, scheme, salt, digest, _now()],
             )
             passwords[name] = password
-        store.log.append("server", "demo_users", "users", {"users": sorted(passwords)})
+        store.log.append("server", "demo_users", "users", {"users": sorted(passwords)}, tables=("users",))
     return passwords
 
 
 def login(backend: Backend, username: str, password: str, minutes: int) -> IssuedToken | None:
-    """A new token when the password matches, else None. Both outcomes are logged."""
-    with backend.session() as store:
-        rows = backend.sql(
-            "SELECT role, scheme, salt, pw_hash, created_at FROM users WHERE username = ?", [username]
+    """A new token when the password matches, else None. Both outcomes are logged.
+
+    The password is hashed without holding the store's lock (scrypt takes tens of milliseconds; other
+    requests go on meanwhile), and an unknown user name is checked against a dummy hash so that the answer
+    takes as long as for a known one.
+    """
+    rows = backend.read_sql(
+        "SELECT role, scheme, salt, pw_hash, created_at FROM users WHERE username = ?", [username]
+    )
+    scheme, salt, digest = (str(v) for v in rows[0][1:4]) if rows else dummy_hash()
+    ok = verify_password(password, scheme, salt, digest) and bool(rows)
+    if not ok:
+        backend.log_writer.write("anonymous", "login_failed", username, {})
+        return None
+    token, expires = new_token(), _now() + timedelta(minutes=minutes)
+    with backend.session() as store, store.transaction():
+        store.log.append(username, "login", username, {})
+        backend.sql("DELETE FROM api_tokens WHERE expires_at < ?", [_now()])
+        backend.sql(
+            "INSERT INTO api_tokens VALUES (?, ?, ?, ?)", [token_digest(token), username, _now(), expires]
         )
-        ok = bool(rows) and verify_password(password, rows[0][1], rows[0][2], rows[0][3])
-        with store.transaction():
-            store.log.append(username if ok else "anonymous", "login" if ok else "login_failed", username, {})
-            if not ok:
-                return None
-            token, expires = new_token(), _now() + timedelta(minutes=minutes)
-            backend.sql("DELETE FROM api_tokens WHERE expires_at < ?", [_now()])
-            backend.sql(
-                "INSERT INTO api_tokens VALUES (?, ?, ?, ?)", [token_digest(token), username, _now(), expires]
-            )
     return IssuedToken(token, User(username, Role(rows[0][0]), rows[0][4]), expires)
 
 

@@ -50,6 +50,13 @@ def _num(value: object) -> str:
     return "–" if not isinstance(value, int | float) else f"{value:.2f}".replace(".", ",")
 
 
+def _ratio(result: dict[str, Any], group: dict[str, Any]) -> str:
+    """The exposure ratio of a group, or its corrected ratio when the reference exposure is 0."""
+    if group["group"] in (result.get("corrected") or {}).get("exposure", []):
+        return f"{_num(group.get('exposure_ratio_corrected'))}, gecorrigeerd: niemand in de referentiegroep gemarkeerd"
+    return _num(group["exposure_ratio"])
+
+
 def register_entry(c: dict[str, Any]) -> dict[str, Any]:
     """The entry's fields in Dutch, from the document context of :func:`build_context`."""
     ask = c["to_answer"]
@@ -60,7 +67,7 @@ def register_entry(c: dict[str, Any]) -> dict[str, Any]:
     exposure = "; ".join(
         f"{d['attribute']} ({d['year']}, {d['definition']}): blootstelling hoogste groep "
         f"{_pct(d['groups'][-1]['exposure'])} tegen {_pct(d['groups'][0]['exposure'])} in de referentiegroep "
-        f"(verhouding {_num(d['groups'][-1]['exposure_ratio'])})"
+        f"(verhouding {_ratio(d, d['groups'][-1])})"
         for d in protected
     )
     proxies = "; ".join(f"{p['attribute']}: R² {_num(p['r2'])}" for p in audit["proxies"])

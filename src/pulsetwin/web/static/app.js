@@ -100,12 +100,32 @@ function vintageLine(v, runId) {
     run: runId, created: v.run_created_at.slice(0, 16).replace("T", " ") }));
 }
 
+// The two statuses of a run, each its own sentence and colour: skill (beats the best naive rule or not) and
+// release (released, or blocked by the audit with the finding and a link to the fairness page).
+function statusBlock(statuses) {
+  if (!statuses) return null;
+  const skillClass = { beats: "status-good", does_not: "status-bad", cannot_assess: "status-neutral" }[statuses.skill.state];
+  const releaseClass = { released: "status-good", blocked: "status-bad", cannot_assess: "status-neutral", not_audited: "status-neutral" }[statuses.release.state];
+  const release = h("p", { class: `status ${releaseClass}`, id: "status-release", role: "note" },
+    h("strong", {}, t(`status.release.${statuses.release.state}`) + " "), statuses.release.sentence);
+  if (statuses.release.audit_run) release.append(" ", h("a", { href: "#/fairness" }, t("status.release.link")));
+  return h("div", { class: "statuses" },
+    h("p", { class: `status ${skillClass}`, id: "status-skill", role: "note" },
+      h("strong", {}, t(`status.skill.${statuses.skill.state}`) + " "), statuses.skill.sentence),
+    release);
+}
+function categoryName(run, slug) {
+  const found = (run.category_labels || []).find((c) => c.slug === slug);
+  return found ? found[state.lang] : slug;
+}
+function unitWord(run) { return t(run.freq === "M" ? "unit.month" : "unit.week"); }
+
 async function currentRun() {
-  if (!state.run) {
-    const runs = await api("/runs?kind=forecast&limit=1");
-    if (!runs.items.length) return null;
-    state.run = await api(`/runs/${encodeURIComponent(runs.items[0].run_id)}`);
-  }
+  // The newest forecast run and its statuses on every page: a run made or audited while the dashboard is open
+  // shows up without a restart.
+  const runs = await api("/runs?kind=forecast&limit=1");
+  if (!runs.items.length) return null;
+  state.run = await api(`/runs/${encodeURIComponent(runs.items[0].run_id)}`);
   return state.run;
 }
 
@@ -115,11 +135,24 @@ function colour(value, breaks) {
   return SCALE[Math.min(i, SCALE.length - 1)];
 }
 
+// Upper bounds of up to 8 quantile classes; a class is only kept when it holds values of its own, so the
+// legend never repeats a range. Labels get as many decimals as it takes to tell the bounds apart.
 function quantileBreaks(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const cuts = [];
-  for (let k = 1; k < SCALE.length; k += 1) cuts.push(sorted[Math.floor((k / SCALE.length) * (sorted.length - 1))] ?? 0);
-  return [...new Set(cuts)];
+  for (let k = 1; k < SCALE.length; k += 1) {
+    const cut = sorted[Math.floor((k / SCALE.length) * (sorted.length - 1))] ?? 0;
+    if (!cuts.length || cut > cuts[cuts.length - 1]) cuts.push(cut);
+  }
+  if (cuts.length && cuts[cuts.length - 1] >= sorted[sorted.length - 1]) cuts.pop();
+  return cuts;
+}
+function legendDigits(breaks) {
+  for (let d = 1; d <= 4; d += 1) {
+    const shown = breaks.map((b) => b.toFixed(d));
+    if (new Set(shown).size === shown.length) return d;
+  }
+  return 4;
 }
 
 function ringPath(rings, box) {
@@ -139,17 +172,35 @@ async function renderMap() {
   if (!run) { show(h("p", {}, t("norun"))); return; }
   state.category = state.category && run.categories.includes(state.category) ? state.category : run.categories[0];
   state.period = state.period && run.periods.includes(state.period) ? state.period : run.periods[0];
-  const [areas, page] = await Promise.all([
+  const [areas, wijken, page, hotspots] = await Promise.all([
     api("/areas?level=buurt&limit=20000"),
+    api("/areas?level=wijk&limit=20000").catch(() => ({ features: [] })),
     api(`/forecasts?run_id=${encodeURIComponent(run.run_id)}&category=${state.category}&period_start=${state.period}&limit=1000`),
+    api("/hotspots").catch(() => null),
   ]);
   const byArea = new Map(page.items.map((row) => [row.area_code, row]));
   const breaks = quantileBreaks(page.items.map((r) => r.mean));
+  const digits = legendDigits(breaks);
   const box = areas.bbox;
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", `0 0 ${box[2] - box[0]} ${box[3] - box[1]}`);
-  svg.setAttribute("class", "map"); svg.setAttribute("role", "group"); svg.setAttribute("aria-label", t("map.aria"));
-  for (const feature of areas.features) {
+  const tip = h("div", { class: "maptip", id: "map-tip", role: "status", hidden: true });
+  const unit = unitWord(run);
+  // Areas listed by name only (no boundaries): no bbox, so the map says so and the list carries the forecast.
+  const svg = box ? document.createElementNS(SVG, "svg") : h("p", { class: "warning", role: "note" }, t("map.nogeometry"));
+  if (box) {
+    svg.setAttribute("viewBox", `0 0 ${box[2] - box[0]} ${box[3] - box[1]}`);
+    svg.setAttribute("class", "map"); svg.setAttribute("role", "group"); svg.setAttribute("aria-label", t("map.aria"));
+    state.health = state.health || await api("/health");
+    if (state.health.background_url) {  // only when the server is configured with one: nothing is fetched by default
+      const [w, hgt] = [Math.round(box[2] - box[0]), Math.round(box[3] - box[1])];
+      const scale = Math.min(1, 2000 / Math.max(w, hgt));
+      const image = document.createElementNS(SVG, "image");
+      image.setAttribute("href", state.health.background_url.replace("{bbox}", box.join(",")).replace("{width}", Math.round(w * scale)).replace("{height}", Math.round(hgt * scale)));
+      image.setAttribute("x", 0); image.setAttribute("y", 0); image.setAttribute("width", w); image.setAttribute("height", hgt);
+      image.setAttribute("opacity", "0.6"); image.setAttribute("id", "background-map");
+      svg.append(image); svg.classList.add("with-background");
+    }
+  }
+  for (const feature of box ? areas.features : []) {
     const row = byArea.get(feature.id);
     const path = document.createElementNS(SVG, "path");
     path.setAttribute("d", geometryPath(feature.geometry, box));
@@ -157,35 +208,65 @@ async function renderMap() {
     if (row) {
       path.setAttribute("fill", colour(row.mean, breaks));
       path.setAttribute("tabindex", "0"); path.setAttribute("role", "link");
-      const label = t("map.area_aria", { name: feature.properties.name || feature.id, mean: fmt(row.mean), lo: fmt(row.q05), hi: fmt(row.q95), flag: row.flagged ? t("map.flag_word") : "" });
+      const label = t("map.area_aria", { name: feature.properties.name || feature.id, mean: fmt(row.mean), lo: fmt(row.q05), hi: fmt(row.q95), flag: row.flagged ? t("map.flag_word") : "", unit });
       path.setAttribute("aria-label", label);
       const title = document.createElementNS(SVG, "title"); title.textContent = label; path.append(title);
       if (row.flagged) path.classList.add("flagged");
       const open = () => { location.hash = `#/area/${feature.id}`; };
+      const hover = () => { tip.hidden = false; tip.textContent = label; };
       path.addEventListener("click", open);
+      path.addEventListener("mouseenter", hover); path.addEventListener("focus", hover);
       path.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } });
     } else path.setAttribute("fill", "#e5e7eb");
     svg.append(path);
   }
-  const legendItems = [["≤ " + fmt(breaks[0] ?? 0), SCALE[0]], ...breaks.map((b, i) => [(i + 1 < breaks.length ? fmt(b) + " – " + fmt(breaks[i + 1]) : "> " + fmt(b)), SCALE[Math.min(i + 1, SCALE.length - 1)]])];
-  const legend = h("div", { class: "legend", "aria-label": t("map.legend") }, h("span", {}, t("map.legend")),
+  for (const feature of box ? wijken.features : []) {
+    const border = document.createElementNS(SVG, "path");
+    border.setAttribute("d", geometryPath(feature.geometry, box));
+    border.setAttribute("class", "wijk");
+    svg.append(border);
+  }
+  let hotspotLayer = null;
+  if (box && hotspots && hotspots.cells.length) {
+    hotspotLayer = document.createElementNS(SVG, "g");
+    hotspotLayer.setAttribute("class", "hotspots");
+    hotspotLayer.setAttribute("id", "hotspot-layer");
+    for (const cell of hotspots.cells) {
+      const rect = document.createElementNS(SVG, "rect");
+      rect.setAttribute("x", cell.x_min - box[0]); rect.setAttribute("y", box[3] - cell.y_min - hotspots.cell_m);
+      rect.setAttribute("width", hotspots.cell_m); rect.setAttribute("height", hotspots.cell_m);
+      const title = document.createElementNS(SVG, "title");
+      title.textContent = t("hotspots.cell", { rank: cell.rank, mean: fmt(cell.mean, 3), days: hotspots.window_days });
+      rect.append(title); hotspotLayer.append(rect);
+    }
+    svg.append(hotspotLayer);
+  }
+  const lower = [0, ...breaks];
+  const legendItems = [...breaks, null].map((upper, i) => [
+    upper === null ? "> " + fmt(lower[i], digits) : i === 0 ? "≤ " + fmt(upper, digits) : `${fmt(lower[i], digits)} – ${fmt(upper, digits)}`,
+    SCALE[Math.min(i, SCALE.length - 1)]]);
+  const legend = h("div", { class: "legend", id: "map-legend", "aria-label": t("map.legend", { unit }) }, h("span", {}, t("map.legend", { unit })),
     legendItems.map(([label, fill]) => h("span", {}, h("span", { class: "sw", style: `background:${fill}` }), label)));
-  const select = (id, label, values, current, onchange) => h("label", {}, label + " ",
-    h("select", { id, onchange }, values.map((v) => h("option", { value: v, selected: v === current }, v))));
+  const select = (id, label, values, current, onchange, name = (v) => v) => h("label", {}, label + " ",
+    h("select", { id, onchange }, values.map((v) => h("option", { value: v, selected: v === current }, name(v)))));
   const controls = h("div", { class: "controls" },
-    select("category", t("map.category"), run.categories, state.category, (e) => { state.category = e.target.value; renderMap(); }),
-    select("period", t("map.period"), run.periods, state.period, (e) => { state.period = e.target.value; renderMap(); }));
+    select("category", t("map.category"), run.categories, state.category, (e) => { state.category = e.target.value; renderMap(); }, (v) => categoryName(run, v)),
+    select("period", t("map.period"), run.periods, state.period, (e) => { state.period = e.target.value; renderMap(); }),
+    hotspotLayer ? h("label", {}, h("input", { type: "checkbox", id: "hotspot-toggle", checked: true,
+      onchange: (e) => { hotspotLayer.style.display = e.target.checked ? "" : "none"; } }), " " + t("hotspots.toggle", { category: (hotspots.categories || []).map((c) => categoryName({ category_labels: hotspots.category_labels }, c)).join(", "), cell: hotspots.cell_m })) : null);
   const sorted = [...page.items].sort((a, b) => b.mean - a.mean);
-  const list = table([[t("col.area")], [t("col.mean"), "num"], [t("col.interval"), "num"], [t("col.flag")]],
+  const list = table([[t("col.area")], [t("col.mean") + ` (${unit})`, "num"], [t("col.interval"), "num"], [t("col.flag")]],
     sorted.map((r) => [[h("button", { type: "button", "data-area": r.area_code, onclick: () => { location.hash = `#/area/${r.area_code}`; } }, r.area_name || r.area_code)],
       [fmt(r.mean), "num"], [`${fmt(r.q05)} – ${fmt(r.q95)}`, "num"], [r.flagged ? t("yes") : t("no")]]));
   show(
-    h("h2", {}, t("map.title")),
+    h("h2", {}, t("map.title", { category: categoryName(run, state.category), unit })),
     vintageLine(page.vintage, run.run_id),
-    run.status !== "ok" ? h("p", { class: "warning", role: "note" }, t("noskill", { status: run.status })) : null,
+    statusBlock(run.statuses),
     controls,
     h("div", { class: "grid" },
-      h("section", { class: "card" }, svg, legend, h("p", { class: "vintage" }, t("map.flagged"))),
+      h("section", { class: "card mapcard" }, svg, tip, legend, h("p", { class: "vintage" }, t("map.flagged")),
+        wijken.features.length ? h("p", { class: "vintage" }, t("map.wijk")) : null,
+        hotspotLayer ? h("p", { class: "vintage", id: "hotspot-note" }, t("hotspots.note", { origin: (hotspots.origin || "").slice(0, 10), days: hotspots.window_days, n: hotspots.cells.length, model: hotspots.model })) : null),
       h("section", { class: "card arealist" }, h("h3", {}, t("map.list")), h("div", { class: "scroll" }, list))));
 }
 
@@ -235,13 +316,13 @@ async function renderArea(code) {
   if (state.user.role === "auditor") {
     const values = await api(`/areas/${encodeURIComponent(code)}/protected`);
     protectedCard = h("section", { class: "card" }, h("h3", {}, t("protected.title")),
-      table([["year"], ["attribute"], ["value", "num"]], values.values.map((v) => [[String(v.year)], [v.attribute], [fmt(v.value, 3), "num"]])));
+      table([[t("protected.year")], [t("protected.attribute")], [t("protected.value"), "num"]], values.values.map((v) => [[String(v.year)], [t(`attribute.${v.attribute}`).startsWith("attribute.") ? v.attribute : t(`attribute.${v.attribute}`)], [fmt(v.value, 3), "num"]])));
   }
   show(
     h("p", {}, h("a", { href: "#/map" }, t("area.back"))),
-    h("h2", { id: "area-title" }, t("area.title", { name: area.area_name || code, code }) + ` — ${category}`),
+    h("h2", { id: "area-title" }, t("area.title", { name: area.area_name || code, code }) + ` — ${categoryName(run, category)} (${unitWord(run)})`),
     vintageLine(area.vintage, run.run_id),
-    area.status !== "ok" ? h("p", { class: "warning", role: "note" }, t("noskill", { status: area.status })) : null,
+    statusBlock(area.statuses),
     h("p", { id: "explanation" }, explanationText(area.explanation)),
     h("div", { class: "grid" },
       h("section", { class: "card" }, h("h3", {}, t("area.history")), chart),
@@ -262,49 +343,140 @@ async function renderEvidence() {
   if (!run) { show(h("p", {}, t("norun"))); return; }
   let ev;
   try { ev = await api(`/evidence/${encodeURIComponent(run.run_id)}`); } catch (error) {
-    if (error.status === 404) { show(h("h2", {}, t("evidence.title")), h("p", {}, t("evidence.none"))); return; }
+    if (error.status === 404) { show(h("h2", {}, t("evidence.title")), statusBlock(run.statuses), h("p", {}, t("evidence.none"))); return; }
     throw error;
   }
   const level = Math.round((ev.level ?? 0.95) * 100);
   const skill = h("div", { class: "chart", id: "skill-chart", role: "img", "aria-label": t("evidence.skill") });
   const pai = h("div", { class: "chart", id: "pai-chart", role: "img", "aria-label": t("evidence.pai") });
   const cal = h("div", { class: "chart", id: "cal-chart", role: "img", "aria-label": t("evidence.calibration") });
+  const shown = ev.models.filter((m) => !m.naive || m.model === ev.baseline);
+  const offScale = ev.models.filter((m) => m.naive && m.model !== ev.baseline && m.skill !== null);
+  const hasPit = ev.models.some((m) => m.pit && m.pit.length);
   show(h("h2", {}, t("evidence.title")),
+    statusBlock(ev.statuses),
     h("p", {}, t("evidence.baseline", { baseline: ev.baseline ?? "–", level })),
-    run.status !== "ok" ? h("p", { class: "warning", role: "note" }, t("noskill", { status: run.status })) : null,
+    h("section", { class: "card" }, h("h3", {}, t("evidence.measures")), h("ul", { class: "measures" },
+      ["skill", "deviance", "coverage", "pai", "calibration"].map((k) => h("li", {}, t(`measure.${k}`))))),
     h("section", { class: "card" }, table([[t("col.model")], [t("col.skill"), "num"], [t("col.deviance"), "num"], [t("col.coverage"), "num"]],
-      ev.models.map((m) => [[m.model + (m.naive ? " (naive)" : "")], [`${fmt(m.skill, 3)} [${fmt(m.skill_lo, 3)}, ${fmt(m.skill_hi, 3)}]`, "num"], [fmt(m.deviance, 3), "num"], [fmt(m.coverage90, 2), "num"]]))),
-    h("div", { class: "grid" }, h("section", { class: "card" }, h("h3", {}, t("evidence.skill")), skill), h("section", { class: "card" }, h("h3", {}, t("evidence.pai")), pai)),
-    h("section", { class: "card" }, h("h3", {}, t("evidence.calibration")), cal));
+      ev.models.map((m) => [[m.model + (m.naive ? ` (${t("evidence.naive")})` : "")], [`${fmt(m.skill, 3)} [${fmt(m.skill_lo, 3)}, ${fmt(m.skill_hi, 3)}]`, "num"], [fmt(m.deviance, 3), "num"], [fmt(m.coverage90, 2), "num"]]))),
+    h("div", { class: "grid" },
+      h("section", { class: "card" }, h("h3", {}, t("evidence.skill")), skill,
+        offScale.length ? h("p", { class: "vintage", id: "skill-offscale" }, t("evidence.offscale", { rules: offScale.map((m) => `${m.model} ${fmt(m.skill, 2)}`).join(", ") })) : null),
+      h("section", { class: "card" }, h("h3", {}, t("evidence.pai")), pai)),
+    h("section", { class: "card" }, h("h3", {}, t("evidence.calibration")),
+      h("p", { class: "vintage", id: "cal-caption" }, t(hasPit ? "evidence.cal_caption" : "evidence.cal_caption_old")), cal));
   if (!window.Plotly) return;
-  const layout = { margin: { t: 10, r: 10, b: 40, l: 50 }, legend: { orientation: "h" } };
-  window.Plotly.newPlot(skill, [{ type: "scatter", mode: "markers", x: ev.models.map((m) => m.model), y: ev.models.map((m) => m.skill),
-    error_y: { type: "data", symmetric: false, array: ev.models.map((m) => (m.skill_hi ?? m.skill) - m.skill), arrayminus: ev.models.map((m) => m.skill - (m.skill_lo ?? m.skill)) } }], layout, { displaylogo: false, responsive: true });
+  const config = { displaylogo: false, responsive: true };
+  const layout = { margin: { t: 10, r: 10, b: 50, l: 60 }, showlegend: false };
+  const lows = shown.map((m) => m.skill_lo ?? m.skill ?? 0), highs = shown.map((m) => m.skill_hi ?? m.skill ?? 0);
+  const span = Math.max(...highs, 0) - Math.min(...lows, 0) || 1;
+  window.Plotly.newPlot(skill, [{ type: "scatter", mode: "markers", y: shown.map((m) => m.model), x: shown.map((m) => m.skill),
+    marker: { size: 10, color: shown.map((m) => ((m.skill_lo ?? -1) > 0 ? "#1b6e2a" : "#8a5a00")) },
+    error_x: { type: "data", symmetric: false, array: shown.map((m) => (m.skill_hi ?? m.skill) - m.skill), arrayminus: shown.map((m) => m.skill - (m.skill_lo ?? m.skill)) } }],
+    { ...layout, margin: { t: 10, r: 10, b: 50, l: 110 }, xaxis: { title: { text: t("evidence.skill_x") }, range: [Math.min(...lows, 0) - 0.15 * span, Math.max(...highs, 0) + 0.15 * span], zeroline: true, zerolinewidth: 2 } }, config);
   window.Plotly.newPlot(pai, ev.models.map((m) => ({ name: m.model, mode: "lines+markers", x: Object.keys(m.pai).map(Number), y: Object.values(m.pai) })),
-    { ...layout, xaxis: { title: { text: t("evidence.pai_x") } } }, { displaylogo: false, responsive: true });
+    { ...layout, showlegend: true, legend: { orientation: "h", y: -0.35 }, margin: { t: 10, r: 10, b: 110, l: 50 }, xaxis: { title: { text: t("evidence.pai_x") } }, yaxis: { title: { text: "PAI" } } }, config);
   const nominal = [0.05, 0.5, 0.95];
-  window.Plotly.newPlot(cal, [{ name: t("evidence.nominal"), x: nominal, y: nominal, mode: "lines", line: { dash: "dot", color: "#888" } },
-    ...ev.models.map((m) => ({ name: m.model, mode: "markers+lines", x: nominal, y: [m.below_q05, m.below_q50, m.below_q95] }))], layout, { displaylogo: false, responsive: true });
+  const traces = [{ name: t("evidence.nominal"), x: [0, 1], y: [0, 1], mode: "lines", line: { dash: "dot", color: "#888" }, xaxis: "x", yaxis: "y" }];
+  shown.forEach((m, i) => {
+    const lo = [m.below_q05_strict, m.below_q50_strict, m.below_q95_strict], hi = [m.below_q05, m.below_q50, m.below_q95];
+    const mid = hi.map((v, k) => (lo[k] === null || lo[k] === undefined ? v : (v + lo[k]) / 2));
+    traces.push({ name: m.model, mode: "markers", x: nominal.map((v) => v + (i - shown.length / 2) * 0.01), y: mid, xaxis: "x", yaxis: "y",
+      error_y: { type: "data", symmetric: false, array: hi.map((v, k) => v - mid[k]), arrayminus: mid.map((v, k) => v - (lo[k] ?? v)) } });
+    if (hasPit && m.pit.length) traces.push({ type: "bar", name: m.model, showlegend: false, x: m.pit.map((_, k) => 0.05 + k * 0.1), y: m.pit.map((v) => v * m.pit.length), xaxis: "x2", yaxis: "y2", opacity: 0.7 });
+  });
+  window.Plotly.newPlot(cal, traces, { ...layout, showlegend: true, legend: { orientation: "h", y: -0.3 }, margin: { t: 30, r: 10, b: 100, l: 50 }, barmode: "group",
+    grid: hasPit ? { rows: 1, columns: 2, pattern: "independent" } : undefined,
+    xaxis: { title: { text: t("evidence.cal_x") }, range: [0, 1] }, yaxis: { title: { text: t("evidence.cal_y") }, range: [0, 1] },
+    xaxis2: { title: { text: t("evidence.pit_x") }, range: [0, 1] }, yaxis2: { title: { text: t("evidence.pit_y") } },
+    shapes: hasPit ? [{ type: "line", xref: "x2", yref: "y2", x0: 0, x1: 1, y0: 1, y1: 1, line: { dash: "dot", color: "#888" } }] : [] }, config);
 }
 
-function resultCards(items, empty) {
-  if (!items.length) return [h("p", {}, empty)];
-  return items.map((r) => h("section", { class: "card" }, h("h3", {}, `${r.kind}: ${r.payload.name ?? r.result_id}`),
-    h("p", { class: "vintage" }, `${r.result_id} · ${r.source} · ${(r.created_at || "").slice(0, 16).replace("T", " ")}${r.status ? " · " + r.status : ""}`),
-    Array.isArray(r.payload.summary) ? h("ul", {}, r.payload.summary.map((line) => h("li", {}, String(line)))) : null,
-    Array.isArray(r.payload.metrics) && r.payload.metrics.length ? table(Object.keys(r.payload.metrics[0]).map((k) => [k]),
-      r.payload.metrics.map((row) => Object.values(row).map((v) => [typeof v === "number" ? fmt(v, 3) : String(v)]))) : null,
-    h("details", {}, h("summary", {}, "JSON"), h("pre", { class: "payload" }, JSON.stringify(r.payload, null, 2)))));
+function download(name, payload) {
+  const url = URL.createObjectURL(new Blob([JSON.stringify(payload, null, 2)], { type: "application/json" }));
+  const link = h("a", { href: url, download: name }); document.body.append(link); link.click(); link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// Exposure per group (share of residents in a flagged buurt) as bars, the ratio to the reference as text on
+// each bar, the band drawn as the reference exposure times its limits.
+function exposureChart(group, id) {
+  const chart = h("div", { class: "chart small", id, role: "img", "aria-label": t("fairness.chart_aria", { attribute: group.label }) });
+  const ratioText = (g) => (g.reference ? t("fairness.reference") : g.ratio === null ? "–" : `×${fmt(g.ratio, 2)}${g.corrected ? "*" : ""}`);
+  const rows = group.groups.map((g) => [[g.label], [g.exposure === null ? "–" : `${fmt(g.exposure * 100, 0)} %`, "num"],
+    [h("span", { class: g.out_of_band ? "bad" : "" }, ratioText(g) + (g.out_of_band ? ` ${t("fairness.outside")}` : "")), "num"],
+    [g.difference === null || g.reference ? "–" : `${g.difference >= 0 ? "+" : "−"}${fmt(Math.abs(g.difference) * 100, 0)} ${t("fairness.points")}`, "num"]]);
+  const tableEl = table([[t("fairness.group")], [t("fairness.exposure"), "num"], [t("fairness.ratio"), "num"], [t("fairness.difference"), "num"]], rows);
+  tableEl.classList.add("exposure-table");
+  const card = h("section", { class: "card" }, h("h3", {}, t("fairness.by", { attribute: group.label })), chart, tableEl,
+    group.groups.some((g) => g.corrected) ? h("p", { class: "vintage" }, t("fairness.corrected_note")) : null);
+  const draw = () => {
+    if (!window.Plotly) return;
+    const ref = group.groups.find((g) => g.reference);
+    const shapes = ref && ref.exposure !== null && ref.exposure > 0 ? group.band.map((b) => ({ type: "line", xref: "paper", x0: 0, x1: 1, y0: ref.exposure * b * 100, y1: ref.exposure * b * 100, line: { dash: "dash", color: "#8a5a00" } })) : [];
+    window.Plotly.newPlot(chart, [{ type: "bar", x: group.groups.map((g) => g.short), y: group.groups.map((g) => (g.exposure ?? 0) * 100),
+      text: group.groups.map(ratioText), textposition: "outside", marker: { color: group.groups.map((g) => (g.out_of_band ? "#b03a2e" : g.reference ? "#6b7280" : "#3182bd")) } }],
+    { margin: { t: 20, r: 10, b: 60, l: 60 }, yaxis: { title: { text: t("fairness.exposure_axis") }, rangemode: "tozero" }, shapes, showlegend: false }, { displaylogo: false, responsive: true });
+  };
+  return [card, draw];
 }
 
 async function renderFairness() {
-  const audits = await api("/audits?limit=50");
-  show(h("h2", {}, t("fairness.title")), h("p", {}, t("fairness.intro")), ...resultCards(audits.items, t("fairness.none")));
+  const run = await currentRun();
+  if (!run) { show(h("p", {}, t("norun"))); return; }
+  let summary;
+  try { summary = await api(`/audits/summary/${encodeURIComponent(run.run_id)}`); } catch (error) {
+    if (error.status !== 404) throw error;
+    show(h("h2", {}, t("fairness.title")), statusBlock(run.statuses), h("p", {}, t("fairness.none"))); return;
+  }
+  const charts = summary.exposure.map((g, i) => exposureChart(g, `exposure-chart-${i}`));
+  const section = (key, sentences) => (sentences.length ? h("section", { class: "card", id: `fairness-${key}` }, h("h3", {}, t(`fairness.${key}`)), ...sentences.map((x) => h("p", {}, x))) : null);
+  show(h("h2", {}, t("fairness.title")),
+    h("p", { class: `status ${summary.verdict === "blocked" ? "status-bad" : summary.verdict === "passed" ? "status-good" : "status-neutral"}`, id: "fairness-headline" },
+      h("strong", {}, t(`fairness.verdict.${summary.verdict}`) + " "), summary.headline),
+    summary.blocking.length > 1 ? h("ul", { id: "fairness-blocking" }, summary.blocking.slice(1).map((x) => h("li", {}, x))) : null,
+    h("p", { class: "vintage" }, t("fairness.intro")),
+    h("div", { class: "grid2" }, charts.map(([card]) => card)),
+    section("disparity", summary.disparity),
+    section("proxies", summary.proxies), section("measurement", summary.measurement), section("mitigation", summary.mitigation),
+    section("unassessed", summary.unassessed),
+    h("p", {}, h("button", { type: "button", id: "fairness-download", onclick: async () => {
+      const full = await api(`/audits/${encodeURIComponent(summary.audit_run)}`); download(`${summary.audit_run}.json`, full.payload);
+    } }, t("fairness.download")), " ", h("span", { class: "vintage" }, t("fairness.audit_run", { id: summary.audit_run, at: summary.created_at.slice(0, 16).replace("T", " ") }))));
+  charts.forEach(([, draw]) => draw());
+}
+
+// A scenario or feedback-loop result as sentences, a table of its metrics and its arms, JSON only as a download.
+function resultCard(r) {
+  const p = r.payload;
+  const label = (prefix, key) => { const text = t(`${prefix}.${key}`); return text === `${prefix}.${key}` ? key : text; };
+  const lines = Array.isArray(p.summary) ? p.summary.map(String) : [];
+  let arms = null, explained = [];
+  if (p.summary && typeof p.summary === "object" && !Array.isArray(p.summary)) {
+    const keys = [...new Set(Object.values(p.summary).flatMap((v) => Object.keys(v)))];
+    arms = table([[t("scenarios.arm")], ...keys.map((k) => [label("metric", k), "num"])],
+      Object.entries(p.summary).map(([arm, v]) => [[label("arm", arm)], ...keys.map((k) => [typeof v[k] === "number" ? fmt(v[k], 3) : "–", "num"])]));
+    explained = keys.map((k) => t(`metric.${k}.help`)).filter((x) => !x.startsWith("metric."));
+  }
+  const settings = p.settings && typeof p.settings === "object" ? Object.entries(p.settings).filter(([, v]) => typeof v !== "object").map(([k, v]) => `${k}: ${v}`) : [];
+  const metrics = Array.isArray(p.metrics) && p.metrics.length ? table(Object.keys(p.metrics[0]).map((k) => [label("metric", k)]),
+    p.metrics.map((row) => Object.values(row).map((v) => [typeof v === "number" ? fmt(v, 3) : String(v)]))) : null;
+  return h("section", { class: "card" }, h("h3", {}, `${label("kind", r.kind)}: ${p.name ?? p.category ?? r.result_id}`),
+    h("p", { class: "vintage" }, `${(r.created_at || "").slice(0, 16).replace("T", " ")}${r.status ? " · " + r.status : ""} · ${r.result_id}`),
+    t(`kind.${r.kind}.intro`).startsWith("kind.") ? null : h("p", {}, t(`kind.${r.kind}.intro`)),
+    p.description ? h("p", {}, String(p.description)) : null,
+    lines.length ? h("ul", {}, lines.map((line) => h("li", {}, line))) : null,
+    arms, explained.length ? h("ul", { class: "vintage" }, explained.map((x) => h("li", {}, x))) : null,
+    metrics,
+    settings.length ? h("p", { class: "vintage" }, t("scenarios.settings") + " " + settings.join(" · ")) : null,
+    h("p", {}, h("button", { type: "button", onclick: () => download(`${r.result_id.replace(/\//g, "_")}.json`, p) }, t("scenarios.download"))));
 }
 
 async function renderScenarios() {
   const results = await api("/scenarios?limit=50");
-  show(h("h2", {}, t("scenarios.title")), h("p", {}, t("scenarios.intro")), ...resultCards(results.items, t("scenarios.none")));
+  show(h("h2", {}, t("scenarios.title")), h("p", {}, t("scenarios.intro")),
+    ...(results.items.length ? results.items.map(resultCard) : [h("p", {}, t("scenarios.none"))]));
 }
 
 async function renderLog() {

@@ -1,0 +1,81 @@
+"""Compaction: rewrite a store into a fresh DuckDB file, so space left by an aborted import is returned.
+
+DuckDB reuses free blocks but does not shrink its file; a killed import can leave it several times larger.
+The rewrite copies every table (with its constraints) into a new file next to the store, checks that every
+table has the same number of rows, logs the compaction (sizes before and after) in the new file's log, and
+only then replaces the store with it, atomically. A failure leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pulsetwin.exceptions import StoreError
+from pulsetwin.store.database import LOCK_WAIT_SECONDS, Store
+
+COMPACT_SUFFIX = ".compacting"
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """What a compaction did."""
+
+    path: Path
+    bytes_before: int
+    bytes_after: int
+    tables: int
+    log_seq: int
+
+
+def compact(path: str | Path, *, actor: str = "cli", wait: float = LOCK_WAIT_SECONDS) -> CompactReport:
+    """Rewrite the store at ``path`` into a fresh file and put it in place (logged).
+
+    Raises
+    ------
+    StoreError
+        When the store is missing, or the copy differs from the store (the store is then left untouched).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"store '{path}' does not exist. Fix: pass the right --db")
+    target = path.with_name(path.name + COMPACT_SUFFIX)
+    target.unlink(missing_ok=True)
+    before = path.stat().st_size
+    with Store(path, wait=wait) as store:
+        con = store.connection
+        con.execute("CHECKPOINT")
+        names = [str(t) for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        exact = {t: _rows(con, t) for t in names}
+        source = str(con.execute("SELECT current_database()").fetchall()[0][0])
+        con.execute("ATTACH ? AS pulsetwin_compacted", [str(target)])
+        try:
+            con.execute(f'COPY FROM DATABASE "{source}" TO pulsetwin_compacted')
+        finally:
+            con.execute("DETACH pulsetwin_compacted")
+        with Store(target) as copy:
+            copied = {t: _rows(copy.connection, t) for t in exact}
+            if copied != exact:
+                differ = sorted(t for t in exact if copied.get(t) != exact[t])
+                target.unlink(missing_ok=True)
+                raise StoreError(
+                    f"the compacted copy of '{path}' differs in tables {', '.join(differ)}; the store is left as "
+                    "it was. Fix: run 'pulsetwin log verify' and report this"
+                )
+            copy.connection.execute("CHECKPOINT")
+            after = target.stat().st_size
+            record = copy.log.append(
+                actor, "compact", path.name, {"bytes_before": before, "bytes_after": after}
+            )
+        # replaced while the old file is still open and locked, so no other process writes to it meanwhile;
+        # it was checkpointed, so closing it writes nothing that the new file would miss
+        os.replace(target, path)
+    return CompactReport(path, before, path.stat().st_size, len(exact), record.seq)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows in ``table``."""
+    return int(con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0])

@@ -1,0 +1,229 @@
+"""The trial specification: one YAML file, parsed and validated with a precise message per bad field."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pulsetwin.exceptions import Location, SchemaError
+
+DESIGNS = ("cluster", "stepped_wedge", "crossover")
+SUPPORTED_DESIGNS = ("cluster", "crossover")
+KINDS = ("benefit", "enforcement")
+BLOCK_KEYS = ("wijk", "forecast_decile")
+_TOP = {"name", "hypothesis", "intervention", "eligible", "design", "outcome", "alpha", "power", "seed"}
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """What is done in treated buurten; enforcement-only needs the ethics board's reference."""
+
+    description: str
+    kind: str = "benefit"
+    ethics_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Design:
+    """``cluster``: buurten randomised within blocks, ``treated_share`` of each block treated.
+    ``crossover``: every eligible buurt is its own block; ``treated_share`` of its periods are treated (as
+    Mohler et al. 2015 randomised days)."""
+
+    type: str = "cluster"
+    blocks: tuple[str, ...] = BLOCK_KEYS
+    treated_share: float = 0.5
+    randomisations: int = 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The primary outcome: counts of ``category`` summed over the ``periods`` trial periods."""
+
+    category: str
+    periods: int
+    secondary: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PowerSpec:
+    """Power is computed for ``effect`` (the true rate ratio hoped for) by ``simulations`` draws."""
+
+    effect: float = 0.8
+    target: float = 0.8
+    simulations: int = 400
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """A validated trial specification (see ``examples/trial.yaml``)."""
+
+    name: str
+    hypothesis: str
+    intervention: Intervention
+    top_share: float
+    design: Design
+    outcome: Outcome
+    alpha: float = 0.05
+    power: PowerSpec = field(default_factory=PowerSpec)
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form (as written into the pre-registration)."""
+        return asdict(self)
+
+
+def load_spec(path: str | Path) -> TrialSpec:
+    """Read and validate a trial YAML file."""
+    file = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SchemaError(
+            f"trial spec '{file}' does not exist", fix="pass the path of your trial YAML"
+        ) from None
+    except yaml.YAMLError as error:
+        raise SchemaError(
+            f"not valid YAML: {error}", where=Location(file=file), fix="fix the YAML syntax"
+        ) from None
+    return parse_spec(data, file=file)
+
+
+def parse_spec(data: object, *, file: str | None = None) -> TrialSpec:
+    """Validate a parsed trial spec; every refusal names the field, the value and how to fix it."""
+    top = _mapping(data, "", file)
+    _refuse_unknown(top, _TOP, "", file)
+    name = _text(top, "name", file)
+    hypothesis = _text(top, "hypothesis", file)
+    intervention = _intervention(_mapping(top.get("intervention"), "intervention", file), file)
+    eligible = _mapping(top.get("eligible"), "eligible", file)
+    _refuse_unknown(eligible, {"top_share"}, "eligible", file)
+    top_share = _number(eligible, "top_share", file, "eligible.", low=0.0, high=1.0)
+    design = _design(_mapping(top.get("design", {}), "design", file), file)
+    outcome_map = _mapping(top.get("outcome"), "outcome", file)
+    _refuse_unknown(outcome_map, {"category", "periods", "secondary"}, "outcome", file)
+    secondary = outcome_map.get("secondary", [])
+    if not isinstance(secondary, list) or not all(isinstance(s, str) and s for s in secondary):
+        raise _error("a list of category names", file, "outcome.secondary", secondary)
+    outcome = Outcome(
+        _text(outcome_map, "category", file, "outcome."),
+        _integer(outcome_map, "periods", file, "outcome.", low=1),
+        tuple(secondary),
+    )
+    power_map = _mapping(top.get("power", {}), "power", file)
+    _refuse_unknown(power_map, {"effect", "target", "simulations"}, "power", file)
+    power = PowerSpec(
+        _number(power_map, "effect", file, "power.", low=0.0, high=None, default=0.8),
+        _number(power_map, "target", file, "power.", low=0.0, high=1.0, default=0.8),
+        _integer(power_map, "simulations", file, "power.", low=50, default=400),
+    )
+    if power.effect == 1.0:
+        raise _error("a rate ratio other than 1 (the effect to detect)", file, "power.effect", power.effect)
+    alpha = _number(top, "alpha", file, low=0.0, high=0.5, default=0.05)
+    seed = _integer(top, "seed", file, low=0, default=0)
+    return TrialSpec(name, hypothesis, intervention, top_share, design, outcome, alpha, power, seed)
+
+
+def _intervention(data: dict[str, Any], file: str | None) -> Intervention:
+    """The intervention block; enforcement-only without an ``ethics_reference`` is refused."""
+    _refuse_unknown(data, {"description", "kind", "ethics_reference"}, "intervention", file)
+    kind = data.get("kind", "benefit")
+    if kind not in KINDS:
+        raise _error(f"one of {', '.join(KINDS)}", file, "intervention.kind", kind)
+    reference = data.get("ethics_reference")
+    if reference is not None and (not isinstance(reference, str) or not reference.strip()):
+        raise _error(
+            "a non-empty text (the ethics board's decision)", file, "intervention.ethics_reference", reference
+        )
+    if kind == "enforcement" and reference is None:
+        raise SchemaError(
+            "an enforcement-only intervention needs an ethics_reference (the ethics board's decision that "
+            "approved randomising enforcement over buurten)",
+            where=Location(file=file, column="intervention.ethics_reference"),
+            fix="add intervention.ethics_reference: '<decision number>', or design a benefit intervention",
+        )
+    return Intervention(_text(data, "description", file, "intervention."), str(kind), reference)
+
+
+def _design(data: dict[str, Any], file: str | None) -> Design:
+    """The design block; designs other than ``cluster`` and ``crossover`` are named and refused as not yet supported."""
+    _refuse_unknown(data, {"type", "blocks", "treated_share", "randomisations"}, "design", file)
+    kind = data.get("type", "cluster")
+    if kind not in DESIGNS:
+        raise _error(f"one of {', '.join(DESIGNS)}", file, "design.type", kind)
+    if kind not in SUPPORTED_DESIGNS:
+        raise SchemaError(
+            f"design '{kind}' is not yet supported: the cluster-randomised and crossover designs are "
+            "implemented and checked on the twin",
+            where=Location(file=file, column="design.type", value=kind),
+            fix="use design.type: cluster or crossover",
+        )
+    if kind == "crossover" and "blocks" in data:
+        raise _error("left out: a crossover randomises the periods of each buurt, every buurt its own block", file,
+                     "design.blocks", data["blocks"])  # fmt: skip
+    blocks = data.get("blocks", [] if kind == "crossover" else list(BLOCK_KEYS))
+    if not isinstance(blocks, list) or not set(blocks) <= set(BLOCK_KEYS) or len(set(blocks)) != len(blocks):
+        raise _error(
+            f"a list of distinct names out of {', '.join(BLOCK_KEYS)}", file, "design.blocks", blocks
+        )
+    share = _number(data, "treated_share", file, "design.", low=0.0, high=1.0, default=0.5)
+    draws = _integer(data, "randomisations", file, "design.", low=99, default=2000)
+    return Design(str(kind), tuple(blocks), share, draws)
+
+
+def _mapping(data: object, path: str, file: str | None) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise _error("a mapping of named fields", file, path or "(top level)", data)
+    return data
+
+
+def _refuse_unknown(data: dict[str, Any], allowed: set[str], path: str, file: str | None) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        where = f"{path}.{unknown[0]}" if path else str(unknown[0])
+        raise _error(f"one of the fields {', '.join(sorted(allowed))}", file, where, unknown[0])
+
+
+def _text(data: dict[str, Any], key: str, file: str | None, prefix: str = "") -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _error("a non-empty text", file, prefix + key, value)
+    return value.strip()
+
+
+def _number(
+    data: dict[str, Any], key: str, file: str | None, prefix: str = "", *, low: float, high: float | None,
+    default: float | None = None,
+) -> float:  # fmt: skip
+    value = data.get(key, default)
+    bounded = f"between {low} and {high} (exclusive)" if high is not None else f"above {low}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _error(f"a number {bounded}", file, prefix + key, value)
+    if not (value > low and (high is None or value < high)):
+        raise _error(f"a number {bounded}", file, prefix + key, value)
+    return float(value)
+
+
+def _integer(
+    data: dict[str, Any],
+    key: str,
+    file: str | None,
+    prefix: str = "",
+    *,
+    low: int,
+    default: int | None = None,
+) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise _error(f"an integer >= {low}", file, prefix + key, value)
+    return int(value)
+
+
+def _error(expected: str, file: str | None, column: str, value: object) -> SchemaError:
+    return SchemaError(
+        f"must be {expected}",
+        where=Location(file=file, column=column, value=value),
+        fix="correct this field of the trial spec (see examples/trial.yaml)",
+    )

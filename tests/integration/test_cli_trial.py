@@ -1,0 +1,144 @@
+"""``pulsetwin trial design`` -> twin simulates the period with a known effect -> ``trial analyse``, end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from pulsetwin.cli.trial import register
+from pulsetwin.store.database import Store
+
+ORIGIN = pd.Timestamp("2022-07-01")
+PERIODS = 6
+
+
+def forecast_run(store: Store, incidents: pd.DataFrame, name: str) -> None:
+    """A 12-month historical-mean forecast from ``ORIGIN`` for ``PERIODS`` months, stored as a run."""
+    monthly = incidents[(incidents["freq"] == "M") & (pd.to_datetime(incidents["period_start"]) < ORIGIN)]
+    recent = monthly[pd.to_datetime(monthly["period_start"]) >= ORIGIN - pd.DateOffset(months=12)]
+    mean = recent.groupby(["area_code", "category"])["count"].mean().clip(lower=0.01)
+    starts = pd.DataFrame({"period_start": pd.date_range(ORIGIN, periods=PERIODS, freq="MS").date})
+    frame = mean.rename("mean").reset_index().merge(starts, how="cross")
+    store.save_run("forecast", model="naive_hist", params={}, run_id=name, origin=ORIGIN, freq="M",
+                   horizon=PERIODS)  # fmt: skip
+    frame = frame.assign(run_id=name, model="naive_hist", q05=0.0, q50=frame["mean"].round(),
+                         q95=frame["mean"] + 2 * np.sqrt(frame["mean"]))  # fmt: skip
+    store.import_frames({"forecasts": frame}, source=f"run:{name}")
+
+
+@pytest.fixture(scope="module")
+def fresh_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A heerlen twin whose incidents stop at ``ORIGIN`` (the trial period is simulated by the test bed)."""
+    from pulsetwin.twin.generate import generate_twin
+
+    path = tmp_path_factory.mktemp("trial") / "twin.duckdb"
+    tables = dict(generate_twin("heerlen", seed=3, years=2).tables)
+    incidents = tables["incidents"]
+    tables["incidents"] = incidents[pd.to_datetime(incidents["period_start"]) < ORIGIN]
+    del tables["events"]
+    with Store(path) as store:
+        store.import_frames(tables, source="twin:heerlen:seed3")
+        forecast_run(store, tables["incidents"], "fc")
+    return path
+
+
+@pytest.fixture
+def store_path(fresh_store: Path, tmp_path: Path) -> Path:
+    """A copy of the fresh store per test (each simulates its own trial period)."""
+    return Path(shutil.copy(fresh_store, tmp_path / "twin.duckdb"))
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    root = typer.Typer()
+    register(root)
+    return root
+
+
+def spec_file(tmp_path: Path, **changes: object) -> Path:
+    spec = yaml.safe_load((Path(__file__).parents[2] / "examples" / "trial.yaml").read_text(encoding="utf-8"))
+    spec["power"]["simulations"] = 100
+    spec["design"]["randomisations"] = 499
+    spec.update(changes)
+    path = tmp_path / "trial.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def test_design_simulate_analyse_recovers_a_planted_effect(app: typer.Typer, store_path: Path,
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    runner = CliRunner()
+    spec = spec_file(tmp_path)
+    out = tmp_path / "prereg"
+    designed = runner.invoke(app, ["trial", "design", "--db", str(store_path), "--run", "fc", "--spec", str(spec),
+                                   "--out", str(out), "--allow-underpowered"])  # fmt: skip
+    assert designed.exit_code == 0, designed.output
+    doc = json.loads((out / "preregistration.json").read_text(encoding="utf-8"))
+    assert "Registered version 1" in designed.output and doc["trial_id"] == "youth-work-2027"
+    assert doc["outcome_rows_at_registration"] == 0
+    simulated = runner.invoke(app, ["trial", "simulate", "--db", str(store_path), "--trial", "youth-work-2027",
+                                    "--effect", "0.4", "--seed", "5"])  # fmt: skip
+    assert simulated.exit_code == 0, simulated.output
+    result_path = tmp_path / "result.json"
+    analysed = runner.invoke(app, ["trial", "analyse", "--db", str(store_path), "--trial", "youth-work-2027",
+                                   "--json", str(result_path)])  # fmt: skip
+    assert analysed.exit_code == 0, analysed.output
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    rr = result["rate_ratio"]
+    assert rr["lower"] < 0.4 < rr["upper"] and rr["upper"] < 1.0, rr
+    assert result["p_value"] < 0.05
+    assert result["deviations"] == []
+    assert [s["outcome"] for s in result["secondary"]] == ["youth_nuisance"]
+    assert result["secondary"][0]["rate_ratio"]["lower"] < 1.0 < result["secondary"][0]["rate_ratio"]["upper"]
+    assert {row["attribute"] for row in result["burden"]["groups"]} == {"migration_background_share"}
+    with Store(store_path, read_only=True) as store:
+        actions = [r.action for r in store.log.records()]
+        assert store.log.verify().ok
+    assert actions.index("trial_register") < actions.index("trial_simulate") < actions.index("trial_analyse")
+    assert "read_protected" in actions
+    # A re-allocation (another seed) after registration is refused and logged; the analysis then lists it.
+    changed = runner.invoke(app, ["trial", "design", "--db", str(store_path), "--run", "fc", "--spec",
+                                  str(spec_file(tmp_path, seed=99)), "--out", str(tmp_path / "again"),
+                                  "--allow-underpowered"])  # fmt: skip
+    assert changed.exit_code != 0 and "refused and logged" in str(changed.exception)
+    again = runner.invoke(app, ["trial", "analyse", "--db", str(store_path), "--trial", "youth-work-2027"])
+    assert again.exit_code == 0 and "1 refused attempt(s) to change the registration" in again.output
+    # An edited pre-registration file does not change what is analysed, and is listed.
+    (out / "preregistration.json").write_text(json.dumps({**doc, "hypothesis": "edited"}), encoding="utf-8")
+    edited = runner.invoke(app, ["trial", "analyse", "--db", str(store_path), "--trial", "youth-work-2027"])
+    assert edited.exit_code == 0 and "no longer matches the logged SHA-256" in edited.output
+
+
+def test_crossover_randomises_periods_within_each_buurt(
+    app: typer.Typer, store_path: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    spec = spec_file(tmp_path, name="crossover", design={"type": "crossover", "randomisations": 499})
+    out = tmp_path / "prereg"
+    designed = runner.invoke(app, ["trial", "design", "--db", str(store_path), "--run", "fc", "--spec", str(spec),
+                                   "--out", str(out), "--allow-underpowered"])  # fmt: skip
+    assert designed.exit_code == 0, designed.output
+    units = pd.DataFrame(json.loads((out / "preregistration.json").read_text(encoding="utf-8"))["units"])
+    assert (units.groupby("area_code")["treated"].sum() == PERIODS // 2).all(), (
+        "half the periods of each buurt"
+    )
+    assert (units["block"] == units["area_code"]).all() and units["period_start"].nunique() == PERIODS
+    simulated = runner.invoke(app, ["trial", "simulate", "--db", str(store_path), "--trial", "crossover",
+                                    "--effect", "0.4", "--seed", "6"])  # fmt: skip
+    assert simulated.exit_code == 0, simulated.output
+    result_path = tmp_path / "result.json"
+    analysed = runner.invoke(app, ["trial", "analyse", "--db", str(store_path), "--trial", "crossover",
+                                   "--json", str(result_path)])  # fmt: skip
+    assert analysed.exit_code == 0, analysed.output
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    assert result["rate_ratio"]["lower"] < 0.4 < result["rate_ratio"]["upper"] < 1.0
+    assert result["p_value"] < 0.05 and result["deviations"] == []
+    assert result["displacement"]["p_value"] is None
