@@ -51,7 +51,8 @@ def test_backtest_prints_the_table_with_both_oracles_and_writes_json(
     payload = json.loads(out.read_text(encoding="utf-8"))
     rows = {row["model"]: row for row in payload["summary"]}
     assert set(rows) == {
-        "naive_last", "naive_seasonal", "naive_mean_k", "naive_hist", "glm", "oracle", "origin_oracle",
+        "naive_last", "naive_seasonal", "naive_mean_k", "naive_mean_year", "naive_hist", "glm", "oracle",
+        "origin_oracle",
     }  # fmt: skip
     assert rows["origin_oracle"]["attainable_share"] == pytest.approx(1.0)
     assert rows["glm"]["attainable_share"] is not None and payload["notes"]
@@ -78,6 +79,15 @@ def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert ("NO SKILL" in result.output) or (": ok" in result.output)
+    assert "Deviance per fold" in result.output and "Chosen: " in result.output
+    from pulsetwin.store.database import Store
+
+    with Store(db, read_only=True) as store:
+        run = store.get_run(str(store.runs()["run_id"].iloc[-1]))
+    choice = run.metrics["choice"]
+    assert f"Chosen: {run.model}, because" in result.output and run.model in choice["reason"]
+    assert len(choice["folds"]) == 2 and all(f < str(run.origin.date()) for f in choice["folds"])
+    assert all(len(v) == 2 for v in choice["fold_deviance"].values()) and "glm" in choice["fold_deviance"]
     frame = pd.read_csv(csv)
     assert list(frame.columns) == [*FORECASTS.column_names, *FORECAST_LABELS]
     assert frame["period_start"].nunique() == 2

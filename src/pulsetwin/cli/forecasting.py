@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
@@ -274,6 +274,8 @@ def forecast_command(
                 border_style="green",
             )
         )
+    console.print(choice_table(run.choice))
+    console.print(f"Chosen: {run.model}, because {run.choice['reason']}.")
     if out is not None:
         from pulsetwin.reports.exports import forecast_frame, write_frame
 
@@ -281,6 +283,17 @@ def forecast_command(
             frame = forecast_frame(store, run.run_id)
         write_frame(frame, out, layer="forecasts")
         console.print(f"{len(frame)} forecast rows written to {out} (with skill and release status)")
+
+
+def choice_table(choice: dict[str, Any]) -> Table:
+    """The fold scores a model choice rests on: each model's mean deviance per earlier fold."""
+    table = Table(title="Deviance per fold (all folds before the forecast origin)")
+    table.add_column("model", no_wrap=True)
+    for origin in choice["folds"]:
+        table.add_column(origin, justify="right")
+    for model, values in choice["fold_deviance"].items():
+        table.add_row(model, *(_num(v) for v in values))
+    return table
 
 
 def report_command(

@@ -136,6 +136,11 @@ def hotspots_command(
     )
     if metadata["selection"]:
         console.print(metadata["selection"]["reason"])
+        selection = metadata["selection"]
+        scores = Table("model", *(f"PAI@5% {o}" for o in selection["origins"]), "mean")
+        for name, values in selection["pai_at_5pct_per_origin"].items():
+            scores.add_row(name, *(f"{v:.2f}" for v in values), f"{selection['pai_at_5pct'][name]:.2f}")
+        console.print(scores)
     table = Table("rank", "cell_code", "mean")
     for row in cells.head(SHOWN_ROWS).itertuples(index=False):
         table.add_row(str(row.rank), str(row.cell_code), f"{row.mean:.3f}")

@@ -39,6 +39,7 @@ KEYS = ["area_code", "category", "period_start"]
 POINT_METRICS = (
     "deviance",
     "mae",
+    "mae_median",
     "rmse",
     "wis",
     "log_score",
@@ -83,7 +84,8 @@ class BacktestResult:
     ----------
     scores
         Long frame, one row per ``fold, cutoff, model, category, step``: ``period_start``, ``n`` cells, the
-        mean of each point metric (RMSE as the root of the mean squared error) and hotspot metrics
+        mean of each point metric (RMSE as the root of the mean squared error; ``mae`` of the mean forecast,
+        ``mae_median`` of the median q50, the point a reader of the interval sees) and hotspot metrics
         (``hit_rate_01`` ... ``pei_10``) over the areas of that period.
     summary
         One row per model: pooled metrics over all scored cells, hotspot metrics averaged over the scored
@@ -569,6 +571,7 @@ def score_cells(cells: pd.DataFrame, *, fold: Fold, model: str, sizes: pd.Series
             "period_start": cells["period_start"].to_numpy(),
             "deviance": m.poisson_deviance(y, mean),
             "mae": m.absolute_error(y, mean),
+            "mae_median": m.absolute_error(y, q50),
             "rmse": m.squared_error(y, mean),
             "wis": m.weighted_interval_score(y, q05, q50, q95),
             "log_score": m.nb_log_score(y, mean, q95),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,8 @@ class ForecastRun:
     backtest: BacktestResult
     data_hash: str
     code_version: str
+    choice: dict[str, Any] = field(default_factory=dict)
+    """Which model forecasts and why (:func:`choice_record`), also stored in the run's metrics."""
 
 
 def data_hash(incidents: pd.DataFrame) -> str:
@@ -153,8 +155,10 @@ def run_forecast(
     forecasts = forecasts[list(FORECASTS.column_names)].assign(run_id=run_id, model=chosen)
     skill_row = result.summary.set_index("model").loc[chosen]
     skill = {k: _plain_value(skill_row[k]) for k in ("skill", "skill_lo", "skill_hi", "gap_share")}
+    choice = choice_record(result, chosen, requested)
     metrics: dict[str, Any] = {
         "chosen": chosen,
+        "choice": choice,
         "baseline": result.baseline,
         "level": result.level,
         "skill": skill,
@@ -175,7 +179,48 @@ def run_forecast(
     return ForecastRun(
         run_id=run_id, requested=requested, model=chosen, status=status, baseline=result.baseline,
         skill=skill, forecasts=forecasts, backtest=result, data_hash=hashed, code_version=version,
+        choice=choice,
     )  # fmt: skip
+
+
+def fold_deviance(result: BacktestResult) -> dict[str, list[float]]:
+    """Each model's mean Poisson deviance per fold (folds in origin order): the fold scores a choice rests
+    on."""
+    scores = result.scores.assign(total=result.scores["deviance"] * result.scores["n"])
+    sums = scores.groupby(["model", "fold"], sort=True, observed=True)[["total", "n"]].sum()
+    mean = (sums["total"] / sums["n"]).rename("deviance").reset_index()
+    return {str(m): [float(v) for v in g["deviance"]] for m, g in mean.groupby("model", sort=False)}
+
+
+def choice_record(result: BacktestResult, chosen: str, requested: str) -> dict[str, Any]:
+    """Which model forecasts and why: the rule, the folds (all before the forecast origin), each model's
+    deviance per fold and its skill with interval, and one sentence."""
+    summary = result.summary.set_index("model")
+    row = summary.loc[chosen]
+    skill = f"skill {row['skill']:.3f} [{row['skill_lo']:.3f}, {row['skill_hi']:.3f}]"
+    origins = ", ".join(f.origin.date().isoformat() for f in result.folds)
+    if requested != BEST:
+        reason = f"{chosen} was named; on the folds at {origins} it has {skill} against {result.baseline}"
+    elif chosen in result.naive:
+        reason = (
+            f"no model beat the best naive baseline {chosen} with its skill interval above zero on the folds "
+            f"at {origins}, so the baseline forecasts"
+        )
+    else:
+        reason = (
+            f"{chosen} has the highest skill among models whose interval lies above zero on the folds at "
+            f"{origins}: {skill} against {result.baseline}"
+        )
+    return {
+        "rule": "highest skill with lower interval bound > 0 on earlier folds, else the best naive baseline",
+        "folds": [f.origin.date().isoformat() for f in result.folds],
+        "fold_deviance": fold_deviance(result),
+        "skill": {
+            str(m): [_plain_value(r["skill"]), _plain_value(r["skill_lo"]), _plain_value(r["skill_hi"])]
+            for m, r in summary.iterrows()
+        },
+        "reason": reason,
+    }
 
 
 def choose_model(result: BacktestResult, requested: str) -> tuple[str, str]:

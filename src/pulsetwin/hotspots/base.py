@@ -98,9 +98,15 @@ class GridHistory:
             other_cell=self.other_cell[keep_other],
         )
 
-    def future_counts(self, days_back: float) -> np.ndarray:
-        """Events per masked cell in ``[-days_back, -days_back + window_days)``: a training target."""
-        keep = (self.t >= -days_back) & (self.t < -days_back + self.window_days)
+    def future_counts(self, days_back: float, *, windows: int = 1) -> np.ndarray:
+        """Events per masked cell in ``[-days_back, -days_back + windows * window_days)``: a training target
+        (``days_back`` must be at least that span, so the target lies before the origin)."""
+        span = windows * self.window_days
+        if days_back < span:
+            raise ParameterError(
+                f"A training target of {span} days must end by the origin. Got {days_back!r} days back instead."
+            )
+        keep = (self.t >= -days_back) & (self.t < -days_back + span)
         return self.grid.image(self.cell[keep]).ravel()[self.cells]
 
 

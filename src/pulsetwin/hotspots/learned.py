@@ -4,7 +4,8 @@ Features per cell (all from events strictly before the origin): the cell's own c
 history and the days since its last event; counts in square rings of neighbouring cells; Gaussian-smoothed
 counts at two scales and an exponentially time-weighted one; other categories' counts; the containing buurt's
 covariates when present; the calendar. Training rows are cells x earlier origins (each one window apart, the
-latest ending at the origin), the target their count in the window that followed.
+latest ending at the origin), the target their mean count per window over the ``target_windows`` windows
+that followed.
 
 Notes
 -----
@@ -95,6 +96,10 @@ class Learned(HotspotModel):
         Seed of the booster (its results are deterministic for a seed).
     threads
         Threads LightGBM may use (default 1: backtests run origins in parallel processes instead).
+    target_windows
+        Training targets are the mean count per window over this many windows after each earlier origin (default
+        2): one window of burglaries is mostly noise, a longer target teaches where events keep coming; chosen
+        on 2017 origins of real data (PAI@1 % 8.3 with one window, 8.9 with two), never on later ones.
     """
 
     name: ClassVar[str] = "learned"
@@ -109,8 +114,14 @@ class Learned(HotspotModel):
         min_child_samples: int = 100,
         seed: int = 0,
         threads: int = 1,
+        target_windows: int = 2,
     ) -> None:
-        for name, value in (("n_origins", n_origins), ("n_trees", n_trees), ("threads", threads)):
+        for name, value in (
+            ("n_origins", n_origins),
+            ("n_trees", n_trees),
+            ("threads", threads),
+            ("target_windows", target_windows),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise bad_parameter(name, "Learned", "an integer >= 1", value)
         self.n_origins = n_origins
@@ -120,20 +131,22 @@ class Learned(HotspotModel):
         self.min_child_samples = min_child_samples
         self.seed = seed
         self.threads = threads
+        self.target_windows = target_windows
 
     def _training_set(self, history: GridHistory) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Stack features and next-window counts over earlier origins that leave some history before them."""
         window = float(history.window_days)
         usable = int((history.span_days - window) // window)
+        span = self.target_windows
         blocks, targets = [], []
         names: list[str] = []
-        for k in range(1, max(1, min(self.n_origins, usable)) + 1):
+        for k in range(span, max(span, min(self.n_origins + span - 1, usable)) + 1):
             earlier = history.shifted(k * window)
             if earlier.t.size == 0:
                 break
             features, names = cell_features(earlier)
             blocks.append(features)
-            targets.append(history.future_counts(k * window))
+            targets.append(history.future_counts(k * window, windows=span) / span)
         if not blocks:
             raise bad_parameter(
                 "history", "Learned", "events before at least one earlier origin (one window back)", "none"

@@ -1,4 +1,5 @@
-"""Naive baselines every forecast must beat: last value, seasonal naive, moving mean, historical mean.
+"""Naive baselines every forecast must beat: last value, seasonal naive, moving mean, the mean of the last year,
+historical mean.
 
 Each rule is a function of the counts strictly before a cutoff. Where a rule is undefined for a pair (nothing
 observed in its window, e.g. withheld counts or a short history) the forecast is the pair's historical mean,
@@ -116,6 +117,19 @@ class MovingMean(NaiveModel):
 
     def _rule(self, counts: np.ndarray, cutoffs: np.ndarray, step: int, freq: Freq) -> np.ndarray:
         return rolling_means(counts, cutoffs, self.k if self.k is not None else DEFAULT_K[freq])
+
+
+class YearMean(NaiveModel):
+    """The mean of the last year of periods (52 weeks / 12 months; observed ones only).
+
+    Why: on real monthly crime counts with a drifting level, a year's mean is often the strongest naive rule
+    (every season once, yet recent); a forecast must beat it, not only the shorter and the all-history means.
+    """
+
+    name = "naive_mean_year"
+
+    def _rule(self, counts: np.ndarray, cutoffs: np.ndarray, step: int, freq: Freq) -> np.ndarray:
+        return rolling_means(counts, cutoffs, SEASON[freq])
 
 
 class HistoricalMean(NaiveModel):

@@ -8,7 +8,7 @@ from pulsetwin.exceptions import bad_parameter
 from pulsetwin.models.base import Model
 from pulsetwin.models.boosting import LightGBMCount
 from pulsetwin.models.glm import PoissonGLM
-from pulsetwin.models.naive import HistoricalMean, LastValue, MovingMean, SeasonalNaive
+from pulsetwin.models.naive import HistoricalMean, LastValue, MovingMean, SeasonalNaive, YearMean
 from pulsetwin.models.point_process import ETASArea, KDEArea, ProspectiveArea
 
 MODELS: Final[dict[str, type[Model]]] = {
@@ -17,6 +17,7 @@ MODELS: Final[dict[str, type[Model]]] = {
         LastValue,
         SeasonalNaive,
         MovingMean,
+        YearMean,
         HistoricalMean,
         PoissonGLM,
         LightGBMCount,
@@ -25,7 +26,7 @@ MODELS: Final[dict[str, type[Model]]] = {
         ETASArea,
     )
 }
-NAIVE: Final = (LastValue.name, SeasonalNaive.name, MovingMean.name, HistoricalMean.name)
+NAIVE: Final = (LastValue.name, SeasonalNaive.name, MovingMean.name, YearMean.name, HistoricalMean.name)
 OPT_IN: Final = (KDEArea.name, ProspectiveArea.name, ETASArea.name)
 """Registered but run only when named: the grid point-process models fit per category and fold, too slow for
 the default backtest."""

@@ -122,6 +122,10 @@ def test_best_names_the_chosen_model_and_why(events: pd.DataFrame) -> None:
     assert meta["model"] in selection["pai_at_5pct"]  # type: ignore[index]
     assert meta["model"] in selection["reason"]  # type: ignore[index]
     assert all(o < str(ORIGIN.date()) for o in selection["origins"])  # type: ignore[index]
+    per_origin = selection["pai_at_5pct_per_origin"]  # type: ignore[index]
+    for model, values in per_origin.items():
+        assert len(values) == len(selection["origins"])  # type: ignore[index]
+        assert np.mean(values) == pytest.approx(selection["pai_at_5pct"][model])  # type: ignore[index]
 
 
 def test_count_baseline_ranks_by_count_with_ties_in_cell_order(events: pd.DataFrame) -> None:

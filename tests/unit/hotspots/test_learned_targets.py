@@ -1,0 +1,41 @@
+"""Multi-window training targets of the learned hotspot model: sums of single windows, never past the origin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pulsetwin.exceptions import ParameterError
+from pulsetwin.hotspots.learned import Learned
+from pulsetwin.hotspots.prepare import prepare_history
+from pulsetwin.hotspots.simulate import simulate_drifting_city
+
+
+@pytest.fixture(scope="module")
+def history():  # type: ignore[no-untyped-def]
+    events = simulate_drifting_city(seed=4, days=200, events_per_year=2_000.0, size_m=2_000.0)
+    return prepare_history(
+        events,
+        categories=["burglary_residential"],
+        origin=pd.Timestamp("2021-07-01"),
+        window_days=14,
+        cell_m=200,
+    ).history
+
+
+def test_a_two_window_target_is_the_sum_of_its_windows(history) -> None:  # type: ignore[no-untyped-def]
+    both = history.future_counts(28.0, windows=2)
+    assert both.sum() > 0
+    np.testing.assert_array_equal(both, history.future_counts(28.0) + history.future_counts(14.0))
+
+
+def test_a_target_reaching_past_the_origin_is_refused(history) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ParameterError, match="must end by the origin"):
+        history.future_counts(14.0, windows=2)
+
+
+@pytest.mark.parametrize("windows", [0, True, 1.5])
+def test_bad_target_windows_refused(windows: object) -> None:
+    with pytest.raises(ParameterError, match="target_windows"):
+        Learned(target_windows=windows)  # type: ignore[arg-type]
