@@ -7,8 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytest.importorskip("pulsetwin.schema.pii", reason="the PII guard is not in the repo yet")
-
 from pulsetwin.exceptions import PersonalDataError, SchemaError
 from pulsetwin.sources.mapped_files import load_mapping, map_file
 from pulsetwin.sources.sensors import map_sensors, read_sensor_locations

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import typer
 from typer.testing import CliRunner
 
 from pulsetwin.cli.twin import register
+from pulsetwin.store import database
 
 
 def test_generate_writes_tables_into_the_store(tmp_path: Path) -> None:
-    pytest.importorskip("pulsetwin.schema.pii")
-    database = pytest.importorskip("pulsetwin.store.database")
     app = typer.Typer()
 
     @app.callback()
