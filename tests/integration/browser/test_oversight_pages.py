@@ -23,6 +23,8 @@ from pandas.errors import Pandas4Warning
 from test_dashboard_browser import ARGS, CHROMIUM, assert_not_blank, free_port
 
 from pulsetwin.audit.disparity import audit_disparity
+from pulsetwin.evaluation.labels import model_label
+from pulsetwin.models.registry import naive_names
 from pulsetwin.store.database import Store
 
 pytestmark = [
@@ -150,7 +152,7 @@ def test_demo_like_store_says_the_model_beats_the_rule_and_the_audit_blocks_it(
     base, password, _ = servers["blocked"]
     page = _login(browser, base, password)
     evidence = _open(page, "evidence")
-    assert "Het model glm doet het beter dan de beste naïeve vuistregel" in evidence
+    assert "Het model Poisson-regressie doet het beter dan de beste naïeve vuistregel" in evidence
     assert "vaardigheid 0,058, 95%-interval [0,033, 0,085], geheel boven 0" in evidence
     release = page.inner_text("#status-release")
     assert release.startswith("Vrijgave: Niet vrijgegeven: het audit blokkeert deze run.")
@@ -163,7 +165,7 @@ def test_demo_like_store_says_the_model_beats_the_rule_and_the_audit_blocks_it(
     page.click("#lang")
     page.wait_for_function("document.documentElement.lang === 'en'")
     english = _open(page, "evidence")
-    assert "The model glm beats the best naive rule" in english and "[0.033, 0.085]" in english
+    assert "The model Poisson regression beats the best naive rule" in english and "[0.033, 0.085]" in english
     assert "Not released: the audit blocks this run." in page.inner_text("#status-release")
     assert_not_blank(page.screenshot(path=str(tmp_path / "evidence.png"), full_page=True))
 
@@ -213,3 +215,26 @@ def test_dutch_map_shows_no_snake_case_codes(
     assert "per week" in page.inner_text("#map-legend")
     labels = [lbl for lbl in page.locator("#map-legend > span").all_inner_texts()[1:]]
     assert len(labels) == len(set(labels)), labels
+
+
+def test_dutch_evidence_page_names_models_in_words_with_the_code_only_as_tooltip(
+    browser: Any, servers: dict[str, tuple[str, str, dict[str, Any]]]
+) -> None:
+    base, password, info = servers["blocked"]
+    page = _login(browser, base, password)
+    visible = _open(page, "evidence")
+    ev = page.evaluate(
+        "async (id) => (await fetch('/api/v1/evidence/' + id, {headers: {Authorization: 'Bearer ' + "
+        "sessionStorage.getItem('pt.token'), 'Accept-Language': 'nl'}})).json()",
+        info["run"],
+    )
+    codes = {m["model"] for m in ev["models"]}
+    assert ev["baseline"] in naive_names() and {"glm", ev["baseline"]} <= codes
+    assert SNAKE.findall(visible) == [], SNAKE.findall(visible)[:5]
+    assert not [c for c in codes if re.search(rf"\b{re.escape(c)}\b", visible)]
+    assert f"Beste naïeve vuistregel: {model_label(ev['baseline'], 'nl')}." in visible
+    table = page.inner_text("main table")
+    assert (
+        f"{model_label(ev['baseline'], 'nl')} (naïeve vuistregel)" in table and "Poisson-regressie" in table
+    )
+    assert page.locator("main table span[title=glm]").inner_text() == "Poisson-regressie"

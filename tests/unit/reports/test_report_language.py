@@ -44,9 +44,9 @@ def test_dutch_first_english_on_the_switch_and_no_none() -> None:
     assert page.startswith('<!DOCTYPE html>\n<html lang="nl">')
     nl, en = page.index("<div lang='nl' class='lang'>"), page.index("<div lang='en' class='lang' hidden>")
     assert nl < en
-    assert "Het model glm doet het beter dan de beste naïeve vuistregel" in page[nl:en]
+    assert "Het model Poisson-regressie doet het beter dan de beste naïeve vuistregel" in page[nl:en]
     assert "Niet vrijgegeven: het audit blokkeert deze run." in page[nl:en]
-    assert "The model glm beats the best naive rule" in page[en:]
+    assert "The model Poisson regression beats the best naive rule" in page[en:]
     assert "Wat de maten betekenen" in page and "What the measures mean" in page
     tables = re.findall(r"<table.*?</table>", page, flags=re.S)
     assert tables and not any("None" in t for t in tables)  # gap_share without an oracle reads "–"
