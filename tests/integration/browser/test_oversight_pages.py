@@ -94,6 +94,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
     shutil.copyfile(fixture.db, copy)  # the naive run only: nothing beats the rule
     info: dict[str, Any] = {}
     info["run"], info["ratios"] = _blocked_by_fairness(fixture.db, fixture.run_id)
+    info["db"], info["documents"] = fixture.db, fixture.documents
     for name, db in (("blocked", fixture.db), ("noskill", copy)):
         app = create_app(Settings(db=db, documents=fixture.documents))
         port = free_port()
@@ -238,3 +239,29 @@ def test_dutch_evidence_page_names_models_in_words_with_the_code_only_as_tooltip
         f"{model_label(ev['baseline'], 'nl')} (naïeve vuistregel)" in table and "Poisson-regressie" in table
     )
     assert page.locator("main table span[title=glm]").inner_text() == "Poisson-regressie"
+
+
+def test_scenario_written_where_the_demo_puts_it_shows_on_the_scenario_page_in_words(
+    browser: Any, servers: dict[str, tuple[str, str, dict[str, Any]]], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from pulsetwin.cli.main import app
+
+    base, password, info = servers["blocked"]
+    spec = Path(__file__).resolve().parents[3] / "examples" / "scenario_patrol_topk.yaml"
+    small = tmp_path / "spec.yaml"  # the demo's spec, shortened to keep the test quick
+    small.write_text(spec.read_text(encoding="utf-8").replace("periods: 52", "periods: 8"), encoding="utf-8")
+    out = info["documents"] / "scenario"  # where `pulsetwin demo` writes it: the served documents folder
+    result = CliRunner().invoke(
+        app,
+        ["scenario", "run", "--spec", str(small), "--db", str(info["db"]), "--out", str(out), "--runs", "4"],
+    )
+    assert result.exit_code == 0, result.output
+    page = _login(browser, base, password)
+    text = _open(page, "scenarios")
+    assert "Scenario: top-10 patrol" in text and "Een gesimuleerd inzetbeleid" in text
+    card = page.locator("section.card", has_text="Scenario: top-10 patrol")
+    table = card.locator("table").last.inner_text()
+    assert "concentratie patrouilles" in table and "verschil, 95%-grens" in table
+    assert SNAKE.findall(table) == [], SNAKE.findall(table)

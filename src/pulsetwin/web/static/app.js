@@ -462,15 +462,17 @@ function resultCard(r) {
     explained = keys.map((k) => t(`metric.${k}.help`)).filter((x) => !x.startsWith("metric."));
   }
   const settings = p.settings && typeof p.settings === "object" ? Object.entries(p.settings).filter(([, v]) => typeof v !== "object").map(([k, v]) => `${k}: ${v}`) : [];
+  // A scenario's metrics table: measures named in words (the code stays in the JSON download), help lines below.
   const metrics = Array.isArray(p.metrics) && p.metrics.length ? table(Object.keys(p.metrics[0]).map((k) => [label("metric", k)]),
-    p.metrics.map((row) => Object.values(row).map((v) => [typeof v === "number" ? fmt(v, 3) : String(v)]))) : null;
+    p.metrics.map((row) => Object.entries(row).map(([k, v]) => [typeof v === "number" ? fmt(v, 3) : k === "metric" ? label("metric", String(v)) : String(v), typeof v === "number" ? "num" : undefined]))) : null;
+  if (metrics) explained = [...explained, ...p.metrics.map((row) => t(`metric.${row.metric}.help`)).filter((x) => !x.startsWith("metric."))];
   return h("section", { class: "card" }, h("h3", {}, `${label("kind", r.kind)}: ${p.name ?? p.category ?? r.result_id}`),
     h("p", { class: "vintage" }, `${(r.created_at || "").slice(0, 16).replace("T", " ")}${r.status ? " · " + r.status : ""} · ${r.result_id}`),
     t(`kind.${r.kind}.intro`).startsWith("kind.") ? null : h("p", {}, t(`kind.${r.kind}.intro`)),
     p.description ? h("p", {}, String(p.description)) : null,
     lines.length ? h("ul", {}, lines.map((line) => h("li", {}, line))) : null,
-    arms, explained.length ? h("ul", { class: "vintage" }, explained.map((x) => h("li", {}, x))) : null,
-    metrics,
+    arms, metrics,
+    explained.length ? h("ul", { class: "vintage" }, explained.map((x) => h("li", {}, x))) : null,
     settings.length ? h("p", { class: "vintage" }, t("scenarios.settings") + " " + settings.join(" · ")) : null,
     h("p", {}, h("button", { type: "button", onclick: () => download(`${r.result_id.replace(/\//g, "_")}.json`, p) }, t("scenarios.download"))));
 }
