@@ -17,28 +17,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pulsetwin.audit.summary import Lang, finding_sentence, number
+from pulsetwin.evaluation.labels import model_label
+from pulsetwin.models.registry import naive_names
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
     from pulsetwin.store.runs import RunRecord
 
 SKILL_STATES = ("beats", "does_not", "cannot_assess")
-_RULES = {
-    "naive_last": ("het aantal van de vorige periode", "last period's count"),
-    "naive_seasonal": ("het aantal van dezelfde periode een jaar eerder", "the same period a year earlier"),
-    "naive_mean_k": ("het gemiddelde van de laatste perioden", "the mean of the last few periods"),
-    "naive_hist": ("het langjarig gemiddelde van de buurt", "the buurt's long-run mean"),
-}
-
-
-def rule_label(name: str | None, lang: Lang) -> str:
-    """Plain words for a naive rule (any other model keeps its short name)."""
-    if name is None:
-        return "–"
-    words = _RULES.get(name)
-    return name if words is None else words[0 if lang == "nl" else 1]
-
-
 RELEASE_STATES = ("released", "blocked", "cannot_assess", "not_audited")
 
 
@@ -56,7 +42,7 @@ class SkillStatus:
 
     def sentence(self, lang: Lang) -> str:
         """One sentence for a non-statistician."""
-        model, base = rule_label(self.model, lang), rule_label(self.baseline, lang)
+        model, base = model_label(self.model, lang), model_label(self.baseline, lang)
         pct = f"{round((self.level or 0.9) * 100)}"
         if self.state == "cannot_assess":
             return (
@@ -76,7 +62,7 @@ class SkillStatus:
                 f"The model {model} beats the best naive rule ({base}): skill {s}, {pct}% interval [{lo}, {hi}], "
                 "entirely above 0."
             )
-        if self.model in _RULES:
+        if self.model in naive_names():
             if lang == "nl":
                 return (
                     f"Geen model doet het aantoonbaar beter dan de beste naïeve vuistregel ({base}); de kaart toont "

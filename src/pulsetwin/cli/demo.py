@@ -70,7 +70,8 @@ def demo_command(
     forecasting.report_command(db=db, out=out, run_id=None)
     if scenario_spec is not None:
         console.print(Rule("5. Scenario: patrol policy and a stated intervention against the baseline"))
-        scenario.run_command(spec=scenario_spec, db=db, out=out / "scenario")
+        # Into the served documents folder, so the dashboard's scenario page shows it beside the feedback loop.
+        scenario.run_command(spec=scenario_spec, db=db, out=out / "documents" / "scenario")
     console.print(Rule("Done"))
     console.print(
         f"Store: {db}\nReport: {out / 'report.html'}\n"

@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 from pulsetwin.audit.release import ReleaseStatus, SkillStatus, latest_audit, run_statuses
 from pulsetwin.audit.summary import LANGS, Lang
 from pulsetwin.evaluation.calibration import PIT_COLUMNS, STRICT_COLUMNS
+from pulsetwin.evaluation.labels import measure_label, model_label
 from pulsetwin.exceptions import StoreError
 from pulsetwin.reports.sections import fairness_html, hotspot_trace, measures_html, statuses_html
 from pulsetwin.schema.geometry import NO_GEOMETRY, geometry_state
@@ -106,15 +107,16 @@ def render_report(
         raise StoreError(f"run '{run_id}' carries no backtest summary. Fix: re-run `pulsetwin forecast`")
     bodies = []
     for i, lang in enumerate(LANGS):
+        named = summary.assign(model=[model_label(str(m), lang) for m in summary["model"]])  # plain names
         figures = [
             skill_figure(
-                summary,
-                baseline=str(metrics.get("baseline", "")),
+                named,
+                baseline=model_label(str(metrics.get("baseline", "")), lang),
                 level=float(metrics.get("level", 0.9)),
                 lang=lang,
             ),
-            pai_figure(summary, lang=lang),
-            reliability_figure(summary, lang=lang),
+            pai_figure(named, lang=lang),
+            reliability_figure(named, lang=lang),
             map_figure(forecasts, areas, freq=freq, hotspots=hotspots, lang=lang),
         ]
         parts = [
@@ -158,17 +160,19 @@ def _body(
     backtest = metrics.get("backtest", {})
     when = "" if origin is None else pd.Timestamp(origin).date().isoformat()
     folds = html.escape(", ".join(backtest.get("folds", [])))
-    table = backtest_table(summary).replace("{", "{{").replace("}", "}}")
+    table = backtest_table(summary, lang).replace("{", "{{").replace("}", "}}")
+    name = html.escape(model_label(model, lang))
     parts = [p.replace("{", "{{").replace("}", "}}") for p in parts]
     if lang == "nl":
         return f"""<h1>PulseTwin: voorspellingsrapport</h1>
-<p>Run <code>{html.escape(run_id)}</code>, model <b>{html.escape(model)}</b>, vanaf {when},
+<p>Run <code>{html.escape(run_id)}</code>, model <b>{name}</b>, vanaf {when},
 periode {html.escape(freq)} (W = week, M = maand), gegevens sha256 <code>{html.escape(data_hash[:16])}</code>,
 code {html.escape(code_version)}.</p>
 {{statuses}}
 {measures_html("nl")}
 <h2>Terugtoets (startmomenten {folds})</h2>
-<p>Lager is beter voor afwijking, MAE, RMSE, WIS en log score; coverage90 hoort rond 0,90; PAI boven 1 betekent
+<p>Lager is beter voor afwijking, fouten, intervalscore en logscore; het aandeel binnen de 90%-band hoort rond
+0,90; PAI boven 1 betekent
 dat de gemarkeerde 3 % van het gebied meer dan 3 % van de meldingen bevat.</p>
 {table}
 <h2>Vaardigheid ten opzichte van de beste naïeve vuistregel</h2>{parts[0]}
@@ -178,19 +182,22 @@ dat de gemarkeerde 3 % van het gebied meer dan 3 % van de meldingen bevat.</p>
 {{fairness}}
 {{feedback}}"""
     verdict = (
-        status_paragraph(status, model, str(metrics.get("baseline", "")))
+        status_paragraph(
+            status, model_label(model, lang), model_label(str(metrics.get("baseline", "")), lang)
+        )
         .replace("{", "{{")
         .replace("}", "}}")
     )
     return f"""<h1>PulseTwin forecast report</h1>
-<p>Run <code>{html.escape(run_id)}</code>, model <b>{html.escape(model)}</b>, origin {when},
+<p>Run <code>{html.escape(run_id)}</code>, model <b>{name}</b>, origin {when},
 freq {html.escape(freq)},
 data sha256 <code>{html.escape(data_hash[:16])}</code>, code {html.escape(code_version)}.</p>
 {verdict}
 {{statuses}}
 {measures_html("en")}
 <h2>Backtest (rolling origins {folds})</h2>
-<p>Lower is better for deviance, MAE, RMSE, WIS and log score; coverage90 should be near 0.90; PAI above 1
+<p>Lower is better for deviance, errors, interval score and log score; the share inside the 90 % band should be
+near 0.90; PAI above 1
 means the flagged 3 % of the area holds more than 3 % of the incidents.</p>
 {table}
 <h2>Skill against the best naive baseline</h2>{parts[0]}
@@ -221,13 +228,22 @@ def status_paragraph(status: str, model: str, baseline: str) -> str:
     )
 
 
-def backtest_table(summary: pd.DataFrame) -> str:
-    """The per-model backtest table as HTML."""
+def backtest_table(summary: pd.DataFrame, lang: Lang = "en") -> str:
+    """The per-model backtest table as HTML: plain model and measure names in ``lang``, each model's code
+    name as its tooltip."""
     shown = summary[[c for c in TABLE_COLUMNS if c in summary.columns]].copy()
     for column in shown.columns:
         if column not in ("model", "naive"):  # None (no oracle on real data) reads as "–", never "None"
             shown[column] = pd.to_numeric(shown[column], errors="coerce")
-    return shown.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", border=0)
+    shown["model"] = [
+        f"<span title='{html.escape(str(m))}'>{html.escape(model_label(str(m), lang))}</span>"
+        for m in shown["model"]
+    ]
+    if "naive" in shown.columns:
+        yes, no = ("ja", "nee") if lang == "nl" else ("yes", "no")
+        shown["naive"] = [yes if bool(v) else no for v in shown["naive"]]
+    shown.columns = [html.escape(measure_label(str(c), lang)) for c in shown.columns]
+    return shown.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", border=0, escape=False)
 
 
 def skill_figure(summary: pd.DataFrame, *, baseline: str, level: float, lang: Lang = "en") -> go.Figure:

@@ -23,6 +23,8 @@ from pandas.errors import Pandas4Warning
 from test_dashboard_browser import ARGS, CHROMIUM, assert_not_blank, free_port
 
 from pulsetwin.audit.disparity import audit_disparity
+from pulsetwin.evaluation.labels import model_label
+from pulsetwin.models.registry import naive_names
 from pulsetwin.store.database import Store
 
 pytestmark = [
@@ -92,6 +94,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
     shutil.copyfile(fixture.db, copy)  # the naive run only: nothing beats the rule
     info: dict[str, Any] = {}
     info["run"], info["ratios"] = _blocked_by_fairness(fixture.db, fixture.run_id)
+    info["db"], info["documents"] = fixture.db, fixture.documents
     for name, db in (("blocked", fixture.db), ("noskill", copy)):
         app = create_app(Settings(db=db, documents=fixture.documents))
         port = free_port()
@@ -150,7 +153,7 @@ def test_demo_like_store_says_the_model_beats_the_rule_and_the_audit_blocks_it(
     base, password, _ = servers["blocked"]
     page = _login(browser, base, password)
     evidence = _open(page, "evidence")
-    assert "Het model glm doet het beter dan de beste naïeve vuistregel" in evidence
+    assert "Het model Poisson-regressie doet het beter dan de beste naïeve vuistregel" in evidence
     assert "vaardigheid 0,058, 95%-interval [0,033, 0,085], geheel boven 0" in evidence
     release = page.inner_text("#status-release")
     assert release.startswith("Vrijgave: Niet vrijgegeven: het audit blokkeert deze run.")
@@ -163,7 +166,7 @@ def test_demo_like_store_says_the_model_beats_the_rule_and_the_audit_blocks_it(
     page.click("#lang")
     page.wait_for_function("document.documentElement.lang === 'en'")
     english = _open(page, "evidence")
-    assert "The model glm beats the best naive rule" in english and "[0.033, 0.085]" in english
+    assert "The model Poisson regression beats the best naive rule" in english and "[0.033, 0.085]" in english
     assert "Not released: the audit blocks this run." in page.inner_text("#status-release")
     assert_not_blank(page.screenshot(path=str(tmp_path / "evidence.png"), full_page=True))
 
@@ -213,3 +216,52 @@ def test_dutch_map_shows_no_snake_case_codes(
     assert "per week" in page.inner_text("#map-legend")
     labels = [lbl for lbl in page.locator("#map-legend > span").all_inner_texts()[1:]]
     assert len(labels) == len(set(labels)), labels
+
+
+def test_dutch_evidence_page_names_models_in_words_with_the_code_only_as_tooltip(
+    browser: Any, servers: dict[str, tuple[str, str, dict[str, Any]]]
+) -> None:
+    base, password, info = servers["blocked"]
+    page = _login(browser, base, password)
+    visible = _open(page, "evidence")
+    ev = page.evaluate(
+        "async (id) => (await fetch('/api/v1/evidence/' + id, {headers: {Authorization: 'Bearer ' + "
+        "sessionStorage.getItem('pt.token'), 'Accept-Language': 'nl'}})).json()",
+        info["run"],
+    )
+    codes = {m["model"] for m in ev["models"]}
+    assert ev["baseline"] in naive_names() and {"glm", ev["baseline"]} <= codes
+    assert SNAKE.findall(visible) == [], SNAKE.findall(visible)[:5]
+    assert not [c for c in codes if re.search(rf"\b{re.escape(c)}\b", visible)]
+    assert f"Beste naïeve vuistregel: {model_label(ev['baseline'], 'nl')}." in visible
+    table = page.inner_text("main table")
+    assert (
+        f"{model_label(ev['baseline'], 'nl')} (naïeve vuistregel)" in table and "Poisson-regressie" in table
+    )
+    assert page.locator("main table span[title=glm]").inner_text() == "Poisson-regressie"
+
+
+def test_scenario_written_where_the_demo_puts_it_shows_on_the_scenario_page_in_words(
+    browser: Any, servers: dict[str, tuple[str, str, dict[str, Any]]], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from pulsetwin.cli.main import app
+
+    base, password, info = servers["blocked"]
+    spec = Path(__file__).resolve().parents[3] / "examples" / "scenario_patrol_topk.yaml"
+    small = tmp_path / "spec.yaml"  # the demo's spec, shortened to keep the test quick
+    small.write_text(spec.read_text(encoding="utf-8").replace("periods: 52", "periods: 8"), encoding="utf-8")
+    out = info["documents"] / "scenario"  # where `pulsetwin demo` writes it: the served documents folder
+    result = CliRunner().invoke(
+        app,
+        ["scenario", "run", "--spec", str(small), "--db", str(info["db"]), "--out", str(out), "--runs", "4"],
+    )
+    assert result.exit_code == 0, result.output
+    page = _login(browser, base, password)
+    text = _open(page, "scenarios")
+    assert "Scenario: top-10 patrol" in text and "Een gesimuleerd inzetbeleid" in text
+    card = page.locator("section.card", has_text="Scenario: top-10 patrol")
+    table = card.locator("table").last.inner_text()
+    assert "concentratie patrouilles" in table and "verschil, 95%-grens" in table
+    assert SNAKE.findall(table) == [], SNAKE.findall(table)

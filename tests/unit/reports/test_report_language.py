@@ -44,11 +44,17 @@ def test_dutch_first_english_on_the_switch_and_no_none() -> None:
     assert page.startswith('<!DOCTYPE html>\n<html lang="nl">')
     nl, en = page.index("<div lang='nl' class='lang'>"), page.index("<div lang='en' class='lang' hidden>")
     assert nl < en
-    assert "Het model glm doet het beter dan de beste naïeve vuistregel" in page[nl:en]
+    assert "Het model Poisson-regressie doet het beter dan de beste naïeve vuistregel" in page[nl:en]
     assert "Niet vrijgegeven: het audit blokkeert deze run." in page[nl:en]
-    assert "The model glm beats the best naive rule" in page[en:]
+    assert "The model Poisson regression beats the best naive rule" in page[en:]
     assert "Wat de maten betekenen" in page and "What the measures mean" in page
     tables = re.findall(r"<table.*?</table>", page, flags=re.S)
     assert tables and not any("None" in t for t in tables)  # gap_share without an oracle reads "–"
     # the skill axis is set by the real models: the naive rule far below is named, not plotted
-    assert "buiten de schaal: naive_last -3.70" in page and "off the scale: naive_last -3.70" in page
+    assert "buiten de schaal: het aantal van de vorige periode -3.70" in page
+    assert "off the scale: last period's count -3.70" in page
+    # the tables name models and measures in words; the code is only the model cell's tooltip
+    visible = [re.sub(r"<[^>]+>", " ", t) for t in tables]
+    assert not [c for t in visible for c in re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", t)], visible
+    assert "Poisson-regressie" in visible[0] and "vaardigheid, ondergrens" in visible[0]
+    assert "<span title='glm'>Poisson-regressie</span>" in tables[0]

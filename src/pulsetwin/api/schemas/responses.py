@@ -300,6 +300,7 @@ class ModelEvidence(BaseModel):
     """Backtest scores of one model (pooled over folds) with skill against the best naive baseline."""
 
     model: str
+    label: str = Field("", description="Plain name of the model in the requested language (code in `model`).")
     naive: bool
     skill: float | None
     skill_lo: float | None
@@ -330,6 +331,9 @@ class EvidenceOut(BaseModel):
     run_id: str
     status: str
     baseline: str | None
+    baseline_label: str = Field(
+        "–", description="Plain name of the best naive rule in the requested language."
+    )
     level: float | None
     folds: list[str]
     models: list[ModelEvidence]

@@ -10,6 +10,7 @@ from pulsetwin.api.errors import ApiError
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.runs import get_run
 from pulsetwin.audit.summary import Lang
+from pulsetwin.evaluation.labels import model_label
 
 SCORES = ("skill", "skill_lo", "skill_hi", "deviance", "mae", "wis", "coverage90", "below_q05", "below_q50",
           "below_q95", "gap_share", "below_q05_strict", "below_q50_strict", "below_q95_strict",
@@ -57,6 +58,7 @@ def run_evidence(backend: Backend, run_id: str, lang: Lang = "nl") -> dict[str, 
         models.append(
             {
                 "model": str(row["model"]),
+                "label": model_label(str(row["model"]), lang),
                 "naive": bool(row.get("naive", False)),
                 **scores,
                 "pai": pai,
@@ -64,10 +66,12 @@ def run_evidence(backend: Backend, run_id: str, lang: Lang = "nl") -> dict[str, 
             }
         )
     folds = backtest.get("folds", [])
+    baseline = record.metrics.get("baseline", backtest.get("baseline"))
     return {
         "run_id": run_id,
         "status": record.status,
-        "baseline": record.metrics.get("baseline", backtest.get("baseline")),
+        "baseline": baseline,
+        "baseline_label": model_label(None if baseline is None else str(baseline), lang),
         "level": _number(record.metrics.get("level", backtest.get("level"))),
         "folds": [str(f.get("origin")) if isinstance(f, dict) else str(f) for f in folds],
         "models": models,

@@ -353,16 +353,18 @@ async function renderEvidence() {
   const shown = ev.models.filter((m) => !m.naive || m.model === ev.baseline);
   const offScale = ev.models.filter((m) => m.naive && m.model !== ev.baseline && m.skill !== null);
   const hasPit = ev.models.some((m) => m.pit && m.pit.length);
+  // Plain names from the API's vocabulary; the code (naive_last, glm) only as a tooltip.
+  const name = (m) => m.label || m.model;
   show(h("h2", {}, t("evidence.title")),
     statusBlock(ev.statuses),
-    h("p", {}, t("evidence.baseline", { baseline: ev.baseline ?? "–", level })),
+    h("p", {}, t("evidence.baseline", { baseline: ev.baseline_label ?? ev.baseline ?? "–", level })),
     h("section", { class: "card" }, h("h3", {}, t("evidence.measures")), h("ul", { class: "measures" },
       ["skill", "deviance", "coverage", "pai", "calibration"].map((k) => h("li", {}, t(`measure.${k}`))))),
     h("section", { class: "card" }, table([[t("col.model")], [t("col.skill"), "num"], [t("col.deviance"), "num"], [t("col.coverage"), "num"]],
-      ev.models.map((m) => [[m.model + (m.naive ? ` (${t("evidence.naive")})` : "")], [`${fmt(m.skill, 3)} [${fmt(m.skill_lo, 3)}, ${fmt(m.skill_hi, 3)}]`, "num"], [fmt(m.deviance, 3), "num"], [fmt(m.coverage90, 2), "num"]]))),
+      ev.models.map((m) => [[h("span", { title: m.model }, name(m) + (m.naive ? ` (${t("evidence.naive")})` : ""))], [`${fmt(m.skill, 3)} [${fmt(m.skill_lo, 3)}, ${fmt(m.skill_hi, 3)}]`, "num"], [fmt(m.deviance, 3), "num"], [fmt(m.coverage90, 2), "num"]]))),
     h("div", { class: "grid" },
       h("section", { class: "card" }, h("h3", {}, t("evidence.skill")), skill,
-        offScale.length ? h("p", { class: "vintage", id: "skill-offscale" }, t("evidence.offscale", { rules: offScale.map((m) => `${m.model} ${fmt(m.skill, 2)}`).join(", ") })) : null),
+        offScale.length ? h("p", { class: "vintage", id: "skill-offscale" }, t("evidence.offscale", { rules: offScale.map((m) => `${name(m)} ${fmt(m.skill, 2)}`).join(", ") })) : null),
       h("section", { class: "card" }, h("h3", {}, t("evidence.pai")), pai)),
     h("section", { class: "card" }, h("h3", {}, t("evidence.calibration")),
       h("p", { class: "vintage", id: "cal-caption" }, t(hasPit ? "evidence.cal_caption" : "evidence.cal_caption_old")), cal));
@@ -371,20 +373,20 @@ async function renderEvidence() {
   const layout = { margin: { t: 10, r: 10, b: 50, l: 60 }, showlegend: false };
   const lows = shown.map((m) => m.skill_lo ?? m.skill ?? 0), highs = shown.map((m) => m.skill_hi ?? m.skill ?? 0);
   const span = Math.max(...highs, 0) - Math.min(...lows, 0) || 1;
-  window.Plotly.newPlot(skill, [{ type: "scatter", mode: "markers", y: shown.map((m) => m.model), x: shown.map((m) => m.skill),
+  window.Plotly.newPlot(skill, [{ type: "scatter", mode: "markers", y: shown.map(name), x: shown.map((m) => m.skill),
     marker: { size: 10, color: shown.map((m) => ((m.skill_lo ?? -1) > 0 ? "#1b6e2a" : "#8a5a00")) },
     error_x: { type: "data", symmetric: false, array: shown.map((m) => (m.skill_hi ?? m.skill) - m.skill), arrayminus: shown.map((m) => m.skill - (m.skill_lo ?? m.skill)) } }],
     { ...layout, margin: { t: 10, r: 10, b: 50, l: 110 }, xaxis: { title: { text: t("evidence.skill_x") }, range: [Math.min(...lows, 0) - 0.15 * span, Math.max(...highs, 0) + 0.15 * span], zeroline: true, zerolinewidth: 2 } }, config);
-  window.Plotly.newPlot(pai, ev.models.map((m) => ({ name: m.model, mode: "lines+markers", x: Object.keys(m.pai).map(Number), y: Object.values(m.pai) })),
+  window.Plotly.newPlot(pai, ev.models.map((m) => ({ name: name(m), mode: "lines+markers", x: Object.keys(m.pai).map(Number), y: Object.values(m.pai) })),
     { ...layout, showlegend: true, legend: { orientation: "h", y: -0.35 }, margin: { t: 10, r: 10, b: 110, l: 50 }, xaxis: { title: { text: t("evidence.pai_x") } }, yaxis: { title: { text: "PAI" } } }, config);
   const nominal = [0.05, 0.5, 0.95];
   const traces = [{ name: t("evidence.nominal"), x: [0, 1], y: [0, 1], mode: "lines", line: { dash: "dot", color: "#888" }, xaxis: "x", yaxis: "y" }];
   shown.forEach((m, i) => {
     const lo = [m.below_q05_strict, m.below_q50_strict, m.below_q95_strict], hi = [m.below_q05, m.below_q50, m.below_q95];
     const mid = hi.map((v, k) => (lo[k] === null || lo[k] === undefined ? v : (v + lo[k]) / 2));
-    traces.push({ name: m.model, mode: "markers", x: nominal.map((v) => v + (i - shown.length / 2) * 0.01), y: mid, xaxis: "x", yaxis: "y",
+    traces.push({ name: name(m), mode: "markers", x: nominal.map((v) => v + (i - shown.length / 2) * 0.01), y: mid, xaxis: "x", yaxis: "y",
       error_y: { type: "data", symmetric: false, array: hi.map((v, k) => v - mid[k]), arrayminus: mid.map((v, k) => v - (lo[k] ?? v)) } });
-    if (hasPit && m.pit.length) traces.push({ type: "bar", name: m.model, showlegend: false, x: m.pit.map((_, k) => 0.05 + k * 0.1), y: m.pit.map((v) => v * m.pit.length), xaxis: "x2", yaxis: "y2", opacity: 0.7 });
+    if (hasPit && m.pit.length) traces.push({ type: "bar", name: name(m), showlegend: false, x: m.pit.map((_, k) => 0.05 + k * 0.1), y: m.pit.map((v) => v * m.pit.length), xaxis: "x2", yaxis: "y2", opacity: 0.7 });
   });
   window.Plotly.newPlot(cal, traces, { ...layout, showlegend: true, legend: { orientation: "h", y: -0.3 }, margin: { t: 30, r: 10, b: 100, l: 50 }, barmode: "group",
     grid: hasPit ? { rows: 1, columns: 2, pattern: "independent" } : undefined,
@@ -460,15 +462,17 @@ function resultCard(r) {
     explained = keys.map((k) => t(`metric.${k}.help`)).filter((x) => !x.startsWith("metric."));
   }
   const settings = p.settings && typeof p.settings === "object" ? Object.entries(p.settings).filter(([, v]) => typeof v !== "object").map(([k, v]) => `${k}: ${v}`) : [];
+  // A scenario's metrics table: measures named in words (the code stays in the JSON download), help lines below.
   const metrics = Array.isArray(p.metrics) && p.metrics.length ? table(Object.keys(p.metrics[0]).map((k) => [label("metric", k)]),
-    p.metrics.map((row) => Object.values(row).map((v) => [typeof v === "number" ? fmt(v, 3) : String(v)]))) : null;
+    p.metrics.map((row) => Object.entries(row).map(([k, v]) => [typeof v === "number" ? fmt(v, 3) : k === "metric" ? label("metric", String(v)) : String(v), typeof v === "number" ? "num" : undefined]))) : null;
+  if (metrics) explained = [...explained, ...p.metrics.map((row) => t(`metric.${row.metric}.help`)).filter((x) => !x.startsWith("metric."))];
   return h("section", { class: "card" }, h("h3", {}, `${label("kind", r.kind)}: ${p.name ?? p.category ?? r.result_id}`),
     h("p", { class: "vintage" }, `${(r.created_at || "").slice(0, 16).replace("T", " ")}${r.status ? " · " + r.status : ""} · ${r.result_id}`),
     t(`kind.${r.kind}.intro`).startsWith("kind.") ? null : h("p", {}, t(`kind.${r.kind}.intro`)),
     p.description ? h("p", {}, String(p.description)) : null,
     lines.length ? h("ul", {}, lines.map((line) => h("li", {}, line))) : null,
-    arms, explained.length ? h("ul", { class: "vintage" }, explained.map((x) => h("li", {}, x))) : null,
-    metrics,
+    arms, metrics,
+    explained.length ? h("ul", { class: "vintage" }, explained.map((x) => h("li", {}, x))) : null,
     settings.length ? h("p", { class: "vintage" }, t("scenarios.settings") + " " + settings.join(" · ")) : null,
     h("p", {}, h("button", { type: "button", onclick: () => download(`${r.result_id.replace(/\//g, "_")}.json`, p) }, t("scenarios.download"))));
 }
