@@ -319,7 +319,11 @@ def _record(
     store: Store, out: Path, written: Path, parameters: dict[str, Any], primary: int, secondary: int,
     budget: dict[str, float] | None, n_rows: int, actor: str,
 ) -> None:  # fmt: skip
-    """Write the release's provenance record and log entry (inside the caller's transaction)."""
+    """Write the release's provenance record and log entry (inside the caller's transaction).
+
+    The entry carries the state digests of ``provenance`` and, when ε was spent, ``privacy_budget``, so
+    ``log verify --deep`` accounts for the release's rows and names a budget edited outside PulseTwin.
+    """
     from pulsetwin.store.provenance import dataset_id, file_sha256, write_provenance
 
     digest = file_sha256(written)
@@ -336,5 +340,6 @@ def _record(
         file=str(out), file_hash=digest, imported_at=now, row_count=n_rows, details=details,
     )  # fmt: skip
     store.log.append(
-        actor, "public_export", str(parameters["table"]), {"release": release, "out": str(out), **details}
-    )
+        actor, "public_export", str(parameters["table"]), {"release": release, "out": str(out), **details},
+        tables=("provenance", "privacy_budget") if budget is not None else ("provenance",),
+    )  # fmt: skip

@@ -43,8 +43,9 @@ def verify_command(
         bool,
         typer.Option(
             "--deep",
-            help="Also recompute the digests of the tables the log covers (data tables, imports, runs, users "
-            "and roles, decisions) and name any table edited outside PulseTwin.",
+            help="Also recompute the digests of the tables the log covers (data tables, imports, runs, "
+            "explanations, users and roles, login tokens, decisions, kill switches, the privacy budget) and name "
+            "any table edited outside PulseTwin.",
         ),
     ] = False,
     json_output: JsonFlag = False,

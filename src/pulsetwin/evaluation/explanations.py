@@ -18,6 +18,7 @@ import pandas as pd
 from pulsetwin.models.base import Model
 from pulsetwin.models.common import PanelModel
 from pulsetwin.models.explain import DRIVERS, Explainable, explain
+from pulsetwin.store.digest import TableChange, digest_rows
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
@@ -49,16 +50,25 @@ def model_explanations(model: Model, run_id: str) -> pd.DataFrame | None:
     return frame.assign(run_id=run_id)[list(COLUMNS)]
 
 
-def save_explanations(store: Store, frame: pd.DataFrame) -> int:
-    """Insert explanation rows (within the caller's transaction when there is one); returns the row count."""
+def save_explanations(store: Store, frame: pd.DataFrame, *, actor: str = "cli") -> int:
+    """Insert explanation rows (within the caller's transaction when there is one) and log the digest of the
+    rows added, so ``log verify --deep`` names an explanation edited outside PulseTwin; returns the row count.
+    """
     con = store.connection
+    keys = "run_id, area_code, category, period_start"
     with store.transaction():
         con.execute(EXPLANATIONS_DDL)
         con.register("explanations_new", frame[list(COLUMNS)])
         try:
             con.execute(f"INSERT INTO {TABLE} SELECT * FROM explanations_new")
+            added = digest_rows(con, f"SELECT e.* FROM {TABLE} e SEMI JOIN explanations_new USING ({keys})")
         finally:
             con.unregister("explanations_new")
+        runs = sorted(str(r) for r in frame["run_id"].unique())
+        store.log.append(
+            actor, "save_explanations", ",".join(runs), {"rows": len(frame)},
+            changes={TABLE: TableChange(added=added)},
+        )  # fmt: skip
     return len(frame)
 
 

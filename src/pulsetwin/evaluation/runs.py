@@ -175,7 +175,7 @@ def run_forecast(
         )  # fmt: skip
         store.import_frames({"forecasts": forecasts}, source=f"run:{run_id}", actor=actor)
         if explanations is not None:
-            save_explanations(store, explanations)
+            save_explanations(store, explanations, actor=actor)
     return ForecastRun(
         run_id=run_id, requested=requested, model=chosen, status=status, baseline=result.baseline,
         skill=skill, forecasts=forecasts, backtest=result, data_hash=hashed, code_version=version,

@@ -57,10 +57,12 @@ LANES = 2
 MODULUS = 2**64
 DIGESTS_KEY = "digests"
 # Canonical tables get added/removed digests from imports; the small ones a state digest from their writers
-# (provenance and categories: imports; runs: runs; users, decisions, kill switches: the API).
+# (provenance and categories: imports and public releases; runs: runs; users, tokens, decisions, kill
+# switches: the API; privacy_budget: public releases). Explanations get added digests from their runs.
 COVERED_TABLES = (
     *(name for name in TABLES if name != "log"),
-    "provenance", "categories", "runs", "users", "decisions", "kill_switches",
+    "provenance", "categories", "runs", "users", "api_tokens", "decisions", "kill_switches",
+    "privacy_budget", "explanations",
 )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from pulsetwin.audit.privacy import (
 )
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.store import Store
+from pulsetwin.store.logcheck import check_log
 
 # schema/periods.py (another module) still calls the deprecated DatetimeIndex.dayofweek on import.
 pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
@@ -159,3 +160,33 @@ def test_public_export_with_both_frequencies_needs_one(tmp_path: Path) -> None:
         with pytest.raises(ParameterError, match="more than one frequency: M \\(months\\), W \\(weeks\\)"):
             public_export(store, "incidents", tmp_path / "both.csv")
         assert public_export(store, "incidents", tmp_path / "w.csv", freq="W").parameters["freq"] == "W"
+
+
+@pytest.mark.parametrize(
+    ("sql", "table", "words"),
+    [
+        ("UPDATE privacy_budget SET epsilon_spent = 0.1", "privacy_budget", "content differs"),
+        ("DELETE FROM privacy_budget", "privacy_budget", "holds 0 rows where the log accounts for 1"),
+        (
+            "INSERT INTO privacy_budget VALUES ('forecasts', 0.0, 5.0, 0)",
+            "privacy_budget",
+            "holds 2 rows where the log accounts for 1",
+        ),
+        ("DELETE FROM provenance WHERE source = 'public_release'", "provenance", "holds 1 rows"),
+    ],
+)
+def test_releases_pass_the_deep_check_and_a_direct_budget_edit_is_named(
+    tmp_path: Path, sql: str, table: str, words: str
+) -> None:
+    with _store(tmp_path) as store:
+        public_export(store, "incidents", tmp_path / "plain.csv")  # no ε spent: no budget table yet
+        assert check_log(store, deep=True).ok
+        public_export(store, "incidents", tmp_path / "a.csv", dp_epsilon=0.6, seed=1, epsilon_total=1.0)
+        with pytest.raises(PrivacyBudgetError):  # refused: rolls back, logs nothing
+            public_export(store, "incidents", tmp_path / "b.csv", dp_epsilon=0.6, seed=2)
+        public_export(store, "incidents", tmp_path / "c.csv", dp_epsilon=0.3, seed=3)
+        checked = check_log(store, deep=True)
+        assert checked.ok and {"privacy_budget", "provenance"} <= {t.table for t in checked.tables}
+        store.connection.execute(sql)
+        failed = {t.table: t.reason for t in check_log(store, deep=True).tables if not t.ok}
+    assert list(failed) == [table] and words in failed[table]

@@ -16,6 +16,7 @@ import pulsetwin.evaluation.runs as runs_module
 from pulsetwin.evaluation.explanations import DRIVERS, read_explanation, read_explanations
 from pulsetwin.evaluation.runs import ForecastRun, run_forecast
 from pulsetwin.store.database import Store
+from pulsetwin.store.logcheck import check_log
 from pulsetwin.twin.generate import generate_twin
 
 CATEGORIES = ["violence", "burglary_residential"]
@@ -103,8 +104,8 @@ def test_explanations_are_written_in_the_runs_transaction(
 ) -> None:
     real = runs_module.save_explanations
 
-    def save_then_fail(target: Store, frame: pd.DataFrame) -> int:
-        real(target, frame)
+    def save_then_fail(target: Store, frame: pd.DataFrame, *, actor: str) -> int:
+        real(target, frame, actor=actor)
         raise RuntimeError("disk full after the explanations")
 
     monkeypatch.setattr(runs_module, "save_explanations", save_then_fail)
@@ -115,3 +116,31 @@ def test_explanations_are_written_in_the_runs_transaction(
     assert len(store.runs()) == runs_before and rows_before > 0
     total = store.connection.execute("SELECT count(DISTINCT run_id) FROM explanations").fetchall()
     assert total == [(1,)]  # only the fixture's glm run: the failed run's rows were rolled back
+
+
+@pytest.mark.parametrize(
+    ("sql", "words"),
+    [
+        ("UPDATE explanations SET text_en = 'About as usual.' WHERE area_code = (SELECT min(area_code) "
+         "FROM explanations)", "content differs"),
+        ("DELETE FROM explanations WHERE category = 'violence'", "where the log accounts for"),
+        ("INSERT INTO explanations SELECT * REPLACE ('forged' AS run_id) FROM explanations LIMIT 1",
+         "where the log accounts for"),
+    ],
+)  # fmt: skip
+def test_explanations_pass_the_deep_check_and_a_direct_edit_is_named(
+    store: Store, glm_run: ForecastRun, sql: str, words: str
+) -> None:
+    logged = [r for r in store.log.records() if r.action == "save_explanations"]
+    assert glm_run.run_id in {r.subject for r in logged}
+    assert sum(r.digests["explanations"]["added"]["rows"] for r in logged) == len(
+        store.connection.execute("SELECT * FROM explanations").fetchall()
+    )
+    assert check_log(store, deep=True).ok
+    store.connection.execute("BEGIN TRANSACTION")  # the edit is rolled back: the module's store stays honest
+    try:
+        store.connection.execute(sql)
+        failed = {t.table: t.reason for t in check_log(store, deep=True).tables if not t.ok}
+    finally:
+        store.connection.execute("ROLLBACK")
+    assert list(failed) == ["explanations"] and words in failed["explanations"]

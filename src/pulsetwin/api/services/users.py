@@ -87,7 +87,9 @@ def ensure_demo_users(backend: Backend) -> dict[str, str]:
                 [name, role.value, scheme, salt, digest, _now()],
             )
             passwords[name] = password
-        store.log.append("server", "demo_users", "users", {"users": sorted(passwords)}, tables=("users",))
+        store.log.append(
+            "server", "demo_users", "users", {"users": sorted(passwords)}, tables=("users", "api_tokens")
+        )
     return passwords
 
 
@@ -96,7 +98,8 @@ def login(backend: Backend, username: str, password: str, minutes: int) -> Issue
 
     The password is hashed without holding the store's lock (scrypt takes tens of milliseconds; other
     requests go on meanwhile), and an unknown user name is checked against a dummy hash so that the answer
-    takes as long as for a known one.
+    takes as long as for a known one. The token row is written before the login's record, which carries the
+    digest of ``api_tokens``, so ``log verify --deep`` names a token row written directly into the store.
     """
     rows = backend.read_sql(
         "SELECT role, scheme, salt, pw_hash, created_at FROM users WHERE username = ?", [username]
@@ -108,11 +111,11 @@ def login(backend: Backend, username: str, password: str, minutes: int) -> Issue
         return None
     token, expires = new_token(), _now() + timedelta(minutes=minutes)
     with backend.session() as store, store.transaction():
-        store.log.append(username, "login", username, {})
         backend.sql("DELETE FROM api_tokens WHERE expires_at < ?", [_now()])
         backend.sql(
             "INSERT INTO api_tokens VALUES (?, ?, ?, ?)", [token_digest(token), username, _now(), expires]
         )
+        store.log.append(username, "login", username, {}, tables=("api_tokens",))
     return IssuedToken(token, User(username, Role(rows[0][0]), rows[0][4]), expires)
 
 
@@ -141,8 +144,8 @@ def resolve_token(backend: Backend, token: str) -> User | None:
 
 
 def logout(backend: Backend, token: str, user: User) -> None:
-    """Revoke a token (logged)."""
+    """Revoke a token (logged with the digest of ``api_tokens``)."""
     with backend.session() as store, store.transaction():
         backend.sql("DELETE FROM api_tokens WHERE token_hash = ?", [token_digest(token)])
         backend.tokens.pop(token_digest(token), None)
-        store.log.append(user.username, "logout", user.username, {})
+        store.log.append(user.username, "logout", user.username, {}, tables=("api_tokens",))
