@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from pulsetwin.api import Settings, create_app
 from pulsetwin.api.testing import Fixture, add_trials
+from pulsetwin.trials.design import NAME
 
 V1 = "/api/v1"
 
@@ -96,3 +97,14 @@ def test_analysts_and_auditors_read_what_the_log_holds(
         ("auditor-user", analysed),
         ("analyst-user", registered),
     }
+
+
+def test_the_route_accepts_trial_ids_by_the_designers_rule(
+    trial_client: tuple[TestClient, dict[str, dict[str, str]]],
+) -> None:
+    client, headers = trial_client
+    (parameter,) = client.get("/openapi.json").json()["paths"][f"{V1}/trials/{{trial_id}}"]["get"][
+        "parameters"
+    ]
+    assert parameter["schema"]["pattern"] == NAME.pattern
+    assert client.get(f"{V1}/trials/-bad", headers=headers["auditor"]).status_code == 422

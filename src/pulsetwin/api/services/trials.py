@@ -13,14 +13,15 @@ from typing import Any
 
 from pulsetwin.api.errors import not_found
 from pulsetwin.api.services.backend import Backend
-from pulsetwin.trials.analysis import ANALYSE
-from pulsetwin.trials.registration import REGISTER
 
 VIEW = "view_trials"
 
 
 def _records(backend: Backend, trial_id: str | None) -> list[tuple[int, Any, str, str, dict[str, Any]]]:
     """``(seq, at, action, subject, detail)`` of every registration and analysis (of one trial), oldest first."""
+    from pulsetwin.trials.analysis import ANALYSE  # here, not at server start: trials loads statsmodels
+    from pulsetwin.trials.registration import REGISTER
+
     where = "action IN (?, ?)" + (" AND subject = ?" if trial_id is not None else "")
     params: list[object] = [REGISTER, ANALYSE, *([trial_id] if trial_id is not None else [])]
     rows = backend.read_sql(
@@ -31,6 +32,8 @@ def _records(backend: Backend, trial_id: str | None) -> list[tuple[int, Any, str
 
 def _trials(backend: Backend, trial_id: str | None) -> dict[str, dict[str, Any]]:
     """Per trial id: the latest registration (``seq``, ``at``, ``detail``) and the latest analysis of it."""
+    from pulsetwin.trials.registration import REGISTER
+
     found: dict[str, dict[str, Any]] = {}
     for seq, at, action, subject, detail in _records(backend, trial_id):
         if action == REGISTER:
