@@ -2,7 +2,7 @@
 
 Serves the store on a free loopback port (demo users with random passwords, nothing fetched from outside),
 signs in as the auditor in headless Chromium (Debian's /usr/bin/chromium) and writes ``<page>-<lang>.png``
-for the map, an area, the evidence, fairness, scenario, log and documents pages into ``--out``.
+for the map, an area, the evidence, fairness, scenario, trial, log and documents pages into ``--out``.
 
     python scripts/screenshots.py --db demo/pulsetwin.duckdb --documents demo/documents --out demo/screenshots
 """
@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-PAGES = ("map", "area", "evidence", "fairness", "scenarios", "log", "documents")
+PAGES = ("map", "area", "evidence", "fairness", "scenarios", "trials", "log", "documents")
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 

@@ -27,6 +27,7 @@ from pulsetwin.api.routers import (
     log,
     meta,
     scenarios,
+    trials,
 )
 from pulsetwin.api.schemas.responses import ErrorOut
 from pulsetwin.api.services.backend import Backend
@@ -36,7 +37,8 @@ from pulsetwin.api.throttle import LoginThrottle
 from pulsetwin.api.web import mount_web
 
 API_PREFIX = "/api/v1"
-ROUTERS = (meta, auth, areas, forecasts, evidence, audits, scenarios, decisions, log, documents, admin)
+ROUTERS = (meta, auth, areas, forecasts, evidence, audits, scenarios, decisions, log, documents, admin,
+           trials)  # fmt: skip
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "The body is not UTF-8 JSON."},
     413: {"model": ErrorOut, "description": "The body is over the size limit."},

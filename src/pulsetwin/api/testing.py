@@ -101,3 +101,54 @@ def append_view_records(db: Path, n: int) -> int:
         )
         con.execute("UPDATE log_head SET seq = ?, hash = ?", [start + n, prev])
     return int(start + n)
+
+
+TRIAL_SPEC = {
+    "hypothesis": "Extra youth work lowers reported violence relative to the forecast.",
+    "intervention": {"description": "extra youth-work hours"}, "eligible": {"top_share": 0.5},
+    "design": {"randomisations": 199}, "outcome": {"category": "violence", "periods": 2},
+    "power": {"effect": 0.5, "simulations": 100},
+}  # fmt: skip
+
+
+def add_trials(fixture: Fixture, *, effect: float = 0.5, seed: int = 7) -> tuple[str, str]:
+    """Register two trials on the fixture's forecast run; simulate and analyse the first; return both ids.
+
+    The first (``youth-work``) has its trial periods drawn by the twin's test bed with rate ratio ``effect``
+    in treated buurten, the run's forecast standing in for the true intensity; the second (``lights``) stays
+    registered only. Pre-registration files go next to the store.
+    """
+    import pandas as pd
+
+    from pulsetwin.trials.analysis import analyse_trial
+    from pulsetwin.trials.design import design_trial
+    from pulsetwin.trials.registration import register
+    from pulsetwin.trials.spec import parse_spec
+    from pulsetwin.trials.testbed import SOURCE, simulate_trial_outcomes
+
+    ids = ("youth-work", "lights")
+    with Store(fixture.db) as store:
+        designs = [
+            design_trial(store, fixture.run_id, parse_spec({**TRIAL_SPEC, "name": name, "seed": seed + i}))
+            for i, name in enumerate(ids)
+        ]
+        for design in designs:
+            register(
+                store,
+                design,
+                fixture.db.parent / design.trial_id,
+                allow_underpowered=True,
+                actor="analyst-user",
+            )
+        first = designs[0]
+        forecasts = store.read("forecasts", where={"run_id": fixture.run_id})
+        truth = forecasts[["area_code", "category", "period_start"]].assign(intensity=forecasts["mean"])
+        frame = simulate_trial_outcomes(
+            truth, store.read("areas"), treated=first.units.loc[first.units["treated"], "area_code"].tolist(),
+            units=first.units["area_code"].tolist(), category=first.spec.outcome.category,
+            periods=list(first.periods), freq=str(first.run.freq), effect=effect, seed=seed,
+        )  # fmt: skip
+        store.import_frames({"incidents": frame.assign(period_start=pd.to_datetime(frame["period_start"]).dt.date)},
+                            source=SOURCE)  # fmt: skip
+        analyse_trial(store, ids[0], actor="auditor-user")
+    return ids

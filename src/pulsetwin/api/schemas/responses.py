@@ -450,3 +450,83 @@ class HotspotsOut(BaseModel):
     category_labels: list[CategoryLabel]
     n_cells: int | None
     cells: list[HotspotCell]
+
+
+class TrialSummaryOut(BaseModel):
+    """A registered field trial (its latest pre-registered version) and whether that version was analysed."""
+
+    trial_id: str
+    version: int
+    registered_at: Timestamp
+    registration_seq: int = Field(description="Log record of the pre-registration.")
+    design_type: Literal["cluster", "stepped_wedge", "crossover"]
+    units: int = Field(description="Eligible buurten.")
+    power: float = Field(description="Simulated power for the rate ratio ``effect``.")
+    power_target: float
+    effect: float = Field(description="The rate ratio the trial is powered for.")
+    status: Literal["registered", "analysed"]
+
+
+class TrialAllocationOut(BaseModel):
+    """How many randomised units (buurten, or buurt-periods in a crossover) are in each arm."""
+
+    units: int
+    treated: int
+    control: int
+    treated_buurten: int
+    control_buurten: int
+
+
+class RateRatioOut(BaseModel):
+    """Treated-vs-control rate ratio relative to the forecast, with its ``level`` interval."""
+
+    estimate: float
+    lower: float
+    upper: float
+    level: float
+    units_used: int
+
+
+class ArmTotals(BaseModel):
+    """A count per arm, summed over the analysed periods."""
+
+    treated: float
+    control: float
+
+
+class TrialResultOut(BaseModel):
+    """The latest logged analysis of the registered version: effect, test, displacement and deviations."""
+
+    analysed_at: Timestamp
+    analysis_seq: int = Field(description="Log record of the analysis.")
+    outcome: str
+    rate_ratio: RateRatioOut
+    p_value: float = Field(description="Randomisation-inference p-value (two-sided).")
+    alpha: float
+    observed: ArmTotals
+    expected: ArmTotals
+    wdq: float | None = Field(description="Weighted Displacement Quotient; None when not interpretable.")
+    displacement_p_value: float | None
+    displacement_reading: str
+    deviations: list[str] = Field(description="Every deviation from the pre-registration, none hidden.")
+    sentence: str
+
+
+class TrialOut(TrialSummaryOut):
+    """A trial's pre-registration summary, its allocation counts and its latest analysis (None before one)."""
+
+    registration_sha256: str
+    allocation_sha256: str
+    hypothesis: str
+    intervention: str
+    intervention_kind: Literal["benefit", "enforcement"]
+    run_id: str
+    freq: str
+    periods: list[date]
+    primary_outcome: str
+    secondary_outcomes: list[str]
+    alpha: float
+    mde: float | None = Field(description="Minimum detectable rate ratio at the target power.")
+    blocks: int
+    allocation: TrialAllocationOut
+    result: TrialResultOut | None

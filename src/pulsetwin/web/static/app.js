@@ -512,7 +512,69 @@ async function renderDocuments() {
     docs.map((d) => [[d.name], [fmt(d.size, 0), "num"], [d.modified.slice(0, 16).replace("T", " ")], [h("button", { type: "button", onclick: () => download(d) }, t("documents.download"))]]))) : h("p", {}, t("documents.none")));
 }
 
-const ROUTES = { map: renderMap, area: renderArea, evidence: renderEvidence, fairness: renderFairness, scenarios: renderScenarios, log: renderLog, documents: renderDocuments };
+// Field trials as pre-registered in the log: design, power, allocation and the latest result, each in words;
+// a bar chart of observed against forecast counts per arm. The deviations are quoted as logged (English).
+function trialChange(ratio) {
+  const pct = fmt(Math.abs(ratio - 1) * 100, 0);
+  return ratio <= 1 ? t("trials.lower", { pct }) : t("trials.higher", { pct });
+}
+function trialResult(r, outcome) {
+  const rr = r.rate_ratio;
+  const verb = rr.estimate <= 1 ? "trials.result_down" : "trials.result_up";
+  const verdict = r.p_value <= r.alpha ? t("trials.significant", { alpha: fmt(r.alpha, 3) }) : t("trials.not_significant", { alpha: fmt(r.alpha, 3) });
+  return t(verb, { outcome, pct: fmt(Math.abs(rr.estimate - 1) * 100, 0), level: fmt(rr.level * 100, 0), lo: trialChange(rr.lower), hi: trialChange(rr.upper), p: fmt(r.p_value, 3), verdict });
+}
+function trialDisplacement(r) {
+  if (r.wdq === null) return r.displacement_p_value === null ? t("trials.wdq_none") : t("trials.wdq_uninterpretable");
+  return t(r.wdq > 0 ? "trials.wdq_diffusion" : r.wdq < 0 ? "trials.wdq_displacement" : "trials.wdq_zero", { wdq: fmt(r.wdq, 2) });
+}
+async function trialCard(summary) {
+  const d = await api(`/trials/${encodeURIComponent(summary.trial_id)}`);
+  let outcome = d.primary_outcome;
+  try { outcome = categoryName(await api(`/runs/${encodeURIComponent(d.run_id)}`), d.primary_outcome); } catch (error) { if (error.status !== 404) throw error; }
+  const inSentence = outcome.charAt(0).toLocaleLowerCase(state.lang) + outcome.slice(1);
+  const a = d.allocation, r = d.result;
+  const chart = r ? h("div", { class: "chart small", id: `trial-chart-${d.trial_id}`, role: "img", "aria-label": t("trials.chart_aria") }) : null;
+  const card = h("section", { class: "card", id: `trial-${d.trial_id}` },
+    h("h3", {}, t("trials.heading", { id: d.trial_id, version: d.version })),
+    h("p", {}, d.hypothesis),
+    h("p", { class: "trial-design" }, t(`trials.design.${d.design_type}`, { buurten: d.units, blocks: d.blocks, units: a.units, treated: a.treated, control: a.control, outcome: inSentence, periods: d.periods.length, first: d.periods[0], last: d.periods[d.periods.length - 1] }),
+      " ", t(`trials.kind.${d.intervention_kind}`, { intervention: d.intervention })),
+    h("p", { class: "trial-power" }, t("trials.power", { power: fmt(d.power * 100, 0), effect: fmt(d.effect, 2), target: fmt(d.power_target * 100, 0), alpha: fmt(d.alpha, 3) }),
+      " ", d.mde === null ? t("trials.mde_none") : t("trials.mde", { mde: fmt(d.mde, 2) }),
+      d.power < d.power_target ? h("span", { class: "bad" }, " " + t("trials.underpowered")) : null),
+    h("p", { class: "trial-status vintage" }, t(`trials.status.${d.status}`, { at: d.registered_at.slice(0, 16).replace("T", " "), seq: d.registration_seq, sha: d.registration_sha256.slice(0, 12) })),
+    r ? h("p", { class: "status status-neutral trial-result", role: "note" }, h("strong", {}, t("trials.result") + " "), trialResult(r, inSentence)) : h("p", { class: "trial-result" }, t("trials.no_result")),
+    r ? h("p", { class: "trial-displacement" }, trialDisplacement(r)) : null,
+    r ? h("p", { class: "trial-deviations" }, r.deviations.length ? t("trials.deviations", { n: r.deviations.length }) : t("trials.deviations_none")) : null,
+    r && r.deviations.length ? h("ul", {}, r.deviations.map((x) => h("li", { lang: "en" }, x))) : null,
+    chart);
+  const draw = () => {
+    if (!chart || !window.Plotly) return;
+    const arms = [t("trials.treated"), t("trials.control")];
+    window.Plotly.newPlot(chart, [
+      { type: "bar", name: t("trials.expected"), x: arms, y: [r.expected.treated, r.expected.control], marker: { color: "#9ecae1" } },
+      { type: "bar", name: t("trials.observed"), x: arms, y: [r.observed.treated, r.observed.control], marker: { color: "#08519c" } }],
+    { barmode: "group", margin: { t: 20, r: 10, b: 40, l: 60 }, yaxis: { title: { text: t("trials.count_axis", { outcome }) }, rangemode: "tozero" }, legend: { orientation: "h", y: -0.2 } }, { displaylogo: false, responsive: true });
+  };
+  return [card, draw];
+}
+
+async function renderTrials() {
+  let list;
+  try { list = await api("/trials"); } catch (error) {
+    if (error.status !== 403) throw error;
+    show(h("h2", {}, t("trials.title")), h("p", { class: "warning" }, t("trials.forbidden"))); return;
+  }
+  const cards = await Promise.all(list.map(trialCard));
+  const overview = list.length ? h("section", { class: "card" }, table([[t("trials.col.trial")], [t("trials.col.design")], [t("trials.col.buurten"), "num"], [t("trials.col.power"), "num"], [t("trials.col.status")]],
+    list.map((s) => [[h("a", { href: `#trial-${s.trial_id}`, onclick: (event) => { event.preventDefault(); document.getElementById(`trial-${s.trial_id}`).scrollIntoView(); } }, s.trial_id)], [t(`trials.type.${s.design_type}`)], [String(s.units), "num"], [`${fmt(s.power * 100, 0)} %`, "num"], [t(`trials.state.${s.status}`)]]))) : null;
+  show(h("h2", {}, t("trials.title")), h("p", {}, t("trials.intro")),
+    list.length ? overview : h("p", {}, t("trials.none")), cards.map(([card]) => card));
+  cards.forEach(([, draw]) => draw());
+}
+
+const ROUTES = { map: renderMap, area: renderArea, evidence: renderEvidence, fairness: renderFairness, scenarios: renderScenarios, log: renderLog, documents: renderDocuments, trials: renderTrials };
 
 async function route() {
   delete main.dataset.ready;
