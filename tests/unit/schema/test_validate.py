@@ -223,6 +223,9 @@ def test_events_rules() -> None:
     assert refusal("events", events.assign(y=["52.1", "320000"])).where.column == "y"
     assert refusal("events", events.assign(x=["inf", "190000"])).expected.startswith("expected a finite")
     assert refusal("events", events.assign(x=["1,5", "190000"])).where.value == "1,5"
+    beyond = refusal("events", events.assign(occurred_at=["2023-01-02", "2300-01-01T00:00"]))  # no traceback
+    assert (beyond.where.row, beyond.where.column) == (2, "occurred_at")
+    assert refusal("events", events.assign(occurred_at=["2023-02-30", "2023-01-02"])).where.row == 1
 
 
 def test_forecast_quantiles_must_be_ordered() -> None:
