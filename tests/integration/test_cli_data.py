@@ -137,6 +137,45 @@ def test_import_areas_from_gpkg_layer(app: typer.Typer, runner: CliRunner, tmp_p
     assert isinstance(refused.exception, CRSError)
 
 
+def test_import_pdok_gpkg_drops_water_rows_under_a_land_code(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    """PDOK's wijk- en buurtkaart holds a water row (water JA) under the code of the land row: the land row is
+    the area, the water row is dropped and noted; an area with only a water row stays, listed as water-only."""
+    path, db = tmp_path / "wijkenbuurten_2024.gpkg", tmp_path / "s.duckdb"
+    land, lake = box(196_000, 320_000, 198_000, 322_000), box(198_000, 320_000, 198_500, 320_500)
+    gemeenten = geopandas.GeoDataFrame(
+        {"gemeentecode": ["GM0917", "GM0917", "GM0882"], "gemeentenaam": ["Heerlen", "Heerlen", "Landgraaf"],
+         "water": ["NEE", "JA", "NEE"]},
+        geometry=[land, lake, box(200_000, 322_000, 202_000, 324_000)], crs=28992,
+    )  # fmt: skip
+    buurten = geopandas.GeoDataFrame(
+        {"buurtcode": ["BU09170101", "BU09170101", "BU09179997"], "buurtnaam": ["Centrum", "Centrum", "Meer"],
+         "wijkcode": ["WK091701", "WK091701", "WK091799"], "water": ["NEE", "JA", "JA"]},
+        geometry=[land, lake, box(199_000, 320_000, 199_500, 320_500)], crs=28992,
+    )  # fmt: skip
+    gemeenten.to_file(path, layer="gemeenten", driver="GPKG", engine="pyogrio")
+    buurten.to_file(path, layer="buurten", driver="GPKG", engine="pyogrio")
+    for layer, inserted in (("gemeenten", 2), ("buurten", 2)):
+        result = runner.invoke(
+            app, ["import", "areas", str(path), "--layer", layer, "--db", str(db), "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.output)
+        assert report["tables"][0]["inserted"] == inserted
+        assert any("1 water row(s) under the code of a land row dropped" in n for n in report["notes"])
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = dict(con.execute("SELECT area_code, geometry FROM areas").fetchall())
+        details = [json.loads(d) for (d,) in con.execute("SELECT details_json FROM provenance").fetchall()]
+    assert sorted(stored) == ["BU09170101", "BU09179997", "GM0882", "GM0917"]
+    assert shapely.from_wkt(stored["GM0917"]).equals(land)  # the land row, not the lake
+    assert [d["water_rows_dropped"] for d in details] == [
+        {"count": 1, "codes": ["GM0917"]},
+        {"count": 1, "codes": ["BU09170101"]},
+    ]
+    assert details[1]["water_only_areas"] == {"count": 1, "codes": ["BU09179997"]}
+
+
 def test_export_and_verify_need_an_existing_store(
     app: typer.Typer, runner: CliRunner, tmp_path: Path
 ) -> None:

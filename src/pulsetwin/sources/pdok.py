@@ -9,15 +9,15 @@ the route taken is recorded in the provenance. EPSG:28992 is asked for with the 
 whose ``Content-Crs`` header does not say EPSG:28992 is taken as GeoJSON's default CRS84 and reprojected.
 
 Layers hold extra water rows (``water = 'JA'``) under the same code as the land row: those are dropped (the
-land row is the area) and counted in the provenance. Water-only areas (codes ending 9997/9998, or only a water
-row) stay in the table and are listed. The OGC API serves boundary years 2022-2025 only; older years come from
-the yearly GeoPackage, imported with ``pulsetwin import areas`` (the error names the commands).
+land row is the area) and counted in the provenance. Water-only areas (buurt codes ending 9997/9998, or only a
+water row) stay in the table and are listed; the rule lives in :mod:`pulsetwin.schema.water`. The OGC API
+serves boundary years 2022-2025 only; older years come from the yearly GeoPackage, imported with
+``pulsetwin import areas`` (the error names the commands).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urljoin
@@ -29,6 +29,7 @@ from pyproj import Transformer
 
 from pulsetwin.exceptions import SourceError
 from pulsetwin.schema.tables import CRS_EPSG
+from pulsetwin.schema.water import water_only, water_rows, water_rows_to_drop
 from pulsetwin.sources.cbs import check_gemeente
 from pulsetwin.sources.dataset import Dataset, provenance_of
 from pulsetwin.sources.http import HttpClient, HttpStatusError, OfflineError, Response
@@ -36,9 +37,6 @@ from pulsetwin.sources.settings import PDOK_ATOM_URL, PDOK_GEOPACKAGE_URL, PDOK_
 
 CRS_URI: Final = f"http://www.opengis.net/def/crs/EPSG/0/{CRS_EPSG}"
 FILTER_PROPERTY: Final = "gemeentecode"
-WATER_PROPERTY: Final = "water"
-WATER_YES: Final = frozenset({"ja", "j", "yes", "true", "1"})
-WATER_CODE: Final = re.compile(r"99(?:97|98)$")
 
 
 @dataclass(frozen=True)
@@ -227,10 +225,7 @@ def _areas(
         raise SourceError(f"{where}: no features. Fix: check the municipality code and boundary year")
     dropped = 0
     if spec.code in props.columns:
-        code = props[spec.code].astype(str).str.strip()
-        water_row = _water_rows(props)
-        has_land = code.isin(set(code[~water_row]))
-        drop = (water_row & has_land).to_numpy()
+        drop = water_rows_to_drop(props[spec.code], water_rows(props))
         features = [f for f, d in zip(features, drop, strict=True) if not d]
         reproject = [r for r, d in zip(reproject, drop, strict=True) if not d]
         props = props[~drop].reset_index(drop=True)
@@ -263,15 +258,7 @@ def _areas(
             "geometry": shapely.to_wkt(geometry, rounding_precision=3),
         }
     )
-    is_water = codes.str.contains(WATER_CODE) | _water_rows(props)
-    return frame, codes[is_water].tolist(), dropped
-
-
-def _water_rows(props: pd.DataFrame) -> pd.Series:
-    """True for features whose ``water`` property says JA (absent property: no water rows)."""
-    if WATER_PROPERTY not in props.columns:
-        return pd.Series(False, index=props.index)
-    return props[WATER_PROPERTY].astype(str).str.strip().str.lower().isin(WATER_YES)
+    return frame, codes[water_only(codes, water_rows(props))].tolist(), dropped
 
 
 def _check_hierarchy(areas: pd.DataFrame, gemeente: str) -> None:

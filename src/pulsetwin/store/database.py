@@ -356,7 +356,7 @@ class Store:
         """Read a CSV/Parquet file (areas also GeoPackage/GeoJSON) and import it (see :func:`check_file`).
 
         ``source`` defaults to ``file:<name>``; the file's SHA-256 and reader notes (layer, CRS handling,
-        encoding, water-only buurten) go into the provenance record. ``crs`` declares the CRS of the file's
+        encoding, water rows) go into the provenance record. ``crs`` declares the CRS of the file's
         coordinates; ``allow_withheld`` accepts empty counts as withheld. ``revise`` and ``also_source`` as in
         :meth:`import_frames`.
         """

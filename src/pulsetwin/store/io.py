@@ -29,6 +29,7 @@ from pulsetwin.schema.crs import WKT_DECIMALS, is_rd_new, parse_crs
 from pulsetwin.schema.geometry import empty_geometry
 from pulsetwin.schema.tables import AREAS, CRS_EPSG, CRS_NAME, TableSpec
 from pulsetwin.schema.validate import refuse_duplicate_columns
+from pulsetwin.schema.water import water_only, water_rows, water_rows_to_drop
 from pulsetwin.store.provenance import file_sha256
 from pulsetwin.store.textfile import decode_bytes, read_file_bytes, sniff_format
 
@@ -44,7 +45,6 @@ SQL_TYPES = {
 TABLE_SUFFIXES = (".csv", ".parquet")
 GEO_SUFFIXES = (".gpkg", ".geojson", ".json")
 
-_WATER_SUFFIXES = ("9997", "9998")
 _LEVEL_WORDS = (("buurt", "buurt"), ("wijk", "wijk"), ("gemeente", "gemeente"), ("cell", "cell"))
 _SOURCE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "buurt": (("buurtcode", "bu_code"), ("buurtnaam", "bu_naam"), ("wijkcode", "wk_code")),
@@ -179,7 +179,9 @@ def read_areas_geo(
     """Read one layer of a GeoPackage/GeoJSON as canonical-named areas with WKT geometry in EPSG:28992.
 
     Source columns of the CBS wijk- en buurtkaart are renamed (see ``_SOURCE_FIELDS``); the level comes from a
-    ``level`` column or else from the layer name (``buurten`` -> buurt). Water-only buurten are kept, listed.
+    ``level`` column or else from the layer name (``buurten`` -> buurt). Water rows under the code of a land
+    row (``water = 'JA'``, as in PDOK's wijk- en buurtkaart) are dropped and counted; water-only areas are kept
+    and listed (the rule: :mod:`pulsetwin.schema.water`).
     ``crs`` (declared by the user) is given to a layer without a CRS (or with GDAL's "undefined" SRS) and to a
     GeoJSON without a ``crs`` member; a layer declaring another CRS is refused, never silently overridden.
     """
@@ -262,13 +264,20 @@ def read_areas_geo(
                 f"({error}). Fix: declare the CRS the coordinates are really in"
             ) from None
         details["reprojected_to"] = CRS_NAME
-    frame = _canonical_area_columns(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), layer, path)
+    attributes = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
+    frame = _canonical_area_columns(attributes, layer, path)
     frame["geometry"] = shapely.to_wkt(
         gdf.geometry.to_numpy(), rounding_precision=WKT_DECIMALS, trim=True, output_dimension=2
     )
-    water = _water_only_codes(frame, pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
-    if water:
-        details["water_only_areas"] = {"count": len(water), "codes": water[:50]}
+    water = water_rows(attributes)
+    drop = water_rows_to_drop(frame["area_code"], water)
+    if drop.any():
+        merged = sorted(set(frame.loc[drop, "area_code"].astype("str")))
+        details["water_rows_dropped"] = {"count": int(drop.sum()), "codes": merged[:50]}
+        frame, water = frame[~drop].reset_index(drop=True), water[~drop]
+    only = sorted(frame.loc[water_only(frame["area_code"], water), "area_code"].astype("str"))
+    if only:
+        details["water_only_areas"] = {"count": len(only), "codes": only[:50]}
     return frame[list(AREAS.column_names)], details
 
 
@@ -320,16 +329,6 @@ def _level_from_name(layer: str, path: Path, lower: dict[str, Any] | None = None
         where=_where(path),
         fix="add a 'level' column or rename the layer",
     )
-
-
-def _water_only_codes(frame: pd.DataFrame, raw: pd.DataFrame) -> list[str]:
-    """Codes of water-only buurten: code ending 9997/9998 or a ``water`` column saying ``JA``."""
-    codes = frame["area_code"].astype(str)
-    water = codes.str.endswith(_WATER_SUFFIXES) & frame["level"].eq("buurt")
-    water_columns = [c for c in raw.columns if str(c).lower() == "water"]
-    if water_columns:
-        water |= raw[water_columns[0]].astype(str).str.strip().str.upper().eq("JA").to_numpy()
-    return sorted(codes[water].tolist())
 
 
 def _geojson_declares_crs(path: Path) -> bool:

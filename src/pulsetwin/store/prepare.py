@@ -93,7 +93,7 @@ def check_file(
     ``crs`` declares the CRS of the file's coordinates (reprojected to EPSG:28992); without it, CSV/Parquet
     coordinates must lie inside the RD New bounds. ``allow_withheld`` accepts empty incident counts as
     withheld by the source; by default they are refused naming row and column. Reader notes (decompression,
-    encoding, CRS handling, water-only buurten) go into ``details`` for the provenance record.
+    encoding, CRS handling, water rows dropped, water-only areas) go into ``details`` for the provenance record.
     """
     file_path = Path(path)
     if table not in IMPORTABLE:
@@ -116,6 +116,12 @@ def check_file(
         reprojected = crs is not None and not is_rd_new(parse_crs(crs, where=f"file '{file_path}'"))
     if crs is not None and reprojected:
         notes += (f"coordinates of '{file_path.name}' reprojected from {crs} to EPSG:28992",)
+    if "water_rows_dropped" in loaded.details:
+        dropped = loaded.details["water_rows_dropped"]
+        notes += (
+            f"'{file_path.name}': {dropped['count']} water row(s) under the code of a land row dropped (the land "
+            f"row is the area): {', '.join(dropped['codes'][:10])}{', ...' if len(dropped['codes']) > 10 else ''}",
+        )
     return check_frames(
         {spec.name: loaded.frame},
         file=str(file_path),

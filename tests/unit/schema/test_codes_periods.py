@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pulsetwin.schema import codes, periods
 
@@ -68,6 +72,43 @@ def test_parse_timestamps_refuses_offsets() -> None:
     assert parsed.iloc[2] == pd.Timestamp("2023-01-02")
     assert bad.tolist() == [False, False, False, True, True]
     assert offset.tolist() == [False, False, False, True, False]
+
+
+def _pandas_reading(text: str) -> pd.Timestamp | None:
+    """The oracle: pandas' ISO 8601 reading of one shaped value, None when it is no timestamp in ns range."""
+    stamp = pd.to_datetime(pd.Series([text], dtype="str"), format="ISO8601", errors="coerce").iloc[0]
+    return (
+        None if pd.isna(stamp) or not pd.Timestamp.min <= stamp <= pd.Timestamp.max else pd.Timestamp(stamp)
+    )
+
+
+@st.composite
+def _iso_text(draw: st.DrawFn) -> str:
+    """A valid local ISO timestamp in one of the accepted shapes (date only, minutes, seconds, 1-9 digits)."""
+    stamp = draw(st.datetimes(dt.datetime(1678, 1, 1), dt.datetime(2261, 12, 31)))
+    text = stamp.strftime("%Y-%m-%d")
+    shape = draw(st.sampled_from(["date", "minutes", "seconds", "fraction"]))
+    if shape != "date":
+        text += draw(st.sampled_from("T ")) + stamp.strftime("%H:%M")
+    if shape in ("seconds", "fraction"):
+        text += stamp.strftime(":%S")
+    if shape == "fraction":
+        text += "." + draw(st.from_regex(r"[0-9]{1,9}", fullmatch=True))
+    return text
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    valid=st.lists(_iso_text(), min_size=1, max_size=20),
+    odd=st.lists(st.from_regex(periods.TIMESTAMP_PATTERN, fullmatch=True), max_size=2),
+)
+def test_parse_timestamps_reads_every_value_as_pandas_does(valid: list[str], odd: list[str]) -> None:
+    """All-valid columns take Arrow's cast, columns with an odd value pandas' reading: both equal the oracle."""
+    parsed, bad, offset = periods.parse_timestamps(pd.Series([*valid, *odd, None], dtype="str"))
+    expected = [_pandas_reading(t) for t in [*valid, *odd]]
+    assert bad.tolist() == [e is None for e in expected] + [False]
+    assert not offset.any() and parsed.dtype == "datetime64[ns]"
+    assert [None if pd.isna(p) else p for p in parsed] == [*expected, None]
 
 
 def test_snapping_and_inference() -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pulsetwin.exceptions import ParameterTypeError, SchemaError
 from pulsetwin.schema import new_categories, validate_table
@@ -223,6 +225,27 @@ def test_events_rules() -> None:
     assert refusal("events", events.assign(y=["52.1", "320000"])).where.column == "y"
     assert refusal("events", events.assign(x=["inf", "190000"])).expected.startswith("expected a finite")
     assert refusal("events", events.assign(x=["1,5", "190000"])).where.value == "1,5"
+    beyond = refusal("events", events.assign(occurred_at=["2023-01-02", "2300-01-01T00:00"]))  # no traceback
+    assert (beyond.where.row, beyond.where.column) == (2, "occurred_at")
+    assert refusal("events", events.assign(occurred_at=["2023-02-30", "2023-01-02"])).where.row == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    xs=st.lists(st.floats(-7000, 300000), min_size=1, max_size=15),
+    odd=st.lists(st.sampled_from(["1,5", "0x10", "1_000", "abc"]), max_size=1),
+)
+def test_coordinates_read_as_python_reads_them(xs: list[float], odd: list[str]) -> None:
+    """Numbers written in any float form read exactly (round trip); one odd value is found and named."""
+    written = [repr(x) if i % 2 else f"{x:.17g}" for i, x in enumerate(xs)] + odd
+    events = pd.DataFrame(
+        {"event_id": [f"e{i}" for i in range(len(written))], "category": "noise_peaks",
+         "occurred_at": "2023-01-02", "x": written, "y": "320000", "source": "sensor"}
+    )  # fmt: skip
+    if odd:
+        assert refusal("events", events).where.row == len(written)
+        return
+    assert validate_table("events", events)["x"].tolist() == [float(w) for w in written]
 
 
 def test_forecast_quantiles_must_be_ordered() -> None:
