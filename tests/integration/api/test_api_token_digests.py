@@ -29,6 +29,10 @@ def _serve_a_session(populated: Fixture, tmp_path: Path, *, demo: bool = False) 
     """Log in as two users and log one of them out (and for ``demo``, also as a demo user); return the db."""
     shutil.copytree(populated.db.parent, tmp_path, dirs_exist_ok=True)
     db = tmp_path / populated.db.name
+    with duckdb.connect(
+        str(db)
+    ) as con:  # other tests' logins on the shared fixture store: start without tokens
+        con.execute("DELETE FROM api_tokens")  # (the first login below logs the table's state afresh)
     app = create_app(Settings(db=db, demo=demo))
     with TestClient(app) as client:
         tokens = []
