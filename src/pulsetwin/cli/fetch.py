@@ -67,6 +67,13 @@ Backoff = Annotated[
 Timeout = Annotated[
     float, typer.Option("--timeout", envvar="PULSETWIN_HTTP_TIMEOUT", help="Seconds per request.")
 ]
+CbsUrl = Annotated[str, typer.Option("--cbs-url", envvar=ENV_CBS_URL, help="OData v3 root.")]
+PoliceUrl = Annotated[
+    str, typer.Option("--police-url", envvar=ENV_POLICE_URL, help="OData v3 root of dataderden.cbs.nl.")
+]
+PdokUrl = Annotated[
+    str, typer.Option("--pdok-url", envvar=ENV_PDOK_URL, help="OGC API root with a {year} placeholder.")
+]
 
 
 def build_settings(
@@ -157,9 +164,7 @@ def fetch_cbs_command(
     gemeente: Gemeente,
     years: Annotated[str, typer.Option("--years", help="Boundary years: 2019-2024 or 2019,2022.")],
     db: DbOption = Path("pulsetwin.duckdb"),
-    cbs_url: Annotated[
-        str, typer.Option("--cbs-url", envvar=ENV_CBS_URL, help="OData v3 root.")
-    ] = DEFAULT_CBS_URL,
+    cbs_url: CbsUrl = DEFAULT_CBS_URL,
     cache_dir: CacheDir = None,
     no_cache: NoCache = False,
     refresh: Refresh = False,
@@ -195,9 +200,7 @@ def fetch_police_command(
         int | None,
         typer.Option("--boundary-year", help="Boundary year of the series (default: newest period)."),
     ] = None,
-    police_url: Annotated[
-        str, typer.Option("--police-url", envvar=ENV_POLICE_URL, help="OData v3 root of dataderden.cbs.nl.")
-    ] = DEFAULT_POLICE_URL,
+    police_url: PoliceUrl = DEFAULT_POLICE_URL,
     cache_dir: CacheDir = None,
     no_cache: NoCache = False,
     refresh: Refresh = False,
@@ -226,9 +229,7 @@ def fetch_geometry_command(
     gemeente: Gemeente,
     year: Annotated[int, typer.Option("--year", help="Boundary year of the wijk- en buurtkaart.")],
     db: DbOption = Path("pulsetwin.duckdb"),
-    pdok_url: Annotated[
-        str, typer.Option("--pdok-url", envvar=ENV_PDOK_URL, help="OGC API root with a {year} placeholder.")
-    ] = DEFAULT_PDOK_URL,
+    pdok_url: PdokUrl = DEFAULT_PDOK_URL,
     cache_dir: CacheDir = None,
     no_cache: NoCache = False,
     refresh: Refresh = False,

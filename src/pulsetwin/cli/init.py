@@ -20,7 +20,18 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from pulsetwin.cli.common import DbOption, JsonFlag, console, err_console, print_json
-from pulsetwin.cli.fetch import Backoff, CacheDir, Refresh, Retries, Timeout, build_settings, parse_years
+from pulsetwin.cli.fetch import (
+    Backoff,
+    CacheDir,
+    CbsUrl,
+    PdokUrl,
+    PoliceUrl,
+    Refresh,
+    Retries,
+    Timeout,
+    build_settings,
+    parse_years,
+)
 from pulsetwin.exceptions import SourceError, bad_parameter
 from pulsetwin.schema.tables import AREA_LEVELS
 from pulsetwin.sources.cbs import check_gemeente, fetch_kerncijfers
@@ -32,9 +43,6 @@ from pulsetwin.sources.settings import (
     DEFAULT_CBS_URL,
     DEFAULT_PDOK_URL,
     DEFAULT_POLICE_URL,
-    ENV_CBS_URL,
-    ENV_PDOK_URL,
-    ENV_POLICE_URL,
     KERNCIJFERS_TABLES,
     PDOK_OGC_YEARS,
     SourceSettings,
@@ -60,15 +68,9 @@ def init_command(
     keep_latest: Annotated[
         bool, typer.Option("--keep-latest", help="Keep the newest, still incomplete police months.")
     ] = False,
-    cbs_url: Annotated[
-        str, typer.Option("--cbs-url", envvar=ENV_CBS_URL, help="OData v3 root.")
-    ] = DEFAULT_CBS_URL,
-    police_url: Annotated[
-        str, typer.Option("--police-url", envvar=ENV_POLICE_URL, help="OData v3 root of dataderden.cbs.nl.")
-    ] = DEFAULT_POLICE_URL,
-    pdok_url: Annotated[
-        str, typer.Option("--pdok-url", envvar=ENV_PDOK_URL, help="OGC API root with a {year} placeholder.")
-    ] = DEFAULT_PDOK_URL,
+    cbs_url: CbsUrl = DEFAULT_CBS_URL,
+    police_url: PoliceUrl = DEFAULT_POLICE_URL,
+    pdok_url: PdokUrl = DEFAULT_PDOK_URL,
     cache_dir: CacheDir = None,
     refresh: Refresh = False,
     retries: Retries = 4,
