@@ -91,16 +91,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
 
 
 @pytest.fixture(scope="module")
-def page(server: tuple[str, dict[str, str]]) -> Iterator[Any]:
-    """A Chromium page (Debian's chromium, never a downloaded browser)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page(server: tuple[str, dict[str, str]], browser: Any) -> Iterator[Any]:
+    """A Chromium page of the shared headless browser (see conftest.py)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
 
 
 def test_map_area_language_decision_and_log(

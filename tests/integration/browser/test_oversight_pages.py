@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pandas.errors import Pandas4Warning
-from test_dashboard_browser import ARGS, CHROMIUM, assert_not_blank, free_port
+from test_dashboard_browser import CHROMIUM, assert_not_blank, free_port
 
 from pulsetwin.audit.disparity import audit_disparity
 from pulsetwin.evaluation.labels import model_label
@@ -115,17 +115,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
     for server, thread in running:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 def _login(browser: Any, base: str, password: str) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from pandas.errors import Pandas4Warning
-from test_dashboard_browser import ARGS, CHROMIUM, assert_not_blank, free_port
+from test_dashboard_browser import CHROMIUM, assert_not_blank, free_port
 
 from pulsetwin.store.database import Store
 
@@ -56,17 +56,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     yield f"http://127.0.0.1:{port}", fixture.passwords, analysis
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 def open_trials(browser: Any, base: str, user: str, password: str) -> Any:
