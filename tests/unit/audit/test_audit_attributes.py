@@ -17,7 +17,7 @@ from pulsetwin.audit.attributes import (
     definition_of,
 )
 from pulsetwin.exceptions import SchemaError
-from pulsetwin.sources.cbs import ORIGIN_ATTRIBUTES
+from pulsetwin.schema.variables import ORIGIN_ATTRIBUTES
 
 OLD_NAME = "migration_non_western_share_2019def"  # as the CBS connector stores them (sources/cbs.py)
 NEW_NAME = "migration_outside_europe_share_2023def"
