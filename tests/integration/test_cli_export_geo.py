@@ -16,6 +16,7 @@ from pulsetwin.api.testing import Fixture, build_store
 from pulsetwin.cli.data import register
 from pulsetwin.cli.hotspots import save_map
 from pulsetwin.store.database import Store
+from pulsetwin.store.runs import RunStatus
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def fixture(tmp_path_factory: pytest.TempPathFactory) -> Fixture:
             "audit", params={"forecast_run": built.run_id}, status="blocked",
             metrics={"status": "blocked", "blocked": True, "findings": [finding], "disparity": []},
         )  # fmt: skip
-        store.set_run_status(built.run_id, "blocked", actor="test")
+        store.set_run_status(built.run_id, RunStatus.BLOCKED, actor="test")
     cells = pd.DataFrame(
         {"cell_code": ["C190000_320000", "C190125_320000"], "x_min": [190000, 190125], "y_min": [320000, 320000],
          "mean": [0.5, 0.2], "rank": [1, 2]}

@@ -11,6 +11,7 @@ from pulsetwin.api.auth import Role
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.users import add_user
 from pulsetwin.store.database import Store
+from pulsetwin.store.runs import RunKind, RunStatus
 
 PASSWORD = "test-password-{role}"
 
@@ -47,8 +48,10 @@ def build_store(directory: Path, *, seed: int = 3, years: int = 2) -> Fixture:
             store, model="naive_mean_k", freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
             naive=["naive_last", "naive_mean_k"], n_boot=100, seed=seed,
         )  # fmt: skip
-        store.save_run("audit", metrics={"disparity": {"ratio": 1.2, "lo": 0.9, "hi": 1.6}}, status="done")
-        store.save_run("scenario", metrics={"name": "patrol", "summary": ["no effect is invented"]})
+        store.save_run(
+            RunKind.AUDIT, metrics={"disparity": {"ratio": 1.2, "lo": 0.9, "hi": 1.6}}, status=RunStatus.DONE
+        )
+        store.save_run(RunKind.SCENARIO, metrics={"name": "patrol", "summary": ["no effect is invented"]})
         backend = Backend(store)
         for name, password in passwords.items():
             add_user(backend, name, name.removesuffix("-user"), password)

@@ -38,14 +38,15 @@ from pulsetwin.audit.proxies import ProxyResult, model_features, proxy_strength
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
 from pulsetwin.models.base import Freq
 from pulsetwin.schema.variables import INCOME, RESIDENTS, VariableNames, has_variable, missing_variable
+from pulsetwin.store.runs import RunKind, RunStatus
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
     from pulsetwin.store.runs import RunRecord
 
-BLOCKED = "blocked"
-PASSED = "passed"
-INSUFFICIENT = "insufficient"
+BLOCKED = RunStatus.BLOCKED
+PASSED = RunStatus.PASSED
+INSUFFICIENT = RunStatus.INSUFFICIENT
 EXIT_CODES = {PASSED: 0, BLOCKED: 1, INSUFFICIENT: 3}
 """Exit code of ``pulsetwin audit`` per verdict (2 is the command line's code for bad input)."""
 ON_INSUFFICIENT = ("cannot_assess", "block", "warn")
@@ -206,7 +207,7 @@ class AuditReport:
         return any(f.blocking for f in self.findings)
 
     @property
-    def status(self) -> str:
+    def status(self) -> RunStatus:
         """The verdict: ``blocked``, else ``insufficient`` (a blocking check cannot be assessed), else ``passed``."""
         if self.blocked:
             return BLOCKED
@@ -592,7 +593,8 @@ def gate(
     run = _get_run(store, run_id)
     with store.transaction():
         record = store.save_run(
-            "audit", model=run.model, params={"forecast_run": run_id, "policy": report.policy.to_dict(), "seed": seed},
+            RunKind.AUDIT, model=run.model,
+            params={"forecast_run": run_id, "policy": report.policy.to_dict(), "seed": seed},
             data_hash=run.data_hash, metrics=report.to_dict(), status=report.status,
             origin=run.origin, freq=run.freq, horizon=run.horizon, actor=actor,
         )  # fmt: skip
@@ -608,7 +610,9 @@ def gate(
             )
         elif run.status == BLOCKED:
             low = (run.metrics.get("skill") or {}).get("skill_lo")
-            store.set_run_status(run_id, "ok" if low is not None and low > 0 else "no_skill", actor=actor)
+            store.set_run_status(
+                run_id, RunStatus.OK if low is not None and low > 0 else RunStatus.NO_SKILL, actor=actor
+            )
     return report, record.run_id
 
 

@@ -239,8 +239,9 @@ def forecast_command(
     min_train: MinTrainOption = None,
 ) -> None:
     """Backtest, then forecast with the chosen model; store the run and its forecasts."""
-    from pulsetwin.evaluation.runs import NO_SKILL, run_forecast
+    from pulsetwin.evaluation.runs import run_forecast
     from pulsetwin.store.database import Store
+    from pulsetwin.store.runs import RunStatus
 
     with Store(db) as store:
         settings = _periods(store, freq, horizon, folds, "pulsetwin forecast")
@@ -251,7 +252,7 @@ def forecast_command(
     console.print(backtest_table(run.backtest))
     skill = run.skill
     interval = f"{_num(skill['skill'])} (interval {_num(skill['skill_lo'])} to {_num(skill['skill_hi'])})"
-    if run.status == NO_SKILL:
+    if run.status == RunStatus.NO_SKILL:
         if run.requested == "best":
             text = (
                 f"No model beat the best naive baseline ({run.baseline}) with its skill interval above zero."

@@ -16,6 +16,7 @@ from pulsetwin.hotspots.backtest import run_grid_backtest
 from pulsetwin.hotspots.forecast import hotspot_map
 from pulsetwin.hotspots.prepare import Mask, parse_categories
 from pulsetwin.hotspots.registry import MODELS
+from pulsetwin.store.runs import RunKind
 
 SHOWN_ROWS = 20
 
@@ -70,7 +71,12 @@ def save_map(db: Path, cells: pd.DataFrame, metadata: dict[str, Any]) -> str:
     params = {k: plain[k] for k in ("categories", "cell_m", "window_days", "seed")}
     with Store(db) as store:
         record = store.save_run(
-            "hotspots", model=str(metadata["model"]), params=params, metrics=plain, origin=origin, actor="cli"
+            RunKind.HOTSPOTS,
+            model=str(metadata["model"]),
+            params=params,
+            metrics=plain,
+            origin=origin,
+            actor="cli",
         )
     return record.run_id
 

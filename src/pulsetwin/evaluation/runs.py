@@ -28,14 +28,12 @@ from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
 from pulsetwin.models.base import Freq, Model, future_periods
 from pulsetwin.schema.tables import FORECASTS, INCIDENTS
 from pulsetwin.store.log import canonical_detail
-from pulsetwin.store.runs import new_run_id
+from pulsetwin.store.runs import RunKind, RunStatus, new_run_id
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
 
 BEST = "best"
-OK = "ok"
-NO_SKILL = "no_skill"
 
 
 @dataclass(frozen=True)
@@ -148,7 +146,7 @@ def run_forecast(
     version = code_version()
     created = datetime.now(UTC).replace(tzinfo=None)
     params = {"requested": requested, "model_params": _plain(fitted.get_params()), **result.settings}
-    run_id = new_run_id("forecast", chosen, canonical_detail(params), hashed, created)
+    run_id = new_run_id(RunKind.FORECAST, chosen, canonical_detail(params), hashed, created)
     final = type(fitted)(**fitted.get_params()).fit(history)
     forecasts = final.predict(horizon, run_id=run_id)
     explanations = model_explanations(final, run_id)
@@ -170,7 +168,7 @@ def run_forecast(
     }
     with store.transaction():
         store.save_run(
-            "forecast", model=chosen, params=params, data_hash=hashed, code_version=version, metrics=metrics,
+            RunKind.FORECAST, model=chosen, params=params, data_hash=hashed, code_version=version, metrics=metrics,
             status=status, origin=start, freq=freq, horizon=horizon, run_id=run_id, actor=actor,
         )  # fmt: skip
         store.import_frames({"forecasts": forecasts}, source=f"run:{run_id}", actor=actor)
@@ -223,7 +221,7 @@ def choice_record(result: BacktestResult, chosen: str, requested: str) -> dict[s
     }
 
 
-def choose_model(result: BacktestResult, requested: str) -> tuple[str, str]:
+def choose_model(result: BacktestResult, requested: str) -> tuple[str, RunStatus]:
     """The model to forecast with and the run status (``ok`` / ``no_skill``).
 
     ``"best"``: the non-naive, non-oracle model with the highest skill among those whose interval lower bound
@@ -233,10 +231,12 @@ def choose_model(result: BacktestResult, requested: str) -> tuple[str, str]:
     real = summary[~summary["naive"] & (summary["model"] != ORACLE_NAME)]
     winners = real[real["skill_lo"] > 0]
     if requested != BEST:
-        return requested, OK if requested in set(winners["model"]) else NO_SKILL
+        return requested, RunStatus.OK if requested in set(winners["model"]) else RunStatus.NO_SKILL
     if winners.empty:
-        return result.baseline, NO_SKILL
-    return str(winners.sort_values(["skill", "model"], ascending=[False, True])["model"].iloc[0]), OK
+        return result.baseline, RunStatus.NO_SKILL
+    return str(
+        winners.sort_values(["skill", "model"], ascending=[False, True])["model"].iloc[0]
+    ), RunStatus.OK
 
 
 def _instance(name: str, pool: Sequence[str | Model]) -> Model:

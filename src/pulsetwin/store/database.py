@@ -49,11 +49,14 @@ from pulsetwin.store.prepare import CheckedImport, check_file, check_frames
 from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
 from pulsetwin.store.runs import (
     RUNS_DDL,
+    RunKind,
     RunRecord,
+    RunStatus,
     fetch_run,
     insert_run,
     list_runs,
     new_run_id,
+    run_word,
     update_status,
 )
 
@@ -557,14 +560,14 @@ class Store:
     # ------------------------------------------------------------------ runs
     def save_run(
         self,
-        kind: str,
+        kind: RunKind,
         *,
         model: str | None = None,
         params: Mapping[str, Any] | None = None,
         data_hash: str | None = None,
         code_version: str | None = None,
         metrics: Mapping[str, Any] | None = None,
-        status: str = "done",
+        status: RunStatus = RunStatus.DONE,
         origin: pd.Timestamp | None = None,
         freq: str | None = None,
         horizon: int | None = None,
@@ -575,6 +578,7 @@ class Store:
         from pulsetwin import __version__
         from pulsetwin.store.log import canonical_detail
 
+        kind, status = run_word(RunKind, kind), run_word(RunStatus, status)
         created_at = datetime.now(UTC).replace(tzinfo=None)
         params_dict = dict(params or {})
         run = RunRecord(
@@ -596,8 +600,9 @@ class Store:
         """One run; StoreError when unknown."""
         return fetch_run(self._con, run_id)
 
-    def set_run_status(self, run_id: str, status: str, *, actor: str = "cli") -> None:
+    def set_run_status(self, run_id: str, status: RunStatus, *, actor: str = "cli") -> None:
         """Change a run's status (logged with the previous status)."""
+        status = run_word(RunStatus, status, run_id=run_id)
         with self.transaction():
             previous = update_status(self._con, run_id, status)
             self.log.append(

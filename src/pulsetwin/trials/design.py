@@ -11,7 +11,7 @@ import pandas as pd
 
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
 from pulsetwin.store.database import Store
-from pulsetwin.store.runs import RunRecord
+from pulsetwin.store.runs import RunKind, RunRecord
 from pulsetwin.trials.allocation import allocation_hash, build_blocks, draw_allocation
 from pulsetwin.trials.power import Power, measure_size, measure_within_size, simulate_power
 from pulsetwin.trials.spec import TrialSpec
@@ -111,7 +111,7 @@ def design_trial(store: Store, run_id: str, spec: TrialSpec) -> TrialDesign:
             fix="rename the trial in the spec's name field",
         )
     run = store.get_run(run_id)
-    if run.kind != "forecast" or run.origin is None:
+    if run.kind != RunKind.FORECAST or run.origin is None:
         raise ParameterError(f"run '{run_id}' is a {run.kind} run; a trial is designed on a forecast run")
     forecasts = store.read("forecasts", where={"run_id": run_id})
     category = spec.outcome.category

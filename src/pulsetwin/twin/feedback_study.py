@@ -41,6 +41,7 @@ from pulsetwin.exceptions import Location, ParameterTypeError, SchemaError, bad_
 from pulsetwin.executor import map_tasks
 from pulsetwin.models.registry import MODELS, make_model
 from pulsetwin.schema.variables import RESIDENTS
+from pulsetwin.store.runs import RunKind
 from pulsetwin.twin.loop import Learner, ModelForecaster, simulate_loop
 from pulsetwin.twin.parameters import MIGRATION_ATTRIBUTE
 from pulsetwin.twin.policies import Policy, flag_top, proportional_capped
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
     from pulsetwin.store.database import Store
     from pulsetwin.store.runs import RunRecord
 
-KIND: Final = "feedback_loop"
 ARMS: Final[dict[str, Learner]] = {"naive": "naive", "ipw": "ipw", "reported_only": "reported_only"}
 POLICIES: Final = ("proportional", "top_k")
 SERIES: Final = ("misallocation", "patrol_gini", "lock_in", "exposure_disparity", "forecast_gap")
@@ -391,7 +391,7 @@ def save_study(store: Store, study: FeedbackStudy, *, actor: str = "cli") -> Run
     """Record the study as a run of kind ``feedback_loop`` whose metrics hold the weekly series."""
     payload = study.payload()
     return store.save_run(
-        KIND,
+        RunKind.FEEDBACK_LOOP,
         model=study.settings.model,
         params=asdict(study.settings),
         metrics=payload,

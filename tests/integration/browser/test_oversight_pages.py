@@ -26,6 +26,7 @@ from pulsetwin.audit.disparity import audit_disparity
 from pulsetwin.evaluation.labels import model_label
 from pulsetwin.models.registry import naive_names
 from pulsetwin.store.database import Store
+from pulsetwin.store.runs import RunKind, RunStatus
 
 pytestmark = [
     pytest.mark.browser,
@@ -73,7 +74,9 @@ def _blocked_by_fairness(db: Path, naive_run: str) -> tuple[str, dict[str, float
                    "proxies": [{"attribute": "migration_background_share", "r2": 0.36,
                                 "top_features": ["GemiddeldeWOZWaardeVanWoningen"]}],
                    "policy": {"proxy": {"r2_warn": 0.3, "r2_block": 0.6}}}  # fmt: skip
-        store.save_run("audit", params={"forecast_run": run.run_id}, metrics=payload, status="blocked")
+        store.save_run(
+            RunKind.AUDIT, params={"forecast_run": run.run_id}, metrics=payload, status=RunStatus.BLOCKED
+        )
     return run.run_id, ratios
 
 

@@ -16,6 +16,7 @@ from pulsetwin.exceptions import StoreError
 from pulsetwin.store import Store
 from pulsetwin.store.digest import EMPTY, Digest, digest_rows, table_digest
 from pulsetwin.store.logcheck import check_log
+from pulsetwin.store.runs import RunKind, RunStatus
 
 ROWS = st.lists(st.tuples(st.integers(-5, 5), st.text(max_size=3), st.floats(allow_nan=False)), max_size=12)
 
@@ -96,9 +97,9 @@ def _populate(path: Path) -> None:
         store.import_frames({"incidents": frame}, source="second")  # 6 rows already there, 6 new
         revised = frame.assign(count=frame["count"] + 1).iloc[:2]
         store.import_frames({"incidents": revised}, source="corrected", revise=True)
-        run = store.save_run("forecast", model="naive_last")
+        run = store.save_run(RunKind.FORECAST, model="naive_last")
         store.import_frames({"forecasts": _forecasts(run.run_id)}, source=f"run:{run.run_id}")
-        store.set_run_status(run.run_id, "superseded")
+        store.set_run_status(run.run_id, RunStatus.BLOCKED)
 
 
 def _deep(path: Path) -> dict[str, str]:

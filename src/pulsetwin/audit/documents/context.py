@@ -13,6 +13,7 @@ from pulsetwin.audit.gate import latest_run
 from pulsetwin.audit.privacy import read_budget
 from pulsetwin.exceptions import Location, SchemaError, StoreError
 from pulsetwin.schema.categories import BY_SLUG, origin_of
+from pulsetwin.store.runs import RunKind
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
@@ -42,7 +43,7 @@ def read_organisation(path: str | Path | None) -> dict[str, str]:
 def _audit_for(store: Store, run_id: str) -> dict[str, Any]:
     """The metrics of the latest audit run of forecast run ``run_id``."""
     runs = store.runs()
-    audits = runs[runs["kind"] == "audit"]
+    audits = runs[runs["kind"] == RunKind.AUDIT]
     matching = [
         (str(r.run_id), json.loads(str(r.metrics_json)))
         for r in audits.itertuples()
