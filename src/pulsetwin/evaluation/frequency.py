@@ -37,8 +37,7 @@ class PeriodSettings:
 
 def stored_freqs(store: Store) -> tuple[str, ...]:
     """The frequencies the store's incidents hold, sorted (``()`` when there are none)."""
-    rows = store.connection.execute("SELECT DISTINCT freq FROM incidents ORDER BY freq").fetchall()
-    return tuple(str(row[0]) for row in rows)
+    return tuple(str(value) for value in store.distinct("incidents", "freq"))
 
 
 def as_freq(value: str, owner: str = "pulsetwin") -> Freq:

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pulsetwin.evaluation.backtest import BacktestResult, backtest, load_frames, records, resolve_models
-from pulsetwin.evaluation.explanations import model_explanations, save_explanations
+from pulsetwin.evaluation.explanations import model_explanations
 from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.oracle import ORACLE_NAME
 from pulsetwin.evaluation.splits import period_grid
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
 from pulsetwin.models.base import Freq, Model, future_periods
 from pulsetwin.schema.tables import FORECASTS, INCIDENTS
+from pulsetwin.store.explanations import save_explanations
 from pulsetwin.store.log import canonical_detail
 from pulsetwin.store.runs import RunKind, RunStatus, new_run_id
 

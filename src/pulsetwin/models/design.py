@@ -31,6 +31,7 @@ from pulsetwin.features.spatial import has_geometry, neighbour_matrix, spatial_l
 from pulsetwin.models.base import Freq, History
 from pulsetwin.models.common import SEASON
 from pulsetwin.models.intervals import fit_nb_size
+from pulsetwin.schema.tables import DRIVER_GROUPS
 
 ETA_LIMIT = 30.0
 """Linear predictors are clipped to +-30 so exp() stays finite while Newton searches."""
@@ -238,7 +239,7 @@ def area_recent(
     return AreaRecent(tuple(windows), tuple(observed), tuple(expected))
 
 
-GROUPS = ("usual", "season", "trend", "recent", "neighbours")
+GROUPS = ("usual", *DRIVER_GROUPS)
 """Driver groups of a forecast on the log scale; ``usual`` is the area's own long-run level."""
 
 

@@ -139,6 +139,9 @@ TABLES: Final[dict[str, TableSpec]] = {
 }
 IMPORTABLE: Final = ("areas", "covariates", "incidents", "events", "protected", "forecasts", "truth")
 FORECAST_LABELS: Final = ("area_name", "category_label", "skill_status", "release_status")
+DRIVER_GROUPS: Final = ("season", "trend", "recent", "neighbours")
+"""Why a forecast differs from the area's usual level: the driver groups a model splits its change into, one
+count column each in the stored explanations."""
 """Columns a forecast export adds after the canonical ones for its readers. They are derived from the store, so
 an import of an exported forecast file accepts and drops them (the round trip needs no ``--canonical``)."""
 

@@ -35,6 +35,7 @@ from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
 from pulsetwin.store.digest import EMPTY, Digest, TableChange, digest_rows
 from pulsetwin.store.duplicates import refuse_duplicate_source
+from pulsetwin.store.explanations import EXPLANATIONS_DDL
 from pulsetwin.store.imports import (
     UndoResult,
     list_imports,
@@ -46,6 +47,7 @@ from pulsetwin.store.imports import (
 from pulsetwin.store.io import SQL_TYPES, export_relation, table_ddl
 from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
 from pulsetwin.store.prepare import CheckedImport, check_file, check_frames
+from pulsetwin.store.privacy_budget import BUDGET_DDL
 from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
 from pulsetwin.store.runs import (
     RUNS_DDL,
@@ -185,8 +187,8 @@ class Store:
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection, for modules that keep tables of their own next to the canonical ones
-        (API users and decisions, the privacy budget). Canonical tables are written through import_frames only."""
+        """The DuckDB connection, for the API's own tables (users, tokens, decisions) until they get typed
+        accessors in this package like the explanations and the privacy budget have."""
         return self._con
 
     @contextmanager
@@ -549,6 +551,24 @@ class Store:
             raise StoreError(f"no table '{table}' in the store")
         return _scalar(self._con, f'SELECT count(*) FROM "{table}"')
 
+    def distinct(self, table: str, column: str) -> tuple[Any, ...]:
+        """The distinct non-null values of a canonical table's column, sorted."""
+        spec = TABLES.get(table)
+        if spec is None or column not in spec.column_names:
+            raise StoreError(f"no column '{column}' in a canonical table '{table}'")
+        rows = self._con.execute(
+            f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL ORDER BY 1'
+        ).fetchall()
+        return tuple(row[0] for row in rows)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the store file holds a table ``name`` (a store made by an older version, opened read-only,
+        may lack the tables added since)."""
+        rows = self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchall()
+        return bool(rows[0][0])
+
     def provenance(self) -> pd.DataFrame:
         """All provenance records, oldest first."""
         return read_provenance(self._con)
@@ -614,7 +634,8 @@ class Store:
         """Create missing tables and the log head, in one transaction."""
         statements = (
             *(table_ddl(spec) for spec in TABLES.values() if spec.name != "log"),
-            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(),
+            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(), *EXPLANATIONS_DDL,
+            *BUDGET_DDL,
         )  # fmt: skip
         with self.transaction():
             for statement in statements:

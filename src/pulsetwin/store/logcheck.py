@@ -65,5 +65,5 @@ def check_log(
 
 def present_tables(store: Store) -> list[str]:
     """The tables the log's digests cover that exist in this store, in a fixed order."""
-    names = {str(n) for (n,) in store.connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    names = {str(n) for (n,) in store._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     return [t for t in COVERED_TABLES if t in names]

@@ -13,9 +13,10 @@ import pytest
 from pandas.errors import Pandas4Warning
 
 import pulsetwin.evaluation.runs as runs_module
-from pulsetwin.evaluation.explanations import DRIVERS, read_explanation, read_explanations
 from pulsetwin.evaluation.runs import ForecastRun, run_forecast
+from pulsetwin.models.explain import DRIVERS
 from pulsetwin.store.database import Store
+from pulsetwin.store.explanations import read_explanation, read_explanations
 from pulsetwin.store.logcheck import check_log
 from pulsetwin.twin.generate import generate_twin
 
@@ -114,7 +115,7 @@ def test_explanations_are_written_in_the_runs_transaction(
     with pytest.raises(RuntimeError, match="disk full"):
         forecast(store, "glm")
     assert len(store.runs()) == runs_before and rows_before > 0
-    total = store.connection.execute("SELECT count(DISTINCT run_id) FROM explanations").fetchall()
+    total = store._con.execute("SELECT count(DISTINCT run_id) FROM explanations").fetchall()
     assert total == [(1,)]  # only the fixture's glm run: the failed run's rows were rolled back
 
 
@@ -134,13 +135,13 @@ def test_explanations_pass_the_deep_check_and_a_direct_edit_is_named(
     logged = [r for r in store.log.records() if r.action == "save_explanations"]
     assert glm_run.run_id in {r.subject for r in logged}
     assert sum(r.digests["explanations"]["added"]["rows"] for r in logged) == len(
-        store.connection.execute("SELECT * FROM explanations").fetchall()
+        store._con.execute("SELECT * FROM explanations").fetchall()
     )
     assert check_log(store, deep=True).ok
-    store.connection.execute("BEGIN TRANSACTION")  # the edit is rolled back: the module's store stays honest
+    store._con.execute("BEGIN TRANSACTION")  # the edit is rolled back: the module's store stays honest
     try:
-        store.connection.execute(sql)
+        store._con.execute(sql)
         failed = {t.table: t.reason for t in check_log(store, deep=True).tables if not t.ok}
     finally:
-        store.connection.execute("ROLLBACK")
+        store._con.execute("ROLLBACK")
     assert list(failed) == ["explanations"] and words in failed["explanations"]

@@ -192,3 +192,15 @@ def test_public_export_refuses_protected_and_private_export_is_logged(store: Sto
     store.export("protected", tmp_path / "p.csv", actor="auditor")
     assert (tmp_path / "p.csv").read_text().splitlines()[0] == "area_code,year,attribute,value"
     assert store.log.records()[-1].action == "export"
+
+
+def test_the_store_creates_every_table_it_holds_and_reads_distinct_values(store: Store) -> None:
+    assert all(store.has_table(t) for t in ("explanations", "privacy_budget", "runs", "provenance"))
+    assert not store.has_table("scratch")
+    assert store.distinct("incidents", "freq") == ()
+    store.import_frames({"incidents": incidents_frame()}, source="test")
+    assert store.distinct("incidents", "freq") == tuple(sorted(incidents_frame()["freq"].unique()))
+    with pytest.raises(StoreError, match="no column 'nonsense'"):
+        store.distinct("incidents", "nonsense")
+    with pytest.raises(StoreError, match="canonical table 'runs'"):
+        store.distinct("runs", "status")

@@ -17,7 +17,7 @@ KEPT = ("areas", "covariates", "incidents", "events", "forecasts", "truth", "pro
 
 def _fingerprint(store: Store) -> dict[str, list[tuple[object, ...]]]:
     """The rows of every canonical table and the category register, sorted."""
-    con = store.connection
+    con = store._con
     return {name: sorted(con.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in KEPT}
 
 
@@ -67,7 +67,7 @@ def test_a_direct_edit_after_an_undo_is_still_named_by_the_deep_check(tmp_path: 
         store.import_frames({"incidents": incidents_frame(n_areas=4).assign(source="x")}, source="x")
         store.undo_import(store.imports()["import_id"].iloc[-1], reason="wrong file")
         assert first.dataset_id in set(store.imports()["import_id"])
-        store.connection.execute("UPDATE incidents SET count = count + 1 WHERE area_code = 'BU09170001'")
+        store._con.execute("UPDATE incidents SET count = count + 1 WHERE area_code = 'BU09170001'")
         deep = check_log(store, deep=True)
         assert [t.table for t in deep.tables if not t.ok] == ["incidents"]
 

@@ -25,8 +25,8 @@ from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.decisions import list_decisions
 from pulsetwin.api.services.runs import get_run, refuse_if_withdrawn, vintage
 from pulsetwin.api.services.statuses import statuses
-from pulsetwin.evaluation.explanations import read_explanations
 from pulsetwin.models.explain import DRIVERS
+from pulsetwin.store.explanations import read_explanations
 
 Lang = Literal["nl", "en"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("nl", "en")

@@ -10,9 +10,9 @@ import pandas as pd
 import yaml
 
 from pulsetwin.audit.gate import latest_run
-from pulsetwin.audit.privacy import read_budget
 from pulsetwin.exceptions import Location, SchemaError, StoreError
 from pulsetwin.schema.categories import BY_SLUG, origin_of
+from pulsetwin.store.privacy_budget import read_budgets
 from pulsetwin.store.runs import RunKind
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def build_context(
             ],
             "sources": _data_sources(provenance),
         },
-        "privacy_budget": read_budget(store).to_dict(orient="records"),
+        "privacy_budget": read_budgets(store).to_dict(orient="records"),
         "log": _log_state(store),
     }  # fmt: skip
 
