@@ -22,6 +22,27 @@ _ATTRIBUTES = {
         "migration-background share",
     ),
     "GemiddeldInkomenPerInwoner": ("gemiddeld inkomen per inwoner", "average income per resident"),
+    # the CBS origin shares as the CBS connector stores them (schema.variables.ORIGIN_ATTRIBUTES)
+    "migration_western_share_2019def": (
+        "aandeel inwoners met een westerse migratieachtergrond (CBS, t/m 2022)",
+        "share of residents with a western migration background (CBS, up to 2022)",
+    ),
+    "migration_non_western_share_2019def": (
+        "aandeel inwoners met een niet-westerse migratieachtergrond (CBS, t/m 2022)",
+        "share of residents with a non-western migration background (CBS, up to 2022)",
+    ),
+    "origin_netherlands_share_2023def": (
+        "aandeel inwoners met herkomst Nederland (CBS, vanaf 2023)",
+        "share of residents of Dutch origin (CBS, from 2023)",
+    ),
+    "migration_europe_share_2023def": (
+        "aandeel inwoners met herkomst Europa buiten Nederland (CBS, vanaf 2023)",
+        "share of residents of European origin outside the Netherlands (CBS, from 2023)",
+    ),
+    "migration_outside_europe_share_2023def": (
+        "aandeel inwoners met herkomst buiten Europa (CBS, vanaf 2023)",
+        "share of residents of origin outside Europe (CBS, from 2023)",
+    ),
 }
 _FEATURES = {
     "GemiddeldeWOZWaardeVanWoningen": ("WOZ-waarde van woningen", "property value (WOZ)"),
