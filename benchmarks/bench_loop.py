@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pulsetwin.audit.feedback import gini, lock_in, misallocation
 from pulsetwin.executor import map_tasks
+from pulsetwin.metrics.allocation import gini, lock_in, misallocation
 from pulsetwin.studies.loop import simulate_loop
 from pulsetwin.studies.policies import Policy
 

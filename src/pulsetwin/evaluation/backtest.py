@@ -22,9 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pulsetwin.evaluation import metrics as m
 from pulsetwin.evaluation.calibration import CALIBRATION_COLUMNS, calibration_scores
-from pulsetwin.evaluation.hotspot_metrics import DEFAULT_FRACTIONS, hotspot_table
 from pulsetwin.evaluation.leakage import history_before
 from pulsetwin.evaluation.oracle import ORACLE_NAME, Oracle
 from pulsetwin.evaluation.origin_oracle import ORIGIN_ORACLE_NAME, OriginOracle, Recovery, recover_process
@@ -32,6 +30,8 @@ from pulsetwin.evaluation.skill import skill_table
 from pulsetwin.evaluation.splits import Fold, rolling_origins
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
+from pulsetwin.metrics import scores as m
+from pulsetwin.metrics.hotspots import DEFAULT_FRACTIONS, hotspot_table
 from pulsetwin.models.base import Freq, History, Model
 from pulsetwin.schema.geometry import NO_GEOMETRY, geometry_state
 

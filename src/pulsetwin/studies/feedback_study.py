@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from pulsetwin.audit.feedback import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.exceptions import Location, ParameterTypeError, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
+from pulsetwin.metrics.allocation import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.models.registry import MODELS, make_model
 from pulsetwin.schema.variables import RESIDENTS
 from pulsetwin.studies.loop import Learner, ModelForecaster, simulate_loop

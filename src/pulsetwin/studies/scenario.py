@@ -57,9 +57,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pulsetwin.audit.feedback import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.exceptions import Location, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
+from pulsetwin.metrics.allocation import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.studies.loop import LEARNERS, simulate_loop
 from pulsetwin.studies.policies import POLICY_KINDS, Policy
 
