@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from pulsetwin.evaluation.backtest import backtest, load_frames, records
+from pulsetwin.evaluation.backtest import backtest, records
 from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.runs import choose_model
 from pulsetwin.hotspots.backtest import run_grid_backtest, summarise
@@ -48,6 +48,7 @@ from pulsetwin.models.base import History, Model
 from pulsetwin.models.intervals import MAX_SIZE, nb_quantiles
 from pulsetwin.models.registry import make_model, naive_names
 from pulsetwin.store.database import Store
+from pulsetwin.store.frames import load_frames
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

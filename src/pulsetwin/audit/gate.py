@@ -297,7 +297,7 @@ def audit_run(
     actor: str = "audit",
 ) -> AuditReport:
     """Measure skill, disparity (protected attributes and income), proxies and measurement bias of a run."""
-    from pulsetwin.evaluation.backtest import load_frames
+    from pulsetwin.store.frames import load_frames
     from pulsetwin.store.protected import read_protected
 
     pol = policy or load_policy()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pulsetwin.evaluation.backtest import BacktestResult, backtest, load_frames, records, resolve_models
+from pulsetwin.evaluation.backtest import BacktestResult, backtest, records, resolve_models
 from pulsetwin.evaluation.explanations import model_explanations, save_explanations
 from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.oracle import ORACLE_NAME
@@ -27,6 +27,7 @@ from pulsetwin.evaluation.splits import period_grid
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
 from pulsetwin.models.base import Freq, Model, future_periods
 from pulsetwin.schema.tables import FORECASTS, INCIDENTS
+from pulsetwin.store.frames import load_frames
 from pulsetwin.store.log import canonical_detail
 from pulsetwin.store.runs import new_run_id
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from eval_toys import HistMean, LastValue, Peeker, Seasonal
 
-from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest, compact_incidents, fold_history
+from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest, fold_history
 from pulsetwin.evaluation.leakage import (
     LeakageError,
     assert_history_before_origin,
@@ -18,6 +18,7 @@ from pulsetwin.evaluation.oracle import Oracle
 from pulsetwin.exceptions import ParameterError, SchemaError
 from pulsetwin.models.base import History
 from pulsetwin.models.registry import make_model
+from pulsetwin.store.frames import compact_incidents
 
 
 @pytest.fixture(scope="module")
