@@ -39,7 +39,6 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.evaluation.backtest import backtest, records
-from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.runs import choose_model
 from pulsetwin.hotspots.backtest import run_grid_backtest, summarise
 from pulsetwin.hotspots.forecast import SELECTION_ORIGINS, choose_from_backtest
@@ -193,7 +192,7 @@ def choose_best(
         )
         chosen, status = choose_model(result, "best")
         model = next((m for m in models if m.name == chosen), None) or make_model(chosen)
-        history = build_history(frames, origin=stamp, freq="M")
+        history = History.from_frames(frames, origin=stamp, freq="M")
         table[origin] = model.fit(history).predict(HORIZON).assign(model="best")
         folds = result.scores.groupby(["model", "fold"])[["deviance", "n"]].apply(
             lambda g: float((g["deviance"] * g["n"]).sum() / g["n"].sum())

@@ -23,7 +23,6 @@ import pandas as pd
 import shapely
 
 from pulsetwin.evaluation.calibration import CALIBRATION_COLUMNS, calibration_scores
-from pulsetwin.evaluation.leakage import history_before
 from pulsetwin.evaluation.oracle import ORACLE_NAME, Oracle
 from pulsetwin.evaluation.origin_oracle import ORIGIN_ORACLE_NAME, OriginOracle, Recovery, recover_process
 from pulsetwin.evaluation.skill import skill_table
@@ -375,13 +374,13 @@ def _incidents(
 def fold_history(
     frames: Mapping[str, pd.DataFrame], incidents: pd.DataFrame, *, origin: pd.Timestamp, freq: Freq
 ) -> History:
-    """The History of a fold: :func:`pulsetwin.evaluation.leakage.build_history`'s cut, with the incidents
+    """The History of a fold: :meth:`History.from_frames`'s cut, with the incidents
     a slice of ``incidents`` (one freq, sorted by period, see :func:`compact_incidents`) rather than a copy.
 
-    The cut is checked by :func:`pulsetwin.evaluation.leakage.history_before`.
+    The cut is checked by :class:`History` itself.
     """
     stop = int(np.searchsorted(incidents["period_start"].to_numpy(), origin.to_datetime64(), side="left"))
-    return history_before(frames, incidents.iloc[:stop], origin=origin, freq=freq)
+    return History.from_frames(frames, origin=origin, freq=freq, incidents=incidents.iloc[:stop])
 
 
 def area_sizes(areas: pd.DataFrame | None, codes: np.ndarray) -> pd.Series:
