@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from memory import peak_gb, reset_peak, resident_gb
 
-from pulsetwin.evaluation.leakage import build_history
+from pulsetwin.models.base import History
 from pulsetwin.models.registry import make_model, naive_names
 from pulsetwin.models.testing import simulate_panel
 from pulsetwin.twin.generate import generate_twin
@@ -51,7 +51,7 @@ def timing(folder: Path, model: str) -> dict[str, float]:
     """Fit + predict(4) time and peak memory of one model at an origin 4 weeks before the end of the data."""
     frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in FRAMES}
     origin = frames["incidents"]["period_start"].max() - pd.Timedelta(weeks=HORIZON - 1)
-    history = build_history(frames, origin=origin, freq="W")
+    history = History.from_frames(frames, origin=origin, freq="W")
     del frames
     inputs = resident_gb()
     reset_peak()

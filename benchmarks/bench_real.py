@@ -38,8 +38,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from pulsetwin.evaluation.backtest import backtest, load_frames, records
-from pulsetwin.evaluation.leakage import build_history
+from pulsetwin.evaluation.backtest import backtest, records
 from pulsetwin.evaluation.runs import choose_model
 from pulsetwin.hotspots.backtest import run_grid_backtest, summarise
 from pulsetwin.hotspots.forecast import SELECTION_ORIGINS, choose_from_backtest
@@ -48,6 +47,7 @@ from pulsetwin.models.base import History, Model
 from pulsetwin.models.intervals import MAX_SIZE, nb_quantiles
 from pulsetwin.models.registry import make_model, naive_names
 from pulsetwin.store.database import Store
+from pulsetwin.store.frames import load_frames
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -192,7 +192,7 @@ def choose_best(
         )
         chosen, status = choose_model(result, "best")
         model = next((m for m in models if m.name == chosen), None) or make_model(chosen)
-        history = build_history(frames, origin=stamp, freq="M")
+        history = History.from_frames(frames, origin=stamp, freq="M")
         table[origin] = model.fit(history).predict(HORIZON).assign(model="best")
         folds = result.scores.groupby(["model", "fold"])[["deviance", "n"]].apply(
             lambda g: float((g["deviance"] * g["n"]).sum() / g["n"].sum())

@@ -13,7 +13,8 @@
     ├── StoreError (RuntimeError)          the store is missing, locked or lacks a table
     │   └── StoreBusyError                 another program held the store longer than the wait allowed
     ├── LogIntegrityError (RuntimeError)   the hash-chained log was edited, reordered or truncated
-    └── SourceError (RuntimeError)         an online source failed after retries
+    ├── SourceError (RuntimeError)         an online source failed after retries
+    └── LeakageError (RuntimeError)        a history or a model used information from at or after the origin
 """
 
 from __future__ import annotations
@@ -107,6 +108,10 @@ class LogIntegrityError(PulsetwinError, RuntimeError):
 
 class SourceError(PulsetwinError, RuntimeError):
     """An online source failed after retries or returned something malformed."""
+
+
+class LeakageError(PulsetwinError, RuntimeError):
+    """A History or a model used information from at or after the forecast origin."""
 
 
 def bad_parameter(name: str, owner: str, must: str, got: object) -> ParameterError:

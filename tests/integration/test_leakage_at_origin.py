@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.runs import run_forecast
 from pulsetwin.hotspots import hotspot_map
 from pulsetwin.hotspots.registry import model_names as hotspot_model_names
+from pulsetwin.models.base import History
 from pulsetwin.models.registry import MODELS, make_model
 from pulsetwin.models.testing import SimulatedPanel, simulate_panel
 from pulsetwin.store.database import Store
@@ -86,7 +86,7 @@ def test_no_area_forecast_moves(sim: SimulatedPanel, origin: pd.Timestamp, name:
     events = events_of(sim, seed=1)
     forecasts = []
     for frames in (frames_of(sim, events), planted(sim, events, origin)):
-        history = build_history(frames, origin=origin, freq="M")
+        history = History.from_frames(frames, origin=origin, freq="M")
         model = make_model(name, **FAST.get(name, {}))
         forecasts.append(model.fit(history).predict(2).sort_values(KEYS).reset_index(drop=True))
     pd.testing.assert_frame_equal(forecasts[0], forecasts[1])
@@ -97,7 +97,7 @@ def test_the_plant_is_seen_once_it_lies_before_the_origin(sim: SimulatedPanel, o
     events = events_of(sim, seed=1)
     means = []
     for frames in (frames_of(sim, events), planted(sim, events, origin)):
-        history = build_history(frames, origin=later, freq="M")
+        history = History.from_frames(frames, origin=later, freq="M")
         means.append(make_model("naive_last").fit(history).predict(1).sort_values(KEYS)["mean"].to_numpy())
     assert (means[0] != means[1]).sum() == len(sim.categories) and means[1].max() == 500
     cells = [

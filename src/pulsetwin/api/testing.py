@@ -29,20 +29,26 @@ class Fixture:
 def build_store(directory: Path, *, seed: int = 3, years: int = 2) -> Fixture:
     """Write ``pulsetwin.duckdb`` and ``documents/`` into ``directory``; users ``<role>-user`` per role.
 
-    The twin is the ``heerlen`` preset; the forecast run uses the naive baselines only (fast), weekly, two
-    periods ahead, so the whole build takes a few seconds.
+    The twin is the ``heerlen`` preset, stored under its own provenance label with its weekly truth, so a
+    backtest of the store adds the oracle and the origin oracle as on any generated twin; the forecast run uses
+    the naive baselines only (fast), weekly, two periods ahead, so the whole build takes a few seconds.
     """
     from pulsetwin.evaluation.runs import run_forecast
     from pulsetwin.twin.generate import generate_twin
 
     twin = generate_twin("heerlen", seed=seed, years=years)
-    incidents = twin.tables["incidents"]
+    incidents, truth = twin.tables["incidents"], twin.tables["truth"]
     db = directory / "pulsetwin.duckdb"
     passwords = {f"{role.value}-user": PASSWORD.format(role=role.value) for role in Role}
     with Store(db) as store:
         frames = {name: twin.tables[name] for name in ("areas", "covariates", "protected")}
         store.import_frames(
-            {**frames, "incidents": incidents[incidents["freq"] == "W"]}, source=f"twin:{seed}"
+            {
+                **frames,
+                "incidents": incidents[incidents["freq"] == "W"],
+                "truth": truth[truth["freq"] == "W"],
+            },
+            source=str(twin.source),
         )
         run = run_forecast(
             store, model="naive_mean_k", freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",

@@ -36,7 +36,7 @@ from pulsetwin.audit.disparity import (
 from pulsetwin.audit.measurement import has_offence_truth, measurement_summary, mitigation_comparison
 from pulsetwin.audit.proxies import ProxyResult, model_features, proxy_strength
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
-from pulsetwin.models.base import Freq
+from pulsetwin.models.base import Freq, History
 from pulsetwin.schema.variables import INCOME, RESIDENTS, VariableNames, has_variable, missing_variable
 from pulsetwin.store.runs import RunKind, RunStatus
 
@@ -262,7 +262,6 @@ def realised_outcomes(
 
 def _refit_last_fold(run: RunRecord, frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Timestamp]:
     """The run's model refitted at its last backtest fold's origin, forecasting the run's horizon."""
-    from pulsetwin.evaluation.leakage import build_history
     from pulsetwin.models.registry import make_model
 
     folds = (run.metrics.get("backtest") or {}).get("folds") or []
@@ -282,7 +281,7 @@ def _refit_last_fold(run: RunRecord, frames: dict[str, pd.DataFrame]) -> tuple[p
         ) from None
     categories = run.params.get("categories")
     freq: Freq = "M" if run.freq == "M" else "W"
-    history = build_history(frames, origin=origin, freq=freq, categories=categories)
+    history = History.from_frames(frames, origin=origin, freq=freq, categories=categories)
     return model.fit(history).predict(run.horizon, run_id=f"audit-{run.run_id}"), origin
 
 
@@ -298,7 +297,7 @@ def audit_run(
     actor: str = "audit",
 ) -> AuditReport:
     """Measure skill, disparity (protected attributes and income), proxies and measurement bias of a run."""
-    from pulsetwin.evaluation.backtest import load_frames
+    from pulsetwin.store.frames import load_frames
     from pulsetwin.store.protected import read_protected
 
     pol = policy or load_policy()

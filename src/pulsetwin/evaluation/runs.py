@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pulsetwin.evaluation.backtest import BacktestResult, backtest, load_frames, records, resolve_models
+from pulsetwin.evaluation.backtest import BacktestResult, backtest, records, resolve_models
 from pulsetwin.evaluation.explanations import model_explanations
-from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.oracle import ORACLE_NAME
 from pulsetwin.evaluation.splits import period_grid
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
-from pulsetwin.models.base import Freq, Model, future_periods
+from pulsetwin.models.base import Freq, History, Model, future_periods
 from pulsetwin.schema.tables import FORECASTS, INCIDENTS
 from pulsetwin.store.explanations import save_explanations
+from pulsetwin.store.frames import load_frames
 from pulsetwin.store.log import canonical_detail
 from pulsetwin.store.runs import RunKind, RunStatus, new_run_id
 
@@ -142,7 +142,7 @@ def run_forecast(
     )  # fmt: skip
     chosen, status = choose_model(result, requested)
     fitted = _instance(chosen, [*(naive or []), *(lineup or [])])
-    history = build_history(frames, origin=start, freq=freq, categories=categories)
+    history = History.from_frames(frames, origin=start, freq=freq, categories=categories)
     hashed = data_hash(used)
     version = code_version()
     created = datetime.now(UTC).replace(tzinfo=None)

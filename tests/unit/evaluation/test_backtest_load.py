@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from eval_toys import HistMean, make_city
 
-from pulsetwin.evaluation.backtest import backtest, compact_frame, compact_incidents, load_frames, uses_events
+from pulsetwin.evaluation.backtest import backtest, uses_events
 from pulsetwin.models.base import History
 from pulsetwin.models.registry import make_model
 from pulsetwin.store.database import Store
+from pulsetwin.store.frames import compact_frame, compact_incidents, load_frames
 
 DESIGN = {"freq": "W", "horizon": 2, "folds": 2, "scheduler": "serial", "n_boot": 50}
 

@@ -7,17 +7,13 @@ import pandas as pd
 import pytest
 from eval_toys import HistMean, LastValue, Peeker, Seasonal
 
-from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest, compact_incidents, fold_history
-from pulsetwin.evaluation.leakage import (
-    LeakageError,
-    assert_history_before_origin,
-    build_history,
-    check_no_peeking,
-)
+from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest, fold_history
+from pulsetwin.evaluation.leakage import check_no_peeking
 from pulsetwin.evaluation.oracle import Oracle
-from pulsetwin.exceptions import ParameterError, SchemaError
+from pulsetwin.exceptions import LeakageError, ParameterError, SchemaError
 from pulsetwin.models.base import History
 from pulsetwin.models.registry import make_model
+from pulsetwin.store.frames import compact_incidents
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +55,7 @@ def test_oracle_beats_the_naive_and_gap_share_is_one(result) -> None:  # type: i
 def test_pooled_metrics_match_a_direct_computation(city, result) -> None:  # type: ignore[no-untyped-def]
     fold = result.folds[0]
     frames = {**city}
-    history = build_history(frames, origin=fold.origin, freq="W")
+    history = History.from_frames(frames, origin=fold.origin, freq="W")
     forecast = HistMean().fit(history).predict(4)
     observed = city["incidents"][city["incidents"]["period_start"].isin(fold.test_periods)]
     joined = observed.merge(forecast, on=["area_code", "category", "period_start"])
@@ -140,11 +136,13 @@ def test_missing_areas_and_unknown_categories_are_refused(city) -> None:  # type
 
 def test_history_is_cut_strictly_before_the_origin(city) -> None:  # type: ignore[no-untyped-def]
     origin = pd.Timestamp("2022-03-07")
-    history = build_history(city, origin=origin, freq="W")
+    history = History.from_frames(city, origin=origin, freq="W")
     assert history.incidents["period_start"].max() < origin
-    leaky = History(incidents=city["incidents"], freq="W", origin=origin)
-    with pytest.raises(LeakageError, match="at or after the origin"):
-        assert_history_before_origin(leaky)
+    with pytest.raises(LeakageError, match=r"incident row.*at or after the origin"):
+        History(incidents=city["incidents"], freq="W", origin=origin)
+    events = pd.DataFrame({"event_id": ["e1", "e2"], "occurred_at": [origin - pd.Timedelta(days=1), origin]})
+    with pytest.raises(LeakageError, match=r"1 event.*e2"):
+        History(incidents=history.incidents, freq="W", origin=origin, events=events)
 
 
 def test_peeking_model_is_caught_and_honest_models_pass(city) -> None:  # type: ignore[no-untyped-def]
@@ -157,7 +155,7 @@ def test_peeking_model_is_caught_and_honest_models_pass(city) -> None:  # type: 
 
 def test_oracle_predicts_truth_with_poisson_quantiles(city) -> None:  # type: ignore[no-untyped-def]
     origin = pd.Timestamp("2022-03-07")
-    forecast = Oracle(truth=city["truth"]).fit(build_history(city, origin=origin, freq="W")).predict(3)
+    forecast = Oracle(truth=city["truth"]).fit(History.from_frames(city, origin=origin, freq="W")).predict(3)
     truth = city["truth"].merge(forecast, on=["area_code", "category", "period_start"])
     assert len(truth) == 12 * 2 * 3
     np.testing.assert_allclose(truth["mean"], truth["intensity"])
@@ -178,11 +176,11 @@ def test_compact_incidents_keep_the_values_sorted_by_period(city) -> None:  # ty
     pd.testing.assert_frame_equal(got.sort_values(keys).reset_index(drop=True), expected, check_dtype=False)
 
 
-def test_fold_history_is_the_build_history_cut_as_a_slice(city) -> None:  # type: ignore[no-untyped-def]
+def test_fold_history_is_the_from_frames_cut_as_a_slice(city) -> None:  # type: ignore[no-untyped-def]
     origin = pd.Timestamp("2022-03-07")
     compact = compact_incidents(city["incidents"])
     history = fold_history(city, compact, origin=origin, freq="W")
-    built = build_history(city, origin=origin, freq="W")
+    built = History.from_frames(city, origin=origin, freq="W")
     assert np.shares_memory(history.incidents["count"].to_numpy(), compact["count"].to_numpy())
     keys = ["area_code", "category", "period_start"]
     as_text = history.incidents.astype({k: str for k in ("area_code", "freq", "category", "source")})

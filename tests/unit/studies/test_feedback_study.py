@@ -14,7 +14,7 @@ from pulsetwin.cli.feedback import register
 from pulsetwin.exceptions import ParameterError, SchemaError
 from pulsetwin.reports.html import render_report
 from pulsetwin.store import Store
-from pulsetwin.twin.feedback_study import (
+from pulsetwin.studies.feedback_study import (
     KIND,
     FeedbackStudy,
     StudySettings,

@@ -30,7 +30,7 @@ import pandas as pd
 
 from pulsetwin.exceptions import bad_parameter
 from pulsetwin.models.base import Freq, History, Model, future_periods
-from pulsetwin.twin.policies import Policy
+from pulsetwin.studies.policies import Policy
 
 Learner = Literal["naive", "ipw", "reported_only"]
 LEARNERS: tuple[str, ...] = get_args(Learner)

@@ -1,6 +1,6 @@
 """Scenarios: a patrol policy and/or an intervention, simulated as Monte-Carlo runs against a baseline.
 
-Both arms run the closed patrol loop (:mod:`pulsetwin.twin.loop`) from the same base rates and, run by run,
+Both arms run the closed patrol loop (:mod:`pulsetwin.studies.loop`) from the same base rates and, run by run,
 the same random seed (common random numbers), so a difference per area is the scenario's doing, not noise of
 two unrelated draws. Effects of interventions are never invented: the spec must state a range for each, and
 every run draws its effect uniformly inside that range.
@@ -57,11 +57,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pulsetwin.audit.feedback import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.exceptions import Location, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
-from pulsetwin.twin.loop import LEARNERS, simulate_loop
-from pulsetwin.twin.policies import POLICY_KINDS, Policy
+from pulsetwin.metrics.allocation import exposure_disparity, gini, lock_in, misallocation
+from pulsetwin.studies.loop import LEARNERS, simulate_loop
+from pulsetwin.studies.policies import POLICY_KINDS, Policy
 
 OUTCOMES = ("offences", "recorded", "patrol")
 METRICS = ("patrol_gini", "lock_in", "misallocation", "exposure_disparity")
