@@ -32,6 +32,7 @@ def build_store(directory: Path, *, seed: int = 3, years: int = 2) -> Fixture:
     periods ahead, so the whole build takes a few seconds.
     """
     from pulsetwin.evaluation.runs import run_forecast
+    from pulsetwin.schema.periods import Freq
     from pulsetwin.twin.generate import generate_twin
 
     twin = generate_twin("heerlen", seed=seed, years=years)
@@ -44,7 +45,7 @@ def build_store(directory: Path, *, seed: int = 3, years: int = 2) -> Fixture:
             {**frames, "incidents": incidents[incidents["freq"] == "W"]}, source=f"twin:{seed}"
         )
         run = run_forecast(
-            store, model="naive_mean_k", freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
+            store, model="naive_mean_k", freq=Freq.W, horizon=2, folds=2, candidates=[], scheduler="serial",
             naive=["naive_last", "naive_mean_k"], n_boot=100, seed=seed,
         )  # fmt: skip
         store.save_run("audit", metrics={"disparity": {"ratio": 1.2, "lo": 0.9, "hi": 1.6}}, status="done")

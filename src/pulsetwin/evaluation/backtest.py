@@ -32,8 +32,9 @@ from pulsetwin.evaluation.skill import skill_table
 from pulsetwin.evaluation.splits import Fold, rolling_origins
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
-from pulsetwin.models.base import Freq, History, Model
+from pulsetwin.models.base import History, Model
 from pulsetwin.schema.geometry import NO_GEOMETRY, geometry_state
+from pulsetwin.schema.periods import Freq
 
 KEYS = ["area_code", "category", "period_start"]
 POINT_METRICS = (
@@ -196,7 +197,7 @@ def backtest(
     store_or_frames: FrameSource | Mapping[str, pd.DataFrame],
     *,
     models: Sequence[str | Model] | None = None,
-    freq: Freq = "W",
+    freq: Freq = Freq.W,
     horizon: int = 4,
     folds: int | None = 3,
     step: int | None = None,

@@ -25,7 +25,8 @@ from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.oracle import ORACLE_NAME
 from pulsetwin.evaluation.splits import period_grid
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
-from pulsetwin.models.base import Freq, Model, future_periods
+from pulsetwin.models.base import Model, future_periods
+from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import FORECASTS, INCIDENTS
 from pulsetwin.store.log import canonical_detail
 from pulsetwin.store.runs import new_run_id
@@ -86,7 +87,7 @@ def run_forecast(
     store: Store,
     *,
     model: str | Model = BEST,
-    freq: Freq = "W",
+    freq: Freq = Freq.W,
     horizon: int = 4,
     origin: str | pd.Timestamp | None = None,
     categories: Sequence[str] | None = None,

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pulsetwin.exceptions import bad_parameter
-from pulsetwin.models.base import Freq, future_periods
+from pulsetwin.models.base import future_periods
+from pulsetwin.schema.periods import Freq
 
 SEASON: dict[str, int] = {"W": 52, "M": 12}
 """Periods per year: the default minimum training length, so a seasonal naive baseline has one season."""

@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from pulsetwin.exceptions import StoreError
+from pulsetwin.schema.periods import Freq
 from pulsetwin.store.log import canonical_detail
 
 RUNS_DDL = (
@@ -41,7 +42,7 @@ class RunRecord:
     metrics: dict[str, Any]
     status: str
     origin: pd.Timestamp | None
-    freq: str | None
+    freq: Freq | None
     horizon: int | None
 
 
@@ -85,10 +86,11 @@ def fetch_run(connection: duckdb.DuckDBPyConnection, run_id: str) -> RunRecord:
         raise StoreError(f"no run '{run_id}' in the store. Fix: list runs with Store.runs()")
     row = rows[0]
     origin = None if row[9] is None else pd.Timestamp(row[9])
+    freq = None if row[10] is None else Freq.parse(row[10], f"the stored run '{run_id}'")
     horizon = None if row[11] is None else int(row[11])
     return RunRecord(
         row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], json.loads(row[7]), row[8],
-        origin, row[10], horizon,
+        origin, freq, horizon,
     )  # fmt: skip
 
 
