@@ -31,7 +31,10 @@ def build_store(directory: Path, *, seed: int = 3, years: int = 2) -> Fixture:
     The twin is the ``heerlen`` preset; the forecast run uses the naive baselines only (fast), weekly, two
     periods ahead, so the whole build takes a few seconds.
     """
+    from pulsetwin.evaluation.lineup import Lineup
     from pulsetwin.evaluation.runs import run_forecast
+    from pulsetwin.evaluation.skill import SkillSettings
+    from pulsetwin.evaluation.splits import RollingOrigin
     from pulsetwin.schema.periods import Freq
     from pulsetwin.twin.generate import generate_twin
 
@@ -45,8 +48,9 @@ def build_store(directory: Path, *, seed: int = 3, years: int = 2) -> Fixture:
             {**frames, "incidents": incidents[incidents["freq"] == "W"]}, source=f"twin:{seed}"
         )
         run = run_forecast(
-            store, model="naive_mean_k", freq=Freq.W, horizon=2, folds=2, candidates=[], scheduler="serial",
-            naive=["naive_last", "naive_mean_k"], n_boot=100, seed=seed,
+            store, RollingOrigin(Freq.W, horizon=2, folds=2), model="naive_mean_k",
+            lineup=Lineup(models=(), naive=("naive_last", "naive_mean_k")), skill=SkillSettings(n_boot=100, seed=seed),
+            scheduler="serial",
         )  # fmt: skip
         store.save_run("audit", metrics={"disparity": {"ratio": 1.2, "lo": 0.9, "hi": 1.6}}, status="done")
         store.save_run("scenario", metrics={"name": "patrol", "summary": ["no effect is invented"]})
