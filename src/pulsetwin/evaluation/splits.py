@@ -162,7 +162,7 @@ def _origin_stamps(origins: Sequence[str | pd.Timestamp], freq: Freq) -> tuple[p
     """Explicit origins as sorted Timestamps; refuse none, duplicates and dates that start no period."""
     if isinstance(origins, str) or not isinstance(origins, Sequence):
         raise bad_parameter("origins", OWNER, "a sequence of dates", origins)
-    stamps = sorted(pd.Timestamp(o) for o in origins)
+    stamps = sorted(_date(o) for o in origins)
     if not stamps:
         raise bad_parameter("origins", OWNER, "a non-empty list of dates", list(origins))
     for stamp in stamps:
@@ -173,6 +173,14 @@ def _origin_stamps(origins: Sequence[str | pd.Timestamp], freq: Freq) -> tuple[p
     if len(set(stamps)) != len(stamps):
         raise bad_parameter("origins", OWNER, "distinct dates", [str(s.date()) for s in stamps])
     return tuple(stamps)
+
+
+def _date(value: str | pd.Timestamp) -> pd.Timestamp:
+    """An origin as a Timestamp; refuse text that is no date."""
+    try:
+        return pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise bad_parameter("origins", OWNER, "ISO dates YYYY-MM-DD", value) from None
 
 
 def _origin_positions(grid: pd.DatetimeIndex, origins: Sequence[pd.Timestamp], freq: Freq) -> list[int]:

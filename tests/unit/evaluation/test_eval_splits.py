@@ -79,6 +79,7 @@ def test_period_starts_off_the_grid_are_refused() -> None:
         ({"freq": "W", "horizon": 4, "origins": ()}, "non-empty"),
         ({"freq": "W", "horizon": 4, "origins": "2021-01-04"}, "a sequence of dates"),
         ({"freq": "W", "horizon": 4, "origins": ("2021-01-04", "2021-01-04")}, "distinct dates"),
+        ({"freq": "W", "horizon": 4, "origins": ("2021-13-45",)}, "ISO dates YYYY-MM-DD. Got '2021-13-45'"),
     ],
 )
 def test_a_bad_design_is_refused_when_built_before_any_data_is_read(
