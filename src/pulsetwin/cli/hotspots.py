@@ -162,7 +162,7 @@ def grid_backtest_command(
     best baseline with its bootstrap interval, and a verdict per model; writes the full result to ``json_out``.
     """
     if origins < 1:
-        raise bad_parameter("origins", "backtest --grid", "an integer >= 1", origins)
+        raise bad_parameter("origins", "backtest-grid", "an integer >= 1", origins)
     events, areas, covariates = read_inputs(db)
     names = [m.strip() for m in models.split(",") if m.strip()] if models else list(MODELS)
     result = run_grid_backtest(
