@@ -26,6 +26,9 @@ import pyarrow as pa
 from memory import peak_gb, reset_peak, resident_gb
 
 from pulsetwin.evaluation.backtest import backtest
+from pulsetwin.evaluation.lineup import Lineup
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.models.registry import make_model
 from pulsetwin.store.frames import compact_frame, compact_incidents
 from pulsetwin.twin.generate import generate_twin
@@ -55,8 +58,8 @@ def run_backtest(folder: Path, model: str, folds: int, horizon: int, seed: int) 
     reset_peak()
     start = time.perf_counter()
     result = backtest(
-        tables, models=[model], freq="W", horizon=horizon, folds=folds, scheduler="serial", n_boot=200,
-        seed=seed,
+        tables, RollingOrigin("W", horizon, folds), Lineup(models=[model]), skill=SkillSettings(n_boot=200, seed=seed),
+        scheduler="serial",
     )  # fmt: skip
     row = result.summary.set_index("model").loc[model]
     print(

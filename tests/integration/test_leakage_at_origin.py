@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pulsetwin.evaluation.lineup import Lineup
 from pulsetwin.evaluation.runs import run_forecast
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.hotspots import hotspot_map
 from pulsetwin.hotspots.registry import model_names as hotspot_model_names
 from pulsetwin.models.base import History
@@ -117,8 +120,8 @@ def test_forecast_best_through_a_store_does_not_move(
         with Store(tmp_path / f"s{i}.duckdb") as store:
             store.import_frames(frames, source="test")
             run = run_forecast(
-                store, model="best", freq="M", horizon=2, origin=origin, folds=2, n_boot=200,
-                candidates=["glm"], scheduler="serial",
+                store, RollingOrigin("M", horizon=2, folds=2), model="best", origin=origin,
+                lineup=Lineup(models=["glm"]), skill=SkillSettings(n_boot=200), scheduler="serial",
             )  # fmt: skip
             runs.append(run)
     before, after = runs

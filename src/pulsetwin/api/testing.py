@@ -33,7 +33,11 @@ def build_store(directory: Path, *, seed: int = 3, years: int = 2) -> Fixture:
     backtest of the store adds the oracle and the origin oracle as on any generated twin; the forecast run uses
     the naive baselines only (fast), weekly, two periods ahead, so the whole build takes a few seconds.
     """
+    from pulsetwin.evaluation.lineup import Lineup
     from pulsetwin.evaluation.runs import run_forecast
+    from pulsetwin.evaluation.skill import SkillSettings
+    from pulsetwin.evaluation.splits import RollingOrigin
+    from pulsetwin.schema.periods import Freq
     from pulsetwin.twin.generate import generate_twin
 
     twin = generate_twin("heerlen", seed=seed, years=years)
@@ -51,8 +55,9 @@ def build_store(directory: Path, *, seed: int = 3, years: int = 2) -> Fixture:
             source=str(twin.source),
         )
         run = run_forecast(
-            store, model="naive_mean_k", freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
-            naive=["naive_last", "naive_mean_k"], n_boot=100, seed=seed,
+            store, RollingOrigin(Freq.W, horizon=2, folds=2), model="naive_mean_k",
+            lineup=Lineup(models=(), naive=("naive_last", "naive_mean_k")), skill=SkillSettings(n_boot=100, seed=seed),
+            scheduler="serial",
         )  # fmt: skip
         store.save_run(
             RunKind.AUDIT, metrics={"disparity": {"ratio": 1.2, "lo": 0.9, "hi": 1.6}}, status=RunStatus.DONE

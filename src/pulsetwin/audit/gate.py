@@ -36,7 +36,7 @@ from pulsetwin.audit.disparity import (
 from pulsetwin.audit.measurement import has_offence_truth, measurement_summary, mitigation_comparison
 from pulsetwin.audit.proxies import ProxyResult, model_features, proxy_strength
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
-from pulsetwin.models.base import Freq, History
+from pulsetwin.models.base import History
 from pulsetwin.schema.variables import INCOME, RESIDENTS, VariableNames, has_variable, missing_variable
 from pulsetwin.store.runs import RunKind, RunStatus
 
@@ -280,8 +280,7 @@ def _refit_last_fold(run: RunRecord, frames: dict[str, pd.DataFrame]) -> tuple[p
             f"{params}: {error}. Fix: audit the run on a store holding its forecast periods"
         ) from None
     categories = run.params.get("categories")
-    freq: Freq = "M" if run.freq == "M" else "W"
-    history = History.from_frames(frames, origin=origin, freq=freq, categories=categories)
+    history = History.from_frames(frames, origin=origin, freq=run.freq, categories=categories)
     return model.fit(history).predict(run.horizon, run_id=f"audit-{run.run_id}"), origin
 
 
@@ -306,7 +305,9 @@ def audit_run(
     run = _get_run(store, run_id)
     if run.kind != "forecast":
         raise ParameterError(f"run '{run_id}' is a {run.kind} run; the audit needs a forecast run")
-    freq: Freq = "M" if run.freq == "M" else "W"
+    if run.freq is None:
+        raise StoreError(f"run '{run_id}' records no freq. Fix: audit a run made by `pulsetwin forecast`")
+    freq = run.freq
     forecasts = store.read("forecasts", where={"run_id": run_id})
     if forecasts.empty:
         raise StoreError(f"run '{run_id}' has no stored forecasts. Fix: re-run `pulsetwin forecast`")

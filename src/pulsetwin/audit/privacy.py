@@ -19,7 +19,7 @@ import pandas as pd
 
 from pulsetwin.evaluation.frequency import choose_freq, stored_freqs
 from pulsetwin.exceptions import ParameterError, PulsetwinError, StoreError, bad_parameter
-from pulsetwin.models.base import Freq
+from pulsetwin.schema.periods import Freq
 from pulsetwin.store.privacy_budget import Budget, read_budget, write_budget
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ class Release:
 
 
 def _incident_table(
-    store: Store, freq: str | None, rows: str, columns: str
+    store: Store, freq: Freq | None, rows: str, columns: str
 ) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...], str, Freq]:
     """The incidents at one frequency as a (rows, columns) count array with labels (NaN where a count is
     withheld), and that frequency: ``freq``, or the store's only one (both summed would count every incident
@@ -225,7 +225,7 @@ def public_export(
     rounding: int = DEFAULT_ROUNDING,
     dp_epsilon: float | None = None,
     seed: int | None = None,
-    freq: str | None = None,
+    freq: Freq | None = None,
     rows: Literal["area", "wijk"] = "area",
     columns: Literal["category", "period"] = "category",
     epsilon_total: float | None = None,

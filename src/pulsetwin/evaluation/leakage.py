@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import LeakageError
-from pulsetwin.models.base import Freq, History, Model
+from pulsetwin.models.base import History, Model
+from pulsetwin.schema.periods import Freq
 
 
 def perturb_future(
@@ -53,7 +54,7 @@ def check_no_peeking(
     frames: Mapping[str, pd.DataFrame],
     origin: pd.Timestamp | str,
     *,
-    freq: Freq = "W",
+    freq: Freq = Freq.W,
     horizon: int = 1,
     seed: int = 0,
 ) -> None:

@@ -208,7 +208,7 @@ def run_grid_backtest(
     step_days: int | None = None,
     last_origin: pd.Timestamp | None = None,
     models: Sequence[str] = MODELS,
-    mask: Mask = "events",
+    mask: Mask = Mask.EVENTS,
     grid_origin: tuple[int, int] | None = None,
     areas: pd.DataFrame | None = None,
     covariates: pd.DataFrame | None = None,

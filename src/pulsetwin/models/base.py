@@ -10,15 +10,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import pandas as pd
 
 from pulsetwin.exceptions import LeakageError, NotFittedError, ParameterError, bad_parameter
-from pulsetwin.schema.periods import PANDAS_FREQ
+from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import FORECASTS
-
-Freq = Literal["W", "M"]
 
 
 @dataclass(frozen=True)
@@ -165,7 +163,7 @@ def check_horizon(horizon: int, owner: str) -> None:
 
 def future_periods(origin: pd.Timestamp, freq: Freq, horizon: int) -> pd.DatetimeIndex:
     """The ``horizon`` period starts from ``origin`` on (Mondays for W, month starts for M)."""
-    return pd.date_range(origin, periods=horizon, freq=PANDAS_FREQ[freq])
+    return Freq(freq).periods(origin, horizon)
 
 
 def empty_forecasts() -> pd.DataFrame:

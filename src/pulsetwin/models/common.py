@@ -11,12 +11,13 @@ import pandas as pd
 
 from pulsetwin.exceptions import ParameterTypeError, bad_parameter
 from pulsetwin.features.panel import Panel, build_panel
-from pulsetwin.models.base import Freq, History, Model, check_horizon, future_periods
+from pulsetwin.models.base import History, Model, check_horizon, future_periods
 from pulsetwin.models.intervals import nb_quantiles
+from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import FORECASTS
 
-SEASON: Final[dict[str, int]] = {"W": 52, "M": 12}
-"""Periods per year."""
+SEASON: Final[dict[str, int]] = {freq: freq.periods_per_year for freq in Freq}
+"""Periods per year (:attr:`~pulsetwin.schema.periods.Freq.periods_per_year`)."""
 STEPS: Final[dict[str, int]] = {"W": 4, "M": 3}
 """Forecast steps that get their own coefficients and dispersion; later steps reuse the last one."""
 

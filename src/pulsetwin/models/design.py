@@ -28,9 +28,10 @@ from pulsetwin.features.covariates import covariate_matrix
 from pulsetwin.features.lags import shrunk_log_ratio, window_sums
 from pulsetwin.features.panel import Panel
 from pulsetwin.features.spatial import has_geometry, neighbour_matrix, spatial_lag
-from pulsetwin.models.base import Freq, History
+from pulsetwin.models.base import History
 from pulsetwin.models.common import SEASON
 from pulsetwin.models.intervals import fit_nb_size
+from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import DRIVER_GROUPS
 
 ETA_LIMIT = 30.0

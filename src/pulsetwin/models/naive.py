@@ -18,9 +18,10 @@ import numpy as np
 from pulsetwin.exceptions import bad_parameter
 from pulsetwin.features.lags import lag_values, last_observed, rolling_means, window_sums
 from pulsetwin.features.panel import Panel
-from pulsetwin.models.base import Freq, History
+from pulsetwin.models.base import History
 from pulsetwin.models.common import SEASON, STEPS, PanelModel
 from pulsetwin.models.intervals import MAX_SIZE, fit_nb_size
+from pulsetwin.schema.periods import Freq
 
 DEFAULT_K: Final[dict[str, int]] = {"W": 4, "M": 3}
 

@@ -34,9 +34,10 @@ from pulsetwin.hotspots.etas import ETAS
 from pulsetwin.hotspots.kde import smoothed_image
 from pulsetwin.hotspots.prepare import check_events
 from pulsetwin.hotspots.registry import make_model as make_hotspot
-from pulsetwin.models.base import Freq, History, Model, check_horizon, future_periods
+from pulsetwin.models.base import History, Model, check_horizon, future_periods
 from pulsetwin.models.common import SEASON, STEPS, check_history, forecast_frame
 from pulsetwin.models.intervals import MAX_SIZE, fit_nb_size, nb_quantiles
+from pulsetwin.schema.periods import Freq
 
 SUPPORTED: Final = ("kde", "prospective", "etas")
 """Grid models that map events to expected counts per cell."""

@@ -15,8 +15,8 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from pulsetwin.models.base import Freq, History
-from pulsetwin.schema.periods import PANDAS_FREQ
+from pulsetwin.models.base import History
+from pulsetwin.schema.periods import Freq
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class SimulatedPanel:
     intensity: np.ndarray
     counts: np.ndarray
 
-    def history(self, origin_index: int, freq: Freq = "W") -> History:
+    def history(self, origin_index: int, freq: Freq = Freq.W) -> History:
         """The History at ``periods[origin_index]`` (incidents strictly before it)."""
         origin = self.periods[origin_index]
         before = self.incidents[self.incidents["period_start"] < origin].reset_index(drop=True)
@@ -45,7 +45,7 @@ def simulate_panel(
     seed: int,
     side: int = 6,
     periods: int = 104,
-    freq: Freq = "W",
+    freq: Freq = Freq.W,
     categories: tuple[str, ...] = ("burglary_residential", "violence"),
     base: float = 0.8,
     covariate_effects: tuple[float, float] = (0.5, -0.3),
@@ -69,7 +69,7 @@ def simulate_panel(
     x0, y0 = 180000 + xs.ravel(), 320000 + ys.ravel()
     codes = tuple(f"C{x}_{y}" for x, y in zip(x0, y0, strict=True))
     start = pd.Timestamp("2021-01-04" if freq == "W" else "2021-01-01")
-    stamps = pd.date_range(start, periods=periods, freq=PANDAS_FREQ[freq]).as_unit("ns")
+    stamps = pd.date_range(start, periods=periods, freq=Freq(freq).pandas_alias).as_unit("ns")
     z = rng.normal(size=(n_a, 2))
     theta = rng.gamma(area_shape, 1.0 / area_shape, size=n_a)
     frac = (np.asarray(stamps.day_of_year, dtype=float) + (3.5 if freq == "W" else 15.2)) / 365.2425

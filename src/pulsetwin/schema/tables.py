@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from pulsetwin.schema.periods import Freq
+
 CRS_EPSG: Final = 28992
 CRS_NAME: Final = "EPSG:28992"
-FREQS: Final = ("W", "M")
+FREQS: Final = tuple(freq.value for freq in Freq)
+"""The canonical freq letters, as stored (see :class:`~pulsetwin.schema.periods.Freq`)."""
 AREA_LEVELS: Final = ("gemeente", "wijk", "buurt", "cell")
 
 

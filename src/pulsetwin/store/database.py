@@ -31,6 +31,7 @@ from pulsetwin.exceptions import (
     StoreError,
     bad_parameter,
 )
+from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
 from pulsetwin.store.digest import EMPTY, Digest, TableChange, digest_rows
@@ -589,12 +590,14 @@ class Store:
         metrics: Mapping[str, Any] | None = None,
         status: RunStatus = RunStatus.DONE,
         origin: pd.Timestamp | None = None,
-        freq: str | None = None,
+        freq: Freq | str | None = None,
         horizon: int | None = None,
         run_id: str | None = None,
         actor: str = "cli",
     ) -> RunRecord:
-        """Record a forecast/backtest/audit run (and log it); ``run_id`` is derived when not given."""
+        """Record a forecast/backtest/audit run (and log it); ``run_id`` is derived when not given.
+
+        A ``freq`` other than ``W`` or ``M`` is refused before anything is written."""
         from pulsetwin import __version__
         from pulsetwin.store.log import canonical_detail
 
@@ -604,7 +607,8 @@ class Store:
         run = RunRecord(
             run_id or new_run_id(kind, model, canonical_detail(params_dict), data_hash, created_at),
             created_at, kind, model, params_dict, data_hash, code_version or __version__, dict(metrics or {}),
-            status, None if origin is None else pd.Timestamp(origin), freq, horizon,
+            status, None if origin is None else pd.Timestamp(origin),
+            None if freq is None else Freq.parse(freq, "Store.save_run"), horizon,
         )  # fmt: skip
         with self.transaction():
             insert_run(self._con, run)

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from pulsetwin.exceptions import StoreError
+from pulsetwin.schema.periods import Freq
 from pulsetwin.store.log import canonical_detail
 
 
@@ -87,7 +88,7 @@ class RunRecord:
     metrics: dict[str, Any]
     status: RunStatus
     origin: pd.Timestamp | None
-    freq: str | None
+    freq: Freq | None
     horizon: int | None
 
 
@@ -131,12 +132,13 @@ def fetch_run(connection: duckdb.DuckDBPyConnection, run_id: str) -> RunRecord:
         raise StoreError(f"no run '{run_id}' in the store. Fix: list runs with Store.runs()")
     row = rows[0]
     origin = None if row[9] is None else pd.Timestamp(row[9])
+    freq = None if row[10] is None else Freq.parse(row[10], f"the stored run '{run_id}'")
     horizon = None if row[11] is None else int(row[11])
     kind = run_word(RunKind, row[2], run_id=row[0])
     status = run_word(RunStatus, row[8], run_id=row[0])
     return RunRecord(
         row[0], row[1], kind, row[3], json.loads(row[4]), row[5], row[6], json.loads(row[7]), status,
-        origin, row[10], horizon,
+        origin, freq, horizon,
     )  # fmt: skip
 
 

@@ -12,7 +12,10 @@ from pandas.errors import Pandas4Warning
 
 from pulsetwin.api import Settings, create_app
 from pulsetwin.api.testing import Fixture, build_store
+from pulsetwin.evaluation.lineup import Lineup
 from pulsetwin.evaluation.runs import run_forecast
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.models.explain import DRIVERS
 from pulsetwin.store.database import Store
 
@@ -392,8 +395,8 @@ def test_area_forecast_gives_the_models_own_explanation_for_a_glm_run(tmp_path: 
         fixture = build_store(tmp_path)
         with Store(fixture.db) as store:
             glm = run_forecast(
-                store, model="glm", freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
-                naive=["naive_last"], n_boot=50, seed=3, categories=["violence"],
+                store, RollingOrigin("W", horizon=2, folds=2), model="glm", lineup=Lineup(naive=["naive_last"]),
+                skill=SkillSettings(n_boot=50, seed=3), scheduler="serial", categories=["violence"],
             )  # fmt: skip
     expected = glm.forecasts.sort_values(["period_start", "area_code"]).iloc[0]
     url = f"{V1}/forecasts/{{}}/areas/{expected['area_code']}"

@@ -9,23 +9,26 @@ from eval_toys import HistMean, LastValue, Peeker, Seasonal
 
 from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest, fold_history
 from pulsetwin.evaluation.leakage import check_no_peeking
+from pulsetwin.evaluation.lineup import Lineup
 from pulsetwin.evaluation.oracle import Oracle
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.exceptions import LeakageError, ParameterError, SchemaError
 from pulsetwin.models.base import History
 from pulsetwin.models.registry import make_model
 from pulsetwin.store.frames import compact_incidents
+
+W4 = RollingOrigin("W", horizon=4, folds=4)
 
 
 @pytest.fixture(scope="module")
 def result(city: dict[str, pd.DataFrame]):  # type: ignore[no-untyped-def]
     return backtest(
         city,
-        models=[Seasonal()],
-        naive=[HistMean(), LastValue()],
-        horizon=4,
-        folds=4,
+        W4,
+        Lineup(models=[Seasonal()], naive=[HistMean(), LastValue()]),
+        skill=SkillSettings(n_boot=300),
         scheduler="serial",
-        n_boot=300,
     )
 
 
@@ -65,36 +68,29 @@ def test_pooled_metrics_match_a_direct_computation(city, result) -> None:  # typ
 
 
 def test_same_seed_same_result(city) -> None:  # type: ignore[no-untyped-def]
-    kwargs = {
-        "models": [Seasonal()],
-        "naive": [HistMean()],
-        "horizon": 2,
-        "folds": 2,
-        "scheduler": "serial",
-        "n_boot": 50,
-        "seed": 3,
-    }
-    a, b = backtest(city, **kwargs), backtest(city, **kwargs)
+    design, lineup = RollingOrigin("W", horizon=2, folds=2), Lineup(models=[Seasonal()], naive=[HistMean()])
+    skill = SkillSettings(n_boot=50, seed=3)
+    a = backtest(city, design, lineup, skill=skill, scheduler="serial")
+    b = backtest(city, design, lineup, skill=skill, scheduler="serial")
     pd.testing.assert_frame_equal(a.summary, b.summary)
 
 
 def test_process_pool_gives_the_serial_result(city) -> None:  # type: ignore[no-untyped-def]
     # Registry models: test-local classes from conftest cannot be pickled into pool workers under xdist.
-    kwargs = {
-        "models": [make_model("naive_seasonal")],
-        "naive": [make_model("naive_hist")],
-        "horizon": 2,
-        "folds": 2,
-        "n_boot": 50,
-    }
-    serial = backtest(city, scheduler="serial", **kwargs)
-    pooled = backtest(city, scheduler="local", workers=2, **kwargs)
+    design = RollingOrigin("W", horizon=2, folds=2)
+    lineup = Lineup(models=[make_model("naive_seasonal")], naive=[make_model("naive_hist")])
+    serial = backtest(city, design, lineup, skill=SkillSettings(n_boot=50), scheduler="serial")
+    pooled = backtest(city, design, lineup, skill=SkillSettings(n_boot=50), scheduler="local", workers=2)
     pd.testing.assert_frame_equal(serial.scores, pooled.scores)
 
 
 def test_naive_baselines_are_added_when_not_listed(city) -> None:  # type: ignore[no-untyped-def]
     result = backtest(
-        city, models=[], naive=[LastValue()], horizon=2, folds=1, scheduler="serial", n_boot=20, oracle=False
+        city,
+        RollingOrigin("W", horizon=2, folds=1),
+        Lineup(models=[], naive=[LastValue()], oracle=False),
+        skill=SkillSettings(n_boot=20),
+        scheduler="serial",
     )
     assert list(result.summary["model"]) == ["t_last"]
 
@@ -108,12 +104,10 @@ def test_withheld_counts_are_not_scored(city) -> None:  # type: ignore[no-untype
     )
     result = backtest(
         {**city, "incidents": incidents},
-        models=[],
-        naive=[HistMean()],
-        horizon=1,
-        folds=1,
+        RollingOrigin("W", horizon=1, folds=1),
+        Lineup(models=[], naive=[HistMean()]),
+        skill=SkillSettings(n_boot=20),
         scheduler="serial",
-        n_boot=20,
     )
     assert (result.scores["n"] == 11).all()
 
@@ -122,16 +116,45 @@ def test_missing_areas_and_unknown_categories_are_refused(city) -> None:  # type
     with pytest.raises(SchemaError, match="no geometry"):
         backtest(
             {**city, "areas": city["areas"].iloc[1:]},
-            models=[],
-            naive=[HistMean()],
-            horizon=1,
-            folds=1,
+            RollingOrigin("W", horizon=1, folds=1),
+            Lineup(models=[], naive=[HistMean()]),
             scheduler="serial",
         )
     with pytest.raises(ParameterError, match="categories"):
-        backtest(city, models=[], naive=[HistMean()], categories=["arson"], scheduler="serial")
+        backtest(city, W4, Lineup(models=[], naive=[HistMean()]), categories=["arson"], scheduler="serial")
     with pytest.raises(ParameterError, match="oracle"):
-        backtest(city, models=["oracle"], naive=[HistMean()], scheduler="serial")
+        Lineup(models=["oracle"], naive=[HistMean()])
+
+
+def test_two_different_models_of_one_name_are_refused(city) -> None:  # type: ignore[no-untyped-def]
+    """A second model of one name would file its scores under the first's row: refused, naming both."""
+    design = RollingOrigin("W", horizon=1, folds=1)
+    with pytest.raises(ParameterError, match=r"two different models .* named 'naive_mean_k'.*k=None.*k=8"):
+        backtest(city, design, Lineup(models=[make_model("naive_mean_k", k=8)], naive=["naive_mean_k"]))
+    with pytest.raises(ParameterError, match=r"named 't_hist' \(HistMean\(\) and _Renamed\(\)"):
+        backtest(city, design, Lineup(models=[_Renamed()], naive=[HistMean()]), scheduler="serial")
+    # The same model named twice (a naive baseline also listed as a candidate) is scored once.
+    once = backtest(
+        city,
+        design,
+        Lineup(models=[make_model("naive_mean_k")], naive=["naive_mean_k"], oracle=False),
+        skill=SkillSettings(n_boot=20),
+        scheduler="serial",
+    )
+    assert list(once.summary["model"]) == ["naive_mean_k"]
+
+
+class _Renamed(Peeker):
+    """Another model that claims HistMean's name."""
+
+    name = "t_hist"
+
+
+def test_settings_objects_of_the_wrong_type_are_refused(city) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match=r"'design' parameter of backtest must be a RollingOrigin\. Got dict"):
+        backtest(city, {"freq": "W", "horizon": 1})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"'lineup' parameter of backtest must be a Lineup\. Got list"):
+        backtest(city, W4, [HistMean()])  # type: ignore[arg-type]
 
 
 def test_history_is_cut_strictly_before_the_origin(city) -> None:  # type: ignore[no-untyped-def]
@@ -200,8 +223,8 @@ def test_categorical_input_frames_give_the_text_result(city, result) -> None:  #
         "truth": city["truth"].astype({k: "category" for k in ("area_code", "category", "freq")}),
     }
     again = backtest(
-        frames, models=[Seasonal()], naive=[HistMean(), LastValue()], horizon=4, folds=4, scheduler="serial",
-        n_boot=300,
+        frames, W4, Lineup(models=[Seasonal()], naive=[HistMean(), LastValue()]), skill=SkillSettings(n_boot=300),
+        scheduler="serial",
     )  # fmt: skip
     pd.testing.assert_frame_equal(again.scores, result.scores)
     pd.testing.assert_frame_equal(again.summary, result.summary)

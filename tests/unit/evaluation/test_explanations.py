@@ -13,7 +13,10 @@ import pytest
 from pandas.errors import Pandas4Warning
 
 import pulsetwin.evaluation.runs as runs_module
+from pulsetwin.evaluation.lineup import Lineup
 from pulsetwin.evaluation.runs import ForecastRun, run_forecast
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.models.explain import DRIVERS
 from pulsetwin.store.database import Store
 from pulsetwin.store.explanations import read_explanation, read_explanations
@@ -43,8 +46,8 @@ def forecast(store: Store, model: str) -> ForecastRun:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Pandas4Warning)
         return run_forecast(
-            store, model=model, freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
-            naive=["naive_last"], n_boot=50, seed=5,
+            store, RollingOrigin("W", horizon=2, folds=2), model=model, lineup=Lineup(naive=["naive_last"]),
+            skill=SkillSettings(n_boot=50, seed=5), scheduler="serial",
         )  # fmt: skip
 
 
