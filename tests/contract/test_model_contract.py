@@ -12,8 +12,8 @@ import pytest
 from pulsetwin.exceptions import NotFittedError, ParameterError
 from pulsetwin.models.base import History, Model, future_periods
 from pulsetwin.models.registry import MODELS, make_model, naive_names
-from pulsetwin.models.testing import SimulatedPanel, simulate_panel
 from pulsetwin.schema.tables import FORECASTS
+from pulsetwin.testing.panels import SimulatedPanel, simulate_panel
 
 FAST = {"lgbm": {"n_estimators": 20, "min_data_in_leaf": 10}}
 HORIZON = 5

@@ -12,10 +12,10 @@ import typer
 from pandas.errors import Pandas4Warning
 from typer.testing import CliRunner
 
-from pulsetwin.api.testing import Fixture, build_store
 from pulsetwin.cli.data import register
 from pulsetwin.cli.hotspots import save_map
 from pulsetwin.store.database import Store
+from pulsetwin.testing.fixture_store import Fixture, build_store
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from pulsetwin.evaluation.runs import run_forecast
 from pulsetwin.hotspots import hotspot_map
 from pulsetwin.hotspots.registry import model_names as hotspot_model_names
 from pulsetwin.models.registry import MODELS, make_model
-from pulsetwin.models.testing import SimulatedPanel, simulate_panel
 from pulsetwin.store.database import Store
+from pulsetwin.testing.panels import SimulatedPanel, simulate_panel
 
 FAST = {"lgbm": {"n_estimators": 20, "min_data_in_leaf": 10}}
 VALUES = ["mean", "q05", "q50", "q95"]

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pandas.errors import Pandas4Warning
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture, build_store
+from pulsetwin.testing.fixture_store import Fixture, build_store
 
 
 @pytest.fixture(scope="session")

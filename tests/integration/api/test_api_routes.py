@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from pandas.errors import Pandas4Warning
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture, build_store
 from pulsetwin.evaluation.runs import run_forecast
 from pulsetwin.models.explain import DRIVERS
 from pulsetwin.store.database import Store
+from pulsetwin.testing.fixture_store import Fixture, build_store
 
 V1 = "/api/v1"
 PROTECTED_ROUTES = [

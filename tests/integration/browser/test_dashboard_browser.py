@@ -69,7 +69,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     import uvicorn
 
     from pulsetwin.api import Settings, create_app
-    from pulsetwin.api.testing import build_store
+    from pulsetwin.testing.fixture_store import build_store
 
     with (
         warnings.catch_warnings()

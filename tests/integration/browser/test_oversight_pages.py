@@ -83,7 +83,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
     import uvicorn
 
     from pulsetwin.api import Settings, create_app
-    from pulsetwin.api.testing import build_store
+    from pulsetwin.testing.fixture_store import build_store
 
     out: dict[str, tuple[str, str, dict[str, Any]]] = {}
     running = []

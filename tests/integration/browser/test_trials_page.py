@@ -36,7 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     import uvicorn
 
     from pulsetwin.api import Settings, create_app
-    from pulsetwin.api.testing import add_trials, build_store
+    from pulsetwin.testing.fixture_store import add_trials, build_store
 
     with warnings.catch_warnings():  # schema/periods.py uses DatetimeIndex.dayofweek (pandas 3.1)
         warnings.simplefilter("ignore", Pandas4Warning)
