@@ -3,6 +3,11 @@
 The top layer of the package (beside :mod:`pulsetwin.cli`): it may import every other layer, and no library
 module imports it. Submodules:
 
+* :func:`check_model` — the whole model contract, for area and hotspot models;
 * :mod:`pulsetwin.testing.panels` — small simulated panels with known parameters (not the twin city);
 * :mod:`pulsetwin.testing.fixture_store` — a small populated store for API tests, browser tests and benchmarks.
 """
+
+from pulsetwin.testing.contract import check_model
+
+__all__ = ["check_model"]
