@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.evaluation.frequency import choose_freq, stored_freqs
-from pulsetwin.exceptions import ParameterError, PulsetwinError, StoreError, bad_parameter
+from pulsetwin.exceptions import ParameterError, PrivacyBudgetError, StoreError, bad_parameter
 from pulsetwin.models.base import Freq
 
 if TYPE_CHECKING:
@@ -33,10 +33,6 @@ BUDGET_DDL = (
     "epsilon_spent DOUBLE NOT NULL, epsilon_total DOUBLE NOT NULL, releases BIGINT NOT NULL)"
 )
 POINT_TABLES = ("events",)
-
-
-class PrivacyBudgetError(PulsetwinError, RuntimeError):
-    """A differentially private release would spend more ε than the dataset's budget allows."""
 
 
 # ---------------------------------------------------------------------------------------------- suppression

@@ -9,12 +9,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from pulsetwin.exceptions import PulsetwinError, bad_parameter
+from pulsetwin.exceptions import LeakageError, bad_parameter
 from pulsetwin.models.base import Freq, History, Model
-
-
-class LeakageError(PulsetwinError, RuntimeError):
-    """A History or a model used information from at or after the forecast origin."""
 
 
 def build_history(

@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pulsetwin.exceptions import bad_parameter
+
 DATE_PATTERN: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 TIMESTAMP_PATTERN: Final = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)?"
@@ -118,12 +120,12 @@ def month_start(dates: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
 
 
 def period_start(dates: pd.Series | pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
-    """Snap dates to the start of their ``freq`` period (``W``: Monday, ``M``: 1st); ValueError otherwise."""
+    """Snap dates to the start of their ``freq`` period (``W``: Monday, ``M``: 1st); ParameterError otherwise."""
     if freq == "W":
         return week_start(dates)
     if freq == "M":
         return month_start(dates)
-    raise ValueError(f"freq must be 'W' or 'M', got {freq!r}")
+    raise bad_parameter("freq", "period_start", "'W' or 'M'", freq)
 
 
 def infer_freq(dates: pd.Series | pd.DatetimeIndex) -> str | None:

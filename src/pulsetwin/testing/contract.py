@@ -29,7 +29,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 
-from pulsetwin.evaluation.leakage import build_history
+from pulsetwin.evaluation.leakage import build_history, perturb_future
 from pulsetwin.exceptions import NotFittedError, ParameterError
 from pulsetwin.hotspots.base import GridHistory, HotspotModel
 from pulsetwin.hotspots.prepare import prepare_history
@@ -89,26 +89,14 @@ def _run(check: Callable[..., Any], model: Model | HotspotModel, *args: Any) -> 
 
 
 def _area_case(freq: Freq) -> Case:
-    """A 4 x 4 grid panel with self-excitation and withheld counts, its events, and a planted future."""
+    """A 4 x 4 grid panel with self-excitation and withheld counts, its events, and the same past with another
+    future (:func:`~pulsetwin.evaluation.leakage.perturb_future`: counts, events and covariates)."""
     periods = 70 if freq == "W" else 30
     sim = simulate_panel(seed=3, side=4, periods=periods, freq=freq, excitation=0.1, withheld=0.05)
     origin = pd.Timestamp(sim.periods[periods - 6])
     events = sim.events(seed=4)
     frames = {"incidents": sim.incidents, "areas": sim.areas, "covariates": sim.covariates, "events": events}
-    incidents = sim.incidents.copy()
-    incidents.loc[incidents["period_start"] >= origin, "count"] = 500
-    extra = events[events["occurred_at"] < origin].tail(50)
-    extra = extra.assign(occurred_at=pd.Series(origin, index=extra.index).astype("datetime64[ns]"))
-    extra = extra.assign(event_id="p" + extra["event_id"])
-    covariates = sim.covariates.copy()
-    future_years = covariates["year"] >= origin.year
-    covariates.loc[future_years, "value"] = covariates.loc[future_years, "value"] * 10.0 + 5.0
-    planted = {
-        **frames,
-        "incidents": incidents,
-        "covariates": covariates,
-        "events": pd.concat([events, extra], ignore_index=True),
-    }
+    planted = perturb_future(frames, origin, seed=5)
     return Case(
         build_history(frames, origin=origin, freq=freq), build_history(planted, origin=origin, freq=freq)
     )
@@ -243,8 +231,9 @@ def _fit_output_and_determinism(model: Model | HotspotModel, case: Case) -> Any:
 
 
 def _no_peeking(fitted: Model | HotspotModel, case: Case, expected: Any) -> None:
-    """Counts in and after the origin period, events at and after the origin instant and covariates of the
-    origin's year and later change nothing (``expected``: the output of ``fitted`` on the honest history)."""
+    """Another future (counts and events at or after the origin, covariates of the origin's year and later;
+    events planted at the origin instant for hotspot models) changes nothing (``expected``: the output of
+    ``fitted`` on the honest history)."""
     peeked = _fit(copy.deepcopy(fitted), case.peeked)
     _same(expected, peeked, "data at or after the origin moved the forecast")
 

@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.settings import ServerConfigError
 from pulsetwin.cli.serve import register
-from pulsetwin.exceptions import StoreError
+from pulsetwin.exceptions import ServerConfigError, StoreError
 from pulsetwin.store.database import Store
 
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from pulsetwin.audit.privacy import (
-    PrivacyBudgetError,
     augment,
     discrete_laplace,
     discrete_laplace_scale,
@@ -20,7 +19,7 @@ from pulsetwin.audit.privacy import (
     public_export,
     read_budget,
 )
-from pulsetwin.exceptions import ParameterError
+from pulsetwin.exceptions import ParameterError, PrivacyBudgetError
 from pulsetwin.store import Store
 from pulsetwin.store.logcheck import check_log
 

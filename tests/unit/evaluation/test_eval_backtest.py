@@ -9,13 +9,12 @@ from eval_toys import HistMean, LastValue, Peeker, Seasonal
 
 from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest, compact_incidents, fold_history
 from pulsetwin.evaluation.leakage import (
-    LeakageError,
     assert_history_before_origin,
     build_history,
     check_no_peeking,
 )
 from pulsetwin.evaluation.oracle import Oracle
-from pulsetwin.exceptions import ParameterError, SchemaError
+from pulsetwin.exceptions import LeakageError, ParameterError, SchemaError
 from pulsetwin.models.base import History
 from pulsetwin.models.registry import make_model
 
