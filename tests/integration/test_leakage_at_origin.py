@@ -15,6 +15,7 @@ from pulsetwin.evaluation.runs import run_forecast
 from pulsetwin.hotspots import hotspot_map
 from pulsetwin.models.registry import make_model
 from pulsetwin.store.database import Store
+from pulsetwin.testing import assert_table_equal
 from pulsetwin.testing.panels import SimulatedPanel, simulate_panel
 
 FAST = {"lgbm": {"n_estimators": 20, "min_data_in_leaf": 10}}
@@ -113,8 +114,9 @@ def test_forecast_best_through_a_store_does_not_move(
     assert before.model == after.model and before.status == after.status
     assert before.choice == after.choice and before.choice["fold_deviance"]
     assert all(fold < str(origin.date()) for fold in before.choice["folds"])
-    a, b = (r.forecasts.sort_values(KEYS).reset_index(drop=True) for r in runs)
-    pd.testing.assert_frame_equal(a[KEYS + VALUES], b[KEYS + VALUES])
+    assert_table_equal(
+        before.forecasts[KEYS + VALUES], after.forecasts[KEYS + VALUES], keys=KEYS, check_dtype=True
+    )
 
 
 def test_no_best_map_moves(sim: SimulatedPanel, origin: pd.Timestamp) -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pandas.errors import Pandas4Warning
 
 from pulsetwin.api import Settings, create_app
 from pulsetwin.evaluation.runs import run_forecast
@@ -387,14 +385,12 @@ def test_dashboard_and_plotly_are_served_locally(client: TestClient) -> None:
 
 
 def test_area_forecast_gives_the_models_own_explanation_for_a_glm_run(tmp_path: Path) -> None:
-    with warnings.catch_warnings():  # periods.py uses DatetimeIndex.dayofweek (deprecated in pandas 3.1)
-        warnings.simplefilter("ignore", Pandas4Warning)
-        fixture = build_store(tmp_path)
-        with Store(fixture.db) as store:
-            glm = run_forecast(
-                store, model="glm", freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
-                naive=["naive_last"], n_boot=50, seed=3, categories=["violence"],
-            )  # fmt: skip
+    fixture = build_store(tmp_path)
+    with Store(fixture.db) as store:
+        glm = run_forecast(
+            store, model="glm", freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
+            naive=["naive_last"], n_boot=50, seed=3, categories=["violence"],
+        )  # fmt: skip
     expected = glm.forecasts.sort_values(["period_start", "area_code"]).iloc[0]
     url = f"{V1}/forecasts/{{}}/areas/{expected['area_code']}"
     languages = {"nl": "fr, nl;q=0.5, en;q=0.4", "en": "en-GB,en;q=0.9,nl;q=0.8"}

@@ -17,8 +17,6 @@ from pulsetwin.audit.gate import gate, load_policy
 from pulsetwin.exceptions import SchemaError, StoreError
 from pulsetwin.store import Store
 
-pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
-
 
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:

@@ -23,9 +23,6 @@ from pulsetwin.exceptions import ParameterError, PrivacyBudgetError
 from pulsetwin.store import Store
 from pulsetwin.store.logcheck import check_log
 
-# schema/periods.py (another module) still calls the deprecated DatetimeIndex.dayofweek on import.
-pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
-
 TABLES = st.tuples(st.integers(1, 8), st.integers(1, 8)).flatmap(
     lambda shape: arrays(np.float64, shape, elements=st.integers(0, 60).map(float))
 )
