@@ -164,7 +164,7 @@ def target_p95(endpoint: str, label: str) -> float | None:
 
 def main() -> None:
     """Build a store, start the server, run the phases, print a table and write JSON."""
-    from pulsetwin.api.testing import build_store
+    from pulsetwin.testing.fixture_store import build_store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=DURATION, help="Seconds per phase.")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.evaluation.frequency import choose_freq, stored_freqs
-from pulsetwin.exceptions import ParameterError, PulsetwinError, StoreError, bad_parameter
+from pulsetwin.exceptions import ParameterError, PrivacyBudgetError, StoreError, bad_parameter
 from pulsetwin.schema.periods import Freq
 from pulsetwin.store.privacy_budget import Budget, read_budget, write_budget
 
@@ -30,10 +30,6 @@ DEFAULT_ROUNDING = 5
 DEFAULT_EPSILON_TOTAL = 1.0
 TOTAL_LABEL = "totaal"
 POINT_TABLES = ("events",)
-
-
-class PrivacyBudgetError(PulsetwinError, RuntimeError):
-    """A differentially private release would spend more ε than the dataset's budget allows."""
 
 
 # ---------------------------------------------------------------------------------------------- suppression

@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any, Literal
 
+from pulsetwin.exceptions import bad_parameter
 from pulsetwin.schema.categories import BY_SLUG
 
 Lang = Literal["nl", "en"]
@@ -357,7 +358,7 @@ def summarise_audit(payload: dict[str, Any], lang: Lang) -> dict[str, Any]:
     band and :func:`exposure_rows`, for a chart against the band).
     """
     if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}; got {lang!r}")
+        raise bad_parameter("lang", "summarise_audit", f"one of {', '.join(LANGS)}", lang)
     findings = [f for f in payload.get("findings", []) if isinstance(f, dict)]
     blocking = [finding_sentence(payload, f, lang) for f in findings if f.get("blocking")]
     unassessed = [str(f.get("message", "")) for f in findings if f.get("cannot_assess")]

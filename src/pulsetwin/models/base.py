@@ -14,7 +14,8 @@ from typing import ClassVar
 
 import pandas as pd
 
-from pulsetwin.exceptions import LeakageError, NotFittedError, ParameterError, bad_parameter
+from pulsetwin.exceptions import LeakageError, NotFittedError, bad_parameter
+from pulsetwin.schema.params import DeclaredParameters, Integer, check_param
 from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import FORECASTS
 
@@ -126,8 +127,9 @@ class History:
         )
 
 
-class Model(ABC):
-    """Base class of every forecaster; subclasses set ``name`` and implement ``_fit`` and ``_predict``."""
+class Model(DeclaredParameters, ABC):
+    """Base class of every forecaster; subclasses set ``name`` and ``parameter_rules`` and implement ``fit`` (which
+    starts with ``_check_params()``) and ``predict``."""
 
     name: ClassVar[str] = "model"
     uses_events: ClassVar[bool] = False
@@ -155,10 +157,7 @@ class Model(ABC):
 
 def check_horizon(horizon: int, owner: str) -> None:
     """Refuse a horizon that is not a positive integer."""
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
-        raise ParameterError(
-            f"The 'horizon' parameter of {owner} must be an integer >= 1. Got {horizon!r} instead."
-        )
+    check_param("horizon", owner, Integer(low=1), horizon)
 
 
 def future_periods(origin: pd.Timestamp, freq: Freq, horizon: int) -> pd.DatetimeIndex:

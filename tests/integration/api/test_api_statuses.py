@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture
 from pulsetwin.audit.release import RELEASE_STATES, SKILL_STATES
 from pulsetwin.cli.hotspots import save_map
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.store.database import Store
 from pulsetwin.store.runs import RunKind, RunStatus
+from pulsetwin.testing.fixture_store import Fixture
 
 V1 = "/api/v1"
 

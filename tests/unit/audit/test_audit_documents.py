@@ -18,8 +18,6 @@ from pulsetwin.exceptions import SchemaError, StoreError
 from pulsetwin.store import Store
 from pulsetwin.store.runs import RunKind
 
-pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
-
 
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:

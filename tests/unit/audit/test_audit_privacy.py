@@ -12,20 +12,16 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from pulsetwin.audit.privacy import (
-    PrivacyBudgetError,
     augment,
     discrete_laplace,
     discrete_laplace_scale,
     protect_table,
     public_export,
 )
-from pulsetwin.exceptions import ParameterError
+from pulsetwin.exceptions import ParameterError, PrivacyBudgetError
 from pulsetwin.store import Store
 from pulsetwin.store.logcheck import check_log
 from pulsetwin.store.privacy_budget import read_budgets
-
-# schema/periods.py (another module) still calls the deprecated DatetimeIndex.dayofweek on import.
-pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
 
 TABLES = st.tuples(st.integers(1, 8), st.integers(1, 8)).flatmap(
     lambda shape: arrays(np.float64, shape, elements=st.integers(0, 60).map(float))

@@ -17,6 +17,7 @@ from pulsetwin.exceptions import LeakageError, ParameterError, SchemaError
 from pulsetwin.models.base import History
 from pulsetwin.models.registry import make_model
 from pulsetwin.store.frames import compact_incidents
+from pulsetwin.testing import assert_table_equal
 
 W4 = RollingOrigin("W", horizon=4, folds=4)
 
@@ -193,10 +194,7 @@ def test_compact_incidents_keep_the_values_sorted_by_period(city) -> None:  # ty
     assert isinstance(compact["area_code"].dtype, pd.CategoricalDtype)
     assert list(compact["category"].cat.categories) == ["vandalism"]
     assert list(compact["area_code"].cat.categories) == sorted(incidents["area_code"].unique())
-    keys = ["area_code", "period_start", "category", "source"]
-    expected = incidents[keep].sort_values(keys).reset_index(drop=True)
-    got = compact.astype({k: str for k in ("area_code", "freq", "category", "source")})
-    pd.testing.assert_frame_equal(got.sort_values(keys).reset_index(drop=True), expected, check_dtype=False)
+    assert_table_equal(compact, incidents[keep], table="incidents")
 
 
 def test_fold_history_is_the_from_frames_cut_as_a_slice(city) -> None:  # type: ignore[no-untyped-def]
@@ -205,13 +203,7 @@ def test_fold_history_is_the_from_frames_cut_as_a_slice(city) -> None:  # type: 
     history = fold_history(city, compact, origin=origin, freq="W")
     built = History.from_frames(city, origin=origin, freq="W")
     assert np.shares_memory(history.incidents["count"].to_numpy(), compact["count"].to_numpy())
-    keys = ["area_code", "category", "period_start"]
-    as_text = history.incidents.astype({k: str for k in ("area_code", "freq", "category", "source")})
-    pd.testing.assert_frame_equal(
-        as_text.sort_values(keys).reset_index(drop=True),
-        built.incidents.sort_values(keys).reset_index(drop=True),
-        check_dtype=False,
-    )
+    assert_table_equal(history.incidents, built.incidents, table="incidents")
 
 
 def test_categorical_input_frames_give_the_text_result(city, result) -> None:  # type: ignore[no-untyped-def]

@@ -80,7 +80,9 @@ def test_a_named_model_without_skill_keeps_its_forecast_marked_no_skill(store: S
 
 
 def test_oracle_cannot_forecast(store: Store) -> None:
-    with pytest.raises(ParameterError, match="oracle"):
+    with pytest.raises(
+        ParameterError, match=r"The oracle reads the true intensity of a twin.*cannot forecast"
+    ):
         run_forecast(store, RollingOrigin("W", horizon=2), model="oracle")
 
 

@@ -3,14 +3,12 @@ written in the run's transaction."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from pandas.errors import Pandas4Warning
 
 import pulsetwin.evaluation.runs as runs_module
 from pulsetwin.evaluation.lineup import Lineup
@@ -33,22 +31,18 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     incidents = twin.tables["incidents"]
     chosen = incidents[(incidents["freq"] == "W") & incidents["category"].isin(CATEGORIES)]
     with Store(tmp_path_factory.mktemp("explain") / "pt.duckdb") as opened:
-        with warnings.catch_warnings():  # schema/periods.py uses DatetimeIndex.dayofweek (pandas 3.1)
-            warnings.simplefilter("ignore", Pandas4Warning)
-            opened.import_frames(
-                {"areas": twin.tables["areas"], "covariates": twin.tables["covariates"], "incidents": chosen},
-                source="twin:5",
-            )
+        opened.import_frames(
+            {"areas": twin.tables["areas"], "covariates": twin.tables["covariates"], "incidents": chosen},
+            source="twin:5",
+        )
         yield opened
 
 
 def forecast(store: Store, model: str) -> ForecastRun:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Pandas4Warning)
-        return run_forecast(
-            store, RollingOrigin("W", horizon=2, folds=2), model=model, lineup=Lineup(naive=["naive_last"]),
-            skill=SkillSettings(n_boot=50, seed=5), scheduler="serial",
-        )  # fmt: skip
+    return run_forecast(
+        store, RollingOrigin("W", horizon=2, folds=2), model=model, lineup=Lineup(naive=["naive_last"]),
+        skill=SkillSettings(n_boot=50, seed=5), scheduler="serial",
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

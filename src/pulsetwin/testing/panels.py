@@ -39,6 +39,28 @@ class SimulatedPanel:
         before = self.incidents[self.incidents["period_start"] < origin].reset_index(drop=True)
         return History(before, freq, origin, self.covariates, self.areas)
 
+    def events(self, seed: int) -> pd.DataFrame:
+        """Anonymous point events behind the counts: uniform in each 500 m cell and in each period (withheld
+        counts still happened: their events are Poisson draws of the true intensity)."""
+        rng = np.random.default_rng(seed)
+        n = np.where(np.isnan(self.counts), rng.poisson(self.intensity), self.counts).astype(np.int64).ravel()
+        ia, ic, it = np.unravel_index(np.repeat(np.arange(n.size), n), self.counts.shape)
+        corner = np.array([code[1:].split("_") for code in self.codes], dtype=float)
+        weekly = self.periods[1] - self.periods[0] == pd.Timedelta(days=7)
+        ends = self.periods.shift(1, freq="W-MON" if weekly else "MS")
+        length = (ends - self.periods).to_numpy()[it]
+        return pd.DataFrame(
+            {
+                "event_id": np.char.mod("e%07d", np.arange(ia.size)).astype(object),
+                "category": np.asarray(self.categories, dtype=object)[ic],
+                "occurred_at": self.periods.to_numpy()[it]
+                + (rng.random(ia.size) * length).astype("timedelta64[ns]"),
+                "x": corner[ia, 0] + rng.uniform(0.0, 500.0, ia.size),
+                "y": corner[ia, 1] + rng.uniform(0.0, 500.0, ia.size),
+                "source": "sim",
+            }
+        )
+
 
 def simulate_panel(
     *,
