@@ -31,7 +31,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"audit"}),  # reads evaluation results (labels, frequency checks) and stored runs
     frozenset({"studies", "trials", "reports"}),  # closed loops and scenarios on the twin; trials; reports
     frozenset({"api"}),
-    frozenset({"web", "cli"}),
+    frozenset({"web", "cli", "testing"}),  # testing: the public test helpers (check_model, fixture stores)
     frozenset({"__main__"}),
 )
 """The packages (and top-level modules) of ``pulsetwin`` by layer, lowest first."""
