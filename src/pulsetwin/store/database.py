@@ -37,9 +37,10 @@ from pulsetwin.store.digest import EMPTY, Digest, TableChange, digest_rows
 from pulsetwin.store.duplicates import refuse_duplicate_source
 from pulsetwin.store.imports import (
     UndoResult,
+    expand_whole,
     list_imports,
-    record_new_rows,
     record_rows,
+    record_whole,
     tracking_ddl,
     undo_import,
 )
@@ -392,6 +393,7 @@ class Store:
             incoming = f"(SELECT {casts} FROM {view})"
             on = " AND ".join(f'i."{k}" = t."{k}"' for k in spec.key)
             target = f'"{spec.name}"'
+            expand_whole(self._con, spec)  # before any change: the table still holds that import's rows only
             if _scalar(self._con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
                 if not revise:
                     self._refuse_conflicts(spec, incoming, on, file)
@@ -402,7 +404,7 @@ class Store:
                     changes, removed = self._replace_revised(spec, incoming, on)
                 new_rows = f"SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
             else:
-                record_new_rows(self._con, spec, dataset, incoming)
+                record_whole(self._con, spec, dataset)
                 new_rows = f"SELECT * FROM {incoming}"
             added = digest_rows(self._con, new_rows)
             inserted = _scalar(self._con, f"INSERT INTO {target} {new_rows}")
