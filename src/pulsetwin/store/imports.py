@@ -25,14 +25,17 @@ import pandas as pd
 
 from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.tables import IMPORTABLE, TABLES, TableSpec
-from pulsetwin.store.digest import TableChange, digest_rows
+from pulsetwin.store.digest import Digest, TableChange, digest_rows
 from pulsetwin.store.io import SQL_TYPES
 
 ROWS_PREFIX: Final = "import_rows_"
+UNDO_TABLE: Final = "import_undo"
+TRACKING_TABLES: Final = (*(f"{ROWS_PREFIX}{name}" for name in IMPORTABLE), UNDO_TABLE)
+"""The bookkeeping tables of imports, covered by the log's digests like the data tables."""
 WHOLE: Final = "whole"
 """Status of the one row an import into an empty table records instead of its keys."""
 UNDO_DDL: Final = (
-    "CREATE TABLE IF NOT EXISTS import_undo (dataset_id VARCHAR NOT NULL, undone_at TIMESTAMP NOT NULL, "
+    f"CREATE TABLE IF NOT EXISTS {UNDO_TABLE} (dataset_id VARCHAR NOT NULL, undone_at TIMESTAMP NOT NULL, "
     "actor VARCHAR NOT NULL, reason VARCHAR NOT NULL)",
 )
 
@@ -93,11 +96,11 @@ def record_whole(connection: duckdb.DuckDBPyConnection, spec: TableSpec, dataset
     )
 
 
-def expand_whole(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> str | None:
+def expand_whole(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> TableChange:
     """Replace the ``whole`` row of the import that filled the table (if not undone) by the table's keys.
 
     Called before another import changes the table: until then the table holds exactly that import's rows.
-    Returns the expanded import's id (None when there was nothing to expand).
+    Returns the digests of the bookkeeping rows added and removed (empty when there was nothing to expand).
     """
     table = rows_table(spec)
     wholes = connection.execute(
@@ -105,7 +108,7 @@ def expand_whole(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> str 
         "AND dataset_id NOT IN (SELECT dataset_id FROM import_undo)"
     ).fetchall()
     if not wholes:
-        return None
+        return TableChange()
     if len(wholes) > 1:
         names = ", ".join(str(w[0]) for w in wholes)
         raise StoreError(
@@ -115,12 +118,19 @@ def expand_whole(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> str 
         )
     dataset = str(wholes[0][0])
     keys = ", ".join(f'"{k}"' for k in spec.key)
+    mine = f"SELECT * FROM {table} WHERE dataset_id = ? AND status = "
+    removed = digest_rows(connection, mine + f"'{WHOLE}'", [dataset])
     connection.execute(
         f"INSERT INTO {table} (dataset_id, status, {keys}) SELECT ?, 'inserted', {keys} FROM \"{spec.name}\"",
         [dataset],
     )
     connection.execute(f"DELETE FROM {table} WHERE dataset_id = ? AND status = '{WHOLE}'", [dataset])
-    return dataset
+    return TableChange(added=digest_rows(connection, mine + "'inserted'", [dataset]), removed=removed)
+
+
+def recorded_rows(connection: duckdb.DuckDBPyConnection, spec: TableSpec, dataset: str) -> Digest:
+    """The digest of the bookkeeping rows ``dataset`` recorded for ``spec``'s table (for its log record)."""
+    return digest_rows(connection, f"SELECT * FROM {rows_table(spec)} WHERE dataset_id = ?", [dataset])
 
 
 @dataclass(frozen=True)

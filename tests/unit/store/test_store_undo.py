@@ -164,3 +164,5 @@ def test_a_first_import_records_one_row_not_its_keys_and_later_imports_undo_exac
         assert store.count("events") == 0
         deep = check_log(store, deep=True)
         assert deep.chain.ok and [t.table for t in deep.tables if not t.ok] == []
+        store.connection.execute("UPDATE import_undo SET reason = 'forged' WHERE reason = 'empty'")
+        assert [t.table for t in check_log(store, deep=True).tables if not t.ok] == ["import_undo"]
