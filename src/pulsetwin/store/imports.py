@@ -105,7 +105,7 @@ def expand_whole(connection: duckdb.DuckDBPyConnection, spec: TableSpec) -> Tabl
     table = rows_table(spec)
     wholes = connection.execute(
         f"SELECT dataset_id FROM {table} WHERE status = '{WHOLE}' "
-        "AND dataset_id NOT IN (SELECT dataset_id FROM import_undo)"
+        f"AND dataset_id NOT IN (SELECT dataset_id FROM {UNDO_TABLE})"
     ).fetchall()
     if not wholes:
         return TableChange()
