@@ -677,10 +677,13 @@ def _key_codes(spec: TableSpec, cols: dict[str, _Column]) -> np.ndarray:
     radix = 1
     for name in spec.key:
         column = cols[name]
-        canonical, distinct = pd.factorize(column.uniques)
-        already = len(distinct) == len(canonical)  # distinct values already canonical: codes are the digits
-        digit = column.codes + 1 if already else np.append(canonical, -1)[column.codes] + 1
-        base = len(distinct) + 1
+        # Distinct values already canonical (a million event ids): the codes are the digits. Asking whether
+        # they repeat costs half of factorizing them again.
+        if column.uniques.is_unique:
+            digit, base = column.codes + 1, len(column.uniques) + 1
+        else:
+            canonical, distinct = pd.factorize(column.uniques)
+            digit, base = np.append(canonical, -1)[column.codes] + 1, len(distinct) + 1
         if radix * base >= 2**62:
             combined, seen = pd.factorize(combined)
             radix = len(seen)

@@ -56,7 +56,7 @@ def compact(path: str | Path, *, actor: str = "cli", wait: float = LOCK_WAIT_SEC
             con.execute(f'COPY FROM DATABASE "{source}" TO pulsetwin_compacted')
         finally:
             con.execute("DETACH pulsetwin_compacted")
-        with Store(target) as copy:
+        with Store(target, digest_key=store.digest_key_path) as copy:
             copied = {t: _rows(copy._con, t) for t in exact}
             if copied != exact:
                 differ = sorted(t for t in exact if copied.get(t) != exact[t])

@@ -34,14 +34,18 @@ from pulsetwin.exceptions import (
 from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
-from pulsetwin.store.digest import EMPTY, Digest, TableChange, digest_rows
+from pulsetwin.store.digest import EMPTY, Digest, RowKey, TableChange, digest_rows, set_row_key
 from pulsetwin.store.duplicates import refuse_duplicate_source
 from pulsetwin.store.explanations import EXPLANATIONS_DDL
 from pulsetwin.store.imports import (
+    ROWS_PREFIX,
+    UNDO_TABLE,
     UndoResult,
+    expand_whole,
     list_imports,
-    record_new_rows,
     record_rows,
+    record_whole,
+    recorded_rows,
     tracking_ddl,
     undo_import,
 )
@@ -50,6 +54,7 @@ from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
 from pulsetwin.store.prepare import CheckedImport, check_file, check_frames
 from pulsetwin.store.privacy_budget import BUDGET_DDL
 from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
+from pulsetwin.store.rowkey import open_row_key, resolve_digest_key_path
 from pulsetwin.store.runs import (
     RUNS_DDL,
     RunKind,
@@ -135,6 +140,9 @@ class Store:
     anchor_key
         Key file signing the anchors and checking signed ones (default: ``PULSETWIN_ANCHOR_KEY``, else
         unsigned). Keep it where the store's writers cannot read it.
+    digest_key
+        Key file of the row digests (default: ``PULSETWIN_DIGEST_KEY``, else ``<path>.digest.key`` next to
+        the store; created when missing unless ``read_only``; see :mod:`pulsetwin.store.rowkey`).
     wait
         Seconds to wait, with back-off, while another process holds the file (DuckDB lets one process
         write, and nobody read while it does); then :class:`StoreBusyError`.
@@ -150,6 +158,7 @@ class Store:
         read_only: bool = False,
         anchor_file: Path | None = None,
         anchor_key: Path | None = None,
+        digest_key: Path | None = None,
         wait: float = LOCK_WAIT_SECONDS,
         signal: bool = True,
     ) -> None:
@@ -168,7 +177,16 @@ class Store:
         writer = None
         if self.anchor_path is not None and not read_only:
             writer = AnchorWriter(self.anchor_path, store=str(self.path.resolve()), key=key)
-        self.log = Log(self._con, self.transaction, anchors=writer, key=key)
+        self.digest_key_path = resolve_digest_key_path(self.path, digest_key)
+        try:  # after _connect: holding the store's lock, no other writer creates the key file meanwhile
+            row_key = open_row_key(self.digest_key_path, create=not read_only)
+        except BaseException:
+            self._con.close()
+            raise
+        row_key_id = None if row_key.key is None else set_row_key(self._con, row_key.key)
+        self.log = Log(
+            self._con, self.transaction, anchors=writer, key=key, row_key=RowKey(row_key_id, row_key.path)
+        )
         if read_only:
             self._check_schema()
         else:
@@ -342,7 +360,7 @@ class Store:
                 ",".join(validated),
                 summary,
                 tables=("provenance", "categories"),
-                changes={r.table: change for r, _, change in merged},
+                changes={table: c for _, _, per_table in merged for table, c in per_table.items()},
             )
         return ImportReport(dataset, source, file, file_hash, results, new_slugs, record.seq)
 
@@ -381,13 +399,13 @@ class Store:
         revise: bool = False,
         check_copy: bool = True,
         file: str | None = None,
-    ) -> tuple[TableImport, dict[str, Any], TableChange]:
+    ) -> tuple[TableImport, dict[str, Any], dict[str, TableChange]]:
         """Insert the new rows of one validated frame and, when revising, replace rows stored with other values.
 
         Returns the counts, the revision digest (empty unless ``revise``) and the digests of the rows
-        added and removed (for the log). ConflictError on keys stored with other values when not revising,
-        and (``check_copy``) on incidents copying another source. The rows are recorded under ``dataset``
-        for undo.
+        added and removed, of the table and of its import bookkeeping (for the log). ConflictError on keys
+        stored with other values when not revising, and (``check_copy``) on incidents copying another source.
+        The rows are recorded under ``dataset`` for undo.
         """
         view = f"_incoming_{spec.name}"
         self._con.register(view, pa.Table.from_pandas(frame, preserve_index=False))  # Arrow scans ~2x faster
@@ -398,6 +416,8 @@ class Store:
             incoming = f"(SELECT {casts} FROM {view})"
             on = " AND ".join(f'i."{k}" = t."{k}"' for k in spec.key)
             target = f'"{spec.name}"'
+            # before any change: the table still holds the rows of the import that filled it, and only those
+            bookkeeping = expand_whole(self._con, spec)
             if _scalar(self._con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
                 if not revise:
                     self._refuse_conflicts(spec, incoming, on, file)
@@ -408,16 +428,18 @@ class Store:
                     changes, removed = self._replace_revised(spec, incoming, on)
                 new_rows = f"SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
             else:
-                record_new_rows(self._con, spec, dataset, incoming)
+                record_whole(self._con, spec, dataset)
                 new_rows = f"SELECT * FROM {incoming}"
             added = digest_rows(self._con, new_rows)
             inserted = _scalar(self._con, f"INSERT INTO {target} {new_rows}")
+            recorded = recorded_rows(self._con, spec, dataset)
         finally:
             self._con.unregister(view)
         revised = int(changes.get("revised", 0))
         new = inserted - revised
         counts = TableImport(spec.name, len(frame), new, len(frame) - new - revised, revised)
-        return counts, changes, TableChange(added, removed)
+        tracked = TableChange(bookkeeping.added + recorded, bookkeeping.removed)
+        return counts, changes, {spec.name: TableChange(added, removed), f"{ROWS_PREFIX}{spec.name}": tracked}
 
     def _differs(self, spec: TableSpec) -> str:
         """SQL condition: the incoming row ``i`` and the stored row ``t`` differ in a value column."""
@@ -503,7 +525,12 @@ class Store:
             at = datetime.now(UTC).replace(tzinfo=None)
             result, changes = undo_import(self._con, import_id, reason=reason, actor=actor, at=at)
             self.log.append(
-                actor, "undo_import", import_id, asdict(result), tables=("categories",), changes=changes
+                actor,
+                "undo_import",
+                import_id,
+                asdict(result),
+                tables=("categories", UNDO_TABLE),
+                changes=changes,
             )
         return result
 

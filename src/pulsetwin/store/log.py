@@ -41,7 +41,16 @@ from pulsetwin.store.anchor import (
     NumberedAnchor,
     read_anchor_file,
 )
-from pulsetwin.store.digest import DIGESTS_KEY, TableChange, TableCheck, check_tables, state_detail
+from pulsetwin.store.digest import (
+    DIGESTS_KEY,
+    KEY_ID_FIELD,
+    NO_ROW_KEY,
+    RowKey,
+    TableChange,
+    TableCheck,
+    check_tables,
+    state_detail,
+)
 
 GENESIS_HASH = "0" * 64
 FLAGGED_PAGE = 100
@@ -84,6 +93,7 @@ class LogRecord:
         """The detail as a dict, as the writer gave it (without the row digests, see :attr:`digests`)."""
         parsed: dict[str, Any] = json.loads(self.detail_json)
         parsed.pop(DIGESTS_KEY, None)
+        parsed.pop(KEY_ID_FIELD, None)
         return parsed
 
     @property
@@ -185,6 +195,9 @@ class Log:
         Where to anchor the head after each committed write (None: no automatic anchoring).
     key
         The anchor key (HMAC), used to sign the anchors this log writes and to check anchor files.
+    row_key
+        The id and file of the key the connection digests rows with (:mod:`pulsetwin.store.rowkey`); records
+        with digests name its id.
     """
 
     def __init__(
@@ -194,11 +207,13 @@ class Log:
         *,
         anchors: AnchorWriter | None = None,
         key: bytes | None = None,
+        row_key: RowKey = NO_ROW_KEY,
     ) -> None:
         self._con = connection
         self._transaction = transaction
         self._anchors = anchors
         self._key = key
+        self._row_key = row_key
         self._pending = False
 
     @property
@@ -224,7 +239,7 @@ class Log:
         """
         with self._transaction():
             digests = state_detail(self._con, tables) | {t: c.to_json() for t, c in (changes or {}).items()}
-            full = detail | {DIGESTS_KEY: digests} if digests else detail
+            full = detail | {DIGESTS_KEY: digests, KEY_ID_FIELD: self._row_key.id} if digests else detail
             return self.append_many([LogEntry(actor, action, subject, full)])[0]
 
     def append_many(self, entries: Iterable[LogEntry]) -> list[LogRecord]:
@@ -395,7 +410,7 @@ class Log:
 
     def verify_tables(self, tables: Iterable[str]) -> list[TableCheck]:
         """Recompute the digests of ``tables`` and compare them with what the logged writes imply."""
-        return check_tables(self._con, tables)
+        return check_tables(self._con, tables, self._row_key)
 
 
 def verify_chain(
