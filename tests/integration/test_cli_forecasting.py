@@ -23,11 +23,10 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pulsetwin.twin.generate import generate_twin
 
     path = tmp_path_factory.mktemp("cli") / "twin.duckdb"
-    tables = generate_twin("heerlen", seed=3, years=2).tables
+    city = generate_twin("heerlen", seed=3, years=2)
+    tables = city.tables
     with Store(path) as store:
-        store.import_frames(
-            {k: v for k, v in tables.items() if k != "protected"}, source="twin:heerlen:seed3"
-        )
+        store.import_frames({k: v for k, v in tables.items() if k != "protected"}, source=str(city.source))
     return path
 
 

@@ -41,12 +41,13 @@ def fresh_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pulsetwin.twin.generate import generate_twin
 
     path = tmp_path_factory.mktemp("trial") / "twin.duckdb"
-    tables = dict(generate_twin("heerlen", seed=3, years=2).tables)
+    city = generate_twin("heerlen", seed=3, years=2)
+    tables = dict(city.tables)
     incidents = tables["incidents"]
     tables["incidents"] = incidents[pd.to_datetime(incidents["period_start"]) < ORIGIN]
     del tables["events"]
     with Store(path) as store:
-        store.import_frames(tables, source="twin:heerlen:seed3")
+        store.import_frames(tables, source=str(city.source))
         forecast_run(store, tables["incidents"], "fc")
     return path
 

@@ -103,7 +103,7 @@ def twin_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("twin_path") / "twin.duckdb"
     city = generate_twin("heerlen", seed=1, years=2)
     with Store(path) as store:
-        store.import_frames(city.tables, source="twin:heerlen:seed1")
+        store.import_frames(city.tables, source=str(city.source))
     return path
 
 

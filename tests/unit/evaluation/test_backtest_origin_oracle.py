@@ -18,6 +18,7 @@ from pulsetwin.exceptions import ParameterError
 from pulsetwin.models.base import Model
 from pulsetwin.store.database import Store
 from pulsetwin.twin import generate_twin, replay_twin
+from pulsetwin.twin.source import TwinSource
 
 SEED = 7
 DESIGN = RollingOrigin("W", horizon=3, folds=2)
@@ -42,7 +43,7 @@ def _store(path: Path, tables: dict[str, pd.DataFrame], source: str) -> Path:
 @pytest.fixture(scope="module")
 def twin_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tables = generate_twin("heerlen", seed=SEED, years=2).tables
-    return _store(tmp_path_factory.mktemp("oo") / "twin.duckdb", tables, f"twin:heerlen:seed{SEED}")
+    return _store(tmp_path_factory.mktemp("oo") / "twin.duckdb", tables, str(TwinSource("heerlen", SEED)))
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +100,9 @@ def test_store_whose_truth_does_not_match_gets_a_note(
     tamper: str, small_twin: dict[str, pd.DataFrame], tmp_path: Path
 ) -> None:
     tables = dict(small_twin)
-    source = f"twin:heerlen:seed{SEED + 1}"
+    source = str(TwinSource("heerlen", SEED + 1))
     if tamper == "other_seed":
-        source = f"twin:heerlen:seed{SEED + 2}"
+        source = str(TwinSource("heerlen", SEED + 2))
     elif tamper == "one_value":
         truth = tables["truth"].copy()
         truth.loc[truth.index[1000], "intensity"] *= 1.0 + 1e-6

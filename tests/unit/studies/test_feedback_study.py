@@ -149,7 +149,7 @@ def test_cli_adds_feedback_to_the_scenario_group_and_stores_the_run(twin: TwinCi
     register(app)
     path = tmp_path / "pt.duckdb"
     with Store(path) as store:
-        store.import_frames(twin.tables, source="twin:heerlen:seed0")
+        store.import_frames(twin.tables, source=str(twin.source))
     args = ["scenario", "feedback", "--db", str(path), "--weeks", "8", "--runs", "1", "--model", "naive_hist"]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out"), "--json"])
     assert result.exit_code == 0, result.output
