@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from pulsetwin.exceptions import LogIntegrityError, PulsetwinError, StoreError
 from pulsetwin.store.anchor import (
@@ -54,6 +55,10 @@ LOG_DDL = (
     "hash VARCHAR NOT NULL)",
     "CREATE TABLE IF NOT EXISTS log_head (seq BIGINT NOT NULL, hash VARCHAR NOT NULL)",
 )
+_LOG_SCHEMA = pa.schema(
+    [("seq", pa.int64()), ("at", pa.timestamp("us")), *((c, pa.string()) for c in
+     ("actor", "action", "subject", "detail_json", "prev_hash", "hash"))]
+)  # fmt: skip
 # The serialisation of record_hash, in SQL: json.dumps([seq, at, actor, action, subject, detail_json, prev_hash]).
 _PAYLOAD_SQL = (
     "sha256('[' || seq || ',' || to_json(strftime(\"at\", '%Y-%m-%dT%H:%M:%S.%f')) || ',' || to_json(actor) "
@@ -199,7 +204,7 @@ class Log:
         self._transaction = transaction
         self._anchors = anchors
         self._key = key
-        self._pending = False
+        self._pending: tuple[int, str] | None = None  # the head appended in the open transaction
 
     @property
     def key(self) -> bytes | None:
@@ -253,16 +258,12 @@ class Log:
                     )
                 )
                 prev_hash = digest
-            self._con.executemany(
-                "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [r.seq, r.at, r.actor, r.action, r.subject, r.detail_json, r.prev_hash, r.hash]
-                    for r in records
-                ],
-            )
+            # one Arrow insert: executemany runs a statement per row (~0.8 ms each, 15x the whole batch)
+            columns = [pa.array([getattr(r, f.name) for r in records], f.type) for f in _LOG_SCHEMA]
+            self._con.from_arrow(pa.Table.from_arrays(columns, schema=_LOG_SCHEMA)).insert_into("log")
             self._con.execute("DELETE FROM log_head")
             self._con.execute("INSERT INTO log_head VALUES (?, ?)", [seq, prev_hash])
-            self._pending = True
+            self._pending = (seq, prev_hash)
         return records
 
     def committed(self) -> None:
@@ -274,11 +275,10 @@ class Log:
             When the anchor file cannot be written or fails its check; the records stay committed and
             unanchored until a later write anchors a newer head.
         """
-        if not self._pending or self._anchors is None:
-            self._pending = False
+        pending, self._pending = self._pending, None
+        if pending is None or self._anchors is None:
             return
-        self._pending = False
-        seq, digest = self.head()
+        seq, digest = pending
         try:
             self._anchors.append(seq, digest)
         except (OSError, PulsetwinError) as error:  # a damaged file raises SchemaError or StoreError
@@ -290,7 +290,7 @@ class Log:
 
     def rolled_back(self) -> None:
         """Forget appends of a transaction that was rolled back (called by the store)."""
-        self._pending = False
+        self._pending = None
 
     def records(self, *, limit: int | None = None) -> list[LogRecord]:
         """All records in ``seq`` order, or the last ``limit`` ones."""
