@@ -6,7 +6,7 @@ while requests need it and lets go when idle or when a CLI command waits for it,
 and ``export`` run while ``serve`` does. Writes go through the store's one connection under a lock (a DuckDB
 connection is not thread-safe). Reads on the hot path use a cursor per thread (a second connection to the
 same database, MVCC: it sees committed data) and never wait for the lock. Forecast views are appended by the
-:class:`LogWriter`, which group-commits concurrent views.
+:class:`LogWriter`, which group-commits them off the response path.
 
 The API keeps its own tables (users, tokens, decisions, kill switches) in the store file. The Store has no
 public SQL accessor; :func:`connection` is the one narrowly scoped place that reaches for it.

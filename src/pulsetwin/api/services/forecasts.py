@@ -3,8 +3,9 @@
 An area's explanation is the forecasting model's own (its drivers and sentence, stored with the run) when the
 run has one; otherwise only the comparison with the recent record, marked as such (``source``).
 Every view is written to the log (who, which run, which filter, how many rows), including conditional views
-answered with 304, because a 304 still shows the forecast to someone. Views go through the backend's log
-writer (group commit); the call returns only once the record is committed.
+answered with 304, because a 304 still shows the forecast to someone. Views are posted to the backend's log
+writer, which commits them in batches within a short window off the response path (and all of them at
+shutdown); readers of the log flush it first.
 """
 
 from __future__ import annotations
@@ -113,8 +114,9 @@ def forecast_page_json(
 
 
 def log_view(backend: Backend, actor: str, run_id: str, detail: dict[str, Any]) -> None:
-    """Write one forecast view to the log; returns once the record is committed."""
-    backend.log_writer.write(actor, "view_forecasts", run_id, detail)
+    """Queue one forecast view for the log (committed within the writer's window; 503 when too many views
+    wait for a store that another program holds)."""
+    backend.log_writer.post(actor, "view_forecasts", run_id, detail)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ Verification runs off the store lock: on a cursor of its own (DuckDB MVCC: it se
 incrementally from the last record verified before, with the hashes recomputed in SQL. A view being logged
 meanwhile does not wait for it, and asking again costs only the records added since. One verification runs
 at a time per server; concurrent callers wait for it and then continue from where it stopped.
+
+Every reader first flushes the log writer, so the views served before the request are in what it reads.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def log_page(
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of log records, newest first, and the total."""
     where, params = ("WHERE action = ?", [action]) if action is not None else ("", [])
+    backend.log_writer.flush()
     with backend.session():
         total = int(backend.sql(f"SELECT count(*) FROM log {where}", list(params))[0][0])
         rows = backend.sql(
@@ -66,6 +69,7 @@ class LogVerifier:
     def verify(self) -> dict[str, Any]:
         """Verify the records added since the last call (all of them the first time) and the new anchors."""
         # The lease keeps the store open during the walk; the lock is held only to make the cursor.
+        self._backend.log_writer.flush()
         with self._run_lock, self._backend.lease.hold() as store:
             if self._reader is None and store.anchor_path is not None:
                 self._reader = AnchorReader(store.anchor_path, store.log.key)
@@ -132,6 +136,7 @@ def verify(backend: Backend) -> dict[str, Any]:
 
 def head(backend: Backend) -> dict[str, Any]:
     """The current head of the chain, to be anchored outside the store (see ``pulsetwin log anchor``)."""
+    backend.log_writer.flush()
     with backend.session() as store:
         seq, digest = store.log.head()
     return {"seq": seq, "hash": digest}
