@@ -186,6 +186,19 @@ class Backend:
                 self._building.pop(full, None)
         return value
 
+    def peek(self, key: tuple[Any, ...]) -> Any | None:
+        """What :meth:`cached` holds for ``key`` at the data version read less than ``VERSION_SECONDS``
+        ago, else None; never touches the store, so an async route may call it on the event loop."""
+        known = self._version
+        if known is None or time.monotonic() - known[0] >= VERSION_SECONDS:
+            return None
+        full = (*key, known[1])
+        with self._cache_lock:
+            hit = self._cache.get(full)
+            if hit is not None:
+                self._cache.move_to_end(full)
+            return hit
+
     def close(self) -> None:
         """Commit queued log records, close the read cursors, then the store."""
         self.log_writer.close()
