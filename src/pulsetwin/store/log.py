@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -311,13 +312,15 @@ class Log:
         """
         return verify_chain(self._con)
 
-    def verify_from(self, seq: int, digest: str) -> LogVerification:
+    def verify_from(
+        self, seq: int, digest: str, *, chunk: int = CHUNK, pause: Callable[[float], None] | None = None
+    ) -> LogVerification:
         """Check only the records after ``seq``, which a former verification found with hash ``digest``.
 
         For repeated checks of a growing log (the API): records up to ``seq`` are not walked again, but
-        record ``seq`` must still hold ``digest``.
+        record ``seq`` must still hold ``digest``. ``chunk`` and ``pause`` as in :func:`verify_chain`.
         """
-        return verify_chain(self._con, seq, digest)
+        return verify_chain(self._con, seq, digest, chunk=chunk, pause=pause)
 
     def verify_or_raise(self) -> LogVerification:
         """Like :meth:`verify`, but raise LogIntegrityError naming the first bad record."""
@@ -399,12 +402,18 @@ class Log:
 
 
 def verify_chain(
-    connection: duckdb.DuckDBPyConnection, start_seq: int = 0, start_hash: str = GENESIS_HASH
+    connection: duckdb.DuckDBPyConnection,
+    start_seq: int = 0,
+    start_hash: str = GENESIS_HASH,
+    *,
+    chunk: int = CHUNK,
+    pause: Callable[[float], None] | None = None,
 ) -> LogVerification:
     """Check the records after ``start_seq`` (whose hash must be ``start_hash``) and the head, in SQL.
 
-    The records are checked in chunks of :data:`CHUNK` seqs, one statement each, so a long walk shares the
-    database with other queries instead of occupying it for seconds.
+    The records are checked in chunks of ``chunk`` seqs, one statement each, so a long walk shares the
+    database with other queries instead of occupying it for seconds; after each chunk ``pause`` (when
+    given) is called with the seconds the chunk took, so a server can leave the CPU to its requests.
     """
     if start_seq:
         found = connection.execute("SELECT hash FROM log WHERE seq = ?", [start_seq]).fetchall()
@@ -419,7 +428,8 @@ def verify_chain(
         return _bad(n_records, start_seq + 1, f"record {start_seq + 1} is missing (found seq {lowest})")
     low, prev = start_seq, start_hash
     while last_seq is not None and low < last_seq:
-        high = min(low + CHUNK, int(last_seq))
+        began = time.perf_counter()
+        high = min(low + chunk, int(last_seq))
         bad = _check_chunk(connection, low, high, prev, n_records)
         if bad is not None:
             return bad
@@ -429,6 +439,8 @@ def verify_chain(
                 n_records, high, f"record {high} is missing (found {len(ends)} records with seq {high})"
             )
         low, prev = high, str(ends[0][0])
+        if pause is not None and low < last_seq:
+            pause(time.perf_counter() - began)
     return _verify_head(connection, n_records, low, prev)
 
 

@@ -1,8 +1,10 @@
 """The hash-chained log: pages of records (newest first) and verification of the chain against the anchors.
 
 Verification runs off the store lock: on a cursor of its own (DuckDB MVCC: it sees committed records),
-incrementally from the last record verified before, with the hashes recomputed in SQL. A view being logged
-meanwhile does not wait for it, and asking again costs only the records added since. One verification runs
+incrementally from the last record verified before, with the hashes recomputed in SQL in chunks of
+``VERIFY_CHUNK`` records, resting after each as long as it took (so the walk takes at most half of the CPU it
+could, and requests in between get the rest). A view being logged meanwhile does not wait for it, and asking
+again costs only the records added since. One verification runs
 at a time per server; concurrent callers wait for it and then continue from where it stopped.
 
 Every reader first flushes the log writer, so the views served before the request are in what it reads.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import weakref
 from contextlib import nullcontext
 from typing import Any
@@ -25,6 +28,7 @@ from pulsetwin.store.log import GENESIS_HASH, AnchorCheck, Log, LogVerification
 
 COLUMNS = ("seq", "at", "actor", "action", "subject", "detail_json", "prev_hash", "hash")
 SELECT_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
+VERIFY_CHUNK = 5_000  # records per verification statement (tens of milliseconds each)
 _VERIFIERS: weakref.WeakKeyDictionary[Backend, LogVerifier] = weakref.WeakKeyDictionary()
 _VERIFIERS_LOCK = threading.Lock()
 
@@ -87,7 +91,7 @@ class LogVerifier:
         log = Log(cursor, nullcontext)
         cursor.begin()  # after reading the anchors: the snapshot holds every record they name
         try:
-            chain = log.verify_from(*self._checkpoint)
+            chain = log.verify_from(*self._checkpoint, chunk=VERIFY_CHUNK, pause=time.sleep)
             checked = None if anchors is None else log.check_anchor_file(anchors, chain)
         finally:
             cursor.rollback()
