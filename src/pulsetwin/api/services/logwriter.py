@@ -72,7 +72,7 @@ class LogWriter:
         session: Callable[[], AbstractContextManager[Store]],
         *,
         max_wait: float = 0.002,
-        window: float = 0.05,
+        window: float = 0.1,
         max_pending: int = MAX_PENDING,
     ) -> None:
         self._session = session
