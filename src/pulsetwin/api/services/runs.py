@@ -113,6 +113,13 @@ def run_detail(backend: Backend, run_id: str, lang: Lang = "nl") -> dict[str, An
     }
 
 
+def known_served(backend: Backend, run_id: str) -> bool:
+    """Whether the run is known, without reading the store, not to be withdrawn (False: ask
+    :func:`refuse_if_withdrawn`)."""
+    known = backend.withdrawn
+    return known is not None and run_id not in known
+
+
 def refuse_if_withdrawn(backend: Backend, run_id: str, actor: str) -> None:
     """451 with who withdrew the run, when and why; the refused attempt is logged."""
     withdrawal = _withdrawals(backend).get(run_id)
