@@ -60,6 +60,7 @@ import yaml
 from pulsetwin.audit.feedback import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.exceptions import Location, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
+from pulsetwin.schema.periods import Freq
 from pulsetwin.twin.loop import LEARNERS, simulate_loop
 from pulsetwin.twin.policies import POLICY_KINDS, Policy
 
@@ -113,7 +114,7 @@ class ScenarioSpec:
     periods: int
     baseline: Arm
     scenario: Arm
-    freq: str = "W"
+    freq: Freq = Freq.W
     runs: int = 200
     seed: int = 0
     base_rates: str = "observed"
@@ -215,7 +216,7 @@ def parse_spec(data: object, *, file: str | None = None) -> ScenarioSpec:
         periods=_integer(top, "periods", file, required=True),
         baseline=baseline,
         scenario=scenario,
-        freq=str(freq),
+        freq=Freq(freq),
         runs=_integer(top, "runs", file, default=200),
         seed=_integer(top, "seed", file, default=0, minimum=0),
         base_rates=str(base_rates),
@@ -440,7 +441,7 @@ def run_scenario(
 
 def summarise(spec: ScenarioSpec, merged: Mapping[str, np.ndarray], codes: list[str], runs: int) -> list[str]:
     """Plain-words lines: what was simulated, what the runs show, and what they cannot know."""
-    unit = "weeks" if spec.freq == "W" else "months"
+    unit = spec.freq.words
     source = "the twin truth" if spec.base_rates == "truth" else "recorded counts"
     lines = [
         f"Scenario '{spec.name}': {runs} paired runs of {spec.periods} {unit} in {len(codes)} areas, "
