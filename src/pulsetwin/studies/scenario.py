@@ -61,6 +61,7 @@ from pulsetwin.exceptions import Location, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
 from pulsetwin.metrics.allocation import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.schema.params import REQUIRED, Integer, Number, Options, Rule, Text, read_key
+from pulsetwin.schema.periods import Freq
 from pulsetwin.studies.loop import LEARNERS, simulate_loop
 from pulsetwin.studies.policies import POLICY_KINDS, Policy
 
@@ -118,7 +119,7 @@ class ScenarioSpec:
     periods: int
     baseline: Arm
     scenario: Arm
-    freq: str = "W"
+    freq: Freq = Freq.W
     runs: int = 200
     seed: int = 0
     base_rates: str = "observed"
@@ -216,7 +217,7 @@ def parse_spec(data: object, *, file: str | None = None) -> ScenarioSpec:
         periods=_read(top, "periods", Integer(low=1), file),
         baseline=baseline,
         scenario=scenario,
-        freq=str(freq),
+        freq=Freq(freq),
         runs=_read(top, "runs", Integer(low=1), file, default=200),
         seed=_read(top, "seed", Integer(low=0), file, default=0),
         base_rates=str(base_rates),
@@ -441,7 +442,7 @@ def run_scenario(
 
 def summarise(spec: ScenarioSpec, merged: Mapping[str, np.ndarray], codes: list[str], runs: int) -> list[str]:
     """Plain-words lines: what was simulated, what the runs show, and what they cannot know."""
-    unit = "weeks" if spec.freq == "W" else "months"
+    unit = spec.freq.words
     source = "the twin truth" if spec.base_rates == "truth" else "recorded counts"
     lines = [
         f"Scenario '{spec.name}': {runs} paired runs of {spec.periods} {unit} in {len(codes)} areas, "
