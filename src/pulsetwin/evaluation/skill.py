@@ -23,6 +23,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from pulsetwin.exceptions import bad_parameter
+from pulsetwin.schema.params import Integer, Number, check_param
 
 SKILL_COLUMNS = (
     "model", "baseline", "skill", "skill_lo", "skill_hi", "gap_share", "gap_share_lo", "gap_share_hi",
@@ -83,10 +84,8 @@ def skill_table(
         oracle.
     """
     owner = "skill_table"
-    if not 0.0 < level < 1.0:
-        raise bad_parameter("level", owner, "a number in (0, 1)", level)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 10:
-        raise bad_parameter("n_boot", owner, "an integer >= 10", n_boot)
+    check_param("level", owner, Number(low=0.0, high=1.0, closed="neither"), level)
+    check_param("n_boot", owner, Integer(low=10), n_boot)
     wide = losses.groupby(["period", "model"], sort=True)[["deviance_sum", "n"]].sum().unstack("model")
     dev, cells = wide["deviance_sum"], wide["n"]
     counts = cells.to_numpy(dtype=np.float64)
