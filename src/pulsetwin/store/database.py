@@ -31,6 +31,7 @@ from pulsetwin.exceptions import (
     StoreError,
     bad_parameter,
 )
+from pulsetwin.schema.params import Boolean, Number, check_param
 from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
@@ -170,8 +171,7 @@ class Store:
             raise StoreError(
                 f"store '{self.path}' does not exist. Fix: import data first or pass the right --db"
             )
-        if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
-            raise bad_parameter("wait", "Store", "a number of seconds >= 0", wait)
+        check_param("wait", "Store", Number(low=0.0, say="a number of seconds >= 0"), wait)
         self._con = _connect(self.path, read_only=read_only, wait=float(wait), signal=signal)
         self._depth = 0
         writer = None
@@ -293,10 +293,7 @@ class Store:
         ``revise``, and on incidents copying another source's counts unless ``also_source``.
         """
         self._require_writable()
-        if not isinstance(revise, bool):
-            raise ParameterTypeError(
-                f"The 'revise' parameter of Store.import_frames must be a bool. Got {revise!r} instead."
-            )
+        check_param("revise", "Store.import_frames", Boolean(), revise)
         if not isinstance(checked, CheckedImport):
             raise ParameterTypeError(
                 "The 'checked' parameter of Store.import_checked must be a CheckedImport from check_file or "

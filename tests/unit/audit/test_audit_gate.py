@@ -44,6 +44,23 @@ def test_default_policy_loads_and_unknown_keys_are_refused(tmp_path: Path) -> No
         load_policy(bad)
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("bins: four\n", "column 'bins', value 'four': must be an integer >= 2"),
+        ("top_k: 1.5\n", "column 'top_k', value 1.5: must be None or a number in (0, 1]"),
+        ("proxy: {folds: 1}\n", "column 'proxy.folds', value 1: must be an integer >= 2"),
+    ],
+)
+def test_policy_values_are_checked_by_their_rules(tmp_path: Path, text: str, words: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(SchemaError) as caught:
+        load_policy(bad)
+    assert str(caught.value).startswith(f"file '{bad}', {words}")
+    assert str(caught.value).endswith("Fix: see src/pulsetwin/audit/default_policy.yaml")
+
+
 def test_naive_blocked_mitigated_passes(base: tuple[Path, object], store_path: Path) -> None:
     policy = load_policy(base[0] / "policy.yaml")
     with Store(store_path) as store:
