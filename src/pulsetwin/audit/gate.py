@@ -264,21 +264,21 @@ def realised_outcomes(
 def _last_fold(store: Store, run: RunRecord) -> tuple[pd.DataFrame, pd.Timestamp]:
     """The forecasts the run stored for its last backtest fold (the same model and horizon, one fold earlier)
     and that fold's origin; refused for a run stored without them."""
+    stored = read_fold_forecasts(store, run.run_id)
+    if not stored.empty:
+        return stored, pd.Timestamp(stored["origin"].iloc[0])
     folds = (run.metrics.get("backtest") or {}).get("folds") or []
-    if not folds or run.model is None or run.horizon is None or run.freq is None:
+    if not folds:
         raise StoreError(
             f"run '{run.run_id}' forecasts periods without recorded incidents and has no backtest folds to "
             "audit on. Fix: audit a run made by `pulsetwin forecast` (it backtests first)"
         )
-    stored = read_fold_forecasts(store, run.run_id)
-    if stored.empty:
-        raise StoreError(
-            f"run '{run.run_id}' forecasts periods without recorded incidents, so the audit judges it on its "
-            f"last backtest fold (origin {folds[-1]}), but the run holds no forecasts of that fold: it was "
-            "stored by an older PulseTwin, which left them to the audit to recompute. Fix: re-run "
-            "`pulsetwin forecast` with the same options and audit the new run"
-        )
-    return stored, pd.Timestamp(stored["origin"].iloc[0])
+    raise StoreError(
+        f"run '{run.run_id}' forecasts periods without recorded incidents, so the audit judges it on its last "
+        f"backtest fold (origin {folds[-1]}), but the run holds no forecasts of that fold: it was stored by an "
+        "older PulseTwin, which left them to the audit to recompute. Fix: re-run `pulsetwin forecast` with the "
+        "same options and audit the new run"
+    )
 
 
 # ------------------------------------------------------------------------------------------ the audit
