@@ -8,9 +8,10 @@ stays the command line's code for bad input. The policy key ``insufficient`` can
 (``block``) or, explicitly, into warnings (``warn``).
 
 Realised outcomes: when the store holds incidents for every forecast period, the forecast is compared with
-them. Otherwise (a true forecast of the future) the run's model is refitted, with the same parameters, at the
-origin of the run's last backtest fold and its forecast for that fold is compared with what was recorded
-there: the same model and horizon, one fold earlier.
+them. Otherwise (a true forecast of the future) the forecasts the run stored for its last backtest fold (the
+run's model, with the same parameters, fitted at that fold's origin: :mod:`pulsetwin.evaluation.fold_forecasts`)
+are compared with what was recorded there: the same model and horizon, one fold earlier. The audit only reads
+them; a run stored without them (by an older PulseTwin) is refused with the fix, re-running the forecast.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from pulsetwin.audit.disparity import (
 from pulsetwin.audit.measurement import has_offence_truth, measurement_summary, mitigation_comparison
 from pulsetwin.audit.proxies import ProxyResult, model_features, proxy_strength
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
-from pulsetwin.models.base import History
 from pulsetwin.schema.params import Integer, NoneOr, Number, Options, Rule, read_key
 from pulsetwin.schema.variables import INCOME, RESIDENTS, VariableNames, has_variable, missing_variable
+from pulsetwin.store.fold_forecasts import read_fold_forecasts
 from pulsetwin.store.runs import RunKind, RunStatus
 
 if TYPE_CHECKING:
@@ -259,7 +260,7 @@ def realised_outcomes(
     if all(p in recorded for p in periods):
         mode, origin, used = "forecast_periods", periods[0], forecasts
     else:
-        used, origin = _refit_last_fold(run, frames)
+        used, origin = _last_fold(store, run)
         mode = "last_backtest_fold"
         periods = pd.DatetimeIndex(sorted(used["period_start"].unique()))
     codes = pd.Index(sorted(used["area_code"].unique()))
@@ -277,28 +278,24 @@ def realised_outcomes(
     return forecast, observed, info
 
 
-def _refit_last_fold(run: RunRecord, frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Timestamp]:
-    """The run's model refitted at its last backtest fold's origin, forecasting the run's horizon."""
-    from pulsetwin.models.registry import make_model
-
+def _last_fold(store: Store, run: RunRecord) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """The forecasts the run stored for its last backtest fold (the same model and horizon, one fold earlier)
+    and that fold's origin; refused for a run stored without them."""
+    stored = read_fold_forecasts(store, run.run_id)
+    if not stored.empty:
+        return stored, pd.Timestamp(stored["origin"].iloc[0])
     folds = (run.metrics.get("backtest") or {}).get("folds") or []
-    if not folds or run.model is None or run.horizon is None or run.freq is None:
+    if not folds:
         raise StoreError(
             f"run '{run.run_id}' forecasts periods without recorded incidents and has no backtest folds to "
             "audit on. Fix: audit a run made by `pulsetwin forecast` (it backtests first)"
         )
-    origin = pd.Timestamp(folds[-1])
-    params = run.params.get("model_params") or {}
-    try:
-        model = make_model(run.model, **params)
-    except (TypeError, ValueError) as error:
-        raise ParameterError(
-            f"cannot rebuild model '{run.model}' of run '{run.run_id}' with its recorded parameters "
-            f"{params}: {error}. Fix: audit the run on a store holding its forecast periods"
-        ) from None
-    categories = run.params.get("categories")
-    history = History.from_frames(frames, origin=origin, freq=run.freq, categories=categories)
-    return model.fit(history).predict(run.horizon, run_id=f"audit-{run.run_id}"), origin
+    raise StoreError(
+        f"run '{run.run_id}' forecasts periods without recorded incidents, so the audit judges it on its last "
+        f"backtest fold (origin {folds[-1]}), but the run holds no forecasts of that fold: it was stored by an "
+        "older PulseTwin, which left them to the audit to recompute. Fix: re-run `pulsetwin forecast` with the "
+        "same options and audit the new run"
+    )
 
 
 # ------------------------------------------------------------------------------------------ the audit

@@ -38,6 +38,7 @@ from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_ke
 from pulsetwin.store.digest import EMPTY, Digest, RowKey, TableChange, digest_rows, set_row_key
 from pulsetwin.store.duplicates import refuse_duplicate_source
 from pulsetwin.store.explanations import EXPLANATIONS_DDL
+from pulsetwin.store.fold_forecasts import FOLD_FORECASTS_DDL
 from pulsetwin.store.imports import (
     ROWS_PREFIX,
     UNDO_TABLE,
@@ -663,7 +664,7 @@ class Store:
         statements = (
             *(table_ddl(spec) for spec in TABLES.values() if spec.name != "log"),
             *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(), *EXPLANATIONS_DDL,
-            *BUDGET_DDL,
+            *BUDGET_DDL, *FOLD_FORECASTS_DDL,
         )  # fmt: skip
         with self.transaction():
             for statement in statements:
