@@ -97,9 +97,7 @@ class Backend:
 
     def read_arrow(self, statement: str, params: list[object] | None = None) -> pa.Table:
         """Like :meth:`read_sql`, but the result as an Arrow table (compact, for caching many rows)."""
-        with self.lease.hold() as store:
-            relation = self._cursor(store).sql(statement, params=params or None)
-            return relation.to_arrow_table()
+        return self.read(lambda cursor: cursor.sql(statement, params=params or None).to_arrow_table())
 
     def _cursor(self, store: Store) -> duckdb.DuckDBPyConnection:
         """This thread's read cursor on the store as opened now (the caller holds the lease)."""

@@ -98,8 +98,8 @@ def login(backend: Backend, username: str, password: str, minutes: int) -> Issue
     """
     found = backend.read(lambda cursor: accounts.find_user(cursor, username))
     scheme, salt, digest = (found.scheme, found.salt, found.pw_hash) if found is not None else dummy_hash()
-    ok = verify_password(password, scheme, salt, digest) and found is not None
-    if not ok or found is None:
+    matches = verify_password(password, scheme, salt, digest)  # also for an unknown name: same time taken
+    if found is None or not matches:
         backend.log_writer.write("anonymous", "login_failed", username, {})
         return None
     token, expires = new_token(), _now() + timedelta(minutes=minutes)
