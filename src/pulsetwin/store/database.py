@@ -34,7 +34,9 @@ from pulsetwin.exceptions import (
 from pulsetwin.schema.params import Boolean, Number, check_param
 from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
+from pulsetwin.store.accounts import ACCOUNTS_DDL
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
+from pulsetwin.store.decisions import DECISIONS_DDL
 from pulsetwin.store.digest import EMPTY, Digest, RowKey, TableChange, digest_rows, set_row_key
 from pulsetwin.store.duplicates import refuse_duplicate_source
 from pulsetwin.store.explanations import EXPLANATIONS_DDL
@@ -205,11 +207,16 @@ class Store:
         """Close the connection (an open transaction is rolled back by DuckDB)."""
         self._con.close()
 
-    @property
-    def connection(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection, for the API's own tables (users, tokens, decisions) until they get typed
-        accessors in this package like the explanations and the privacy budget have."""
-        return self._con
+    def read_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on this store, for reading only: a second connection to the same database that sees
+        committed data (DuckDB MVCC) and can be used from another thread without the store's lock.
+
+        For servers that read hot paths concurrently (the API keeps one per thread) and for the typed
+        accessors that take a :data:`pulsetwin.store.access.Source`. Never write through it: writes go through
+        the store's accessors inside :meth:`transaction`, which logs them. Making the cursor uses the store's
+        connection, so serialise this call with other uses of the store; close the cursor before the store.
+        """
+        return self._con.cursor()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -664,7 +671,7 @@ class Store:
         statements = (
             *(table_ddl(spec) for spec in TABLES.values() if spec.name != "log"),
             *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(), *EXPLANATIONS_DDL,
-            *BUDGET_DDL, *FOLD_FORECASTS_DDL,
+            *BUDGET_DDL, *FOLD_FORECASTS_DDL, *ACCOUNTS_DDL, *DECISIONS_DDL,
         )  # fmt: skip
         with self.transaction():
             for statement in statements:
