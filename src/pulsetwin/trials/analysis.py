@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pulsetwin.audit.documents.trials import ANALYSE
 from pulsetwin.exceptions import ParameterError, StoreError
 from pulsetwin.features.spatial import has_geometry
 from pulsetwin.store.database import Store
@@ -17,8 +18,6 @@ from pulsetwin.trials.burden import burden
 from pulsetwin.trials.displacement import Adjacency, assess_displacement
 from pulsetwin.trials.estimate import randomisation_p, rate_ratio
 from pulsetwin.trials.registration import Registration, file_matches, latest_registration, registrations
-
-ANALYSE = "trial_analyse"
 
 
 def period_counts(store: Store, freq: str, category: str, periods: list[pd.Timestamp]) -> pd.DataFrame:

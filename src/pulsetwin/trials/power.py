@@ -60,32 +60,44 @@ class Power:
 
 
 def measure_within_size(history: pd.DataFrame) -> float:
-    """NB2 size of single-period counts around each buurt's own mean (the rows of ``history``).
+    """NB2 size of single-period counts around each buurt's own mean times the period's city-wide factor.
 
     A crossover or stepped wedge compares periods within a buurt (each buurt is a block with its own
-    intercept), so the error of the buurt's level cancels and only the period-to-period spread matters.
+    intercept), so the error of the buurt's level cancels and only the period-to-period spread matters; a
+    city-wide shift of one period (season) moves both arms alike, so it is taken out too (independence model
+    ``row total x column total / total``).
     """
     values = history.to_numpy(dtype=float)
-    means = np.repeat(values.mean(axis=1, keepdims=True), values.shape[1], axis=1)
+    total = values.sum()
+    if total <= 0:
+        return MAX_SIZE
+    means = np.outer(values.sum(axis=1), values.sum(axis=0)) / total
     return fit_nb_size(values.ravel(), means.ravel())
 
 
 def measure_dispersion(history: pd.DataFrame, periods: int) -> Dispersion:
     """The sizes of :class:`Dispersion` from a (buurten x periods) count table ending just before the trial.
 
-    ``total`` is fitted by maximum likelihood on every out-of-sample window of ``periods`` consecutive
-    periods with at least ``periods`` periods before it: the window's total against the mean of the (up to
-    :data:`LOOKBACK`) periods before it times ``periods`` -- a rolling-origin backtest of the historical-mean
-    forecast, so serial dependence and the persistent error of the forecast both show in the spread of the
-    totals. ``1 / between = max(0, 1 / total - 1 / (periods * within))`` (variances of a Poisson-Gamma-Gamma
-    mixture add); without a window, ``total`` comes from ``within`` alone.
+    ``total`` is fitted by maximum likelihood on out-of-sample windows of ``periods`` consecutive periods: each
+    window's totals against the mean of the :data:`LOOKBACK` periods before it times ``periods`` -- a
+    rolling-origin backtest of the historical-mean forecast, so serial dependence and the persistent error of
+    the forecast both show in the spread of the totals. Windows with a full lookback are used when the history
+    holds one, else every window with at least ``periods`` periods before it. Each window's forecasts are
+    scaled to its observed total first: a city-wide shift (season, trend) moves treated and control buurten
+    alike and cancels in the trial's contrast. ``1 / between = max(0, 1 / total - 1 / (periods * within))``
+    (variances of a Poisson-Gamma-Gamma mixture add); without a window, ``total`` comes from ``within`` alone.
     """
     values = history.to_numpy(dtype=float)
     within = measure_within_size(history)
+    last = values.shape[1] - periods
+    first = LOOKBACK if last >= LOOKBACK else periods
     observed, forecast = [], []
-    for end in range(periods, values.shape[1] - periods + 1):
-        observed.append(values[:, end : end + periods].sum(axis=1))
-        forecast.append(values[:, max(0, end - LOOKBACK) : end].mean(axis=1) * periods)
+    for end in range(first, last + 1):
+        total = values[:, end : end + periods].sum(axis=1)
+        mean = values[:, max(0, end - LOOKBACK) : end].mean(axis=1) * periods
+        if mean.sum() > 0:
+            observed.append(total)
+            forecast.append(mean * total.sum() / mean.sum())
     if not observed:
         return Dispersion(within, min(periods * within, MAX_SIZE), MAX_SIZE, periods)
     total = fit_nb_size(np.concatenate(observed), np.concatenate(forecast))
@@ -137,7 +149,7 @@ def simulate_power(
     simulations: int, seed: int, draws: int = 499,
 ) -> Power:  # fmt: skip
     """Power at ``effect`` and the minimum detectable effect (closest to 1 on :data:`MDE_GRID` with power >=
-    ``target``; None when even the largest effect on the grid falls short).
+    ``target``, found by bisection as power falls towards 1; None when even the largest effect falls short).
 
     Notes
     -----
@@ -148,13 +160,19 @@ def simulate_power(
     power = rejection_rate(units, scheme, dispersion, effect, alpha, simulations, seed, draws, pool)
     grid = MDE_GRID if effect < 1.0 else tuple(1.0 / g for g in MDE_GRID)
     mde = None
-    for candidate in reversed(grid):
+    low, high = (
+        0,
+        len(grid) - 1,
+    )  # power falls along the grid (towards 1): bisect for the last one reaching it
+    while low <= high:
+        middle = (low + high) // 2
         if (
-            rejection_rate(units, scheme, dispersion, candidate, alpha, simulations, seed, draws, pool)
+            rejection_rate(units, scheme, dispersion, grid[middle], alpha, simulations, seed, draws, pool)
             >= target
         ):
-            mde = candidate
-            break
+            mde, low = grid[middle], middle + 1
+        else:
+            high = middle - 1
     cells = "period_start" in units
     size = dispersion.within if cells else dispersion.total
     return Power(effect, power, target, mde, simulations, size, dispersion.between)

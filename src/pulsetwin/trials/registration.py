@@ -15,12 +15,12 @@ from typing import Any
 
 import pandas as pd
 
+from pulsetwin.audit.documents.trials import REGISTER
 from pulsetwin.exceptions import ConflictError, ParameterError, StoreError
 from pulsetwin.store.database import Store
 from pulsetwin.store.log import canonical_detail
 from pulsetwin.trials.design import TrialDesign
 
-REGISTER = "trial_register"
 REFUSED = "trial_refused"
 ANALYSIS_PLAN = (
     "Primary: two-sided randomisation-inference test of the sharp null of no effect, statistic = log ratio of "
