@@ -281,7 +281,8 @@ def prepare(trials: int, draws: int, simulations: int, folder: Path,
                              "units": int(design.units["area_code"].nunique()), "rows": len(design.units),
                              "blocks": int(design.units["block"].nunique()), "nb_size": design.power.size,
                              "between_size": design.power.between, "stated_power": design.power.power,
-                             "mde": design.power.mde})  # fmt: skip
+                             "mde": design.power.mde, "planted_displacement_tested": design.power.displacement,
+                             "stated_displacement_power": design.power.displacement_power})  # fmt: skip
                 for first in range(0, trials, CHUNK):
                     chunks.append(Chunk(key, world, design.units.drop(columns="treated"), design.scheme,
                                         design.power.size, design.spec.alpha, setting, first,
@@ -338,6 +339,9 @@ def summarise(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> None
             f"size {'ok' if rejected <= 0.07 else 'TOO HIGH'}" if row["true_rate_ratio"] == 1.0
             else f"power {'ok' if abs(rejected - row['stated_power']) <= 0.10 else 'OFF'}"
         ) + f", coverage {'ok' if 0.85 <= row['covered'] <= 0.95 else 'OFF'}"  # fmt: skip
+        stated = row["stated_displacement_power"]
+        if row["displacement"] and stated is not None:
+            row["verdict"] += f", displacement {'ok' if abs(row['displaced'] - stated) <= 0.10 else 'OFF'}"
 
 
 def main() -> None:
@@ -354,12 +358,13 @@ def main() -> None:
     results, worker_cpu = run(chunks, args.workers, deadline_at(args.deadline))
     summarise(rows, results)
     header = ("city", "design", "setting", "RR", "units", "trials", "stated power", "rejects", "cover 90%",
-              "displ. found", "WDQ ok", "verdict")  # fmt: skip
+              "stated displ. power", "displ. found", "WDQ ok", "verdict")  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for r in rows:
         print(f"| {r['city']} | {r['design']} | {r['setting']} | {r['true_rate_ratio']} | {r['units']} | "
               f"{r['trials']} | {r['stated_power']:.3f} | {r['rejected']:.3f} | {r['covered']:.3f} | "
+              f"{'–' if r['stated_displacement_power'] is None else format(r['stated_displacement_power'], '.3f')} | "
               f"{r['displaced']:.3f} | {r['interpretable']:.3f} | {r['verdict']} |")  # fmt: skip
     meta = {"trials_requested": args.trials, "draws": args.draws, "simulations": args.simulations,
             "workers": args.workers, "deadline": args.deadline, "wall_seconds": time.time() - began,

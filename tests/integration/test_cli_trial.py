@@ -84,6 +84,10 @@ def test_design_simulate_analyse_recovers_a_planted_effect(app: typer.Typer, sto
     doc = json.loads((out / "preregistration.json").read_text(encoding="utf-8"))
     assert "Registered version 1" in designed.output and doc["trial_id"] == "youth-work-2027"
     assert doc["outcome_rows_at_registration"] == 0
+    assert doc["power"]["displacement"] == 0.5 and 0.0 <= doc["power"]["displacement_power"] <= 1.0
+    assert "The displacement test finds a rise of 50%" in (out / "preregistration.md").read_text(
+        encoding="utf-8"
+    )
     simulated = runner.invoke(app, ["trial", "simulate", "--db", str(store_path), "--trial", "youth-work-2027",
                                     "--effect", "0.4", "--seed", "5"])  # fmt: skip
     assert simulated.exit_code == 0, simulated.output
@@ -131,6 +135,10 @@ def test_crossover_randomises_periods_within_each_buurt(
         "half the periods of each buurt"
     )
     assert (units["block"] == units["area_code"]).all() and units["period_start"].nunique() == PERIODS
+    assert (
+        json.loads((out / "preregistration.json").read_text(encoding="utf-8"))["power"]["displacement_power"]
+        is None
+    )
     simulated = runner.invoke(app, ["trial", "simulate", "--db", str(store_path), "--trial", "crossover",
                                     "--effect", "0.4", "--seed", "6"])  # fmt: skip
     assert simulated.exit_code == 0, simulated.output

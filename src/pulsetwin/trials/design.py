@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
+from pulsetwin.features.spatial import has_geometry
 from pulsetwin.store.database import Store
 from pulsetwin.store.runs import RunRecord
 from pulsetwin.trials.allocation import Scheme, allocation_hash, build_blocks
-from pulsetwin.trials.power import Dispersion, Power, measure_dispersion, simulate_power
+from pulsetwin.trials.displacement import Adjacency
+from pulsetwin.trials.power import Dispersion, Power, displacement_power, measure_dispersion, simulate_power
 from pulsetwin.trials.spec import TrialSpec
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -111,6 +113,33 @@ def history_table(store: Store, run: RunRecord, category: str, codes: list[str])
     return table.reindex(codes).fillna(0.0)
 
 
+def _with_displacement(store: Store, run: RunRecord, spec: TrialSpec, forecasts: pd.DataFrame,
+                       periods: tuple[pd.Timestamp, ...], units: pd.DataFrame, scheme: Scheme,
+                       dispersion: Dispersion, power: Power) -> Power:  # fmt: skip
+    """``power`` with the displacement test's simulated power added (unchanged when buurten have no geometry).
+
+    Before: each buurt's counts over the periods just before the run's origin, as many as the trial lasts (as
+    the analysis takes them); after: the run's forecast totals of the trial periods.
+    """
+    areas = store.read("areas")
+    buurten = areas.loc[areas["level"] == "buurt", "area_code"].astype(str).tolist()
+    if not has_geometry(areas, buurten):
+        return power
+    adjacency = Adjacency.build(areas, units["area_code"].tolist())
+    codes = adjacency.codes.tolist()
+    history = history_table(store, run, spec.outcome.category, codes)
+    rows = forecasts[
+        (forecasts["category"] == spec.outcome.category) & forecasts["period_start"].isin(periods)
+    ]
+    forecast = rows.groupby("area_code")["mean"].sum().reindex(codes).fillna(0.0).to_numpy(dtype=float)
+    rate = displacement_power(
+        units, scheme, adjacency, history.iloc[:, -len(periods) :].sum(axis=1).to_numpy(dtype=float), forecast,
+        dispersion, displacement=spec.power.displacement, alpha=spec.alpha, simulations=spec.power.simulations,
+        seed=spec.seed,
+    )  # fmt: skip
+    return replace(power, displacement=spec.power.displacement, displacement_power=rate)
+
+
 def design_trial(store: Store, run_id: str, spec: TrialSpec) -> TrialDesign:
     """Compute the design of ``spec`` on forecast run ``run_id`` (nothing is written)."""
     if not NAME.match(spec.name):
@@ -144,6 +173,8 @@ def design_trial(store: Store, run_id: str, spec: TrialSpec) -> TrialDesign:
         units, scheme, dispersion, effect=spec.power.effect, alpha=spec.alpha, target=spec.power.target,
         simulations=spec.power.simulations, seed=spec.seed,
     )  # fmt: skip
+    if spec.design.type == "cluster":
+        power = _with_displacement(store, run, spec, forecasts, periods, units, scheme, dispersion, power)
     present = store.read("incidents", where={"freq": run.freq, "category": category,
                                               "area_code": units["area_code"].unique().tolist()})  # fmt: skip
     in_trial = int(pd.to_datetime(present["period_start"]).isin(periods).sum())

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pulsetwin.models.intervals import MAX_SIZE, fit_nb_size
 from pulsetwin.trials.allocation import Scheme
+from pulsetwin.trials.displacement import Adjacency, buffer_contrast, buffer_statistic
 from pulsetwin.trials.estimate import ri_statistic
 
 MDE_GRID = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
@@ -57,6 +58,10 @@ class Power:
     simulations: int
     size: float
     between: float = MAX_SIZE
+    displacement: float | None = None
+    """The rise in adjacent buurten the displacement test was simulated for (cluster designs with geometry)."""
+    displacement_power: float | None = None
+    """How often the displacement test finds it (two-sided at ``alpha``, and the rise is positive)."""
 
 
 def measure_within_size(history: pd.DataFrame) -> float:
@@ -176,3 +181,33 @@ def simulate_power(
     cells = "period_start" in units
     size = dispersion.within if cells else dispersion.total
     return Power(effect, power, target, mde, simulations, size, dispersion.between)
+
+
+def displacement_power(
+    units: pd.DataFrame, scheme: Scheme, adjacency: Adjacency, before: np.ndarray, forecast: np.ndarray,
+    dispersion: Dispersion, *, displacement: float, alpha: float, simulations: int, seed: int, draws: int = 499,
+) -> float:  # fmt: skip
+    """Share of simulated trials in which the registered displacement test finds a planted rise.
+
+    ``before`` holds each buurt's counts (``adjacency.codes`` order) over as many periods before the trial as
+    it lasts (fixed: they are observed), ``forecast`` its forecast total of the trial. A trial draws an
+    allocation, the buurten's trial totals as :func:`draw_outcomes` around ``forecast`` times ``1 +
+    displacement`` next to treated buurten, and tests the buffer contrast (:func:`buffer_statistic`) against
+    re-drawn allocations; it counts when ``p <= alpha`` and the change is a rise.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
+    pool = scheme.redraw(units, draws, seed)
+    null_buffers = adjacency.buffers(pool)
+    within = min(dispersion.periods * dispersion.within, MAX_SIZE)
+    buurt = np.arange(len(adjacency.codes))
+    found = 0
+    for _ in range(simulations):
+        treated = scheme.draw(units, rng)
+        near = adjacency.buffers(treated)[0][0]
+        after = draw_outcomes(forecast * np.where(near, 1.0 + displacement, 1.0), buurt, dispersion.between,
+                              within, rng)  # fmt: skip
+        observed = float(buffer_statistic(before, after, adjacency, treated)[0])
+        null = np.abs(buffer_contrast(before, after, null_buffers))
+        p = (1 + np.sum(null >= abs(observed) - 1e-12)) / (1 + draws)
+        found += p <= alpha and observed > 0
+    return found / simulations

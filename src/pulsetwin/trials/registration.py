@@ -92,6 +92,8 @@ def document(design: TrialDesign, *, allow_underpowered: bool = False) -> dict[s
             "simulations": design.power.simulations,
             "nb_size": design.power.size,
             "between_size": design.power.between,
+            "displacement": design.power.displacement,
+            "displacement_power": design.power.displacement_power,
             "underpowered_accepted": allow_underpowered and underpowered(design),
             "nb_size_source": (
                 "maximum likelihood on single past periods around each buurt's own mean (crossover and stepped "
@@ -149,7 +151,10 @@ def markdown(doc: dict[str, Any], sha256: str, version: int) -> str:
         "",
         f"**Power.** {power['power']:.0%} for a rate ratio of {power['effect']} at alpha {spec['alpha']} "
         f"({power['simulations']} simulated trials, NB size {power['nb_size']:.3g}); minimum detectable rate "
-        f"ratio at {power['target']:.0%} power: {mde}.",
+        f"ratio at {power['target']:.0%} power: {mde}."
+        + (f" The displacement test finds a rise of {power['displacement']:.0%} in adjacent buurten in "
+           f"{power['displacement_power']:.0%} of simulated trials." if power.get("displacement_power") is not None
+           else ""),
         "",
         f"**Analysis.** {doc['analysis']}",
         "",

@@ -52,11 +52,14 @@ class Outcome:
 
 @dataclass(frozen=True)
 class PowerSpec:
-    """Power is computed for ``effect`` (the true rate ratio hoped for) by ``simulations`` draws."""
+    """Power is computed for ``effect`` (the true rate ratio hoped for) by ``simulations`` draws; a cluster
+    design also states how often its displacement test finds a rise of ``displacement`` (0.5 = +50 %) in the
+    buurten adjacent to treated ones."""
 
     effect: float = 0.8
     target: float = 0.8
     simulations: int = 400
+    displacement: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,12 @@ def parse_spec(data: object, *, file: str | None = None) -> TrialSpec:
     if design.type == "stepped_wedge":
         design = _wedge_steps(design, design_map, outcome.periods, file)
     power_map = _mapping(top.get("power", {}), "power", file)
-    _refuse_unknown(power_map, {"effect", "target", "simulations"}, "power", file)
+    _refuse_unknown(power_map, {"effect", "target", "simulations", "displacement"}, "power", file)
     power = PowerSpec(
         _number(power_map, "effect", file, "power.", low=0.0, high=None, default=0.8),
         _number(power_map, "target", file, "power.", low=0.0, high=1.0, default=0.8),
         _integer(power_map, "simulations", file, "power.", low=50, default=400),
+        _number(power_map, "displacement", file, "power.", low=0.0, high=None, default=0.5),
     )
     if power.effect == 1.0:
         raise _error("a rate ratio other than 1 (the effect to detect)", file, "power.effect", power.effect)

@@ -1,4 +1,5 @@
-"""Stepped wedge: spec, allocation by steps, the within-period randomisation test and the period-adjusted GLM."""
+"""Stepped wedge (spec, allocation by steps, within-period randomisation test, period-adjusted GLM) and the
+simulated power of the design: dispersion measured out of sample, displacement power."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 from pulsetwin.exceptions import SchemaError
 from pulsetwin.models.intervals import MAX_SIZE
 from pulsetwin.trials.allocation import Scheme, crossing_periods, draw_wedge
+from pulsetwin.trials.displacement import Adjacency
 from pulsetwin.trials.estimate import randomisation_p, rate_ratio, ri_statistic
-from pulsetwin.trials.power import Dispersion, measure_dispersion, rejection_rate
+from pulsetwin.trials.power import Dispersion, displacement_power, measure_dispersion, rejection_rate
 from pulsetwin.trials.spec import parse_spec
 
 SPEC = {
@@ -123,3 +125,29 @@ def test_dispersion_of_iid_poisson_history_shows_no_heterogeneity() -> None:
     # A level shift per buurt between halves (a persistent forecast error) shows as between-buurt spread.
     shifted = history * np.where(np.arange(24) >= 12, rng.gamma(4.0, 0.25, 200)[:, None], 1.0)
     assert measure_dispersion(shifted.round(), 6).between < 10
+
+
+def test_displacement_power_finds_a_clear_rise_and_rarely_a_negligible_one() -> None:
+    # An 8 x 8 grid, nine units three cells apart: every buffer cell touches one unit, so the buffers next to
+    # treated and next to control units are clean. Poisson counts of 60 before and after: +50 % next to treated
+    # units is always found; +1 % about as often as a false positive (one side of a 5 % test).
+    n = 8
+    codes = [f"B{r}{c}" for r in range(n) for c in range(n)]
+    squares = [f"POLYGON(({c} {r}, {c + 1} {r}, {c + 1} {r + 1}, {c} {r + 1}, {c} {r}))" for r in range(n)
+               for c in range(n)]  # fmt: skip
+    areas = pd.DataFrame(
+        {"area_code": codes, "name": "x", "level": "buurt", "parent_code": "W", "geometry": squares}
+    )
+    unit_codes = [f"B{r}{c}" for r in range(0, n, 3) for c in range(0, n, 3)]
+    units = pd.DataFrame({"area_code": unit_codes, "expected": 20.0, "block": "all"})
+    adjacency = Adjacency.build(areas, unit_codes)
+    scheme = Scheme("cluster", 0.5, None, 6)
+    counts = np.full(n * n, 60.0)
+    poisson = Dispersion(MAX_SIZE, MAX_SIZE, MAX_SIZE, 6)
+
+    def power(rise: float) -> float:
+        return displacement_power(units, scheme, adjacency, counts, counts, poisson, displacement=rise, alpha=0.05,
+                                  simulations=100, seed=1, draws=199)  # fmt: skip
+
+    assert power(0.5) >= 0.95
+    assert power(0.01) <= 0.1
