@@ -166,7 +166,8 @@ def test_stepped_wedge_crosses_every_buurt_over_and_recovers_the_effect(
     wedge = units.pivot(index="area_code", columns="period_start", values="treated").to_numpy()
     assert not wedge[:, 0].any() and wedge[:, -1].all() and (np.diff(wedge.astype(int), axis=1) >= 0).all()
     assert doc["spec"]["design"]["steps"] == PERIODS - 1 and "Stepped wedge" in doc["analysis"]
-    assert "treated from" in (out / "preregistration.md").read_text(encoding="utf-8")
+    markdown = (out / "preregistration.md").read_text(encoding="utf-8")
+    assert "treated from" in markdown and f"{units['area_code'].nunique()} buurten in" in markdown
     simulated = runner.invoke(app, ["trial", "simulate", "--db", str(store_path), "--trial", "wedge",
                                     "--effect", "0.4", "--seed", "7"])  # fmt: skip
     assert simulated.exit_code == 0, simulated.output

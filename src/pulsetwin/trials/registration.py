@@ -140,7 +140,7 @@ def markdown(doc: dict[str, Any], sha256: str, version: int) -> str:
         + ").",
         "",
         f"**Units.** The top {spec['top_share']:.0%} of buurten by forecast of run {doc['run_id']}: "
-        f"{len(doc['units'])} buurten in {len({u['block'] for u in doc['units']})} blocks "
+        f"{len({u['area_code'] for u in doc['units']})} buurten in {len({u['block'] for u in doc['units']})} blocks "
         f"({', '.join(spec['design']['blocks']) or 'none'}).",
         "",
         _allocation_line(doc, treated, control),
