@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_backtest_nl.py [--model glm] [--folds 2]``. The twin is generated and
 written to Parquet first; the backtest then runs in a fresh process that reads the tables a backtest reads
-as :func:`pulsetwin.evaluation.backtest.load_frames` does from a store: areas, covariates, incidents and truth of
+as :func:`pulsetwin.store.frames.load_frames` does from a store: areas, covariates, incidents and truth of
 the backtested freq with categorical text, events only for a model that reads them; never ``protected``.
 The peak-memory mark is reset once they are read (Linux ``clear_refs``), so ``backtest_peak_gb`` is the peak
 while the backtest runs, the input frames included (``inputs_gb``); reading's own peak is ``read_peak_gb``
@@ -25,8 +25,12 @@ import pandas as pd
 import pyarrow as pa
 from memory import peak_gb, reset_peak, resident_gb
 
-from pulsetwin.evaluation.backtest import backtest, compact_frame, compact_incidents
+from pulsetwin.evaluation.backtest import backtest
+from pulsetwin.evaluation.lineup import Lineup
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.models.registry import make_model
+from pulsetwin.store.frames import compact_frame, compact_incidents
 from pulsetwin.twin.generate import generate_twin
 
 RESULTS = Path(__file__).parent / "results"
@@ -54,8 +58,8 @@ def run_backtest(folder: Path, model: str, folds: int, horizon: int, seed: int) 
     reset_peak()
     start = time.perf_counter()
     result = backtest(
-        tables, models=[model], freq="W", horizon=horizon, folds=folds, scheduler="serial", n_boot=200,
-        seed=seed,
+        tables, RollingOrigin("W", horizon, folds), Lineup(models=[model]), skill=SkillSettings(n_boot=200, seed=seed),
+        scheduler="serial",
     )  # fmt: skip
     row = result.summary.set_index("model").loc[model]
     print(

@@ -7,7 +7,7 @@ Run: ``.venv/bin/python benchmarks/bench_count_models.py [--national]``.
   covariates, weekly incidents), cuts the history at an origin 4 weeks before the end, resets the peak-memory
   mark and times fit + predict(4). ``peak_gb`` is that step's peak (inputs included, ``inputs_gb``); ratios are
   against ``naive_hist`` measured in the same run.
-* Accuracy on an independent simulator (:func:`pulsetwin.models.testing.simulate_panel`, not the twin): Poisson
+* Accuracy on an independent simulator (:func:`pulsetwin.testing.panels.simulate_panel`, not the twin): Poisson
   deviance over weekly horizons 1-4 at rolling origins, as the share of the gap between the best naive baseline
   and the true intensity that a model closes.
 """
@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from memory import peak_gb, reset_peak, resident_gb
 
-from pulsetwin.evaluation.leakage import build_history
+from pulsetwin.models.base import History
 from pulsetwin.models.registry import make_model, naive_names
-from pulsetwin.models.testing import simulate_panel
+from pulsetwin.testing.panels import simulate_panel
 from pulsetwin.twin.generate import generate_twin
 
 CATEGORIES = tuple(f"cat_{i}" for i in range(9))
@@ -51,7 +51,7 @@ def timing(folder: Path, model: str) -> dict[str, float]:
     """Fit + predict(4) time and peak memory of one model at an origin 4 weeks before the end of the data."""
     frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in FRAMES}
     origin = frames["incidents"]["period_start"].max() - pd.Timedelta(weeks=HORIZON - 1)
-    history = build_history(frames, origin=origin, freq="W")
+    history = History.from_frames(frames, origin=origin, freq="W")
     del frames
     inputs = resident_gb()
     reset_peak()

@@ -104,7 +104,7 @@ def main() -> None:
                     runs[label].append(best_of(1, import_once))
         timings |= {label: (min(w for w, _ in r), min(c for _, c in r)) for label, r in runs.items()}
         with Store(Path(tmp) / "store0.duckdb", read_only=True) as store:
-            con = store.connection
+            con = store._con
             rows = 'SELECT * FROM "incidents"'
             timings["digest of stored rows, former"] = best_of(
                 args.repeats, lambda: former_digest_rows(con, rows)

@@ -5,10 +5,11 @@ common case) and events (a distinct ``event_id`` per row: the guard's worst case
 own) are each imported into a fresh store twice: once through the real import (read, PII guard, validate,
 insert, commit) and once with the guard left out (read, validate, insert, commit), so the guard's cost is
 measured as the difference of two real imports, next to the guard timed alone on the same frame. The
-incidents file is also re-imported (idempotent: nothing inserted) and exported. Prints a table and writes
-``benchmarks/results/import.json``.
+incidents file is also re-imported (idempotent: nothing inserted) and exported. With ``--repeats N`` each
+import is run N times into new stores and the run with the least CPU time counts (the first import of a
+process also pays for warming up). Prints a table and writes ``benchmarks/results/import.json``.
 
-Run: ``.venv/bin/python benchmarks/bench_import.py [--rows 10000000] [--event-rows 10000000]``
+Run: ``.venv/bin/python benchmarks/bench_import.py [--rows 10000000] [--event-rows 10000000] [--repeats 3]``
 """
 
 from __future__ import annotations
@@ -108,7 +109,28 @@ def import_without_guard(store: Store, table: str, path: Path) -> int:
     return store.import_checked(checked).inserted[table]
 
 
-def bench_table(table: str, path: Path, tmp: Path, timings: dict[str, float], *, extra: bool) -> int:
+def best_import(
+    label: str, timings: dict[str, float], repeats: int, tmp: Path, fn: Callable[[Store], T]
+) -> T:
+    """Run ``fn`` on ``repeats`` fresh stores and keep the lowest CPU time (and its wall time) under ``label``.
+
+    The first import in a process also pays for warming up (memory pools, page cache, imports); the best
+    of several runs, each into a new store, measures the import itself.
+    """
+    best = (timings[label], CPU[label]) if label in CPU else None
+    for attempt in range(repeats):
+        with Store(tmp / f"{label.replace(' ', '_').replace(':', '')}-{attempt}.duckdb") as store:
+            result = timed(label, timings, fn, store)
+        if best is None or CPU[label] < best[1]:
+            best = (timings[label], CPU[label])
+    assert best is not None
+    timings[label], CPU[label] = best
+    return result
+
+
+def bench_table(
+    table: str, path: Path, tmp: Path, timings: dict[str, float], *, extra: bool, repeats: int = 1
+) -> int:
     """Time the import with and without the guard, and the guard alone; return the rows imported."""
     with Store(tmp / f"{table}-guarded.duckdb") as store:
         report = timed(f"{table}: import (with guard)", timings, store.import_file, table, path)
@@ -116,8 +138,17 @@ def bench_table(table: str, path: Path, tmp: Path, timings: dict[str, float], *,
             again = timed(f"{table}: re-import (idempotent)", timings, store.import_file, table, path)
             assert again.inserted[table] == 0 and again.already_present[table] == report.inserted[table]
             timed(f"{table}: export CSV", timings, store.export, table, tmp / "out.csv")
-    with Store(tmp / f"{table}-unguarded.duckdb") as store:
-        rows = timed(f"{table}: import without guard", timings, import_without_guard, store, table, path)
+    if repeats > 1:
+        best_import(
+            f"{table}: import (with guard)", timings, repeats - 1, tmp, lambda s: s.import_file(table, path)
+        )
+    rows = best_import(
+        f"{table}: import without guard",
+        timings,
+        repeats,
+        tmp,
+        lambda s: import_without_guard(s, table, path),
+    )
     frame, _ = timed(f"{table}: phase read CSV as text", timings, read_csv_text, path)
     timed(f"{table}: phase PII guard", timings, guard_personal_data, frame, file=str(path), table=table)
     timed(f"{table}: phase validate", timings, validate_table, table, frame, file=str(path))
@@ -129,6 +160,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="incident rows")
     parser.add_argument("--event-rows", type=int, default=10_000_000, help="event rows (distinct ids)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="imports per way, each into a new store; the best CPU time counts",
+    )
     args = parser.parse_args()
     LOAD[0] = os.getloadavg()[0]
     timings: dict[str, float] = {}
@@ -141,7 +178,9 @@ def main() -> None:
             path = tmp / f"{table}.csv"
             generate(path, n)
             sizes[table] = path.stat().st_size / 1e6
-            rows[table] = bench_table(table, path, tmp, timings, extra=table == "incidents")
+            rows[table] = bench_table(
+                table, path, tmp, timings, extra=table == "incidents", repeats=args.repeats
+            )
             assert rows[table] == n
     print(
         f"{os.cpu_count()} cores; "
@@ -186,6 +225,7 @@ def main() -> None:
             "cpu_seconds": {k: round(v, 3) for k, v in CPU.items()},
             "summary": summary,
             "target_rows_per_second": TARGET_ROWS_PER_SECOND,
+            "repeats": args.repeats,
         },
         RESULTS,
     )

@@ -74,7 +74,7 @@ def main(records: int) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
     from pulsetwin.api import Settings, create_app
-    from pulsetwin.api.testing import append_view_records, build_store
+    from pulsetwin.testing.fixture_store import append_view_records, build_store
 
     directory = Path(tempfile.mkdtemp(prefix="bench-log-verify-"))
     with warnings.catch_warnings():

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pulsetwin.audit.feedback import gini, lock_in, misallocation
 from pulsetwin.executor import map_tasks
-from pulsetwin.twin.loop import simulate_loop
-from pulsetwin.twin.policies import Policy
+from pulsetwin.metrics.allocation import gini, lock_in, misallocation
+from pulsetwin.studies.loop import simulate_loop
+from pulsetwin.studies.policies import Policy
 
 WEEKS = 52
 CHUNK = 125

@@ -38,9 +38,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from pulsetwin.evaluation.backtest import backtest, load_frames, records
-from pulsetwin.evaluation.leakage import build_history
+from pulsetwin.evaluation.backtest import backtest, records
+from pulsetwin.evaluation.lineup import Lineup
 from pulsetwin.evaluation.runs import choose_model
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.hotspots.backtest import run_grid_backtest, summarise
 from pulsetwin.hotspots.forecast import SELECTION_ORIGINS, choose_from_backtest
 from pulsetwin.hotspots.registry import BASELINES, MODELS
@@ -48,6 +50,7 @@ from pulsetwin.models.base import History, Model
 from pulsetwin.models.intervals import MAX_SIZE, nb_quantiles
 from pulsetwin.models.registry import make_model, naive_names
 from pulsetwin.store.database import Store
+from pulsetwin.store.frames import load_frames
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -188,11 +191,15 @@ def choose_best(
         stamp = pd.Timestamp(origin)
         before = {**frames, "incidents": incidents[incidents["period_start"] < stamp]}
         result = backtest(
-            before, models=models, freq="M", horizon=HORIZON, folds=3, scheduler="serial", n_boot=300
+            before,
+            RollingOrigin("M", HORIZON, 3),
+            Lineup(models=models),
+            skill=SkillSettings(n_boot=300),
+            scheduler="serial",
         )
         chosen, status = choose_model(result, "best")
         model = next((m for m in models if m.name == chosen), None) or make_model(chosen)
-        history = build_history(frames, origin=stamp, freq="M")
+        history = History.from_frames(frames, origin=stamp, freq="M")
         table[origin] = model.fit(history).predict(HORIZON).assign(model="best")
         folds = result.scores.groupby(["model", "fold"])[["deviance", "n"]].apply(
             lambda g: float((g["deviance"] * g["n"]).sum() / g["n"].sum())
@@ -227,8 +234,8 @@ def monthly(store: Path, args: argparse.Namespace) -> dict[str, Any]:
     lineup += [replayed(name, table) for name, table in sorted(peers.items())]
     naive = list(naive_names())
     result = backtest(
-        frames, models=lineup, naive=naive, freq="M", horizon=HORIZON, origins=report, scheduler="serial",
-        n_boot=1000, seed=0,
+        frames, RollingOrigin("M", HORIZON, origins=tuple(report)), Lineup(models=lineup, naive=naive),
+        skill=SkillSettings(n_boot=1000, seed=0), scheduler="serial",
     )  # fmt: skip
     summary = result.summary.set_index("model")
     base = summary.loc[result.baseline]
@@ -322,8 +329,8 @@ def twin(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         raise SystemExit(f"twin generate failed:\n{done.stdout}\n{done.stderr}")
     with Store(db, read_only=True) as s:
         result = backtest(
-            s, models=list(COUNT_MODELS), freq="W", horizon=4, folds=2 if args.quick else 6, scheduler="serial",
-            n_boot=1000, seed=0,
+            s, RollingOrigin("W", 4, 2 if args.quick else 6), Lineup(models=list(COUNT_MODELS)),
+            skill=SkillSettings(n_boot=1000, seed=0), scheduler="serial",
         )  # fmt: skip
     keep = [
         "model", "naive", "deviance", "mae_median", "pai_01", "pai_05", "pai_10", "skill", "skill_lo",

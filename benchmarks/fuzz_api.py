@@ -63,7 +63,7 @@ def main() -> None:
     from schemathesis.checks import CHECKS, load_all_checks
 
     from pulsetwin.api import Settings, create_app
-    from pulsetwin.api.testing import build_store
+    from pulsetwin.testing.fixture_store import build_store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100, help="Examples per operation and mode.")

@@ -13,7 +13,10 @@
     ├── StoreError (RuntimeError)          the store is missing, locked or lacks a table
     │   └── StoreBusyError                 another program held the store longer than the wait allowed
     ├── LogIntegrityError (RuntimeError)   the hash-chained log was edited, reordered or truncated
-    └── SourceError (RuntimeError)         an online source failed after retries
+    ├── SourceError (RuntimeError)         an online source failed after retries
+    ├── LeakageError (RuntimeError)        a history or a model used information from at or after the origin
+    ├── PrivacyBudgetError (RuntimeError)  a private release would spend more epsilon than the budget allows
+    └── ServerConfigError (RuntimeError)   the API server cannot start as configured
 """
 
 from __future__ import annotations
@@ -107,6 +110,18 @@ class LogIntegrityError(PulsetwinError, RuntimeError):
 
 class SourceError(PulsetwinError, RuntimeError):
     """An online source failed after retries or returned something malformed."""
+
+
+class LeakageError(PulsetwinError, RuntimeError):
+    """A History or a model used information from at or after the forecast origin."""
+
+
+class PrivacyBudgetError(PulsetwinError, RuntimeError):
+    """A differentially private release would spend more ε than the dataset's budget allows."""
+
+
+class ServerConfigError(PulsetwinError, RuntimeError):
+    """The server cannot start as configured (for instance: no users outside demo mode)."""
 
 
 def bad_parameter(name: str, owner: str, must: str, got: object) -> ParameterError:

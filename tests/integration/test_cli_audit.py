@@ -15,7 +15,6 @@ from pulsetwin.audit.bias_scenario import CITIZEN_CATEGORY, lum_isaac_scenario
 from pulsetwin.cli.audit import register
 from pulsetwin.store import Store
 
-pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
 POLICY = (
     "top_k: 0.2\nbins: 4\nproxy: {folds: 3, repeats: 1, trees: 25}\nblock: [protected_exposure_out_of_band]\n"
 )

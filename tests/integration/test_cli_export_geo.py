@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import geopandas
 import pandas as pd
 import pytest
 import typer
-from pandas.errors import Pandas4Warning
 from typer.testing import CliRunner
 
-from pulsetwin.api.testing import Fixture, build_store
 from pulsetwin.cli.data import register
 from pulsetwin.cli.hotspots import save_map
 from pulsetwin.store.database import Store
+from pulsetwin.store.runs import RunStatus
+from pulsetwin.testing import assert_table_equal
+from pulsetwin.testing.fixture_store import Fixture, build_store
 
 
 @pytest.fixture(scope="module")
 def fixture(tmp_path_factory: pytest.TempPathFactory) -> Fixture:
     """A twin store with a forecast run blocked by a stored audit, and a small hotspot map."""
-    with (
-        warnings.catch_warnings()
-    ):  # schema/periods.py uses DatetimeIndex.dayofweek (deprecated in pandas 3.1)
-        warnings.simplefilter("ignore", Pandas4Warning)
-        built = build_store(tmp_path_factory.mktemp("export"))
+    built = build_store(tmp_path_factory.mktemp("export"))
     finding = {"code": "protected_exposure_out_of_band", "message": "m", "blocking": True,
                "detail": {"attribute": "migration_background_share"}}  # fmt: skip
     with Store(built.db) as store:
@@ -33,7 +29,7 @@ def fixture(tmp_path_factory: pytest.TempPathFactory) -> Fixture:
             "audit", params={"forecast_run": built.run_id}, status="blocked",
             metrics={"status": "blocked", "blocked": True, "findings": [finding], "disparity": []},
         )  # fmt: skip
-        store.set_run_status(built.run_id, "blocked", actor="test")
+        store.set_run_status(built.run_id, RunStatus.BLOCKED, actor="test")
     cells = pd.DataFrame(
         {"cell_code": ["C190000_320000", "C190125_320000"], "x_min": [190000, 190125], "y_min": [320000, 320000],
          "mean": [0.5, 0.2], "rank": [1, 2]}
@@ -118,6 +114,6 @@ def test_a_marked_forecast_export_imports_back_with_the_same_forecasts(
     result = CliRunner().invoke(app, ["import", "forecasts", str(marked), "--db", str(fresh)])
     assert result.exit_code == 0, result.output
     with Store(fixture.db, read_only=True) as before, Store(fresh, read_only=True) as after:
-        original = before.read("forecasts").sort_values(["run_id", "area_code", "category", "period_start"])
-        again = after.read("forecasts").sort_values(["run_id", "area_code", "category", "period_start"])
-    pd.testing.assert_frame_equal(original.reset_index(drop=True), again.reset_index(drop=True))
+        assert_table_equal(
+            before.read("forecasts"), after.read("forecasts"), table="forecasts", check_dtype=True
+        )

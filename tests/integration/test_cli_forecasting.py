@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from pulsetwin.cli.forecasting import register
+from pulsetwin.exceptions import ParameterError
 from pulsetwin.schema.tables import FORECAST_LABELS, FORECASTS
 
 pytestmark = pytest.mark.slow
@@ -22,11 +23,10 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pulsetwin.twin.generate import generate_twin
 
     path = tmp_path_factory.mktemp("cli") / "twin.duckdb"
-    tables = generate_twin("heerlen", seed=3, years=2).tables
+    city = generate_twin("heerlen", seed=3, years=2)
+    tables = city.tables
     with Store(path) as store:
-        store.import_frames(
-            {k: v for k, v in tables.items() if k != "protected"}, source="twin:heerlen:seed3"
-        )
+        store.import_frames({k: v for k, v in tables.items() if k != "protected"}, source=str(city.source))
     return path
 
 
@@ -104,7 +104,9 @@ def test_forecast_stores_a_run_writes_csv_and_report(app: typer.Typer, db: Path,
 def test_forecast_with_the_oracle_is_refused(app: typer.Typer, db: Path) -> None:
     result = CliRunner().invoke(app, ["forecast", "--db", str(db), "--freq", "W", "--model", "oracle"])
     assert result.exit_code != 0
-    assert "oracle" in str(result.exception)
+    assert isinstance(result.exception, ParameterError)
+    assert "The oracle reads the true intensity of a twin" in str(result.exception)
+    assert "cannot forecast. Fix: choose a model or 'best'" in str(result.exception)
 
 
 def test_a_store_with_weeks_and_months_needs_freq(app: typer.Typer, db: Path) -> None:

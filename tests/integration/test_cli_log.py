@@ -59,6 +59,37 @@ def test_verify_deep_names_a_table_edited_outside_pulsetwin(app: typer.Typer, tm
     assert [t["table"] for t in failed] == ["incidents"] and payload["reason"] == failed[0]["reason"]
 
 
+@pytest.mark.parametrize(
+    ("sql", "table"),
+    [
+        ("DELETE FROM import_rows_incidents WHERE area_code = 'BU09170101'", "import_rows_incidents"),
+        (
+            "UPDATE import_rows_incidents SET status = 'present' WHERE status = 'inserted'",
+            "import_rows_incidents",
+        ),
+        (
+            "INSERT INTO import_undo SELECT dataset_id, now(), 'cli', 'forged' FROM provenance LIMIT 1",
+            "import_undo",
+        ),
+    ],
+)
+def test_verify_deep_names_a_direct_edit_of_the_import_bookkeeping(
+    app: typer.Typer, tmp_path: Path, sql: str, table: str
+) -> None:
+    runner = CliRunner()
+    db = _imported(app, runner, tmp_path)
+    more = tmp_path / "more.csv"
+    more.write_text(CSV + "BU09170103,2024-01-01,W,burglary_residential,2,politie\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", "incidents", str(more), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    code, text = _verify(app, runner, db, "--deep")
+    assert code == 0 and "table import_rows_incidents ok" in text and "table import_undo ok" in text
+    with duckdb.connect(str(db)) as con:
+        con.execute(sql)
+    code, text = _verify(app, runner, db, "--deep")
+    assert code == 1 and f"table edited: table '{table}' holds" in text
+
+
 def test_records_after_the_newest_anchor_are_reported_unanchored_with_exit_2(
     app: typer.Typer, tmp_path: Path
 ) -> None:

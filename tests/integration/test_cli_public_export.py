@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from pulsetwin.cli import data
+from pulsetwin.exceptions import PrivacyBudgetError
 from pulsetwin.store.database import Store
 from pulsetwin.twin.generate import generate_twin
 
@@ -51,5 +52,8 @@ def test_dp_release_beyond_budget_is_refused(store_path: Path, tmp_path: Path) -
     )
     assert first.exit_code == 0, first.output
     second = CliRunner().invoke(_app(), [*base, "--out", str(tmp_path / "b.csv"), "--dp-epsilon", "0.6"])
-    assert second.exit_code != 0
+    assert second.exit_code != 0 and isinstance(second.exception, PrivacyBudgetError)
+    assert "would bring the spent budget to 1.2 > total 1 (spent so far 0.6 in 1 releases)" in str(
+        second.exception
+    )
     assert not (tmp_path / "b.csv").exists()

@@ -24,12 +24,12 @@ def test_compact_shrinks_a_bloated_store_and_keeps_rows_and_log(tmp_path: Path) 
     with Store(db) as store:
         store.import_file("incidents", source)
         # what an aborted import leaves: blocks written, then given up (DuckDB keeps the file size)
-        store.connection.execute(
+        store._con.execute(
             "CREATE TABLE scratch AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(400000)"
         )
-        store.connection.execute("CHECKPOINT")
-        store.connection.execute("DROP TABLE scratch")
-        store.connection.execute("CHECKPOINT")
+        store._con.execute("CHECKPOINT")
+        store._con.execute("DROP TABLE scratch")
+        store._con.execute("CHECKPOINT")
         head = store.log.head()
     bloated = db.stat().st_size
     app = typer.Typer()

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from pulsetwin.cli.trial import register
 from pulsetwin.store.database import Store
+from pulsetwin.store.runs import RunKind
 
 ORIGIN = pd.Timestamp("2022-07-01")
 PERIODS = 6
@@ -27,7 +28,7 @@ def forecast_run(store: Store, incidents: pd.DataFrame, name: str) -> None:
     mean = recent.groupby(["area_code", "category"])["count"].mean().clip(lower=0.01)
     starts = pd.DataFrame({"period_start": pd.date_range(ORIGIN, periods=PERIODS, freq="MS").date})
     frame = mean.rename("mean").reset_index().merge(starts, how="cross")
-    store.save_run("forecast", model="naive_hist", params={}, run_id=name, origin=ORIGIN, freq="M",
+    store.save_run(RunKind.FORECAST, model="naive_hist", params={}, run_id=name, origin=ORIGIN, freq="M",
                    horizon=PERIODS)  # fmt: skip
     frame = frame.assign(run_id=name, model="naive_hist", q05=0.0, q50=frame["mean"].round(),
                          q95=frame["mean"] + 2 * np.sqrt(frame["mean"]))  # fmt: skip
@@ -40,12 +41,13 @@ def fresh_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pulsetwin.twin.generate import generate_twin
 
     path = tmp_path_factory.mktemp("trial") / "twin.duckdb"
-    tables = dict(generate_twin("heerlen", seed=3, years=2).tables)
+    city = generate_twin("heerlen", seed=3, years=2)
+    tables = dict(city.tables)
     incidents = tables["incidents"]
     tables["incidents"] = incidents[pd.to_datetime(incidents["period_start"]) < ORIGIN]
     del tables["events"]
     with Store(path) as store:
-        store.import_frames(tables, source="twin:heerlen:seed3")
+        store.import_frames(tables, source=str(city.source))
         forecast_run(store, tables["incidents"], "fc")
     return path
 

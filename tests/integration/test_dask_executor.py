@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pulsetwin.twin.scenario import parse_spec, run_scenario
+from pulsetwin.studies.scenario import parse_spec, run_scenario
 
 distributed = pytest.importorskip("dask.distributed")
 

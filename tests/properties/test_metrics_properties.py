@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pulsetwin.evaluation import metrics as m
+from pulsetwin.metrics import scores as m
 
 counts = arrays(np.int64, st.integers(1, 30), elements=st.integers(0, 200))
 means = st.floats(0.01, 300.0, allow_nan=False)

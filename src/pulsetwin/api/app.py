@@ -32,9 +32,10 @@ from pulsetwin.api.routers import (
 from pulsetwin.api.schemas.responses import ErrorOut
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.users import count_users, ensure_demo_users
-from pulsetwin.api.settings import ServerConfigError, Settings
+from pulsetwin.api.settings import Settings
 from pulsetwin.api.throttle import LoginThrottle
 from pulsetwin.api.web import mount_web
+from pulsetwin.exceptions import ServerConfigError
 
 API_PREFIX = "/api/v1"
 ROUTERS = (meta, auth, areas, forecasts, evidence, audits, scenarios, decisions, log, documents, admin,

@@ -29,9 +29,10 @@ def json_with_etag(request: Request, payload: BaseModel) -> tuple[Response, bool
     return body_with_etag(request, payload.model_dump_json().encode("utf-8"))
 
 
-def body_with_etag(request: Request, body: bytes) -> tuple[Response, bool]:
-    """A serialised JSON body with its ETag, or an empty 304; also whether it was a 304."""
-    etag = body_etag(body)
+def body_with_etag(request: Request, body: bytes, etag: str | None = None) -> tuple[Response, bool]:
+    """A serialised JSON body with its ETag (computed unless given), or an empty 304; also whether it was a
+    304."""
+    etag = body_etag(body) if etag is None else etag
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if matches(request, etag):
         return Response(status_code=304, headers=headers), True

@@ -10,11 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulsetwin.exceptions import ParameterError, PulsetwinError, StoreError
-
-
-class ServerConfigError(PulsetwinError, RuntimeError):
-    """The server cannot start as configured (for instance: no users outside demo mode)."""
+from pulsetwin.exceptions import ParameterError, StoreError
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ covariates by name (the roles' names: :mod:`pulsetwin.schema.variables`).
 
 CBS changed its origin classification in 2023 (``westers``/``niet-westers`` up to 2022, ``herkomst`` with
 Nederland / Europa / buiten Europa from 2023). The CBS connector stores the two under different attribute
-names whose suffix names the definition (:data:`pulsetwin.sources.cbs.ORIGIN_ATTRIBUTES`: ``_2019def`` /
+names whose suffix names the definition (:data:`pulsetwin.schema.variables.ORIGIN_ATTRIBUTES`: ``_2019def`` /
 ``_2023def``); those names, and only those, carry a CBS definition here, and one read on the wrong side of the
 break is refused. Any other attribute (a municipality's own ``share_non_dutch``, the twin's
 ``migration_background_share``) follows its supplier's definition and is labelled so. An audit grouping
@@ -19,7 +19,7 @@ from typing import Final
 import pandas as pd
 
 from pulsetwin.exceptions import Location, SchemaError
-from pulsetwin.sources.cbs import ORIGIN_ATTRIBUTES
+from pulsetwin.schema.variables import ORIGIN_ATTRIBUTES
 
 BREAK_YEAR = 2023
 DEFINITION_OLD = "CBS migratieachtergrond westers/niet-westers (t/m 2022)"

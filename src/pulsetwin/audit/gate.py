@@ -36,16 +36,17 @@ from pulsetwin.audit.disparity import (
 from pulsetwin.audit.measurement import has_offence_truth, measurement_summary, mitigation_comparison
 from pulsetwin.audit.proxies import ProxyResult, model_features, proxy_strength
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
-from pulsetwin.models.base import Freq
+from pulsetwin.models.base import History
 from pulsetwin.schema.variables import INCOME, RESIDENTS, VariableNames, has_variable, missing_variable
+from pulsetwin.store.runs import RunKind, RunStatus
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
     from pulsetwin.store.runs import RunRecord
 
-BLOCKED = "blocked"
-PASSED = "passed"
-INSUFFICIENT = "insufficient"
+BLOCKED = RunStatus.BLOCKED
+PASSED = RunStatus.PASSED
+INSUFFICIENT = RunStatus.INSUFFICIENT
 EXIT_CODES = {PASSED: 0, BLOCKED: 1, INSUFFICIENT: 3}
 """Exit code of ``pulsetwin audit`` per verdict (2 is the command line's code for bad input)."""
 ON_INSUFFICIENT = ("cannot_assess", "block", "warn")
@@ -206,7 +207,7 @@ class AuditReport:
         return any(f.blocking for f in self.findings)
 
     @property
-    def status(self) -> str:
+    def status(self) -> RunStatus:
         """The verdict: ``blocked``, else ``insufficient`` (a blocking check cannot be assessed), else ``passed``."""
         if self.blocked:
             return BLOCKED
@@ -261,7 +262,6 @@ def realised_outcomes(
 
 def _refit_last_fold(run: RunRecord, frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Timestamp]:
     """The run's model refitted at its last backtest fold's origin, forecasting the run's horizon."""
-    from pulsetwin.evaluation.leakage import build_history
     from pulsetwin.models.registry import make_model
 
     folds = (run.metrics.get("backtest") or {}).get("folds") or []
@@ -280,8 +280,7 @@ def _refit_last_fold(run: RunRecord, frames: dict[str, pd.DataFrame]) -> tuple[p
             f"{params}: {error}. Fix: audit the run on a store holding its forecast periods"
         ) from None
     categories = run.params.get("categories")
-    freq: Freq = "M" if run.freq == "M" else "W"
-    history = build_history(frames, origin=origin, freq=freq, categories=categories)
+    history = History.from_frames(frames, origin=origin, freq=run.freq, categories=categories)
     return model.fit(history).predict(run.horizon, run_id=f"audit-{run.run_id}"), origin
 
 
@@ -297,7 +296,7 @@ def audit_run(
     actor: str = "audit",
 ) -> AuditReport:
     """Measure skill, disparity (protected attributes and income), proxies and measurement bias of a run."""
-    from pulsetwin.evaluation.backtest import load_frames
+    from pulsetwin.store.frames import load_frames
     from pulsetwin.store.protected import read_protected
 
     pol = policy or load_policy()
@@ -306,7 +305,9 @@ def audit_run(
     run = _get_run(store, run_id)
     if run.kind != "forecast":
         raise ParameterError(f"run '{run_id}' is a {run.kind} run; the audit needs a forecast run")
-    freq: Freq = "M" if run.freq == "M" else "W"
+    if run.freq is None:
+        raise StoreError(f"run '{run_id}' records no freq. Fix: audit a run made by `pulsetwin forecast`")
+    freq = run.freq
     forecasts = store.read("forecasts", where={"run_id": run_id})
     if forecasts.empty:
         raise StoreError(f"run '{run_id}' has no stored forecasts. Fix: re-run `pulsetwin forecast`")
@@ -592,7 +593,8 @@ def gate(
     run = _get_run(store, run_id)
     with store.transaction():
         record = store.save_run(
-            "audit", model=run.model, params={"forecast_run": run_id, "policy": report.policy.to_dict(), "seed": seed},
+            RunKind.AUDIT, model=run.model,
+            params={"forecast_run": run_id, "policy": report.policy.to_dict(), "seed": seed},
             data_hash=run.data_hash, metrics=report.to_dict(), status=report.status,
             origin=run.origin, freq=run.freq, horizon=run.horizon, actor=actor,
         )  # fmt: skip
@@ -608,7 +610,9 @@ def gate(
             )
         elif run.status == BLOCKED:
             low = (run.metrics.get("skill") or {}).get("skill_lo")
-            store.set_run_status(run_id, "ok" if low is not None and low > 0 else "no_skill", actor=actor)
+            store.set_run_status(
+                run_id, RunStatus.OK if low is not None and low > 0 else RunStatus.NO_SKILL, actor=actor
+            )
     return report, record.run_id
 
 

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.evaluation.frequency import choose_freq, stored_freqs
-from pulsetwin.exceptions import ParameterError, PulsetwinError, StoreError, bad_parameter
-from pulsetwin.models.base import Freq
+from pulsetwin.exceptions import ParameterError, PrivacyBudgetError, StoreError, bad_parameter
+from pulsetwin.schema.periods import Freq
+from pulsetwin.store.privacy_budget import Budget, read_budget, write_budget
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
@@ -28,15 +29,7 @@ DEFAULT_THRESHOLD = 10
 DEFAULT_ROUNDING = 5
 DEFAULT_EPSILON_TOTAL = 1.0
 TOTAL_LABEL = "totaal"
-BUDGET_DDL = (
-    "CREATE TABLE IF NOT EXISTS privacy_budget (dataset VARCHAR NOT NULL PRIMARY KEY, "
-    "epsilon_spent DOUBLE NOT NULL, epsilon_total DOUBLE NOT NULL, releases BIGINT NOT NULL)"
-)
 POINT_TABLES = ("events",)
-
-
-class PrivacyBudgetError(PulsetwinError, RuntimeError):
-    """A differentially private release would spend more ε than the dataset's budget allows."""
 
 
 # ---------------------------------------------------------------------------------------------- suppression
@@ -145,48 +138,24 @@ def discrete_laplace_scale(epsilon: float, sensitivity: int = 1) -> dict[str, fl
 
 
 # ---------------------------------------------------------------------------------------------- budget
-def _connection(store: Store) -> Any:
-    """The store's DuckDB connection (the budget table lives next to the canonical tables)."""
-    return store.connection
-
-
-def read_budget(store: Store) -> pd.DataFrame:
-    """The ``privacy_budget`` table (empty when no release was made yet)."""
-    con = _connection(store)
-    present = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'privacy_budget'"
-    ).fetchone()
-    if not present or not present[0]:
-        return pd.DataFrame(columns=["dataset", "epsilon_spent", "epsilon_total", "releases"])
-    return con.execute("SELECT * FROM privacy_budget ORDER BY dataset").df()
-
-
 def _spend(store: Store, dataset: str, epsilon: float, total: float | None) -> dict[str, float]:
-    """Record a release of ``dataset`` spending ``epsilon`` (inside the caller's transaction)."""
-    con = _connection(store)
-    con.execute(BUDGET_DDL)
-    row = con.execute(
-        "SELECT epsilon_spent, epsilon_total, releases FROM privacy_budget WHERE dataset = ?", [dataset]
-    ).fetchone()
-    spent, stored_total, releases = (
-        (0.0, None, 0) if row is None else (float(row[0]), float(row[1]), int(row[2]))
-    )
-    if stored_total is not None and total is not None and not np.isclose(total, stored_total):
+    """Record a release of ``dataset`` spending ``epsilon`` (inside the caller's transaction); refuse one
+    that would exceed the dataset's budget, or a total other than the one fixed at its first release."""
+    stored = read_budget(store, dataset)
+    spent, releases = (0.0, 0) if stored is None else (stored.epsilon_spent, stored.releases)
+    if stored is not None and total is not None and not np.isclose(total, stored.epsilon_total):
         raise PrivacyBudgetError(
-            f"the ε budget of dataset '{dataset}' is fixed at {stored_total:g}; got epsilon_total={total:g}. "
-            "Fix: omit --epsilon-total; a budget is never raised after releases were made"
+            f"the ε budget of dataset '{dataset}' is fixed at {stored.epsilon_total:g}; got "
+            f"epsilon_total={total:g}. Fix: omit --epsilon-total; a budget is never raised after releases were made"
         )
-    budget = stored_total if stored_total is not None else (total or DEFAULT_EPSILON_TOTAL)
+    budget = stored.epsilon_total if stored is not None else (total or DEFAULT_EPSILON_TOTAL)
     if spent + epsilon > budget + 1e-12:
         raise PrivacyBudgetError(
             f"dataset '{dataset}': a release with ε={epsilon:g} would bring the spent budget to "
             f"{spent + epsilon:g} > total {budget:g} (spent so far {spent:g} in {releases} releases). "
             "Fix: release with a smaller --dp-epsilon or publish without DP noise (suppression only)"
         )
-    con.execute("DELETE FROM privacy_budget WHERE dataset = ?", [dataset])
-    con.execute(
-        "INSERT INTO privacy_budget VALUES (?, ?, ?, ?)", [dataset, spent + epsilon, budget, releases + 1]
-    )
+    write_budget(store, Budget(dataset, spent + epsilon, budget, releases + 1))
     return {"epsilon_spent": spent + epsilon, "epsilon_total": budget, "releases": releases + 1}
 
 
@@ -205,7 +174,7 @@ class Release:
 
 
 def _incident_table(
-    store: Store, freq: str | None, rows: str, columns: str
+    store: Store, freq: Freq | None, rows: str, columns: str
 ) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...], str, Freq]:
     """The incidents at one frequency as a (rows, columns) count array with labels (NaN where a count is
     withheld), and that frequency: ``freq``, or the store's only one (both summed would count every incident
@@ -252,7 +221,7 @@ def public_export(
     rounding: int = DEFAULT_ROUNDING,
     dp_epsilon: float | None = None,
     seed: int | None = None,
-    freq: str | None = None,
+    freq: Freq | None = None,
     rows: Literal["area", "wijk"] = "area",
     columns: Literal["category", "period"] = "category",
     epsilon_total: float | None = None,
@@ -324,7 +293,7 @@ def _record(
     The entry carries the state digests of ``provenance`` and, when ε was spent, ``privacy_budget``, so
     ``log verify --deep`` accounts for the release's rows and names a budget edited outside PulseTwin.
     """
-    from pulsetwin.store.provenance import dataset_id, file_sha256, write_provenance
+    from pulsetwin.store.provenance import dataset_id, file_sha256, save_provenance
 
     digest = file_sha256(written)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -335,8 +304,8 @@ def _record(
         "budget": budget,
     }
     release = dataset_id("public_release", digest, now)
-    write_provenance(
-        _connection(store), dataset=release, table=str(parameters["table"]), source="public_release",
+    save_provenance(
+        store, dataset=release, table=str(parameters["table"]), source="public_release",
         file=str(out), file_hash=digest, imported_at=now, row_count=n_rows, details=details,
     )  # fmt: skip
     store.log.append(

@@ -24,8 +24,9 @@ from sklearn.model_selection import KFold
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.features.covariates import covariate_matrix
 from pulsetwin.features.lags import rolling_means
-from pulsetwin.features.panel import Freq, build_panel
+from pulsetwin.features.panel import build_panel
 from pulsetwin.features.spatial import has_geometry, neighbour_matrix, spatial_lag
+from pulsetwin.schema.periods import Freq
 
 WINDOWS = (4, 13, 52)
 

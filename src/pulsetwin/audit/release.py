@@ -19,6 +19,7 @@ import pandas as pd
 from pulsetwin.audit.summary import Lang, finding_sentence, number
 from pulsetwin.evaluation.labels import model_label
 from pulsetwin.models.registry import naive_names
+from pulsetwin.store.runs import RunKind, RunStatus
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
@@ -145,7 +146,7 @@ def skill_status(run: RunRecord) -> SkillStatus:
 
 def latest_audit(runs: pd.DataFrame, records: dict[str, RunRecord], run_id: str) -> RunRecord | None:
     """The newest audit run of ``run_id`` among ``records`` (audit runs keyed by id, in ``runs`` order)."""
-    audits = runs[runs["kind"] == "audit"]
+    audits = runs[runs["kind"] == RunKind.AUDIT]
     for audit_id in audits["run_id"].iloc[::-1]:
         record = records.get(str(audit_id))
         if record is not None and record.params.get("forecast_run") == run_id:
@@ -156,18 +157,18 @@ def latest_audit(runs: pd.DataFrame, records: dict[str, RunRecord], run_id: str)
 def release_status(run: RunRecord, audit: RunRecord | None) -> ReleaseStatus:
     """The release status of a forecast run given its latest audit run (None: never audited)."""
     if audit is None:
-        state = "blocked" if run.status == "blocked" else "not_audited"
+        state = "blocked" if run.status == RunStatus.BLOCKED else "not_audited"
         return ReleaseStatus(state, None, None, None, None)
     payload = audit.metrics
     blocking = [f for f in payload.get("findings", []) if isinstance(f, dict) and f.get("blocking")]
-    if run.status == "blocked" or blocking:
+    if run.status == RunStatus.BLOCKED or blocking:
         first = blocking[0] if blocking else {}
         return ReleaseStatus(
             "blocked", audit.run_id, first.get("code"),
             finding_sentence(payload, first, "nl") if first else None,
             finding_sentence(payload, first, "en") if first else None,
         )  # fmt: skip
-    state = "cannot_assess" if audit.status == "insufficient" else "released"
+    state = "cannot_assess" if audit.status == RunStatus.INSUFFICIENT else "released"
     return ReleaseStatus(state, audit.run_id, None, None, None)
 
 
@@ -175,7 +176,7 @@ def run_statuses(store: Store, run_id: str) -> tuple[SkillStatus, ReleaseStatus]
     """Both statuses of a forecast run read from the store."""
     runs = store.runs()
     run = store.get_run(run_id)
-    audit_ids = [str(r) for r in runs.loc[runs["kind"] == "audit", "run_id"]]
+    audit_ids = [str(r) for r in runs.loc[runs["kind"] == RunKind.AUDIT, "run_id"]]
     records = {a: store.get_run(a) for a in audit_ids}
     store.runs()  # get_run leaves a result half-fetched (see audit.gate._get_run)
     return skill_status(run), release_status(run, latest_audit(runs, records, run_id))

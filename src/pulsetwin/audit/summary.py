@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any, Literal
 
+from pulsetwin.exceptions import bad_parameter
 from pulsetwin.schema.categories import BY_SLUG
 
 Lang = Literal["nl", "en"]
@@ -22,6 +23,27 @@ _ATTRIBUTES = {
         "migration-background share",
     ),
     "GemiddeldInkomenPerInwoner": ("gemiddeld inkomen per inwoner", "average income per resident"),
+    # the CBS origin shares as the CBS connector stores them (schema.variables.ORIGIN_ATTRIBUTES)
+    "migration_western_share_2019def": (
+        "aandeel inwoners met een westerse migratieachtergrond (CBS, t/m 2022)",
+        "share of residents with a western migration background (CBS, up to 2022)",
+    ),
+    "migration_non_western_share_2019def": (
+        "aandeel inwoners met een niet-westerse migratieachtergrond (CBS, t/m 2022)",
+        "share of residents with a non-western migration background (CBS, up to 2022)",
+    ),
+    "origin_netherlands_share_2023def": (
+        "aandeel inwoners met herkomst Nederland (CBS, vanaf 2023)",
+        "share of residents of Dutch origin (CBS, from 2023)",
+    ),
+    "migration_europe_share_2023def": (
+        "aandeel inwoners met herkomst Europa buiten Nederland (CBS, vanaf 2023)",
+        "share of residents of European origin outside the Netherlands (CBS, from 2023)",
+    ),
+    "migration_outside_europe_share_2023def": (
+        "aandeel inwoners met herkomst buiten Europa (CBS, vanaf 2023)",
+        "share of residents of origin outside Europe (CBS, from 2023)",
+    ),
 }
 _FEATURES = {
     "GemiddeldeWOZWaardeVanWoningen": ("WOZ-waarde van woningen", "property value (WOZ)"),
@@ -336,7 +358,7 @@ def summarise_audit(payload: dict[str, Any], lang: Lang) -> dict[str, Any]:
     band and :func:`exposure_rows`, for a chart against the band).
     """
     if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}; got {lang!r}")
+        raise bad_parameter("lang", "summarise_audit", f"one of {', '.join(LANGS)}", lang)
     findings = [f for f in payload.get("findings", []) if isinstance(f, dict)]
     blocking = [finding_sentence(payload, f, lang) for f in findings if f.get("blocking")]
     unassessed = [str(f.get("message", "")) for f in findings if f.get("cannot_assess")]

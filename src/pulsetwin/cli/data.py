@@ -21,6 +21,7 @@ from pulsetwin.cli.common import (
     print_json,
 )
 from pulsetwin.exceptions import StoreError
+from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import IMPORTABLE, TABLES
 from pulsetwin.store import Store
 from pulsetwin.store.prepare import check_file
@@ -187,7 +188,7 @@ def export_command(
         float | None,
         typer.Option("--epsilon-total", help="Public: the dataset's total ε budget (first release)."),
     ] = None,
-    freq: Annotated[str | None, typer.Option("--freq", help="Public: W or M when both are stored.")] = None,
+    freq: Annotated[Freq | None, typer.Option("--freq", help="Public: W or M when both are stored.")] = None,
     rows: Annotated[str, typer.Option("--rows", help="Public: rows per 'area' or per 'wijk'.")] = "area",
     columns: Annotated[str, typer.Option("--columns", help="Public: columns per 'category' or 'period'.")] = (
         "category"

@@ -12,6 +12,7 @@ from rich.rule import Rule
 from pulsetwin.audit.gate import BLOCKED, EXIT_CODES, INSUFFICIENT
 from pulsetwin.cli import audit, feedback, forecasting, hotspots, scenario, serve, twin
 from pulsetwin.cli.common import DbOption, console
+from pulsetwin.schema.periods import Freq
 from pulsetwin.store.anchor import resolve_anchor_path
 
 
@@ -42,7 +43,7 @@ def demo_command(
         Rule("2. Backtest against naive baselines and the oracle, then forecast with the best model")
     )
     forecasting.forecast_command(
-        db=db, model="best", freq="W", horizon=4, folds=4, out=out / "forecasts.csv", seed=seed
+        db=db, model="best", freq=Freq.W, horizon=4, folds=4, out=out / "forecasts.csv", seed=seed
     )
     console.print(
         Rule("2b. Hotspot map of 125 m cells for the next two weeks, from events before the origin")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, console, print_json, write_json
 from pulsetwin.exceptions import StoreError
-from pulsetwin.twin.feedback_study import ARMS, SERIES, FeedbackStudy
+from pulsetwin.studies.feedback_study import ARMS, SERIES, FeedbackStudy
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +47,7 @@ def feedback_command(
     """Run the closed patrol loop naive / ipw / reported-only on the twin's true rates and store the run."""
     from pulsetwin.store import Store
     from pulsetwin.store.protected import read_protected
-    from pulsetwin.twin.feedback_study import StudySettings, run_study, save_study, study_data
+    from pulsetwin.studies.feedback_study import StudySettings, run_study, save_study, study_data
     from pulsetwin.twin.parameters import MIGRATION_ATTRIBUTE
 
     settings = StudySettings(

@@ -22,6 +22,7 @@ from pulsetwin.cli.common import (
     print_json,
 )
 from pulsetwin.exceptions import bad_parameter
+from pulsetwin.schema.periods import Freq
 from pulsetwin.sources.cbs import fetch_kerncijfers
 from pulsetwin.sources.dataset import Dataset
 from pulsetwin.sources.http import HttpClient
@@ -274,7 +275,7 @@ def import_sensors_command(
     sensors: Annotated[Path, typer.Option("--sensors", help="Sensor locations: sensor_id,x,y.")],
     db: DbOption = Path("pulsetwin.duckdb"),
     crs: Annotated[str, typer.Option("--crs", help="CRS of the sensor x/y.")] = "EPSG:28992",
-    freq: Annotated[str, typer.Option("--freq", help="W (weeks) or M (months).")] = "W",
+    freq: Annotated[Freq, typer.Option("--freq", help="W (weeks) or M (months).")] = Freq.W,
     source: Annotated[
         str | None, typer.Option("--source", help="Source name (default sensors:<file>).")
     ] = None,

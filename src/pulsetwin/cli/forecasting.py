@@ -11,15 +11,18 @@ from rich.panel import Panel
 from rich.table import Table
 
 from pulsetwin.cli.common import DbOption, MinTrainOption, console, write_json
+from pulsetwin.cli.hotspots import CellOption, GridOriginOption, MaskOption, WindowOption
 from pulsetwin.evaluation.backtest import BacktestResult
 from pulsetwin.exceptions import bad_parameter
+from pulsetwin.hotspots.prepare import Mask
+from pulsetwin.schema.periods import Freq
 
 if TYPE_CHECKING:
     from pulsetwin.evaluation.frequency import PeriodSettings
     from pulsetwin.store.database import Store
 
 FreqOption = Annotated[
-    str | None,
+    Freq | None,
     typer.Option(
         "--freq", help="Period length: W (weeks) or M (months); default the only one the store holds."
     ),
@@ -64,7 +67,7 @@ def _origin_count(value: str | None, *, default: int) -> int:
 
 
 def _periods(
-    store: Store, freq: str | None, horizon: int | None, folds: int | None, command: str
+    store: Store, freq: Freq | None, horizon: int | None, folds: int | None, command: str
 ) -> PeriodSettings:
     """Frequency, horizon and folds as given or read from the store (printing what was chosen)."""
     from pulsetwin.evaluation.frequency import resolve_periods
@@ -113,23 +116,25 @@ def backtest_command(
     ] = False,
     grid: Annotated[
         bool,
-        typer.Option("--grid", help="Backtest hotspot maps on a grid of cells from point events instead."),
+        typer.Option(
+            "--grid", help="The old spelling of `backtest-grid` (hotspot maps on a grid of cells); use that."
+        ),
     ] = False,
-    cell: Annotated[int, typer.Option("--cell", min=1, help="Grid: cell size in metres.")] = 125,
-    window: Annotated[int, typer.Option("--window", min=1, help="Grid: forecast window in days.")] = 14,
-    mask: Annotated[
-        str, typer.Option("--mask", help="Grid: keep cells in 'areas' or with 'events'.")
-    ] = "events",
-    grid_origin: Annotated[
-        str | None, typer.Option("--grid-origin", help="Grid: lower-left corner X,Y in RD metres.")
-    ] = None,
+    cell: CellOption = 125,
+    window: WindowOption = 14,
+    mask: MaskOption = Mask.EVENTS,
+    grid_origin: GridOriginOption = None,
 ) -> None:
     """Backtest models against every naive baseline (and, on twin data, the oracles) over rolling origins.
 
-    With ``--grid``: hotspot maps of point events per cell (``--cell``, ``--window`` days, ``--origins N``,
-    ``--step`` days) against the count baselines and the ceiling.
+    With ``--grid`` (the old spelling of ``backtest-grid``): hotspot maps of point events per cell
+    (``--cell``, ``--window`` days, ``--origins N``, ``--step`` days) against the count baselines and the
+    ceiling.
     """
     from pulsetwin.evaluation.backtest import backtest
+    from pulsetwin.evaluation.lineup import Lineup
+    from pulsetwin.evaluation.skill import SkillSettings
+    from pulsetwin.evaluation.splits import RollingOrigin
     from pulsetwin.store.database import Store
 
     if grid:
@@ -150,12 +155,23 @@ def backtest_command(
 
     with Store(db, read_only=True) as store:
         settings = _periods(store, freq, horizon, folds, "pulsetwin backtest")
-        result = backtest(
-            store, models=_split(models), freq=settings.freq, horizon=settings.horizon, folds=settings.folds,
-            step=step,
-            origins=explicit, categories=_split(category), scheduler=scheduler, seed=seed, min_train=min_train,
-            origin_oracle=False if no_origin_oracle else None,
+        design = RollingOrigin(
+            settings.freq, settings.horizon, settings.folds, step, None if explicit is None else tuple(explicit),
+            min_train,
         )  # fmt: skip
+        candidates = _split(models)
+        lineup = Lineup(
+            models=None if candidates is None else tuple(candidates),
+            origin_oracle=False if no_origin_oracle else None,
+        )
+        result = backtest(
+            store,
+            design,
+            lineup,
+            categories=_split(category),
+            skill=SkillSettings(seed=seed),
+            scheduler=scheduler,
+        )
     for note in result.notes:
         console.print(note)
     console.print(backtest_table(result))
@@ -239,19 +255,23 @@ def forecast_command(
     min_train: MinTrainOption = None,
 ) -> None:
     """Backtest, then forecast with the chosen model; store the run and its forecasts."""
-    from pulsetwin.evaluation.runs import NO_SKILL, run_forecast
+    from pulsetwin.evaluation.runs import run_forecast
+    from pulsetwin.evaluation.skill import SkillSettings
+    from pulsetwin.evaluation.splits import RollingOrigin
     from pulsetwin.store.database import Store
+    from pulsetwin.store.runs import RunStatus
 
     with Store(db) as store:
         settings = _periods(store, freq, horizon, folds, "pulsetwin forecast")
+        design = RollingOrigin(settings.freq, settings.horizon, settings.folds, min_train=min_train)
         run = run_forecast(
-            store, model=model, freq=settings.freq, horizon=settings.horizon, origin=origin,
-            categories=_split(category), folds=settings.folds, scheduler=scheduler, seed=seed, min_train=min_train,
+            store, design, model=model, origin=origin, categories=_split(category), skill=SkillSettings(seed=seed),
+            scheduler=scheduler,
         )  # fmt: skip
     console.print(backtest_table(run.backtest))
     skill = run.skill
     interval = f"{_num(skill['skill'])} (interval {_num(skill['skill_lo'])} to {_num(skill['skill_hi'])})"
-    if run.status == NO_SKILL:
+    if run.status == RunStatus.NO_SKILL:
         if run.requested == "best":
             text = (
                 f"No model beat the best naive baseline ({run.baseline}) with its skill interval above zero."

@@ -1,4 +1,4 @@
-"""``pulsetwin hotspots`` (a grid hotspot map) and the core of ``pulsetwin backtest --grid``."""
+"""``pulsetwin hotspots`` (a grid hotspot map) and ``pulsetwin backtest-grid`` (alias ``backtest --grid``)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,9 @@ from pulsetwin.hotspots.backtest import run_grid_backtest
 from pulsetwin.hotspots.forecast import hotspot_map
 from pulsetwin.hotspots.prepare import Mask, parse_categories
 from pulsetwin.hotspots.registry import MODELS
+from pulsetwin.store.runs import RunKind
 
 SHOWN_ROWS = 20
-
-
-def _mask(value: str) -> Mask:
-    """Check ``--mask``."""
-    if value == "areas":
-        return "areas"
-    if value == "events":
-        return "events"
-    raise bad_parameter("mask", "hotspots", "'areas' or 'events'", value)
 
 
 def _origin(value: str) -> pd.Timestamp:
@@ -70,7 +62,12 @@ def save_map(db: Path, cells: pd.DataFrame, metadata: dict[str, Any]) -> str:
     params = {k: plain[k] for k in ("categories", "cell_m", "window_days", "seed")}
     with Store(db) as store:
         record = store.save_run(
-            "hotspots", model=str(metadata["model"]), params=params, metrics=plain, origin=origin, actor="cli"
+            RunKind.HOTSPOTS,
+            model=str(metadata["model"]),
+            params=params,
+            metrics=plain,
+            origin=origin,
+            actor="cli",
         )
     return record.run_id
 
@@ -102,8 +99,8 @@ def hotspots_command(
         str, typer.Option("--model", help=f"One of {', '.join(MODELS)}, a baseline, or best.")
     ] = "best",
     mask: Annotated[
-        str, typer.Option("--mask", help="Keep cells in imported areas, or cells with events.")
-    ] = "events",
+        Mask, typer.Option("--mask", help="Keep cells in imported areas, or cells with events.")
+    ] = Mask.EVENTS,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write all cells to this CSV (+ .meta.json).")
     ] = None,
@@ -119,7 +116,7 @@ def hotspots_command(
         cell_m=cell,
         grid_origin=parse_grid_origin(grid_origin) if grid_origin else None,
         model=model,
-        mask=_mask(mask),
+        mask=mask,
         areas=areas,
         covariates=covariates,
         seed=seed,
@@ -159,19 +156,19 @@ def grid_backtest_command(
     json_out: Path | None = None,
     *,
     models: str | None = None,
-    mask: str = "events",
+    mask: Mask = Mask.EVENTS,
     grid_origin: str | None = None,
     seed: int = 0,
     scheduler: str | None = "serial",
     as_json: bool = False,
 ) -> dict[str, Any]:
-    """``pulsetwin backtest --grid``: models next to the count baselines and the ceiling over rolling origins.
+    """``pulsetwin backtest-grid``: models next to the count baselines and the ceiling over rolling origins.
 
     Prints a table of mean hit rate / PAI / PEI at 1, 3, 5 and 10 % of the masked cells, the difference to the
     best baseline with its bootstrap interval, and a verdict per model; writes the full result to ``json_out``.
     """
     if origins < 1:
-        raise bad_parameter("origins", "backtest --grid", "an integer >= 1", origins)
+        raise bad_parameter("origins", "backtest-grid", "an integer >= 1", origins)
     events, areas, covariates = read_inputs(db)
     names = [m.strip() for m in models.split(",") if m.strip()] if models else list(MODELS)
     result = run_grid_backtest(
@@ -182,7 +179,7 @@ def grid_backtest_command(
         n_origins=origins,
         step_days=step,
         models=names,
-        mask=_mask(mask),
+        mask=mask,
         grid_origin=parse_grid_origin(grid_origin) if grid_origin else None,
         areas=areas,
         covariates=covariates,
@@ -199,6 +196,45 @@ def grid_backtest_command(
     else:
         print_backtest(result)
     return result
+
+
+CellOption = Annotated[int, typer.Option("--cell", min=1, help="Grid: cell size in metres.")]
+WindowOption = Annotated[int, typer.Option("--window", min=1, help="Grid: forecast window in days.")]
+GridOriginOption = Annotated[
+    str | None, typer.Option("--grid-origin", help="Grid: lower-left corner X,Y in RD metres.")
+]
+MaskOption = Annotated[Mask, typer.Option("--mask", help="Grid: keep cells in 'areas' or with 'events'.")]
+
+
+def backtest_grid_command(
+    category: Annotated[str, typer.Option("--category", help="Comma-separated categories.")],
+    db: DbOption = DEFAULT_DB,
+    models: Annotated[
+        str | None,
+        typer.Option("--models", help="Comma-separated hotspot model names (default: every registered one)."),
+    ] = None,
+    cell: CellOption = 125,
+    window: WindowOption = 14,
+    origins: Annotated[int, typer.Option("--origins", min=1, help="Number of rolling origins N.")] = 8,
+    step: Annotated[
+        int | None, typer.Option("--step", min=1, help="Days between origins (default: the window).")
+    ] = None,
+    mask: MaskOption = Mask.EVENTS,
+    grid_origin: GridOriginOption = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the full result as JSON here.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap intervals.")] = 0,
+) -> None:
+    """Backtest hotspot maps on a grid of cells from point events against the count baselines and the ceiling.
+
+    Its options mean other things than ``backtest``'s: ``--origins N`` and ``--step`` count days of a
+    ``--window``, not periods. ``backtest --grid`` is the same command under its old spelling.
+    """
+    grid_backtest_command(
+        db, category, cell, window, origins, step, json_out,
+        models=models, mask=mask, grid_origin=grid_origin, seed=seed,
+    )  # fmt: skip
 
 
 def print_backtest(result: dict[str, Any]) -> None:
@@ -233,5 +269,7 @@ def print_backtest(result: dict[str, Any]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``hotspots`` to the root app (``backtest --grid`` is wired by the backtest command's owner)."""
+    """Add ``hotspots`` and ``backtest-grid`` to the root app (``backtest --grid``, the old spelling of
+    ``backtest-grid``, is wired by the backtest command's owner)."""
     app.command("hotspots")(hotspots_command)
+    app.command("backtest-grid")(backtest_grid_command)

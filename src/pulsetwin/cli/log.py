@@ -43,9 +43,10 @@ def verify_command(
         bool,
         typer.Option(
             "--deep",
-            help="Also recompute the digests of the tables the log covers (data tables, imports, runs, "
-            "explanations, users and roles, login tokens, decisions, kill switches, the privacy budget) and name "
-            "any table edited outside PulseTwin.",
+            help="Also recompute the digests of the tables the log covers (data tables, imports and their undo "
+            "bookkeeping, runs, explanations, users and roles, login tokens, decisions, kill switches, the privacy "
+            "budget) and name any table edited outside PulseTwin. Needs the store's row-digest key file "
+            "(<store>.digest.key next to it, or PULSETWIN_DIGEST_KEY).",
         ),
     ] = False,
     json_output: JsonFlag = False,

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, console, err_console, print_json, write_json
 from pulsetwin.exceptions import StoreError
-from pulsetwin.twin.scenario import (
+from pulsetwin.studies.scenario import (
     ScenarioResult,
     base_rates_from_frames,
     check_covariates,

@@ -75,6 +75,8 @@ def serve_command(
         console.print(f"demo user [bold]{name}[/] password [bold]{password}[/]")
     console.print(f"every write anchors the log head to {app.state.backend.anchor_path}")
     console.print(f"PulseTwin at http://{host}:{port}/ (OpenAPI document at /openapi.json)")
+    # One process: DuckDB lets a single process hold the store file, and the lease hands it to CLI commands.
+    # Cached answers are served on the event loop (httptools, uvloop); store reads use the worker threads.
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

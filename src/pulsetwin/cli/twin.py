@@ -46,7 +46,7 @@ def generate_command(
         city = generate_twin(preset, seed=seed, years=years, start_year=start_year, progress=step)
         step("importing into the store")
         with Store(db) as store:
-            report = store.import_frames(city.tables, source=f"twin:{preset}:seed{seed}")
+            report = store.import_frames(city.tables, source=str(city.source))
     summary = city.summary()
     if json_output:
         print_json({"summary": summary, "import": report.to_dict()})

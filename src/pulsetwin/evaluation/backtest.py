@@ -16,24 +16,32 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
-from pulsetwin.evaluation import metrics as m
 from pulsetwin.evaluation.calibration import CALIBRATION_COLUMNS, calibration_scores
-from pulsetwin.evaluation.hotspot_metrics import DEFAULT_FRACTIONS, hotspot_table
-from pulsetwin.evaluation.leakage import history_before
+from pulsetwin.evaluation.lineup import Lineup, unique_lineup
 from pulsetwin.evaluation.oracle import ORACLE_NAME, Oracle
-from pulsetwin.evaluation.origin_oracle import ORIGIN_ORACLE_NAME, OriginOracle, Recovery, recover_process
-from pulsetwin.evaluation.skill import skill_table
-from pulsetwin.evaluation.splits import Fold, rolling_origins
-from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
+from pulsetwin.evaluation.origin_oracle import OriginOracle, Recovery, recover_process
+from pulsetwin.evaluation.skill import SkillSettings, skill_table
+from pulsetwin.evaluation.splits import Fold, RollingOrigin
+from pulsetwin.exceptions import ParameterError, ParameterTypeError, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
-from pulsetwin.models.base import Freq, History, Model
+from pulsetwin.metrics import scores as m
+from pulsetwin.metrics.hotspots import DEFAULT_FRACTIONS, hotspot_table
+from pulsetwin.models.base import History, Model
 from pulsetwin.schema.geometry import NO_GEOMETRY, geometry_state
+from pulsetwin.schema.periods import Freq
+from pulsetwin.store.frames import (
+    FrameSource,
+    ProvenanceSource,
+    compact_incidents,
+    load_frames,
+    text_codes,
+)
 
 KEYS = ["area_code", "category", "period_start"]
 POINT_METRICS = (
@@ -51,21 +59,6 @@ POINT_METRICS = (
 )
 HOTSPOT_METRICS = ("hit_rate", "pai", "pei")
 MODEL_FRAMES = ("incidents", "areas", "covariates", "events")
-
-
-class FrameSource(Protocol):
-    """Anything that reads canonical tables, like :class:`pulsetwin.store.database.Store`."""
-
-    def read(self, table: str, *, where: Mapping[str, object] | None = None) -> pd.DataFrame:
-        """Return the canonical frame of ``table`` filtered by column equality."""
-
-
-@runtime_checkable
-class ProvenanceSource(Protocol):
-    """A frame source that also says where its rows came from, like the store."""
-
-    def provenance(self) -> pd.DataFrame:
-        """One record per imported table: ``table_name, source, ...``."""
 
 
 def hotspot_column(metric: str, fraction: float) -> str:
@@ -159,33 +152,6 @@ class _Task:
     sizes: pd.Series
 
 
-def load_frames(
-    source: FrameSource, freq: Freq, *, events: bool = True, compact: bool = False
-) -> dict[str, pd.DataFrame]:
-    """Read the model-readable frames and the truth (twin only) of ``freq`` from a store.
-
-    ``incidents`` and ``truth`` hold the rows of ``freq`` only. The truth's text columns are categorical
-    (:func:`compact_frame`): at national scale (~13 M rows) ~0.4 GB where text takes ~1 GB. ``compact``: the
-    incidents too, sorted by period (:func:`compact_incidents`, what a backtest holds); else canonical, in key
-    order. ``events`` (point events, which only point-process models read) is read only when asked for.
-    """
-    names = ("areas", "covariates", "events") if events else ("areas", "covariates")
-    frames = {name: source.read(name) for name in names}
-    incidents = source.read("incidents", where={"freq": freq})
-    frames["incidents"] = compact_incidents(incidents) if compact else incidents
-    del incidents  # with compact, the text frame is freed before the truth is read
-    frames["truth"] = compact_frame(source.read("truth", where={"freq": freq}))
-    return frames
-
-
-def compact_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its text columns categorical (the values present, sorted) on a fresh RangeIndex; rows,
-    their order and the values unchanged."""
-    rows = np.arange(len(frame))
-    columns = {name: _compact_column(v, rows) if _is_text(v) else v.array for name, v in frame.items()}
-    return pd.DataFrame(columns, copy=False)
-
-
 def uses_events(models: Sequence[Model]) -> bool:
     """Whether any of ``models`` reads ``History.events`` (the point-process models); else a backtest need
     not hold the events."""
@@ -194,23 +160,13 @@ def uses_events(models: Sequence[Model]) -> bool:
 
 def backtest(
     store_or_frames: FrameSource | Mapping[str, pd.DataFrame],
+    design: RollingOrigin,
+    lineup: Lineup | None = None,
     *,
-    models: Sequence[str | Model] | None = None,
-    freq: Freq = "W",
-    horizon: int = 4,
-    folds: int | None = 3,
-    step: int | None = None,
-    origins: Sequence[str | pd.Timestamp] | None = None,
     categories: Sequence[str] | None = None,
-    naive: Sequence[str | Model] | None = None,
-    oracle: bool | None = None,
-    origin_oracle: Model | bool | None = None,
-    min_train: int | None = None,
+    skill: SkillSettings | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
-    level: float = 0.95,
-    n_boot: int = 1000,
-    seed: int = 0,
 ) -> BacktestResult:
     """Backtest models against every naive baseline (and the oracles on twin data) over rolling origins.
 
@@ -219,33 +175,23 @@ def backtest(
     store_or_frames
         A store (read with :func:`load_frames`) or canonical frames ``incidents`` (required), ``areas``
         (required: area sizes for PAI), ``covariates``, ``events``, ``truth``.
-    models
-        Registered model names or Model instances; default the registry's default lineup (slow opt-in
-        models run only when named). The naive baselines are always added; ``oracle`` and ``origin_oracle``
-        are refused here (they are added by the flags below).
-    freq, horizon, folds, step, origins, min_train
-        The rolling-origin design, see :func:`pulsetwin.evaluation.splits.rolling_origins`.
+    design
+        The rolling-origin design: freq, horizon, folds, step, origins, min_train.
+    lineup
+        The models, naive baselines and oracles (default :class:`Lineup()`: the registry's default lineup).
+        Two different models of one name are refused.
     categories
         Restrict to these categories (default: all in the incidents).
-    naive
-        The naive baselines (default every registered naive model).
-    oracle
-        Add the oracle; default: when a non-empty ``truth`` frame is present.
-    origin_oracle
-        The ceiling of the attainable share. ``None`` (default): from a store whose incidents and truth come
-        from one ``twin:<preset>:seed<N>`` import, replay that twin once and add the origin oracle when the
-        replay reproduces the stored truth (else a note says why not); from frames, none. ``True``: the same,
-        but refuse when it cannot be added; ``False``: never. A Model (e.g. ``OriginOracle(process=...)``):
-        add that one.
+    skill
+        Interval level, bootstrap replicates and seed of the skill intervals (default :class:`SkillSettings()`).
     scheduler, workers
         Passed to :func:`pulsetwin.executor.map_tasks`.
-    level, n_boot, seed
-        Interval level, bootstrap replicates and seed of the skill intervals.
     """
-    if freq not in ("W", "M"):
-        raise bad_parameter("freq", "backtest", "'W' or 'M'", freq)
-    naive_models = resolve_models(naive if naive is not None else _registry_naive_names())
-    candidates = resolve_models(models if models is not None else _registry_model_names())
+    check_settings("backtest", design, lineup, skill)
+    lineup = lineup or Lineup()
+    skill = skill or SkillSettings()
+    freq = design.freq
+    naive_models, candidates = lineup.resolve()
     with_events = uses_events([*naive_models, *candidates])
     if isinstance(store_or_frames, Mapping):
         frames = dict(store_or_frames)
@@ -255,28 +201,25 @@ def backtest(
         frames = load_frames(store_or_frames, freq, events=with_events, compact=True)
     incidents = _incidents(frames, freq, categories)
     del frames["incidents"]  # from a store the only reference: the compact slice above replaces it
-    fold_list = rolling_origins(
-        incidents["period_start"], freq=freq, horizon=horizon, folds=folds, step=step, origins=origins,
-        min_train=min_train,
-    )  # fmt: skip
+    fold_list = design.split(incidents["period_start"])
     truth = frames.pop("truth", None)
     has_truth = truth is not None and len(truth) > 0
-    if oracle and not has_truth:
+    if lineup.oracle and not has_truth:
         raise ParameterError(
             "The oracle needs the twin's truth table; this data has none. Fix: drop --oracle."
         )
-    lineup = _lineup(candidates, naive_models)
-    if (oracle is None and has_truth) or oracle:
+    models = unique_lineup([*naive_models, *candidates])
+    if (lineup.oracle is None and has_truth) or lineup.oracle:
         assert truth is not None
-        lineup.append(Oracle(truth=_oracle_truth(truth, freq, fold_list)))
-    ceiling, notes = _origin_oracle(store_or_frames, truth, origin_oracle)
+        models.append(Oracle(truth=_oracle_truth(truth, freq, fold_list)))
+    ceiling, notes = _origin_oracle(store_or_frames, truth, lineup.origin_oracle)
     del truth  # the oracle holds the rows it reads
     if ceiling is not None:
-        if any(model.name == ceiling.name for model in lineup):
+        if any(model.name == ceiling.name for model in models):
             raise bad_parameter(
                 "origin_oracle", "backtest", "a model named apart from the others", ceiling.name
             )
-        lineup.append(ceiling)
+        models.append(ceiling)
     sizes = area_sizes(frames.get("areas"), incidents["area_code"].cat.categories.to_numpy(dtype=object))
     if sizes.isna().all():
         notes = (*notes, f"Note: {NO_GEOMETRY}.")
@@ -284,26 +227,42 @@ def backtest(
     for fold in fold_list:
         history = fold_history(frames, incidents, origin=fold.origin, freq=freq)
         targets = _targets(incidents, history, fold)
-        tasks.extend(_Task(fold, model, history, targets, sizes) for model in lineup)
+        tasks.extend(_Task(fold, model, history, targets, sizes) for model in models)
     parts = map_tasks(score_task, tasks, scheduler=scheduler, workers=workers)
     scores = pd.concat(parts, ignore_index=True)
     naive_names = tuple(model.name for model in naive_models)
-    oracle_name = ORACLE_NAME if any(model.name == ORACLE_NAME for model in lineup) else None
-    skill = _skill(
-        scores, naive_names, oracle_name, None if ceiling is None else ceiling.name, level=level,
-        n_boot=n_boot, seed=seed,
+    oracle_name = ORACLE_NAME if any(model.name == ORACLE_NAME for model in models) else None
+    skill_rows = _skill(
+        scores, naive_names, oracle_name, None if ceiling is None else ceiling.name, level=skill.level,
+        n_boot=skill.n_boot, seed=skill.seed,
     )  # fmt: skip
-    overall = skill[skill["category"] == "all"]
+    overall = skill_rows[skill_rows["category"] == "all"]
     summary = _summary(scores, overall, naive_names)
     settings = {
-        "freq": freq, "horizon": horizon, "folds": len(fold_list), "step": step, "categories": categories,
-        "models": [model.name for model in lineup], "level": level, "n_boot": n_boot, "seed": seed,
+        "freq": freq, "horizon": design.horizon, "folds": len(fold_list), "step": design.step,
+        "categories": categories, "models": [model.name for model in models], "level": skill.level,
+        "n_boot": skill.n_boot, "seed": skill.seed,
     }  # fmt: skip
     return BacktestResult(
-        scores=scores, summary=summary, skill=skill, folds=tuple(fold_list),
+        scores=scores, summary=summary, skill=skill_rows, folds=tuple(fold_list),
         baseline=str(overall["baseline"].iloc[0]),
-        naive=naive_names, freq=freq, horizon=horizon, level=level, settings=settings, notes=notes,
+        naive=naive_names, freq=freq, horizon=design.horizon, level=skill.level, settings=settings, notes=notes,
     )  # fmt: skip
+
+
+def check_settings(
+    owner: str, design: RollingOrigin, lineup: Lineup | None, skill: SkillSettings | None
+) -> None:
+    """Refuse settings objects of the wrong type (a bare dict or keyword from the old signature, say)."""
+    for name, value, kind in (
+        ("design", design, RollingOrigin),
+        ("lineup", lineup, Lineup),
+        ("skill", skill, SkillSettings),
+    ):
+        if (value is not None or kind is RollingOrigin) and not isinstance(value, kind):
+            raise ParameterTypeError(
+                f"The '{name}' parameter of {owner} must be a {kind.__name__}. Got {type(value).__name__} instead."
+            )
 
 
 def _origin_oracle(
@@ -312,8 +271,6 @@ def _origin_oracle(
     """The origin oracle to add (or None) and a note on it; see the ``origin_oracle`` parameter of backtest."""
     if isinstance(wanted, Model):
         return wanted, ()
-    if wanted is not None and not isinstance(wanted, bool):
-        raise bad_parameter("origin_oracle", "backtest", "a Model, True, False or None", wanted)
     automatic = wanted is None and not isinstance(source, Mapping) and truth is not None and not truth.empty
     if not (wanted or automatic):
         return None, ()
@@ -335,51 +292,6 @@ def _origin_oracle(
     return OriginOracle(process=recovery.process), (recovery.note,)
 
 
-def _registry_naive_names() -> list[str]:
-    """Names of the registered naive baselines."""
-    from pulsetwin.models.registry import naive_names
-
-    return list(naive_names())
-
-
-def _registry_model_names() -> list[str]:
-    """Names of the registered models of the default lineup (the slow opt-in ones run only when named)."""
-    from pulsetwin.models.registry import default_model_names
-
-    return list(default_model_names())
-
-
-def resolve_models(specs: Sequence[str | Model]) -> list[Model]:
-    """Model instances from names (via the registry) or instances."""
-    out: list[Model] = []
-    for spec in specs:
-        if isinstance(spec, Model):
-            out.append(spec)
-        elif isinstance(spec, str):
-            if spec in (ORACLE_NAME, ORIGIN_ORACLE_NAME):
-                raise ParameterError(
-                    f"The {spec.replace('_', ' ')} is not a model to choose: backtests on twin data add it "
-                    "automatically."
-                )
-            from pulsetwin.models.registry import make_model
-
-            out.append(make_model(spec))
-        else:
-            raise bad_parameter("models", "backtest", "model names or Model instances", spec)
-    return out
-
-
-def _lineup(candidates: list[Model], naive_models: list[Model]) -> list[Model]:
-    """Naive baselines first, then the other candidates, each name once."""
-    lineup: list[Model] = []
-    seen: set[str] = set()
-    for model in [*naive_models, *candidates]:
-        if model.name not in seen:
-            seen.add(model.name)
-            lineup.append(model)
-    return lineup
-
-
 def _incidents(
     frames: Mapping[str, pd.DataFrame], freq: Freq, categories: Sequence[str] | None
 ) -> pd.DataFrame:
@@ -390,7 +302,7 @@ def _incidents(
     incidents = frames["incidents"]
     keep = (incidents["freq"] == freq).to_numpy(dtype=bool)
     if categories is not None:
-        codes, labels = _text_codes(incidents["category"])
+        codes, labels = text_codes(incidents["category"])
         present = {str(labels[i]) for i in np.unique(codes[keep & (codes >= 0)])}
         unknown = sorted(set(categories) - present)
         if unknown:
@@ -407,60 +319,16 @@ def _incidents(
     return compact_incidents(incidents, keep)
 
 
-def compact_incidents(incidents: pd.DataFrame, keep: np.ndarray | None = None) -> pd.DataFrame:
-    """The incident rows where ``keep`` (default all) sorted by period (stable), text columns categorical,
-    on a fresh RangeIndex.
-
-    A national history has ~10 M rows; as text each fold's copy costs ~1 GB. Sorted by period, every fold's
-    history is a slice of this one frame (:func:`fold_history`), and a categorical code takes 1-2 bytes per
-    row where text takes ~20. The values are unchanged.
-    """
-    period = incidents["period_start"].to_numpy()
-    if keep is None or keep.all():
-        order = np.argsort(period, kind="stable")
-    else:
-        rows = np.flatnonzero(keep)
-        order = rows[np.argsort(period[rows], kind="stable")]
-    return pd.DataFrame({name: _compact_column(incidents[name], order) for name in incidents.columns})
-
-
-def _text_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes of a text column (-1 = missing) and the labels they index (categorical: no text copy)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy(), values.cat.categories
-    codes, labels = pd.factorize(values)
-    return codes, pd.Index(labels)
-
-
-def _is_text(values: pd.Series) -> bool:
-    """Whether a column holds text (str, object text or categorical)."""
-    return isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values)
-
-
-def _compact_column(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """``values`` at ``rows``: text as a categorical of the values present there (sorted), others as is."""
-    if not _is_text(values):
-        return values.array.take(rows)
-    codes, labels = _text_codes(values)
-    picked = codes[rows]
-    del codes
-    used = np.flatnonzero(np.bincount(picked[picked >= 0], minlength=len(labels)))
-    used = used[np.argsort(labels[used].to_numpy(dtype=object), kind="stable")]
-    remap = np.full(len(labels) + 1, -1, dtype=np.int32)  # the extra last entry keeps a missing code at -1
-    remap[used] = np.arange(used.size)
-    return pd.Categorical.from_codes(remap[picked], categories=labels[used])
-
-
 def fold_history(
     frames: Mapping[str, pd.DataFrame], incidents: pd.DataFrame, *, origin: pd.Timestamp, freq: Freq
 ) -> History:
-    """The History of a fold: :func:`pulsetwin.evaluation.leakage.build_history`'s cut, with the incidents
+    """The History of a fold: :meth:`History.from_frames`'s cut, with the incidents
     a slice of ``incidents`` (one freq, sorted by period, see :func:`compact_incidents`) rather than a copy.
 
-    The cut is checked by :func:`pulsetwin.evaluation.leakage.history_before`.
+    The cut is checked by :class:`History` itself.
     """
     stop = int(np.searchsorted(incidents["period_start"].to_numpy(), origin.to_datetime64(), side="left"))
-    return history_before(frames, incidents.iloc[:stop], origin=origin, freq=freq)
+    return History.from_frames(frames, origin=origin, freq=freq, incidents=incidents.iloc[:stop])
 
 
 def area_sizes(areas: pd.DataFrame | None, codes: np.ndarray) -> pd.Series:

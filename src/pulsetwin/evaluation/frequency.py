@@ -3,26 +3,20 @@
 A store built from a city's own files often holds one frequency only (police counts per month); the twin holds
 both. Rule: an explicit frequency is used as given; without one, the only frequency the incidents hold is used
 and said so; with both present the choice is refused, listing them, because either reading is plausible and
-they answer different questions. Horizon and folds default per frequency: a month ahead in weeks (4 periods,
-3 folds) or a quarter ahead in months (3 periods, 4 folds, so the origins span a year of seasons).
+they answer different questions. Horizon and folds default per frequency (:attr:`Freq.default_horizon`,
+:attr:`Freq.default_folds`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
-from pulsetwin.exceptions import ParameterError, StoreError, bad_parameter
-from pulsetwin.models.base import Freq
+from pulsetwin.exceptions import ParameterError, StoreError
+from pulsetwin.schema.periods import Freq
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
-
-DEFAULT_HORIZON: Final[dict[str, int]] = {"W": 4, "M": 3}
-"""Periods ahead when ``--horizon`` is not given: about a month in weeks, a quarter in months."""
-DEFAULT_FOLDS: Final[dict[str, int]] = {"W": 3, "M": 4}
-"""Rolling origins when ``--folds`` is not given (with step = horizon: 12 weeks, or 12 months of origins)."""
-FREQ_WORDS: Final[dict[str, str]] = {"W": "weeks", "M": "months"}
 
 
 @dataclass(frozen=True)
@@ -37,30 +31,20 @@ class PeriodSettings:
 
 def stored_freqs(store: Store) -> tuple[str, ...]:
     """The frequencies the store's incidents hold, sorted (``()`` when there are none)."""
-    rows = store.connection.execute("SELECT DISTINCT freq FROM incidents ORDER BY freq").fetchall()
-    return tuple(str(row[0]) for row in rows)
-
-
-def as_freq(value: str, owner: str = "pulsetwin") -> Freq:
-    """``value`` as a :data:`Freq`; anything but ``W`` or ``M`` is refused."""
-    if value == "W":
-        return "W"
-    if value == "M":
-        return "M"
-    raise bad_parameter("freq", owner, "'W' or 'M'", value)
+    return tuple(str(value) for value in store.distinct("incidents", "freq"))
 
 
 def choose_freq(
-    freq: str | None, present: tuple[str, ...], *, command: str = "pulsetwin", option: str = "--freq"
+    freq: Freq | str | None, present: tuple[str, ...], *, command: str = "pulsetwin", option: str = "--freq"
 ) -> Freq:
     """``freq`` when given, else the single frequency in ``present``; refuses none or both with the choices,
     and a given one the store does not hold (when it holds another). ``option`` is how the caller's user
     passes a frequency (``--freq`` on the command line, ``?freq=`` in the API), named in the fix."""
     if freq is not None:
-        chosen = as_freq(freq, command)
+        chosen = Freq.parse(freq, command)
         if present and chosen not in present:
             raise ParameterError(
-                f"the store holds no incidents at freq {chosen} ({FREQ_WORDS[chosen]}); it holds "
+                f"the store holds no incidents at freq {chosen} ({chosen.words}); it holds "
                 f"{_listed(present)}. Fix: pass {option}{_sep(option)}{present[0]} (or leave {option} out) "
                 f"to `{command}`"
             )
@@ -72,7 +56,7 @@ def choose_freq(
             f"the store holds incidents at more than one frequency: {_listed(present)}. "
             f"Fix: pass {option} with one of {', '.join(present)} to `{command}`"
         )
-    return as_freq(present[0], command)
+    return Freq.parse(present[0], command)
 
 
 def _sep(option: str) -> str:
@@ -82,13 +66,13 @@ def _sep(option: str) -> str:
 
 def _listed(present: tuple[str, ...]) -> str:
     """``M (months), W (weeks)``."""
-    return ", ".join(f"{f} ({FREQ_WORDS.get(f, f)})" for f in present)
+    return ", ".join(f"{f} ({Freq(f).words})" if f in tuple(Freq) else f for f in present)
 
 
 def resolve_periods(
     store: Store,
     *,
-    freq: str | None,
+    freq: Freq | str | None,
     horizon: int | None = None,
     folds: int | None = None,
     command: str = "pulsetwin",
@@ -97,11 +81,11 @@ def resolve_periods(
     chosen = choose_freq(freq, stored_freqs(store), command=command)
     notes = []
     if freq is None:
-        notes.append(f"freq {chosen} ({FREQ_WORDS[chosen]}): the only frequency the store's incidents hold")
+        notes.append(f"freq {chosen} ({chosen.words}): the only frequency the store's incidents hold")
     if horizon is None:
-        horizon = DEFAULT_HORIZON[chosen]
+        horizon = chosen.default_horizon
         notes.append(f"horizon {horizon} (default for freq {chosen})")
     if folds is None:
-        folds = DEFAULT_FOLDS[chosen]
+        folds = chosen.default_folds
         notes.append(f"folds {folds} (default for freq {chosen})")
     return PeriodSettings(chosen, horizon, folds, "; ".join(notes) if notes else None)

@@ -1,92 +1,19 @@
-"""Leakage guards: every History is cut strictly before its origin, and a model's forecast must not move when
-the future is changed.
+"""Leakage guard of a model: its forecast must not move when the future is changed.
+
+That every History is cut strictly before its origin is checked by :class:`pulsetwin.models.base.History`
+itself (built with :meth:`~pulsetwin.models.base.History.from_frames`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from pulsetwin.exceptions import PulsetwinError, bad_parameter
-from pulsetwin.models.base import Freq, History, Model
-
-
-class LeakageError(PulsetwinError, RuntimeError):
-    """A History or a model used information from at or after the forecast origin."""
-
-
-def build_history(
-    frames: Mapping[str, pd.DataFrame],
-    *,
-    origin: pd.Timestamp,
-    freq: Freq,
-    categories: Sequence[str] | None = None,
-) -> History:
-    """Cut canonical frames to what is known before ``origin`` and check the cut.
-
-    Incidents keep one ``freq`` and periods strictly before ``origin``; events keep ``occurred_at < origin``;
-    covariates and areas pass whole (the feature code applies the publication rule per year).
-    """
-    if "incidents" not in frames:
-        raise bad_parameter("frames", "build_history", "a mapping with an 'incidents' frame", sorted(frames))
-    incidents = frames["incidents"]
-    keep = (incidents["freq"] == freq) & (incidents["period_start"] < origin)
-    if categories is not None:
-        keep &= incidents["category"].isin(list(categories))
-    return history_before(
-        frames, incidents[keep].reset_index(drop=True), origin=origin, freq=freq, categories=categories
-    )
-
-
-def history_before(
-    frames: Mapping[str, pd.DataFrame],
-    incidents: pd.DataFrame,
-    *,
-    origin: pd.Timestamp,
-    freq: Freq,
-    categories: Sequence[str] | None = None,
-) -> History:
-    """The History of ``incidents`` (already cut before ``origin``) with the frames' events cut at ``origin``
-    (and to ``categories``), covariates and areas whole; the cut is checked."""
-    events = frames.get("events")
-    if events is not None:
-        events = events[events["occurred_at"] < origin]
-        if categories is not None:
-            events = events[events["category"].isin(list(categories))]
-        events = events.reset_index(drop=True)
-    history = History(
-        incidents=incidents,
-        freq=freq,
-        origin=pd.Timestamp(origin),
-        covariates=frames.get("covariates"),
-        areas=frames.get("areas"),
-        events=events,
-    )
-    assert_history_before_origin(history)
-    return history
-
-
-def assert_history_before_origin(history: History) -> None:
-    """Raise LeakageError when an incident period or an event lies at or after the history's origin."""
-    late = history.incidents[history.incidents["period_start"] >= history.origin]
-    if len(late):
-        first = late.iloc[0]
-        raise LeakageError(
-            f"History for origin {history.origin.date()} holds {len(late)} incident row(s) at or after the "
-            f"origin, e.g. area {first['area_code']}, category {first['category']}, "
-            f"period {first['period_start'].date()}. "
-            "Fix: build histories with pulsetwin.evaluation.leakage.build_history."
-        )
-    if history.events is not None and len(history.events):
-        late_events = history.events[history.events["occurred_at"] >= history.origin]
-        if len(late_events):
-            raise LeakageError(
-                f"History for origin {history.origin.date()} holds {len(late_events)} event(s) at or after "
-                f"the origin, e.g. event {late_events.iloc[0]['event_id']}. "
-                "Fix: build histories with pulsetwin.evaluation.leakage.build_history."
-            )
+from pulsetwin.exceptions import LeakageError
+from pulsetwin.models.base import History, Model
+from pulsetwin.schema.periods import Freq
 
 
 def perturb_future(
@@ -127,21 +54,21 @@ def check_no_peeking(
     frames: Mapping[str, pd.DataFrame],
     origin: pd.Timestamp | str,
     *,
-    freq: Freq = "W",
+    freq: Freq = Freq.W,
     horizon: int = 1,
     seed: int = 0,
 ) -> None:
     """Raise LeakageError when ``model``'s forecast changes once the data at or after ``origin`` is perturbed.
 
     Two fresh copies of the model (same parameters) are fitted, one on the real frames and one on frames
-    whose future was changed by :func:`perturb_future`, both through :func:`build_history`; an honest model
+    whose future was changed by :func:`perturb_future`, both through :meth:`History.from_frames`; an honest model
     gives identical forecasts (relative tolerance 1e-9 for float summation order).
     """
     stamp = pd.Timestamp(origin)
     forecasts = []
     for data in (frames, perturb_future(frames, stamp, seed=seed)):
         fresh = type(model)(**model.get_params())
-        fresh.fit(build_history(data, origin=stamp, freq=freq))
+        fresh.fit(History.from_frames(data, origin=stamp, freq=freq))
         predicted = fresh.predict(horizon, run_id="peek")
         keys = ["area_code", "category", "period_start"]
         forecasts.append(predicted.sort_values(keys).reset_index(drop=True))

@@ -18,9 +18,9 @@ share of the *attainable* gap.
 The true rates and all offences are not stored in :class:`pulsetwin.twin.generate.TwinCity`, so the oracle
 works on the :class:`pulsetwin.twin.replay.TwinProcess` of :func:`pulsetwin.twin.replay.replay_twin`, the
 twin's public replay of its simulation; the unit tests check that it reproduces the twin's truth table
-exactly. For a store, :func:`recover_process` finds the twin's preset and seed in the import source
-(``twin:<preset>:seed<N>``) and its calendar in the truth's period range, replays it and keeps it only when
-it reproduces the stored truth.
+exactly. For a store, :func:`recover_process` finds the twin's preset and seed in the import source (the
+twin's own label, :class:`pulsetwin.twin.source.TwinSource`) and its calendar in the truth's period range,
+replays it and keeps it only when it reproduces the stored truth.
 
 Notes
 -----
@@ -30,7 +30,6 @@ Expected intensity of a Hawkes process with exponential kernel (Hawkes 1971, Bio
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -42,10 +41,9 @@ from pulsetwin.evaluation.oracle import poisson_rows
 from pulsetwin.exceptions import ParameterError, PulsetwinError, bad_parameter
 from pulsetwin.models.base import History, Model, check_horizon
 from pulsetwin.twin.replay import TwinProcess, check_twin_arguments, replay_twin
+from pulsetwin.twin.source import TwinSource
 
 ORIGIN_ORACLE_NAME = "origin_oracle"
-TWIN_SOURCE = re.compile(r"twin:(?P<preset>[A-Za-z0-9_-]+):seed(?P<seed>[0-9]+)")
-"""Import source of a generated twin (``pulsetwin twin generate`` writes ``twin:<preset>:seed<N>``)."""
 TRUTH_RTOL = 1e-9
 
 
@@ -68,16 +66,15 @@ def recover_process(
     holds (a backtest reads the truth of its own frequency only).
     """
     names = sorted(set(sources))
-    twins = [TWIN_SOURCE.fullmatch(name) for name in names]
-    if not names or twins[0] is None or len(names) > 1:
+    twin = TwinSource.parse(names[0]) if len(names) == 1 else None
+    if twin is None:
         shown = ", ".join(repr(n) for n in names) or "none"
         return Recovery(
             None,
             "no origin oracle: the incidents and truth must all come from one generated twin "
             f"(source twin:<preset>:seed<N>); their import sources are {shown}.",
         )
-    match = twins[0]
-    preset, seed = match["preset"], int(match["seed"])
+    preset, seed = twin.preset, twin.seed
     if truth is None or truth.empty:
         return Recovery(None, f"no origin oracle: {names[0]} has no truth table in this data.")
     years_seen = pd.DatetimeIndex(truth["period_start"]).year

@@ -12,30 +12,31 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pulsetwin.evaluation.backtest import BacktestResult, backtest, load_frames, records, resolve_models
-from pulsetwin.evaluation.explanations import model_explanations, save_explanations
-from pulsetwin.evaluation.leakage import build_history
+from pulsetwin.evaluation.backtest import BacktestResult, backtest, check_settings, records
+from pulsetwin.evaluation.explanations import model_explanations
+from pulsetwin.evaluation.lineup import Lineup, resolve_models
 from pulsetwin.evaluation.oracle import ORACLE_NAME
-from pulsetwin.evaluation.splits import period_grid
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin, period_grid
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
-from pulsetwin.models.base import Freq, Model, future_periods
+from pulsetwin.models.base import History, Model, future_periods
 from pulsetwin.schema.tables import FORECASTS, INCIDENTS
+from pulsetwin.store.explanations import save_explanations
+from pulsetwin.store.frames import load_frames
 from pulsetwin.store.log import canonical_detail
-from pulsetwin.store.runs import new_run_id
+from pulsetwin.store.runs import RunKind, RunStatus, new_run_id
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
 
 BEST = "best"
-OK = "ok"
-NO_SKILL = "no_skill"
 
 
 @dataclass(frozen=True)
@@ -84,20 +85,14 @@ def code_version() -> str:
 
 def run_forecast(
     store: Store,
+    design: RollingOrigin,
     *,
     model: str | Model = BEST,
-    freq: Freq = "W",
-    horizon: int = 4,
     origin: str | pd.Timestamp | None = None,
     categories: Sequence[str] | None = None,
-    candidates: Sequence[str | Model] | None = None,
-    naive: Sequence[str | Model] | None = None,
-    folds: int = 3,
-    step: int | None = None,
-    min_train: int | None = None,
+    lineup: Lineup | None = None,
+    skill: SkillSettings | None = None,
     scheduler: str | None = None,
-    n_boot: int = 1000,
-    seed: int = 0,
     actor: str = "cli",
 ) -> ForecastRun:
     """Backtest, pick the model, forecast ``horizon`` periods from ``origin`` and store the run and forecasts.
@@ -106,13 +101,29 @@ def run_forecast(
     ----------
     store
         An open, writable store.
+    design
+        The backtest's rolling-origin design; its freq and horizon are the forecast's too. Its folds end at the
+        last period before ``origin``, so it takes no explicit origins.
     model
         A registered model name (or instance), or ``"best"``: the model with the highest skill whose interval
-        lies above zero among ``candidates`` (default every registered model).
+        lies above zero among ``lineup.models`` (default every registered model).
     origin
         First period to forecast; default the period after the last recorded one. Only data before it is used,
         for the backtest as well as the fit.
+    lineup
+        The candidates (with ``"best"``) and naive baselines of the backtest; a named ``model`` is the only
+        candidate.
+    skill, scheduler
+        As in :func:`~pulsetwin.evaluation.backtest.backtest`.
     """
+    check_settings("run_forecast", design, lineup, skill)
+    if design.origins is not None:
+        raise bad_parameter(
+            "design", "run_forecast", "a design without explicit origins (its folds end before the forecast origin)",
+            design.settings()["origins"],
+        )  # fmt: skip
+    lineup = lineup or Lineup()
+    freq, horizon = design.freq, design.horizon
     if isinstance(model, str) and model == ORACLE_NAME:
         raise ParameterError(
             "The oracle reads the true intensity of a twin: it exists to grade models in backtests and "
@@ -136,32 +147,30 @@ def run_forecast(
     used = incidents[incidents["period_start"] < start]
     frames["incidents"] = used
     requested = model if isinstance(model, str) else model.name
-    lineup = candidates if model == BEST else [model]
-    result = backtest(
-        frames, models=lineup, freq=freq, horizon=horizon, folds=folds, step=step, categories=categories,
-        naive=naive, min_train=min_train, scheduler=scheduler, n_boot=n_boot, seed=seed,
-    )  # fmt: skip
+    if model != BEST:
+        lineup = replace(lineup, models=(model,))
+    result = backtest(frames, design, lineup, categories=categories, skill=skill, scheduler=scheduler)
     chosen, status = choose_model(result, requested)
-    fitted = _instance(chosen, [*(naive or []), *(lineup or [])])
-    history = build_history(frames, origin=start, freq=freq, categories=categories)
+    fitted = _instance(chosen, [*(lineup.naive or ()), *(lineup.models or ())])
+    history = History.from_frames(frames, origin=start, freq=freq, categories=categories)
     hashed = data_hash(used)
     version = code_version()
     created = datetime.now(UTC).replace(tzinfo=None)
     params = {"requested": requested, "model_params": _plain(fitted.get_params()), **result.settings}
-    run_id = new_run_id("forecast", chosen, canonical_detail(params), hashed, created)
+    run_id = new_run_id(RunKind.FORECAST, chosen, canonical_detail(params), hashed, created)
     final = type(fitted)(**fitted.get_params()).fit(history)
     forecasts = final.predict(horizon, run_id=run_id)
     explanations = model_explanations(final, run_id)
     forecasts = forecasts[list(FORECASTS.column_names)].assign(run_id=run_id, model=chosen)
     skill_row = result.summary.set_index("model").loc[chosen]
-    skill = {k: _plain_value(skill_row[k]) for k in ("skill", "skill_lo", "skill_hi", "gap_share")}
+    measured = {k: _plain_value(skill_row[k]) for k in ("skill", "skill_lo", "skill_hi", "gap_share")}
     choice = choice_record(result, chosen, requested)
     metrics: dict[str, Any] = {
         "chosen": chosen,
         "choice": choice,
         "baseline": result.baseline,
         "level": result.level,
-        "skill": skill,
+        "skill": measured,
         "backtest": {
             "folds": [f.origin.date().isoformat() for f in result.folds],
             "summary": records(result.summary),
@@ -170,7 +179,7 @@ def run_forecast(
     }
     with store.transaction():
         store.save_run(
-            "forecast", model=chosen, params=params, data_hash=hashed, code_version=version, metrics=metrics,
+            RunKind.FORECAST, model=chosen, params=params, data_hash=hashed, code_version=version, metrics=metrics,
             status=status, origin=start, freq=freq, horizon=horizon, run_id=run_id, actor=actor,
         )  # fmt: skip
         store.import_frames({"forecasts": forecasts}, source=f"run:{run_id}", actor=actor)
@@ -178,7 +187,7 @@ def run_forecast(
             save_explanations(store, explanations, actor=actor)
     return ForecastRun(
         run_id=run_id, requested=requested, model=chosen, status=status, baseline=result.baseline,
-        skill=skill, forecasts=forecasts, backtest=result, data_hash=hashed, code_version=version,
+        skill=measured, forecasts=forecasts, backtest=result, data_hash=hashed, code_version=version,
         choice=choice,
     )  # fmt: skip
 
@@ -223,7 +232,7 @@ def choice_record(result: BacktestResult, chosen: str, requested: str) -> dict[s
     }
 
 
-def choose_model(result: BacktestResult, requested: str) -> tuple[str, str]:
+def choose_model(result: BacktestResult, requested: str) -> tuple[str, RunStatus]:
     """The model to forecast with and the run status (``ok`` / ``no_skill``).
 
     ``"best"``: the non-naive, non-oracle model with the highest skill among those whose interval lower bound
@@ -233,10 +242,12 @@ def choose_model(result: BacktestResult, requested: str) -> tuple[str, str]:
     real = summary[~summary["naive"] & (summary["model"] != ORACLE_NAME)]
     winners = real[real["skill_lo"] > 0]
     if requested != BEST:
-        return requested, OK if requested in set(winners["model"]) else NO_SKILL
+        return requested, RunStatus.OK if requested in set(winners["model"]) else RunStatus.NO_SKILL
     if winners.empty:
-        return result.baseline, NO_SKILL
-    return str(winners.sort_values(["skill", "model"], ascending=[False, True])["model"].iloc[0]), OK
+        return result.baseline, RunStatus.NO_SKILL
+    return str(
+        winners.sort_values(["skill", "model"], ascending=[False, True])["model"].iloc[0]
+    ), RunStatus.OK
 
 
 def _instance(name: str, pool: Sequence[str | Model]) -> Model:

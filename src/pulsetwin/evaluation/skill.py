@@ -17,6 +17,7 @@ Data, ch. 2. Percentile intervals: Efron & Tibshirani (1993), ch. 13.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,31 @@ def block_bootstrap_indices(
     starts = rng.integers(0, n, size=(n_boot, n_blocks))
     idx = (starts[:, :, None] + np.arange(length)[None, None, :]).reshape(n_boot, n_blocks * length) % n
     return idx[:, :n]
+
+
+@dataclass(frozen=True)
+class SkillSettings:
+    """How a backtest's skill intervals are drawn: ``level`` coverage, ``n_boot`` replicates, ``seed``.
+
+    Checked when built, so a bad setting is refused before any model is fitted.
+    """
+
+    level: float = 0.95
+    n_boot: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_interval(self.level, self.n_boot, "SkillSettings")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise bad_parameter("seed", "SkillSettings", "an integer", self.seed)
+
+
+def check_interval(level: float, n_boot: int, owner: str) -> None:
+    """Refuse a level outside (0, 1) and fewer than 10 bootstrap replicates."""
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0.0 < level < 1.0:
+        raise bad_parameter("level", owner, "a number in (0, 1)", level)
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 10:
+        raise bad_parameter("n_boot", owner, "an integer >= 10", n_boot)
 
 
 def skill_table(
@@ -83,10 +109,7 @@ def skill_table(
         oracle.
     """
     owner = "skill_table"
-    if not 0.0 < level < 1.0:
-        raise bad_parameter("level", owner, "a number in (0, 1)", level)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 10:
-        raise bad_parameter("n_boot", owner, "an integer >= 10", n_boot)
+    check_interval(level, n_boot, owner)
     wide = losses.groupby(["period", "model"], sort=True)[["deviance_sum", "n"]].sum().unstack("model")
     dev, cells = wide["deviance_sum"], wide["n"]
     counts = cells.to_numpy(dtype=np.float64)

@@ -6,17 +6,16 @@ origin.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import bad_parameter
+from pulsetwin.schema.periods import Freq
 
 DAYS_PER_YEAR = 365.2425
 
 
-def _midpoints(periods: pd.DatetimeIndex, freq: Literal["W", "M"]) -> pd.DatetimeIndex:
+def _midpoints(periods: pd.DatetimeIndex, freq: Freq) -> pd.DatetimeIndex:
     """The middle of each period: seasonality is a property of the whole week or month, not its first day."""
     if freq == "W":
         return periods + pd.Timedelta(hours=84)
@@ -24,7 +23,7 @@ def _midpoints(periods: pd.DatetimeIndex, freq: Literal["W", "M"]) -> pd.Datetim
     return periods + (ends - periods) / 2
 
 
-def fourier_terms(periods: pd.DatetimeIndex, freq: Literal["W", "M"], order: int) -> np.ndarray:
+def fourier_terms(periods: pd.DatetimeIndex, freq: Freq, order: int) -> np.ndarray:
     """Annual Fourier terms ``sin(2 pi k u), cos(2 pi k u)`` for ``k = 1..order``, ``u`` the fraction of the
     year.
 

@@ -12,16 +12,13 @@ unknown). Text columns may be plain or categorical (read through their codes).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import Location, SchemaError
-from pulsetwin.schema.periods import PANDAS_FREQ
+from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import INCIDENTS
-
-Freq = Literal["W", "M"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +51,7 @@ class Panel:
 
 def period_index(freq: Freq, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     """Period starts from ``start`` up to but excluding ``end``."""
-    return pd.date_range(start, end, freq=PANDAS_FREQ[freq], inclusive="left").as_unit("ns")
+    return pd.date_range(start, end, freq=Freq(freq).pandas_alias, inclusive="left").as_unit("ns")
 
 
 def _fail(expected: str, frame: pd.DataFrame, bad: np.ndarray, column: str, fix: str) -> SchemaError:
@@ -87,11 +84,10 @@ def _check(incidents: pd.DataFrame, freq: Freq, origin: pd.Timestamp) -> np.ndar
         )
     starts = pd.to_datetime(incidents["period_start"]).to_numpy(dtype="datetime64[ns]")
     stamps = pd.DatetimeIndex(pd.unique(starts))
-    aligned = stamps.day_of_week == 0 if freq == "W" else stamps.day == 1
+    aligned = Freq(freq).is_start(stamps)
     if not aligned.all():
-        what = "a Monday" if freq == "W" else "the 1st of a month"
         raise _fail(
-            f"period_start must be {what} for freq '{freq}'",
+            f"period_start must be {Freq(freq).start_rule} for freq '{freq}'",
             incidents,
             np.isin(starts, stamps[~np.asarray(aligned)].to_numpy()),
             "period_start",

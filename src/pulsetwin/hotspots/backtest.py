@@ -1,7 +1,7 @@
 """Rolling-origin grid backtest: every model next to the count baselines and the ceiling, per origin.
 
 At each origin the models see only earlier events; their maps are scored on the window that follows with hit
-rate, PAI and PEI at several area fractions (:mod:`pulsetwin.evaluation.hotspot_metrics`). Each model's
+rate, PAI and PEI at several area fractions (:mod:`pulsetwin.metrics.hotspots`). Each model's
 per-origin difference to the best baseline (the baseline with the highest mean for that metric and fraction) is
 summarised with a percentile bootstrap interval over origins.
 
@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pulsetwin.evaluation.hotspot_metrics import DEFAULT_FRACTIONS, hotspot_table
 from pulsetwin.exceptions import ParameterError, bad_parameter
 from pulsetwin.executor import map_tasks
 from pulsetwin.hotspots.prepare import Mask, check_events, observed_counts, prepare_history
 from pulsetwin.hotspots.registry import BASELINES, MODELS, check_model_names, make_model
+from pulsetwin.metrics.hotspots import DEFAULT_FRACTIONS, hotspot_table
 
 METRICS = ("hit_rate", "pai", "pei")
 
@@ -208,7 +208,7 @@ def run_grid_backtest(
     step_days: int | None = None,
     last_origin: pd.Timestamp | None = None,
     models: Sequence[str] = MODELS,
-    mask: Mask = "events",
+    mask: Mask = Mask.EVENTS,
     grid_origin: tuple[int, int] | None = None,
     areas: pd.DataFrame | None = None,
     covariates: pd.DataFrame | None = None,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from pulsetwin.exceptions import NotFittedError, ParameterError
 from pulsetwin.grid.cells import Grid
+from pulsetwin.schema.params import DeclaredParameters
 
 YEAR_DAYS = 365.0
 
@@ -128,8 +129,9 @@ def to_expected(score: np.ndarray, history: GridHistory) -> np.ndarray:
     return score / total * expected_total(history)
 
 
-class HotspotModel(ABC):
-    """A map of expected event counts per masked cell; ``__init__`` stores parameters, ``fit`` learns."""
+class HotspotModel(DeclaredParameters, ABC):
+    """A map of expected event counts per masked cell; ``__init__`` stores parameters, ``fit`` checks them
+    against ``parameter_rules`` (``_check_params()``) and learns."""
 
     name: ClassVar[str] = "hotspot"
 

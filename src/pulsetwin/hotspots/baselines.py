@@ -10,22 +10,24 @@ from typing import ClassVar, Self
 
 import numpy as np
 
-from pulsetwin.exceptions import bad_parameter
 from pulsetwin.hotspots.base import GridHistory, HotspotModel, to_expected
+from pulsetwin.schema.params import NoneOr, Number, Rules
 
 
 class CountBaseline(HotspotModel):
     """Expected count proportional to the cell's count in the last ``days`` (all history when None)."""
 
     name: ClassVar[str] = "count"
+    parameter_rules: ClassVar[Rules] = {
+        "days": NoneOr(Number(low=0, closed="neither", say="a positive number of days")),
+    }
 
     def __init__(self, *, days: float | None) -> None:
-        if days is not None and (isinstance(days, bool) or not isinstance(days, int | float) or days <= 0):
-            raise bad_parameter("days", type(self).__name__, "a positive number of days or None", days)
         self.days = days
 
     def fit(self, history: GridHistory) -> Self:
         """Count the events per masked cell and scale to the expected total."""
+        self._check_params()
         self.mean_ = to_expected(history.counts(self.days), history)
         return self
 

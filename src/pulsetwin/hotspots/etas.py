@@ -27,6 +27,7 @@ from pulsetwin.exceptions import ParameterError, bad_parameter
 from pulsetwin.grid.cells import Grid, build_grid
 from pulsetwin.hotspots.base import GridHistory, HotspotModel
 from pulsetwin.hotspots.kde import smoothed_image
+from pulsetwin.schema.params import Integer, Number, Rules
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,13 @@ class ETAS(HotspotModel):
     """
 
     name: ClassVar[str] = "etas"
+    parameter_rules: ClassVar[Rules] = {
+        "days": Number(low=0, closed="neither", say="a positive number"),
+        "bandwidth_m": Number(low=0, closed="neither", say="a positive number"),
+        "time_cutoff_days": Number(low=0, closed="neither", say="a positive number"),
+        "space_cutoff_m": Number(low=0, closed="neither", say="a positive number"),
+        "max_iter": Integer(low=1),
+    }
 
     def __init__(
         self,
@@ -188,14 +196,6 @@ class ETAS(HotspotModel):
         space_cutoff_m: float = 500.0,
         max_iter: int = 100,
     ) -> None:
-        for name, value in (
-            ("days", days),
-            ("bandwidth_m", bandwidth_m),
-            ("time_cutoff_days", time_cutoff_days),
-            ("space_cutoff_m", space_cutoff_m),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise bad_parameter(name, "ETAS", "a positive number", value)
         self.days = days
         self.bandwidth_m = bandwidth_m
         self.time_cutoff_days = time_cutoff_days
@@ -204,6 +204,7 @@ class ETAS(HotspotModel):
 
     def fit(self, history: GridHistory) -> Self:
         """Fit ETAS to the recent events and integrate its intensity over the window per cell."""
+        self._check_params()
         recent = history.t >= -self.days
         t, x, y, cell = history.t[recent], history.x[recent], history.y[recent], history.cell[recent]
         start = max(-self.days, float(t.min()) - 1e-9) if t.size else -self.days

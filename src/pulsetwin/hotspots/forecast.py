@@ -92,7 +92,7 @@ def hotspot_map(
     cell_m: float,
     grid_origin: tuple[int, int] | None = None,
     model: str = "best",
-    mask: Mask = "events",
+    mask: Mask = Mask.EVENTS,
     areas: pd.DataFrame | None = None,
     covariates: pd.DataFrame | None = None,
     seed: int = 0,

@@ -14,9 +14,9 @@ from typing import ClassVar, Self
 import numpy as np
 from scipy import ndimage
 
-from pulsetwin.exceptions import bad_parameter
 from pulsetwin.grid.cells import Grid
 from pulsetwin.hotspots.base import GridHistory, HotspotModel, to_expected
+from pulsetwin.schema.params import NoneOr, Number, Rules
 
 
 def smoothed_image(
@@ -41,17 +41,18 @@ class KDE(HotspotModel):
     """
 
     name: ClassVar[str] = "kde"
+    parameter_rules: ClassVar[Rules] = {
+        "bandwidth_m": NoneOr(Number(low=0, closed="neither", say="a positive number of metres")),
+        "days": Number(low=0, closed="neither", say="a positive number of days"),
+    }
 
     def __init__(self, *, bandwidth_m: float | None = None, days: float = 365.0) -> None:
-        if bandwidth_m is not None and (not isinstance(bandwidth_m, int | float) or bandwidth_m <= 0):
-            raise bad_parameter("bandwidth_m", "KDE", "a positive number of metres or None", bandwidth_m)
-        if isinstance(days, bool) or not isinstance(days, int | float) or days <= 0:
-            raise bad_parameter("days", "KDE", "a positive number of days", days)
         self.bandwidth_m = bandwidth_m
         self.days = days
 
     def fit(self, history: GridHistory) -> Self:
         """Smooth the recent events and scale to the expected total."""
+        self._check_params()
         bandwidth = self.bandwidth_m if self.bandwidth_m is not None else float(history.grid.cell_m)
         recent = history.t >= -self.days
         density = smoothed_image(history.grid, history.cell[recent], bandwidth / history.grid.cell_m)

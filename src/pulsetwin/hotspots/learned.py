@@ -24,6 +24,7 @@ from scipy import ndimage
 from pulsetwin.exceptions import bad_parameter
 from pulsetwin.hotspots.base import GridHistory, HotspotModel
 from pulsetwin.hotspots.kde import smoothed_image
+from pulsetwin.schema.params import Integer, Number, Rules
 
 OWN_WINDOWS: tuple[float, ...] = (7.0, 28.0, 56.0, 91.0, 182.0, 365.0)
 RING_RADII: tuple[int, ...] = (1, 2, 4)
@@ -103,6 +104,16 @@ class Learned(HotspotModel):
     """
 
     name: ClassVar[str] = "learned"
+    parameter_rules: ClassVar[Rules] = {
+        "n_origins": Integer(low=1),
+        "n_trees": Integer(low=1),
+        "learning_rate": Number(low=0, closed="neither"),
+        "num_leaves": Integer(low=2),
+        "min_child_samples": Integer(low=1),
+        "seed": Integer(low=0),
+        "threads": Integer(low=1),
+        "target_windows": Integer(low=1),
+    }
 
     def __init__(
         self,
@@ -116,14 +127,6 @@ class Learned(HotspotModel):
         threads: int = 1,
         target_windows: int = 2,
     ) -> None:
-        for name, value in (
-            ("n_origins", n_origins),
-            ("n_trees", n_trees),
-            ("threads", threads),
-            ("target_windows", target_windows),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise bad_parameter(name, "Learned", "an integer >= 1", value)
         self.n_origins = n_origins
         self.n_trees = n_trees
         self.learning_rate = learning_rate
@@ -155,6 +158,7 @@ class Learned(HotspotModel):
 
     def fit(self, history: GridHistory) -> Self:
         """Train on earlier origins, then predict the window after the origin."""
+        self._check_params()
         features, target, names = self._training_set(history)
         params = {
             "objective": "poisson",

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,14 @@ from pulsetwin.grid.cells import (
 )
 from pulsetwin.hotspots.base import GridHistory
 
-Mask = Literal["areas", "events"]
+
+class Mask(StrEnum):
+    """Which grid cells a hotspot map keeps: those overlapping the imported areas, or those holding events."""
+
+    AREAS = "areas"
+    EVENTS = "events"
+
+
 NEEDED = ("category", "occurred_at", "x", "y")
 
 
@@ -126,7 +134,7 @@ def prepare_history(
     window_days: int,
     cell_m: float,
     grid_origin: tuple[int, int] | None = None,
-    mask: Mask = "events",
+    mask: Mask = Mask.EVENTS,
     areas: pd.DataFrame | None = None,
     covariates: pd.DataFrame | None = None,
 ) -> Prepared:

@@ -13,9 +13,9 @@ from typing import ClassVar, Self
 
 import numpy as np
 
-from pulsetwin.exceptions import bad_parameter
 from pulsetwin.grid.cells import Grid
 from pulsetwin.hotspots.base import GridHistory, HotspotModel, to_expected
+from pulsetwin.schema.params import Integer, Number, Rules
 
 
 def scatter_kernel(
@@ -45,17 +45,18 @@ class Prospective(HotspotModel):
     """
 
     name: ClassVar[str] = "prospective"
+    parameter_rules: ClassVar[Rules] = {
+        "radius_m": Number(low=0, say="a number of metres >= 0"),
+        "weeks": Integer(low=1),
+    }
 
     def __init__(self, *, radius_m: float = 400.0, weeks: int = 8) -> None:
-        if isinstance(radius_m, bool) or not isinstance(radius_m, int | float) or radius_m < 0:
-            raise bad_parameter("radius_m", "Prospective", "a number of metres >= 0", radius_m)
-        if isinstance(weeks, bool) or not isinstance(weeks, int) or weeks < 1:
-            raise bad_parameter("weeks", "Prospective", "an integer >= 1", weeks)
         self.radius_m = radius_m
         self.weeks = weeks
 
     def fit(self, history: GridHistory) -> Self:
         """Add every recent event's distance- and age-weighted contribution to the cells around it."""
+        self._check_params()
         reach = int(np.floor(self.radius_m / history.grid.cell_m))
         dx, dy = np.meshgrid(np.arange(-reach, reach + 1), np.arange(-reach, reach + 1))
         distance = np.hypot(dx, dy).ravel()

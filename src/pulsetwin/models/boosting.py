@@ -10,22 +10,23 @@ rows. Deterministic: ``seed``, ``deterministic=True``, row-wise histograms and a
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from pulsetwin.exceptions import bad_parameter
 from pulsetwin.features.panel import Panel
 from pulsetwin.models.base import History, future_periods
 from pulsetwin.models.common import SEASON, STEPS, PanelModel
 from pulsetwin.models.design import (
+    COUNT_RULES,
     GROUPS,
     NEIGHBOUR_WINDOWS,
     WINDOWS,
     CountDesign,
     area_recent,
     build_design,
-    check_count_params,
     choose_baseline_ridge,
     feature_group,
     fit_baseline,
@@ -34,6 +35,7 @@ from pulsetwin.models.design import (
     training_cutoffs,
 )
 from pulsetwin.models.intervals import fit_nb_size
+from pulsetwin.schema.params import Integer, NoneOr, Number, Rules
 
 VALID_PERIODS = {"W": 8, "M": 3}
 """Default held-out target periods for early stopping and the dispersion fit."""
@@ -62,6 +64,18 @@ class LightGBMCount(PanelModel):
     """
 
     name = "lgbm"
+    parameter_rules: ClassVar[Rules] = {
+        **COUNT_RULES,
+        "n_estimators": Integer(low=1),
+        "learning_rate": Number(low=0, closed="neither"),
+        "num_leaves": Integer(low=2),
+        "min_data_in_leaf": Integer(low=1),
+        "lambda_l2": Number(low=0),
+        "max_rows": Integer(low=100),
+        "valid_periods": NoneOr(Integer(low=1)),
+        "seed": Integer(low=0),
+        "num_threads": Integer(low=1),
+    }
 
     def __init__(
         self,
@@ -101,38 +115,6 @@ class LightGBMCount(PanelModel):
         self.valid_periods = valid_periods
         self.seed = seed
         self.num_threads = num_threads
-
-    def _check_params(self) -> None:
-        check_count_params(self, "LightGBMCount")
-        for name, minimum in (
-            ("n_estimators", 1),
-            ("num_leaves", 2),
-            ("min_data_in_leaf", 1),
-            ("max_rows", 100),
-            ("seed", 0),
-            ("num_threads", 1),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise bad_parameter(name, "LightGBMCount", f"an integer >= {minimum}", value)
-        if self.valid_periods is not None and (
-            isinstance(self.valid_periods, bool)
-            or not isinstance(self.valid_periods, int)
-            or self.valid_periods < 1
-        ):
-            raise bad_parameter(
-                "valid_periods", "LightGBMCount", "None or an integer >= 1", self.valid_periods
-            )
-        for name in ("ridge", "learning_rate"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise bad_parameter(name, "LightGBMCount", "a number > 0", value)
-        if (
-            isinstance(self.lambda_l2, bool)
-            or not isinstance(self.lambda_l2, int | float)
-            or self.lambda_l2 < 0
-        ):
-            raise bad_parameter("lambda_l2", "LightGBMCount", "a number >= 0", self.lambda_l2)
 
     def _params(self) -> dict[str, object]:
         return {

@@ -11,14 +11,18 @@ import pandas as pd
 
 from pulsetwin.exceptions import ParameterTypeError, bad_parameter
 from pulsetwin.features.panel import Panel, build_panel
-from pulsetwin.models.base import Freq, History, Model, check_horizon, future_periods
+from pulsetwin.models.base import History, Model, check_horizon, future_periods
 from pulsetwin.models.intervals import nb_quantiles
+from pulsetwin.schema.params import Rule, Text, check_param
+from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import FORECASTS
 
-SEASON: Final[dict[str, int]] = {"W": 52, "M": 12}
-"""Periods per year."""
+SEASON: Final[dict[str, int]] = {freq: freq.periods_per_year for freq in Freq}
+"""Periods per year (:attr:`~pulsetwin.schema.periods.Freq.periods_per_year`)."""
 STEPS: Final[dict[str, int]] = {"W": 4, "M": 3}
 """Forecast steps that get their own coefficients and dispersion; later steps reuse the last one."""
+RUN_ID: Final[Rule] = Text(say="a non-empty string")
+"""What ``predict(run_id=...)`` takes."""
 
 
 def check_history(history: History, owner: str) -> pd.Timestamp:
@@ -83,9 +87,6 @@ class PanelModel(Model):
     def _predict_mean(self, horizon: int) -> np.ndarray:
         """Mean forecasts of shape (areas, categories, horizon)."""
 
-    def _check_params(self) -> None:
-        """Refuse bad constructor parameters (subclasses extend)."""
-
     def fit(self, history: History) -> PanelModel:
         """Build the panel of ``history`` and learn from it; returns ``self``."""
         self._check_params()
@@ -102,8 +103,7 @@ class PanelModel(Model):
         origin."""
         self._check_fitted()
         check_horizon(horizon, type(self).__name__)
-        if not isinstance(run_id, str) or not run_id:
-            raise bad_parameter("run_id", type(self).__name__, "a non-empty string", run_id)
+        check_param("run_id", type(self).__name__, RUN_ID, run_id)
         mean = self._predict_mean(horizon)
         steps = np.minimum(np.arange(horizon), self.size_.shape[1] - 1)
         quantiles = nb_quantiles(mean, self.size_[None, :, steps])

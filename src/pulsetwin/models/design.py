@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -28,9 +28,12 @@ from pulsetwin.features.covariates import covariate_matrix
 from pulsetwin.features.lags import shrunk_log_ratio, window_sums
 from pulsetwin.features.panel import Panel
 from pulsetwin.features.spatial import has_geometry, neighbour_matrix, spatial_lag
-from pulsetwin.models.base import Freq, History
+from pulsetwin.models.base import History
 from pulsetwin.models.common import SEASON
 from pulsetwin.models.intervals import fit_nb_size
+from pulsetwin.schema.params import Boolean, Integer, NoneOr, Number, Rules, TupleOf
+from pulsetwin.schema.periods import Freq
+from pulsetwin.schema.tables import DRIVER_GROUPS
 
 ETA_LIMIT = 30.0
 """Linear predictors are clipped to +-30 so exp() stays finite while Newton searches."""
@@ -238,7 +241,7 @@ def area_recent(
     return AreaRecent(tuple(windows), tuple(observed), tuple(expected))
 
 
-GROUPS = ("usual", "season", "trend", "recent", "neighbours")
+GROUPS = ("usual", *DRIVER_GROUPS)
 """Driver groups of a forecast on the log scale; ``usual`` is the area's own long-run level."""
 
 
@@ -426,28 +429,17 @@ def require_observed(panel: Panel, owner: str) -> None:
         )
 
 
-def check_count_params(model: Any, owner: str) -> None:
-    """Refuse bad parameters shared by the GLM and boosting models."""
-
-    def positive_int(name: str, value: object, minimum: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise bad_parameter(name, owner, f"an integer >= {minimum}", value)
-
-    positive_int("fourier_order", model.fourier_order, 0)
-    positive_int("island_k", model.island_k, 1)
-    for name in ("windows", "neighbour_windows"):
-        value = getattr(model, name)
-        if value is not None and (
-            not isinstance(value, tuple)
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
-        ):
-            raise bad_parameter(name, owner, "None or a tuple of integers >= 1", value)
-    train = model.train_periods
-    if train is not None:
-        positive_int("train_periods", train, 1)
-    for name in ("trend", "spatial"):
-        if not isinstance(getattr(model, name), bool):
-            raise bad_parameter(name, owner, "True or False", getattr(model, name))
+COUNT_RULES: Final[Rules] = {
+    "fourier_order": Integer(low=0),
+    "trend": Boolean(),
+    "windows": NoneOr(TupleOf(Integer(low=1))),
+    "neighbour_windows": NoneOr(TupleOf(Integer(low=1))),
+    "spatial": Boolean(),
+    "ridge": Number(low=0, closed="neither"),
+    "train_periods": NoneOr(Integer(low=1)),
+    "island_k": Integer(low=1),
+}
+"""Parameter rules shared by the GLM and boosting models (the baseline and its features)."""
 
 
 WINDOWS: dict[str, tuple[int, ...]] = {"W": (1, 4, 13), "M": (1, 3, 6)}

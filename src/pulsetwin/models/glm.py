@@ -16,21 +16,22 @@ stage-2 rows, whose features never saw their own target.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
-from pulsetwin.exceptions import bad_parameter
 from pulsetwin.features.panel import Panel
 from pulsetwin.models.base import History, future_periods
 from pulsetwin.models.common import SEASON, STEPS, PanelModel
 from pulsetwin.models.design import (
+    COUNT_RULES,
     GROUPS,
     NEIGHBOUR_WINDOWS,
     WINDOWS,
     CountDesign,
     area_recent,
     build_design,
-    check_count_params,
     choose_baseline_ridge,
     feature_group,
     fit_baseline,
@@ -41,6 +42,7 @@ from pulsetwin.models.design import (
     training_cutoffs,
 )
 from pulsetwin.models.intervals import fit_nb_size
+from pulsetwin.schema.params import Rules
 
 RIDGE_GRID = 10.0 ** np.arange(6)
 """Stage-2 ridge strengths tried, as multiples of the model's ``ridge``; the held-out likelihood picks one."""
@@ -142,6 +144,7 @@ class PoissonGLM(PanelModel):
     """
 
     name = "glm"
+    parameter_rules: ClassVar[Rules] = COUNT_RULES
 
     def __init__(
         self,
@@ -163,11 +166,6 @@ class PoissonGLM(PanelModel):
         self.ridge = ridge
         self.train_periods = train_periods
         self.island_k = island_k
-
-    def _check_params(self) -> None:
-        check_count_params(self, "PoissonGLM")
-        if isinstance(self.ridge, bool) or not isinstance(self.ridge, int | float) or not self.ridge > 0:
-            raise bad_parameter("ridge", "PoissonGLM", "a number > 0", self.ridge)
 
     def _fit_panel(self, panel: Panel, history: History) -> None:
         require_observed(panel, "PoissonGLM")

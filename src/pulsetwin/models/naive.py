@@ -11,16 +11,17 @@ is 0 carry no spread and are left out of that fit).
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Final
+from typing import ClassVar, Final
 
 import numpy as np
 
-from pulsetwin.exceptions import bad_parameter
 from pulsetwin.features.lags import lag_values, last_observed, rolling_means, window_sums
 from pulsetwin.features.panel import Panel
-from pulsetwin.models.base import Freq, History
+from pulsetwin.models.base import History
 from pulsetwin.models.common import SEASON, STEPS, PanelModel
 from pulsetwin.models.intervals import MAX_SIZE, fit_nb_size
+from pulsetwin.schema.params import Integer, NoneOr, Rules
+from pulsetwin.schema.periods import Freq
 
 DEFAULT_K: Final[dict[str, int]] = {"W": 4, "M": 3}
 
@@ -108,12 +109,10 @@ class MovingMean(NaiveModel):
 
     name = "naive_mean_k"
 
+    parameter_rules: ClassVar[Rules] = {"k": NoneOr(Integer(low=1))}
+
     def __init__(self, *, k: int | None = None) -> None:
         self.k = k
-
-    def _check_params(self) -> None:
-        if self.k is not None and (isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1):
-            raise bad_parameter("k", "MovingMean", "an integer >= 1 or None", self.k)
 
     def _rule(self, counts: np.ndarray, cutoffs: np.ndarray, step: int, freq: Freq) -> np.ndarray:
         return rolling_means(counts, cutoffs, self.k if self.k is not None else DEFAULT_K[freq])

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pulsetwin.exceptions import Location, ParameterError, SchemaError, bad_parameter
+from pulsetwin.exceptions import Location, ParameterError, SchemaError
 from pulsetwin.features.panel import Panel, build_panel
 from pulsetwin.grid.cells import Grid, area_geometries, build_grid, cells_in_areas, containing_area
 from pulsetwin.hotspots.base import YEAR_DAYS, GridHistory, expected_total
@@ -34,14 +34,18 @@ from pulsetwin.hotspots.etas import ETAS
 from pulsetwin.hotspots.kde import smoothed_image
 from pulsetwin.hotspots.prepare import check_events
 from pulsetwin.hotspots.registry import make_model as make_hotspot
-from pulsetwin.models.base import Freq, History, Model, check_horizon, future_periods
-from pulsetwin.models.common import SEASON, STEPS, check_history, forecast_frame
+from pulsetwin.models.base import History, Model, check_horizon, future_periods
+from pulsetwin.models.common import RUN_ID, SEASON, STEPS, check_history, forecast_frame
 from pulsetwin.models.intervals import MAX_SIZE, fit_nb_size, nb_quantiles
+from pulsetwin.schema.params import Integer, Options, Rules, check_param
+from pulsetwin.schema.periods import Freq
 
 SUPPORTED: Final = ("kde", "prospective", "etas")
 """Grid models that map events to expected counts per cell."""
 MIN_EVENTS: Final = 2
 """Fewest events of a category in the last year for a map (ETAS needs two to fit)."""
+CELL_M: Final = Integer(low=1, say="a whole number of metres >= 1")
+"""The rule of the lattice cell size."""
 
 
 @dataclass(frozen=True)
@@ -244,18 +248,12 @@ class GridToAreas(Model):
 
     name: ClassVar[str] = "grid_area"
     uses_events: ClassVar[bool] = True
+    parameter_rules: ClassVar[Rules] = {"hotspot": Options(SUPPORTED), "cell_m": CELL_M}
     hotspot: str
 
     def __init__(self, *, hotspot: str, cell_m: int = 125) -> None:
         self.hotspot = hotspot
         self.cell_m = cell_m
-
-    def _check_params(self) -> None:
-        owner = type(self).__name__
-        if self.hotspot not in SUPPORTED:
-            raise bad_parameter("hotspot", owner, f"one of {', '.join(SUPPORTED)}", self.hotspot)
-        if isinstance(self.cell_m, bool) or not isinstance(self.cell_m, int) or self.cell_m < 1:
-            raise bad_parameter("cell_m", owner, "a whole number of metres >= 1", self.cell_m)
 
     def fit(self, history: History) -> GridToAreas:
         """Map each category's events on the lattice, sum per area, calibrate, and fit the NB sizes on a
@@ -292,8 +290,7 @@ class GridToAreas(Model):
         """Mean and NB quantiles for every seen (area, category) and the ``horizon`` periods from the origin."""
         self._check_fitted()
         check_horizon(horizon, type(self).__name__)
-        if not isinstance(run_id, str) or not run_id:
-            raise bad_parameter("run_id", type(self).__name__, "a non-empty string", run_id)
+        check_param("run_id", type(self).__name__, RUN_ID, run_id)
         periods = future_periods(self.origin_, self.freq_, horizon + 1)
         mean = area_means(self.rates_, self.covered_, periods[:-1], periods[-1])
         steps = np.minimum(np.arange(horizon), self.size_.shape[1] - 1)
@@ -306,6 +303,7 @@ class KDEArea(GridToAreas):
 
     name: ClassVar[str] = "kde_area"
     hotspot = "kde"
+    parameter_rules: ClassVar[Rules] = {"cell_m": CELL_M}
 
     def __init__(self, *, cell_m: int = 125) -> None:
         self.cell_m = cell_m
@@ -316,6 +314,7 @@ class ProspectiveArea(GridToAreas):
 
     name: ClassVar[str] = "prospective_area"
     hotspot = "prospective"
+    parameter_rules: ClassVar[Rules] = {"cell_m": CELL_M}
 
     def __init__(self, *, cell_m: int = 125) -> None:
         self.cell_m = cell_m
@@ -326,6 +325,7 @@ class ETASArea(GridToAreas):
 
     name: ClassVar[str] = "etas_area"
     hotspot = "etas"
+    parameter_rules: ClassVar[Rules] = {"cell_m": CELL_M}
 
     def __init__(self, *, cell_m: int = 125) -> None:
         self.cell_m = cell_m

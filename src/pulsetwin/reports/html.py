@@ -28,6 +28,7 @@ from pulsetwin.evaluation.labels import measure_label, model_label
 from pulsetwin.exceptions import StoreError
 from pulsetwin.reports.sections import fairness_html, hotspot_trace, measures_html, statuses_html
 from pulsetwin.schema.geometry import NO_GEOMETRY, geometry_state
+from pulsetwin.schema.periods import Freq
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
@@ -484,8 +485,8 @@ def map_figure(
     )  # fmt: skip
     if hotspots is not None and hotspots.get("cells"):
         fig.add_trace(hotspot_trace(hotspots, lang))
-    unit = {"W": ("per week", "per week"), "M": ("per maand", "per month")}.get(freq, ("", ""))
-    title = f"verwacht {unit[0]}" if lang == "nl" else f"expected {unit[1]}"
+    unit = f"per {Freq(freq).unit('nl' if lang == 'nl' else 'en')}" if freq in tuple(Freq) else ""
+    title = f"verwacht {unit}" if lang == "nl" else f"expected {unit}"
     fig.update_layout(
         xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"}, legend_title=title.strip()
     )

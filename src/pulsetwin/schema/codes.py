@@ -16,6 +16,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from pulsetwin.exceptions import Location, SchemaError
+
 GEMEENTE_PATTERN: Final = r"GM[0-9]{4}"
 WIJK_PATTERN: Final = r"WK[0-9]{4}[0-9A-Z]{2}"
 BUURT_PATTERN: Final = r"BU[0-9]{4}[0-9A-Z]{4}"
@@ -73,9 +75,13 @@ def cell_code(x: int, y: int) -> str:
 
 
 def cell_corner(code: str) -> tuple[int, int]:
-    """The RD (x, y) lower-left corner encoded in a cell code; raises ValueError for a non-cell code."""
+    """The RD (x, y) lower-left corner encoded in a cell code; raises SchemaError for a non-cell code."""
     if not _COMPILED["cell"].fullmatch(code):
-        raise ValueError(f"'{code}' is not a grid-cell code like C190000_320000")
+        raise SchemaError(
+            "a grid-cell code like C190000_320000",
+            where=Location(value=code),
+            fix="use C<x>_<y> with the RD metres of the cell's lower-left corner",
+        )
     x, y = code[1:].split("_")
     return int(x), int(y)
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from pulsetwin.schema.periods import Freq
+
 CRS_EPSG: Final = 28992
 CRS_NAME: Final = "EPSG:28992"
-FREQS: Final = ("W", "M")
+FREQS: Final = tuple(freq.value for freq in Freq)
+"""The canonical freq letters, as stored (see :class:`~pulsetwin.schema.periods.Freq`)."""
 AREA_LEVELS: Final = ("gemeente", "wijk", "buurt", "cell")
 
 
@@ -139,6 +142,9 @@ TABLES: Final[dict[str, TableSpec]] = {
 }
 IMPORTABLE: Final = ("areas", "covariates", "incidents", "events", "protected", "forecasts", "truth")
 FORECAST_LABELS: Final = ("area_name", "category_label", "skill_status", "release_status")
+DRIVER_GROUPS: Final = ("season", "trend", "recent", "neighbours")
+"""Why a forecast differs from the area's usual level: the driver groups a model splits its change into, one
+count column each in the stored explanations."""
 """Columns a forecast export adds after the canonical ones for its readers. They are derived from the store, so
 an import of an exported forecast file accepts and drops them (the round trip needs no ``--canonical``)."""
 

@@ -30,17 +30,15 @@ from pulsetwin.schema.categories import BY_SLUG, SLUG_PATTERN
 from pulsetwin.schema.codes import CODE_EXAMPLES, ancestor_codes, code_levels
 from pulsetwin.schema.crs import WKT_DECIMALS, geometries_to_rd, to_rd
 from pulsetwin.schema.periods import (
-    FREQ_RULES,
+    Freq,
     infer_freq,
     is_midnight,
     is_monday,
     is_month_start,
     is_monthly,
     is_weekly,
-    month_start,
     parse_dates,
     parse_timestamps,
-    week_start,
 )
 from pulsetwin.schema.tables import (
     AREA_LEVELS,
@@ -502,17 +500,17 @@ def _check_periods(chk: _Checker, dates: _Column, freq: _Column | None) -> None:
             "are weeks; snapped to months, weeks that straddle two months would count in one",
             "set freq to W for these rows",
         )
-    for code, ok, snap in (("W", monday, week_start), ("M", first, month_start)):
+    for code, ok in ((Freq.W, monday), (Freq.M, first)):
         is_freq = freq.rows((freq.uniques == code).to_numpy())
         bad = is_freq & ~ok & ~dates.missing
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             day = pd.Timestamp(dates.values.iloc[row])
-            start = pd.Timestamp(snap(pd.DatetimeIndex([day]))[0]).date()
+            start = pd.Timestamp(code.start(pd.DatetimeIndex([day]))[0]).date()
             chk.fail(
                 "period_start",
                 bad,
-                f"expected {FREQ_RULES[code]} for freq '{code}'; {day.date()} is a "
+                f"expected {code.start_rule} for freq '{code}'; {day.date()} is a "
                 f"{_WEEKDAYS[day.day_of_week]}",
                 f"use the period start {start}",
             )
@@ -679,10 +677,13 @@ def _key_codes(spec: TableSpec, cols: dict[str, _Column]) -> np.ndarray:
     radix = 1
     for name in spec.key:
         column = cols[name]
-        canonical, distinct = pd.factorize(column.uniques)
-        already = len(distinct) == len(canonical)  # distinct values already canonical: codes are the digits
-        digit = column.codes + 1 if already else np.append(canonical, -1)[column.codes] + 1
-        base = len(distinct) + 1
+        # Distinct values already canonical (a million event ids): the codes are the digits. Asking whether
+        # they repeat costs half of factorizing them again.
+        if column.uniques.is_unique:
+            digit, base = column.codes + 1, len(column.uniques) + 1
+        else:
+            canonical, distinct = pd.factorize(column.uniques)
+            digit, base = np.append(canonical, -1)[column.codes] + 1, len(distinct) + 1
         if radix * base >= 2**62:
             combined, seen = pd.factorize(combined)
             radix = len(seen)
@@ -794,7 +795,7 @@ def validate_table(
 
 def _inferred_freq(chk: _Checker, dates: _Column) -> pd.Series:
     """The truth table's freq when the file has none: W for all-Monday dates, M for all month starts."""
-    freq = infer_freq(dates.uniques) if len(dates.uniques) else "W"
+    freq = infer_freq(dates.uniques) if len(dates.uniques) else Freq.W
     if freq is None:
         chk.fail(
             "period_start",

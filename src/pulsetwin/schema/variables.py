@@ -123,3 +123,15 @@ def missing_variable(covariates: pd.DataFrame | None, role: VariableRole, name: 
         fix=f"import {name} for the areas, or name the covariate that holds the {role.role} in the audit "
         f"policy (variables: {role.role}: NAME) and pass it with --policy",
     )
+
+
+ORIGIN_ATTRIBUTES: Final[dict[str, str]] = {
+    "WestersTotaal": "migration_western_share_2019def",
+    "NietWestersTotaal": "migration_non_western_share_2019def",
+    "Nederland": "origin_netherlands_share_2023def",
+    "EuropaExclusiefNederland": "migration_europe_share_2023def",
+    "BuitenEuropa": "migration_outside_europe_share_2023def",
+}
+"""CBS origin measures (audit-only, stored in ``protected``) by exact CBS key stem, and the attribute name the
+CBS connector stores each under; the suffix names the definition it follows (``2019def`` up to 2022,
+``2023def`` from 2023). The audit reads these names to guard the 2022/2023 definition break."""

@@ -20,7 +20,7 @@ from typing import Final
 import pandas as pd
 
 from pulsetwin.exceptions import ParameterError, SourceError, bad_parameter
-from pulsetwin.schema.variables import RESIDENTS
+from pulsetwin.schema.variables import ORIGIN_ATTRIBUTES, RESIDENTS
 from pulsetwin.sources.dataset import Dataset, provenance_of
 from pulsetwin.sources.http import HttpClient, Response
 from pulsetwin.sources.odata import (
@@ -58,15 +58,6 @@ COVARIATE_CONCEPTS: Final = (
     "HuishoudensTotaal",
 )
 """Measures stored as covariates, named by the measure key without its ``_N`` suffix."""
-
-ORIGIN_ATTRIBUTES: Final[dict[str, str]] = {
-    "WestersTotaal": "migration_western_share_2019def",
-    "NietWestersTotaal": "migration_non_western_share_2019def",
-    "Nederland": "origin_netherlands_share_2023def",
-    "EuropaExclusiefNederland": "migration_europe_share_2023def",
-    "BuitenEuropa": "migration_outside_europe_share_2023def",
-}
-"""Origin measures (audit-only) by exact key stem; the suffix names the definition they follow."""
 
 
 def check_gemeente(code: str) -> str:

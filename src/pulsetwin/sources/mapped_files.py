@@ -43,7 +43,7 @@ import yaml
 from pulsetwin.exceptions import CRSError, Location, SchemaError
 from pulsetwin.schema.categories import is_valid_slug
 from pulsetwin.schema.codes import CODE_EXAMPLES, code_levels
-from pulsetwin.schema.periods import is_monthly, is_weekly, parse_timestamps, period_start
+from pulsetwin.schema.periods import Freq, is_monthly, is_weekly, parse_timestamps
 from pulsetwin.schema.pii import guard_personal_data
 from pulsetwin.schema.tables import FREQS
 from pulsetwin.sources.dataset import Dataset
@@ -65,7 +65,7 @@ class FileMapping:
     """A parsed mapping file (see the module docstring for the YAML form)."""
 
     source: str
-    freq: str | None
+    freq: Freq | None
     date_column: str
     date_format: str | None = None
     area_column: str | None = None
@@ -157,7 +157,7 @@ def load_mapping(path: Path) -> FileMapping:
             )
     return FileMapping(
         source=raw["source"].strip(),
-        freq=raw.get("freq"),
+        freq=None if raw.get("freq") is None else Freq(raw["freq"]),
         date_column=date["column"],
         date_format=date.get("format"),
         area_column=area.get("column"),
@@ -268,7 +268,7 @@ def map_file(path: Path, mapping: FileMapping, *, areas: pd.DataFrame | None = N
     rows = pd.DataFrame(
         {
             "area_code": area,
-            "period_start": period_start(when, freq),
+            "period_start": freq.start(when),
             "category": category,
             "count": count,
         }
@@ -278,7 +278,7 @@ def map_file(path: Path, mapping: FileMapping, *, areas: pd.DataFrame | None = N
     )
     if mapping.fill_zeros and len(incidents):
         incidents = _fill_zeros(incidents, freq, level_areas)
-    incidents.insert(2, "freq", freq)
+    incidents.insert(2, "freq", freq.value)
     incidents["source"] = mapping.source
     incidents["count"] = incidents["count"].astype("int64")
     provenance = {
@@ -287,7 +287,7 @@ def map_file(path: Path, mapping: FileMapping, *, areas: pd.DataFrame | None = N
         "hash": file_sha256(path),
         "rows_read": len(raw),
         "rows_used": int(keep.sum()),
-        "mapping": {"freq": freq, "level": mapping.level, "fill_zeros": mapping.fill_zeros},
+        "mapping": {"freq": freq.value, "level": mapping.level, "fill_zeros": mapping.fill_zeros},
         "details": {"notes": notes},
     }
     return Dataset({"incidents": incidents}, mapping.source, provenance, tuple(notes))
@@ -377,7 +377,7 @@ def _dates(raw: pd.DataFrame, mapping: FileMapping, file: str) -> pd.Series:
     return parsed
 
 
-def _freq(when: pd.Series, mapping: FileMapping, file: str, notes: list[str]) -> str:
+def _freq(when: pd.Series, mapping: FileMapping, file: str, notes: list[str]) -> Freq:
     """The mapping's freq checked against the dates, or inferred from them (noted) when the mapping has none.
 
     Refused: dates naming months under W (each month would become one week plus weeks of 0), weekly counts
@@ -410,7 +410,7 @@ def _freq(when: pd.Series, mapping: FileMapping, file: str, notes: list[str]) ->
     if mapping.freq is not None:
         return mapping.freq
     if monthly or weekly:
-        inferred = "M" if monthly else "W"
+        inferred = Freq.M if monthly else Freq.W
         reason = why if monthly else f"all {when.nunique()} distinct dates are Mondays"
         notes.append(
             f"freq {inferred} inferred from the dates ({reason}); "
@@ -476,11 +476,10 @@ def _counts(raw: pd.DataFrame, mapping: FileMapping, file: str, decimal: str) ->
     return numbers.to_numpy(dtype="int64")
 
 
-def _fill_zeros(incidents: pd.DataFrame, freq: str, areas: pd.DataFrame | None) -> pd.DataFrame:
+def _fill_zeros(incidents: pd.DataFrame, freq: Freq, areas: pd.DataFrame | None) -> pd.DataFrame:
     """Complete the area × period × category grid over the file's span with zero counts."""
     starts = incidents["period_start"]
-    step = "W-MON" if freq == "W" else "MS"
-    periods = pd.date_range(starts.min(), starts.max(), freq=step).astype("datetime64[ns]")
+    periods = pd.date_range(starts.min(), starts.max(), freq=freq.pandas_alias).astype("datetime64[ns]")
     codes = sorted(
         set(areas["area_code"]) if areas is not None and len(areas) else set(incidents["area_code"])
     )

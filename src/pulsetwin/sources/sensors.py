@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import Location, PersonalDataError, SchemaError
-from pulsetwin.schema.periods import parse_timestamps, period_start
+from pulsetwin.schema.periods import Freq, parse_timestamps
 from pulsetwin.schema.pii import guard_personal_data
-from pulsetwin.schema.tables import FREQS
 from pulsetwin.sources.dataset import Dataset
 from pulsetwin.sources.spatial import assign_areas, to_rd
 from pulsetwin.store.provenance import file_sha256
@@ -140,11 +139,15 @@ def read_sensor_locations(path: Path, crs: str) -> pd.DataFrame:
 
 
 def map_sensors(
-    path: Path, locations: pd.DataFrame, areas: pd.DataFrame, *, freq: str = "W", source: str | None = None
+    path: Path,
+    locations: pd.DataFrame,
+    areas: pd.DataFrame,
+    *,
+    freq: Freq = Freq.W,
+    source: str | None = None,
 ) -> Dataset:
     """Hourly sensor counts summed per area (via the sensor's location), period and metric."""
-    if freq not in FREQS:
-        raise SchemaError(f"freq W or M, got {freq!r}", fix="pass --freq W or --freq M")
+    freq = Freq.parse(freq, "map_sensors")
     raw = read_allowed(path, COUNT_COLUMNS)
     if raw.empty:
         raise SchemaError(
@@ -186,7 +189,7 @@ def map_sensors(
     frame = pd.DataFrame(
         {
             "area_code": raw["sensor_id"].map(area_of).to_numpy(dtype=object),
-            "period_start": period_start(hours, freq),
+            "period_start": freq.start(hours),
             "category": raw["metric"].to_numpy(dtype=object),
             "count": counts.to_numpy(dtype="int64"),
         }
@@ -194,7 +197,7 @@ def map_sensors(
     incidents = frame.groupby(["area_code", "period_start", "category"], as_index=False, sort=True).agg(
         count=("count", "sum")
     )
-    incidents.insert(2, "freq", freq)
+    incidents.insert(2, "freq", freq.value)
     incidents["source"] = source or f"sensors:{path.stem}"
     provenance = {
         "dataset": "sensor-aggregates",
@@ -202,7 +205,7 @@ def map_sensors(
         "hash": file_sha256(path),
         "rows_read": len(raw),
         "sensors": int(raw["sensor_id"].nunique()),
-        "details": {"hours": [str(hours.min()), str(hours.max())], "freq": freq},
+        "details": {"hours": [str(hours.min()), str(hours.max())], "freq": freq.value},
     }
     return Dataset({"incidents": incidents}, str(incidents["source"].iloc[0]), provenance)
 

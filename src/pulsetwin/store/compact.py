@@ -46,7 +46,7 @@ def compact(path: str | Path, *, actor: str = "cli", wait: float = LOCK_WAIT_SEC
     target.unlink(missing_ok=True)
     before = path.stat().st_size
     with Store(path, wait=wait) as store:
-        con = store.connection
+        con = store._con
         con.execute("CHECKPOINT")
         names = [str(t) for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
         exact = {t: _rows(con, t) for t in names}
@@ -56,8 +56,8 @@ def compact(path: str | Path, *, actor: str = "cli", wait: float = LOCK_WAIT_SEC
             con.execute(f'COPY FROM DATABASE "{source}" TO pulsetwin_compacted')
         finally:
             con.execute("DETACH pulsetwin_compacted")
-        with Store(target) as copy:
-            copied = {t: _rows(copy.connection, t) for t in exact}
+        with Store(target, digest_key=store.digest_key_path) as copy:
+            copied = {t: _rows(copy._con, t) for t in exact}
             if copied != exact:
                 differ = sorted(t for t in exact if copied.get(t) != exact[t])
                 target.unlink(missing_ok=True)
@@ -65,7 +65,7 @@ def compact(path: str | Path, *, actor: str = "cli", wait: float = LOCK_WAIT_SEC
                     f"the compacted copy of '{path}' differs in tables {', '.join(differ)}; the store is left as "
                     "it was. Fix: run 'pulsetwin log verify' and report this"
                 )
-            copy.connection.execute("CHECKPOINT")
+            copy._con.execute("CHECKPOINT")
             after = target.stat().st_size
             record = copy.log.append(
                 actor, "compact", path.name, {"bytes_before": before, "bytes_after": after}

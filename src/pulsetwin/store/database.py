@@ -31,29 +31,40 @@ from pulsetwin.exceptions import (
     StoreError,
     bad_parameter,
 )
+from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
-from pulsetwin.store.digest import EMPTY, Digest, TableChange, digest_rows
+from pulsetwin.store.digest import EMPTY, Digest, RowKey, TableChange, digest_rows, set_row_key
 from pulsetwin.store.duplicates import refuse_duplicate_source
+from pulsetwin.store.explanations import EXPLANATIONS_DDL
 from pulsetwin.store.imports import (
+    ROWS_PREFIX,
+    UNDO_TABLE,
     UndoResult,
+    expand_whole,
     list_imports,
-    record_new_rows,
     record_rows,
+    record_whole,
+    recorded_rows,
     tracking_ddl,
     undo_import,
 )
 from pulsetwin.store.io import SQL_TYPES, export_relation, table_ddl
 from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log, LogEntry
 from pulsetwin.store.prepare import CheckedImport, check_file, check_frames
+from pulsetwin.store.privacy_budget import BUDGET_DDL
 from pulsetwin.store.provenance import PROVENANCE_DDL, dataset_id, read_provenance, write_provenance
+from pulsetwin.store.rowkey import open_row_key, resolve_digest_key_path
 from pulsetwin.store.runs import (
     RUNS_DDL,
+    RunKind,
     RunRecord,
+    RunStatus,
     fetch_run,
     insert_run,
     list_runs,
     new_run_id,
+    run_word,
     update_status,
 )
 
@@ -129,6 +140,9 @@ class Store:
     anchor_key
         Key file signing the anchors and checking signed ones (default: ``PULSETWIN_ANCHOR_KEY``, else
         unsigned). Keep it where the store's writers cannot read it.
+    digest_key
+        Key file of the row digests (default: ``PULSETWIN_DIGEST_KEY``, else ``<path>.digest.key`` next to
+        the store; created when missing unless ``read_only``; see :mod:`pulsetwin.store.rowkey`).
     wait
         Seconds to wait, with back-off, while another process holds the file (DuckDB lets one process
         write, and nobody read while it does); then :class:`StoreBusyError`.
@@ -144,6 +158,7 @@ class Store:
         read_only: bool = False,
         anchor_file: Path | None = None,
         anchor_key: Path | None = None,
+        digest_key: Path | None = None,
         wait: float = LOCK_WAIT_SECONDS,
         signal: bool = True,
     ) -> None:
@@ -162,7 +177,16 @@ class Store:
         writer = None
         if self.anchor_path is not None and not read_only:
             writer = AnchorWriter(self.anchor_path, store=str(self.path.resolve()), key=key)
-        self.log = Log(self._con, self.transaction, anchors=writer, key=key)
+        self.digest_key_path = resolve_digest_key_path(self.path, digest_key)
+        try:  # after _connect: holding the store's lock, no other writer creates the key file meanwhile
+            row_key = open_row_key(self.digest_key_path, create=not read_only)
+        except BaseException:
+            self._con.close()
+            raise
+        row_key_id = None if row_key.key is None else set_row_key(self._con, row_key.key)
+        self.log = Log(
+            self._con, self.transaction, anchors=writer, key=key, row_key=RowKey(row_key_id, row_key.path)
+        )
         if read_only:
             self._check_schema()
         else:
@@ -182,8 +206,8 @@ class Store:
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection, for modules that keep tables of their own next to the canonical ones
-        (API users and decisions, the privacy budget). Canonical tables are written through import_frames only."""
+        """The DuckDB connection, for the API's own tables (users, tokens, decisions) until they get typed
+        accessors in this package like the explanations and the privacy budget have."""
         return self._con
 
     @contextmanager
@@ -336,7 +360,7 @@ class Store:
                 ",".join(validated),
                 summary,
                 tables=("provenance", "categories"),
-                changes={r.table: change for r, _, change in merged},
+                changes={table: c for _, _, per_table in merged for table, c in per_table.items()},
             )
         return ImportReport(dataset, source, file, file_hash, results, new_slugs, record.seq)
 
@@ -375,13 +399,13 @@ class Store:
         revise: bool = False,
         check_copy: bool = True,
         file: str | None = None,
-    ) -> tuple[TableImport, dict[str, Any], TableChange]:
+    ) -> tuple[TableImport, dict[str, Any], dict[str, TableChange]]:
         """Insert the new rows of one validated frame and, when revising, replace rows stored with other values.
 
         Returns the counts, the revision digest (empty unless ``revise``) and the digests of the rows
-        added and removed (for the log). ConflictError on keys stored with other values when not revising,
-        and (``check_copy``) on incidents copying another source. The rows are recorded under ``dataset``
-        for undo.
+        added and removed, of the table and of its import bookkeeping (for the log). ConflictError on keys
+        stored with other values when not revising, and (``check_copy``) on incidents copying another source.
+        The rows are recorded under ``dataset`` for undo.
         """
         view = f"_incoming_{spec.name}"
         self._con.register(view, pa.Table.from_pandas(frame, preserve_index=False))  # Arrow scans ~2x faster
@@ -392,6 +416,8 @@ class Store:
             incoming = f"(SELECT {casts} FROM {view})"
             on = " AND ".join(f'i."{k}" = t."{k}"' for k in spec.key)
             target = f'"{spec.name}"'
+            # before any change: the table still holds the rows of the import that filled it, and only those
+            bookkeeping = expand_whole(self._con, spec)
             if _scalar(self._con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)"):
                 if not revise:
                     self._refuse_conflicts(spec, incoming, on, file)
@@ -402,16 +428,18 @@ class Store:
                     changes, removed = self._replace_revised(spec, incoming, on)
                 new_rows = f"SELECT i.* FROM {incoming} i ANTI JOIN {target} t ON {on}"
             else:
-                record_new_rows(self._con, spec, dataset, incoming)
+                record_whole(self._con, spec, dataset)
                 new_rows = f"SELECT * FROM {incoming}"
             added = digest_rows(self._con, new_rows)
             inserted = _scalar(self._con, f"INSERT INTO {target} {new_rows}")
+            recorded = recorded_rows(self._con, spec, dataset)
         finally:
             self._con.unregister(view)
         revised = int(changes.get("revised", 0))
         new = inserted - revised
         counts = TableImport(spec.name, len(frame), new, len(frame) - new - revised, revised)
-        return counts, changes, TableChange(added, removed)
+        tracked = TableChange(bookkeeping.added + recorded, bookkeeping.removed)
+        return counts, changes, {spec.name: TableChange(added, removed), f"{ROWS_PREFIX}{spec.name}": tracked}
 
     def _differs(self, spec: TableSpec) -> str:
         """SQL condition: the incoming row ``i`` and the stored row ``t`` differ in a value column."""
@@ -497,7 +525,12 @@ class Store:
             at = datetime.now(UTC).replace(tzinfo=None)
             result, changes = undo_import(self._con, import_id, reason=reason, actor=actor, at=at)
             self.log.append(
-                actor, "undo_import", import_id, asdict(result), tables=("categories",), changes=changes
+                actor,
+                "undo_import",
+                import_id,
+                asdict(result),
+                tables=("categories", UNDO_TABLE),
+                changes=changes,
             )
         return result
 
@@ -546,6 +579,24 @@ class Store:
             raise StoreError(f"no table '{table}' in the store")
         return _scalar(self._con, f'SELECT count(*) FROM "{table}"')
 
+    def distinct(self, table: str, column: str) -> tuple[Any, ...]:
+        """The distinct non-null values of a canonical table's column, sorted."""
+        spec = TABLES.get(table)
+        if spec is None or column not in spec.column_names:
+            raise StoreError(f"no column '{column}' in a canonical table '{table}'")
+        rows = self._con.execute(
+            f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL ORDER BY 1'
+        ).fetchall()
+        return tuple(row[0] for row in rows)
+
+    def has_table(self, name: str) -> bool:
+        """Whether the store file holds a table ``name`` (a store made by an older version, opened read-only,
+        may lack the tables added since)."""
+        rows = self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchall()
+        return bool(rows[0][0])
+
     def provenance(self) -> pd.DataFrame:
         """All provenance records, oldest first."""
         return read_provenance(self._con)
@@ -557,30 +608,34 @@ class Store:
     # ------------------------------------------------------------------ runs
     def save_run(
         self,
-        kind: str,
+        kind: RunKind,
         *,
         model: str | None = None,
         params: Mapping[str, Any] | None = None,
         data_hash: str | None = None,
         code_version: str | None = None,
         metrics: Mapping[str, Any] | None = None,
-        status: str = "done",
+        status: RunStatus = RunStatus.DONE,
         origin: pd.Timestamp | None = None,
-        freq: str | None = None,
+        freq: Freq | str | None = None,
         horizon: int | None = None,
         run_id: str | None = None,
         actor: str = "cli",
     ) -> RunRecord:
-        """Record a forecast/backtest/audit run (and log it); ``run_id`` is derived when not given."""
+        """Record a forecast/backtest/audit run (and log it); ``run_id`` is derived when not given.
+
+        A ``freq`` other than ``W`` or ``M`` is refused before anything is written."""
         from pulsetwin import __version__
         from pulsetwin.store.log import canonical_detail
 
+        kind, status = run_word(RunKind, kind), run_word(RunStatus, status)
         created_at = datetime.now(UTC).replace(tzinfo=None)
         params_dict = dict(params or {})
         run = RunRecord(
             run_id or new_run_id(kind, model, canonical_detail(params_dict), data_hash, created_at),
             created_at, kind, model, params_dict, data_hash, code_version or __version__, dict(metrics or {}),
-            status, None if origin is None else pd.Timestamp(origin), freq, horizon,
+            status, None if origin is None else pd.Timestamp(origin),
+            None if freq is None else Freq.parse(freq, "Store.save_run"), horizon,
         )  # fmt: skip
         with self.transaction():
             insert_run(self._con, run)
@@ -596,8 +651,9 @@ class Store:
         """One run; StoreError when unknown."""
         return fetch_run(self._con, run_id)
 
-    def set_run_status(self, run_id: str, status: str, *, actor: str = "cli") -> None:
+    def set_run_status(self, run_id: str, status: RunStatus, *, actor: str = "cli") -> None:
         """Change a run's status (logged with the previous status)."""
+        status = run_word(RunStatus, status, run_id=run_id)
         with self.transaction():
             previous = update_status(self._con, run_id, status)
             self.log.append(
@@ -609,7 +665,8 @@ class Store:
         """Create missing tables and the log head, in one transaction."""
         statements = (
             *(table_ddl(spec) for spec in TABLES.values() if spec.name != "log"),
-            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(),
+            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(), *EXPLANATIONS_DDL,
+            *BUDGET_DDL,
         )  # fmt: skip
         with self.transaction():
             for statement in statements:

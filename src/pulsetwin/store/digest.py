@@ -1,13 +1,13 @@
 """Digests of table rows: what a write changed, and whether a table still holds what the log says.
 
-A row's hash is the 128-bit MD5 of its values as a JSON array (DuckDB ``md5_number`` of ``json_array`` of the
-row's columns in table order); a set of rows is digested as the sum of its row hashes in two 64-bit lanes,
-modulo 2**64 each, plus the row count. The sum does not depend on row order and is additive: the digest of a
-table after a write is the digest before plus the rows added minus the rows removed. A log record of a write
-therefore carries either the digest of the rows it added and removed (``added``/``removed``, for the large
-canonical tables) or the digest of a small table's whole state after the write (``state``), and
-:func:`expected_digests` folds the log into the digest each table must have now. A table edited directly,
-without a logged write, no longer matches.
+A row's hash is the 128-bit MD5 of a secret row key followed by its values as a JSON array (DuckDB
+``md5_number`` of the key text and ``json_array`` of the row's columns in table order); a set of rows is
+digested as the sum of its row hashes in two 64-bit lanes, modulo 2**64 each, plus the row count. The sum does
+not depend on row order and is additive: the digest of a table after a write is the digest before plus the
+rows added minus the rows removed. A log record of a write therefore carries either the digest of the rows it
+added and removed (``added``/``removed``, for the large canonical tables) or the digest of a small table's
+whole state after the write (``state``), and :func:`expected_digests` folds the log into the digest each table
+must have now. A table edited directly, without a logged write, no longer matches.
 
 Notes
 -----
@@ -22,30 +22,41 @@ position: the tables' columns are fixed by their schema.
 
 What the digest stands against. Clarke et al. 2003, "Incremental multiset hash functions and their
 application to memory integrity checking" (MSet-Add-Hash), prove such a sum unforgeable when the row hash
-is keyed. This one is not keyed, so its strength is that of the unkeyed sum:
+is keyed, and it is: the key (128 bits, derived from the 32-byte key file of :mod:`pulsetwin.store.rowkey`,
+kept outside the store) is the text every hashed row starts with. It reaches DuckDB as a session variable
+(:func:`set_row_key`), never written into the file. Each log record that carries digests names the key's
+id (``digest_key``, a one-way tag of it), so a check with another key file is refused, not misreported.
+
+Against someone who can edit the DuckDB file (tables, log, head) but cannot read the key file:
 
 - an edit by hand or by script (an UPDATE, a deleted or added row, a value moved between columns) always
-  changes it, barring a 2**-128 accident;
-- MD5 collisions do not help a forger who finds the rows already stored: they must be crafted in pairs
-  beforehand, in binary blocks that JSON text of valid UTF-8 fields would have to carry, and the first of
-  each pair must have come in through a logged write;
-- a forger who knows the construction and is willing to replace thousands of rows with chosen variants can
-  solve for a set whose hashes sum to the logged digest (Wagner's generalised birthday attack): about 2**22
-  row hashes for these 128 bits, and still only about 2**32 for the former 256 (4 lanes). Widening the unkeyed
-  sum would not stop that forger (an LtHash-wide sum, 2048 bytes per row, costs far more than the import);
-  only a row hash keyed with a secret outside the store would, such as the anchor key. Against them, a failed
-  deep check is evidence of tampering, a passed one no proof of its absence.
+  changes a table's digest, barring a 2**-128 accident, and they cannot compute the digest of the rows
+  they want to leave behind, so they cannot write a log record that accounts for them; rewriting the log
+  at all breaks its chain against the anchors kept outside the store;
+- solving for a set of chosen rows whose hashes sum to the logged digest (Wagner's generalised birthday
+  attack, about 2**22 row hashes against the unkeyed sum of 128 bits) needs the row hashes, which without
+  the key they cannot compute; MD5 collisions need the key too (the hashed text starts with it);
+- secret-prefix MD5 is open to length extension, but only from a known hash of one row (the log holds sums,
+  never a row's hash) and only to text that continues after the row's closing ``]`` with padding bytes
+  (NUL, 0x80), which no JSON array of valid UTF-8 values holds;
+- what they still can do: read every table; put back rows exactly as the log accounts for them (undoing
+  their own edit); and, with the key file readable to them, everything (keep the key file where the store's
+  writers cannot read it, ``PULSETWIN_DIGEST_KEY``, when that matters).
 
 Row hashes follow DuckDB's JSON text of values: check a store with the DuckDB version that wrote it,
-or re-digest after an upgrade. Logs written with the former SHA-256 digests (64 hexadecimal characters)
-are refused with a clear message rather than reported as edited tables.
+or re-digest after an upgrade. Logs written with the former SHA-256 digests (64 hexadecimal characters) or
+the former unkeyed MD5 digests (no ``digest_key``) are refused with a clear message rather than reported as
+edited tables. The key adds about a fifth to the digest's cost (one more MD5 block per row of an event).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -56,6 +67,10 @@ from pulsetwin.schema.tables import TABLES
 LANES = 2
 MODULUS = 2**64
 DIGESTS_KEY = "digests"
+KEY_ID_FIELD = "digest_key"
+"""The field of a log record's detail naming the id of the key its digests were made with."""
+KEY_VARIABLE = "pulsetwin_row_key"
+"""The DuckDB session variable holding the row key's text while the store is open (never stored)."""
 # Canonical tables get added/removed digests from imports; the small ones a state digest from their writers
 # (provenance and categories: imports and public releases; runs: runs; users, tokens, decisions, kill
 # switches: the API; privacy_budget: public releases). Explanations get added digests from their runs.
@@ -130,16 +145,43 @@ class TableCheck:
     reason: str
 
 
+def row_key_text(key: bytes) -> str:
+    """The text every hashed row starts with: 128 bits of HMAC-SHA256 of the key file's key, hexadecimal."""
+    return hmac.new(key, b"pulsetwin row digest", hashlib.sha256).hexdigest()[:32]
+
+
+def key_id(key: bytes) -> str:
+    """A public tag of a key (16 hexadecimal characters, one-way), for log records and messages."""
+    return hmac.new(key, b"pulsetwin row digest key id", hashlib.sha256).hexdigest()[:16]
+
+
+def set_row_key(connection: duckdb.DuckDBPyConnection, key: bytes) -> str:
+    """Let ``connection`` digest rows under ``key`` (a session variable, not stored); returns its id."""
+    connection.execute(f"SET VARIABLE {KEY_VARIABLE} = ?", [row_key_text(key)])
+    return key_id(key)
+
+
 def digest_rows(
     connection: duckdb.DuckDBPyConnection, relation: str, params: list[object] | None = None
 ) -> Digest:
-    """The digest of the rows a SQL query returns (its columns in table order, as stored).
+    """The keyed digest of the rows a SQL query returns (its columns in table order, as stored).
 
     DuckDB sums each half of the row hashes exactly (as HUGEINT); the lanes are those sums modulo 2**64.
+
+    Raises
+    ------
+    StoreError
+        When no row key was set on the connection (:func:`set_row_key`).
     """
+    if connection.execute(f"SELECT getvariable('{KEY_VARIABLE}')").fetchall()[0][0] is None:
+        raise StoreError(
+            "rows cannot be digested: no row-digest key was given (the store's key file is missing). "
+            "Fix: set PULSETWIN_DIGEST_KEY to the key file the store was written with"
+        )
     sql = (
         "SELECT count(*), sum((h >> 64)::UBIGINT), sum((h & 18446744073709551615::UHUGEINT)::UBIGINT) "
-        f"FROM (SELECT md5_number(CAST(json_array(*COLUMNS(*)) AS VARCHAR)) AS h FROM ({relation}))"
+        f"FROM (SELECT md5_number(getvariable('{KEY_VARIABLE}') || CAST(json_array(*COLUMNS(*)) AS VARCHAR)) "
+        f"AS h FROM ({relation}))"
     )
     row = connection.execute(sql, params or []).fetchall()[0]
     return Digest(int(row[0]), tuple(int(v or 0) % MODULUS for v in row[1:]))
@@ -155,10 +197,33 @@ def state_detail(connection: duckdb.DuckDBPyConnection, tables: Iterable[str]) -
     return {t: {"state": table_digest(connection, t).to_json()} for t in tables}
 
 
-def expected_digests(records: Iterable[tuple[int, Mapping[str, Any]]]) -> dict[str, tuple[Digest, int]]:
-    """Fold ``(seq, digests)`` of log records in seq order into each table's expected digest and last seq."""
+@dataclass(frozen=True)
+class RowKey:
+    """The id of the key a store digests with now, and where its key file is (for messages)."""
+
+    id: str | None
+    path: Path | None
+
+
+NO_ROW_KEY = RowKey(None, None)
+
+
+def expected_digests(
+    records: Iterable[tuple[int, Mapping[str, Any]]], key: RowKey
+) -> dict[str, tuple[Digest, int]]:
+    """Fold the details of log records (``(seq, detail)`` in seq order) into each table's expected digest and
+    last seq.
+
+    Raises
+    ------
+    StoreError
+        When a record's digests are unkeyed (an older PulseTwin), when the key file is missing, or when they
+        were made with another key than the one at hand: their tables cannot be checked with this key.
+    """
     expected: dict[str, tuple[Digest, int]] = {}
-    for seq, digests in records:
+    for seq, detail in records:
+        digests = detail[DIGESTS_KEY]
+        _require_key(seq, detail.get(KEY_ID_FIELD), key)
         for table, change in digests.items():
             if "state" in change:
                 expected[table] = (Digest.from_json(change["state"]), seq)
@@ -169,20 +234,42 @@ def expected_digests(records: Iterable[tuple[int, Mapping[str, Any]]]) -> dict[s
     return expected
 
 
-def logged_digests(connection: duckdb.DuckDBPyConnection) -> dict[str, tuple[Digest, int]]:
+def _require_key(seq: int, logged: object, key: RowKey) -> None:
+    """StoreError unless record ``seq``'s digests were made with the key at hand."""
+    if logged is None:
+        raise StoreError(
+            f"log record {seq} carries unkeyed row digests: the log was written by an older PulseTwin whose "
+            "digests whoever could edit the store could recompute, so they prove nothing and are not checked. "
+            "Fix: verify without --deep, or import the data into a new store"
+        )
+    if key.id is None:
+        raise StoreError(
+            f"the row-digest key file '{key.path}' is missing, so the digests in the log (key "
+            f"{logged}) cannot be recomputed. Fix: set PULSETWIN_DIGEST_KEY to the key file the store was "
+            "written with"
+        )
+    if logged != key.id:
+        raise StoreError(
+            f"log record {seq}'s row digests were made with key {logged}, but the key file '{key.path}' holds "
+            f"key {key.id}: the key file was replaced or is the wrong one. Fix: set PULSETWIN_DIGEST_KEY to "
+            "the key file the store was written with"
+        )
+
+
+def logged_digests(connection: duckdb.DuckDBPyConnection, key: RowKey) -> dict[str, tuple[Digest, int]]:
     """Every table's expected digest according to the log records that carry digests."""
     rows = connection.execute(
         f"SELECT seq, detail_json FROM log WHERE detail_json LIKE '%\"{DIGESTS_KEY}\":%' ORDER BY seq"
     ).fetchall()
     parsed = ((int(seq), json.loads(text)) for seq, text in rows)
-    return expected_digests(
-        (seq, d[DIGESTS_KEY]) for seq, d in parsed if isinstance(d.get(DIGESTS_KEY), dict)
-    )
+    return expected_digests(((seq, d) for seq, d in parsed if isinstance(d.get(DIGESTS_KEY), dict)), key)
 
 
-def check_tables(connection: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> list[TableCheck]:
+def check_tables(
+    connection: duckdb.DuckDBPyConnection, tables: Iterable[str], key: RowKey
+) -> list[TableCheck]:
     """Compare each table's rows now with the digest the log implies, naming what differs."""
-    expected = logged_digests(connection)
+    expected = logged_digests(connection, key)
     return [_check(table, table_digest(connection, table), expected.get(table)) for table in tables]
 
 

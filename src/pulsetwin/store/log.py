@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from pulsetwin.exceptions import LogIntegrityError, PulsetwinError, StoreError
 from pulsetwin.store.anchor import (
@@ -41,7 +43,16 @@ from pulsetwin.store.anchor import (
     NumberedAnchor,
     read_anchor_file,
 )
-from pulsetwin.store.digest import DIGESTS_KEY, TableChange, TableCheck, check_tables, state_detail
+from pulsetwin.store.digest import (
+    DIGESTS_KEY,
+    KEY_ID_FIELD,
+    NO_ROW_KEY,
+    RowKey,
+    TableChange,
+    TableCheck,
+    check_tables,
+    state_detail,
+)
 
 GENESIS_HASH = "0" * 64
 FLAGGED_PAGE = 100
@@ -54,6 +65,10 @@ LOG_DDL = (
     "hash VARCHAR NOT NULL)",
     "CREATE TABLE IF NOT EXISTS log_head (seq BIGINT NOT NULL, hash VARCHAR NOT NULL)",
 )
+_LOG_SCHEMA = pa.schema(
+    [("seq", pa.int64()), ("at", pa.timestamp("us")), *((c, pa.string()) for c in
+     ("actor", "action", "subject", "detail_json", "prev_hash", "hash"))]
+)  # fmt: skip
 # The serialisation of record_hash, in SQL: json.dumps([seq, at, actor, action, subject, detail_json, prev_hash]).
 _PAYLOAD_SQL = (
     "sha256('[' || seq || ',' || to_json(strftime(\"at\", '%Y-%m-%dT%H:%M:%S.%f')) || ',' || to_json(actor) "
@@ -84,6 +99,7 @@ class LogRecord:
         """The detail as a dict, as the writer gave it (without the row digests, see :attr:`digests`)."""
         parsed: dict[str, Any] = json.loads(self.detail_json)
         parsed.pop(DIGESTS_KEY, None)
+        parsed.pop(KEY_ID_FIELD, None)
         return parsed
 
     @property
@@ -185,6 +201,9 @@ class Log:
         Where to anchor the head after each committed write (None: no automatic anchoring).
     key
         The anchor key (HMAC), used to sign the anchors this log writes and to check anchor files.
+    row_key
+        The id and file of the key the connection digests rows with (:mod:`pulsetwin.store.rowkey`); records
+        with digests name its id.
     """
 
     def __init__(
@@ -194,12 +213,14 @@ class Log:
         *,
         anchors: AnchorWriter | None = None,
         key: bytes | None = None,
+        row_key: RowKey = NO_ROW_KEY,
     ) -> None:
         self._con = connection
         self._transaction = transaction
         self._anchors = anchors
         self._key = key
-        self._pending = False
+        self._row_key = row_key
+        self._pending: tuple[int, str] | None = None  # the head appended in the open transaction
 
     @property
     def key(self) -> bytes | None:
@@ -224,7 +245,7 @@ class Log:
         """
         with self._transaction():
             digests = state_detail(self._con, tables) | {t: c.to_json() for t, c in (changes or {}).items()}
-            full = detail | {DIGESTS_KEY: digests} if digests else detail
+            full = detail | {DIGESTS_KEY: digests, KEY_ID_FIELD: self._row_key.id} if digests else detail
             return self.append_many([LogEntry(actor, action, subject, full)])[0]
 
     def append_many(self, entries: Iterable[LogEntry]) -> list[LogRecord]:
@@ -253,16 +274,12 @@ class Log:
                     )
                 )
                 prev_hash = digest
-            self._con.executemany(
-                "INSERT INTO log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [r.seq, r.at, r.actor, r.action, r.subject, r.detail_json, r.prev_hash, r.hash]
-                    for r in records
-                ],
-            )
+            # one Arrow insert: executemany runs a statement per row (~0.8 ms each, 15x the whole batch)
+            columns = [pa.array([getattr(r, f.name) for r in records], f.type) for f in _LOG_SCHEMA]
+            self._con.from_arrow(pa.Table.from_arrays(columns, schema=_LOG_SCHEMA)).insert_into("log")
             self._con.execute("DELETE FROM log_head")
             self._con.execute("INSERT INTO log_head VALUES (?, ?)", [seq, prev_hash])
-            self._pending = True
+            self._pending = (seq, prev_hash)
         return records
 
     def committed(self) -> None:
@@ -274,11 +291,10 @@ class Log:
             When the anchor file cannot be written or fails its check; the records stay committed and
             unanchored until a later write anchors a newer head.
         """
-        if not self._pending or self._anchors is None:
-            self._pending = False
+        pending, self._pending = self._pending, None
+        if pending is None or self._anchors is None:
             return
-        self._pending = False
-        seq, digest = self.head()
+        seq, digest = pending
         try:
             self._anchors.append(seq, digest)
         except (OSError, PulsetwinError) as error:  # a damaged file raises SchemaError or StoreError
@@ -290,7 +306,7 @@ class Log:
 
     def rolled_back(self) -> None:
         """Forget appends of a transaction that was rolled back (called by the store)."""
-        self._pending = False
+        self._pending = None
 
     def records(self, *, limit: int | None = None) -> list[LogRecord]:
         """All records in ``seq`` order, or the last ``limit`` ones."""
@@ -311,13 +327,15 @@ class Log:
         """
         return verify_chain(self._con)
 
-    def verify_from(self, seq: int, digest: str) -> LogVerification:
+    def verify_from(
+        self, seq: int, digest: str, *, chunk: int = CHUNK, pause: Callable[[float], None] | None = None
+    ) -> LogVerification:
         """Check only the records after ``seq``, which a former verification found with hash ``digest``.
 
         For repeated checks of a growing log (the API): records up to ``seq`` are not walked again, but
-        record ``seq`` must still hold ``digest``.
+        record ``seq`` must still hold ``digest``. ``chunk`` and ``pause`` as in :func:`verify_chain`.
         """
-        return verify_chain(self._con, seq, digest)
+        return verify_chain(self._con, seq, digest, chunk=chunk, pause=pause)
 
     def verify_or_raise(self) -> LogVerification:
         """Like :meth:`verify`, but raise LogIntegrityError naming the first bad record."""
@@ -395,16 +413,22 @@ class Log:
 
     def verify_tables(self, tables: Iterable[str]) -> list[TableCheck]:
         """Recompute the digests of ``tables`` and compare them with what the logged writes imply."""
-        return check_tables(self._con, tables)
+        return check_tables(self._con, tables, self._row_key)
 
 
 def verify_chain(
-    connection: duckdb.DuckDBPyConnection, start_seq: int = 0, start_hash: str = GENESIS_HASH
+    connection: duckdb.DuckDBPyConnection,
+    start_seq: int = 0,
+    start_hash: str = GENESIS_HASH,
+    *,
+    chunk: int = CHUNK,
+    pause: Callable[[float], None] | None = None,
 ) -> LogVerification:
     """Check the records after ``start_seq`` (whose hash must be ``start_hash``) and the head, in SQL.
 
-    The records are checked in chunks of :data:`CHUNK` seqs, one statement each, so a long walk shares the
-    database with other queries instead of occupying it for seconds.
+    The records are checked in chunks of ``chunk`` seqs, one statement each, so a long walk shares the
+    database with other queries instead of occupying it for seconds; after each chunk ``pause`` (when
+    given) is called with the seconds the chunk took, so a server can leave the CPU to its requests.
     """
     if start_seq:
         found = connection.execute("SELECT hash FROM log WHERE seq = ?", [start_seq]).fetchall()
@@ -419,7 +443,8 @@ def verify_chain(
         return _bad(n_records, start_seq + 1, f"record {start_seq + 1} is missing (found seq {lowest})")
     low, prev = start_seq, start_hash
     while last_seq is not None and low < last_seq:
-        high = min(low + CHUNK, int(last_seq))
+        began = time.perf_counter()
+        high = min(low + chunk, int(last_seq))
         bad = _check_chunk(connection, low, high, prev, n_records)
         if bad is not None:
             return bad
@@ -429,6 +454,8 @@ def verify_chain(
                 n_records, high, f"record {high} is missing (found {len(ends)} records with seq {high})"
             )
         low, prev = high, str(ends[0][0])
+        if pause is not None and low < last_seq:
+            pause(time.perf_counter() - began)
     return _verify_head(connection, n_records, low, prev)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from pulsetwin.store.anchor import read_anchor_file
 from pulsetwin.store.database import Store
 from pulsetwin.store.digest import COVERED_TABLES, TableCheck
+from pulsetwin.store.imports import TRACKING_TABLES
 from pulsetwin.store.log import AnchorVerification, LogVerification
 
 
@@ -65,5 +66,5 @@ def check_log(
 
 def present_tables(store: Store) -> list[str]:
     """The tables the log's digests cover that exist in this store, in a fixed order."""
-    names = {str(n) for (n,) in store.connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    return [t for t in COVERED_TABLES if t in names]
+    names = {str(n) for (n,) in store._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    return [t for t in (*COVERED_TABLES, *TRACKING_TABLES) if t in names]

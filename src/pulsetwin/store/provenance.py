@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 
 from pulsetwin.store.log import canonical_detail
+
+if TYPE_CHECKING:
+    from pulsetwin.store.database import Store
 
 PROVENANCE_DDL = (
     "CREATE TABLE IF NOT EXISTS provenance (dataset_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, "
@@ -53,6 +56,13 @@ def write_provenance(
         "INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [dataset, table, source, file, file_hash, imported_at, row_count, canonical_detail(details)],
     )
+
+
+def save_provenance(store: Store, **record: Any) -> None:
+    """Insert one provenance record of something PulseTwin wrote itself (a public release), with the fields
+    of :func:`write_provenance`, inside the caller's transaction (which logs it)."""
+    with store.transaction():
+        write_provenance(store._con, **record)
 
 
 def read_provenance(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -1,4 +1,9 @@
-"""The ``runs`` table: a generic record of forecast, backtest and audit runs (what ran, on which data)."""
+"""The ``runs`` table: a generic record of forecast, hotspot, audit and study runs (what ran, on which data).
+
+A run's kind and status are closed vocabularies (:class:`RunKind`, :class:`RunStatus`): string enums, so the
+stored values and the log records stay the plain words they always were, while a typo in code is a type error
+and an unknown word read from a store is refused by name.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,55 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
 
 from pulsetwin.exceptions import StoreError
+from pulsetwin.schema.periods import Freq
 from pulsetwin.store.log import canonical_detail
+
+
+class RunKind(StrEnum):
+    """What a run is."""
+
+    FORECAST = "forecast"
+    AUDIT = "audit"
+    HOTSPOTS = "hotspots"
+    FEEDBACK_LOOP = "feedback_loop"
+    SCENARIO = "scenario"
+
+
+class RunStatus(StrEnum):
+    """Where a run stands: a forecast is ``ok`` or ``no_skill`` (and ``blocked`` by a failing audit); an audit
+    ``passed``, ``blocked`` or ``insufficient`` (cannot assess); other runs are ``done``."""
+
+    DONE = "done"
+    OK = "ok"
+    NO_SKILL = "no_skill"
+    BLOCKED = "blocked"
+    PASSED = "passed"
+    INSUFFICIENT = "insufficient"
+
+
+Word = TypeVar("Word", RunKind, RunStatus)
+
+
+def run_word(vocabulary: type[Word], value: str, *, run_id: str | None = None) -> Word:
+    """``value`` as a member of ``vocabulary``; StoreError naming the allowed words when it is none of them."""
+    try:
+        return vocabulary(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in vocabulary)
+        where = f" of run '{run_id}'" if run_id else ""
+        raise StoreError(
+            f"unknown run {vocabulary.__name__.removeprefix('Run').lower()} {value!r}{where}; "
+            f"expected one of {allowed}. Fix: use one of these words (a store written by a newer PulseTwin "
+            "needs that version)"
+        ) from None
+
 
 RUNS_DDL = (
     "CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, "
@@ -33,20 +80,20 @@ class RunRecord:
 
     run_id: str
     created_at: datetime
-    kind: str
+    kind: RunKind
     model: str | None
     params: dict[str, Any]
     data_hash: str | None
     code_version: str | None
     metrics: dict[str, Any]
-    status: str
+    status: RunStatus
     origin: pd.Timestamp | None
-    freq: str | None
+    freq: Freq | None
     horizon: int | None
 
 
 def new_run_id(
-    kind: str, model: str | None, params_json: str, data_hash: str | None, created_at: datetime
+    kind: RunKind, model: str | None, params_json: str, data_hash: str | None, created_at: datetime
 ) -> str:
     """A run id derived from what the run is and when it was recorded (no random generator involved)."""
     stamp = created_at.isoformat(timespec="microseconds")
@@ -85,14 +132,17 @@ def fetch_run(connection: duckdb.DuckDBPyConnection, run_id: str) -> RunRecord:
         raise StoreError(f"no run '{run_id}' in the store. Fix: list runs with Store.runs()")
     row = rows[0]
     origin = None if row[9] is None else pd.Timestamp(row[9])
+    freq = None if row[10] is None else Freq.parse(row[10], f"the stored run '{run_id}'")
     horizon = None if row[11] is None else int(row[11])
+    kind = run_word(RunKind, row[2], run_id=row[0])
+    status = run_word(RunStatus, row[8], run_id=row[0])
     return RunRecord(
-        row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], json.loads(row[7]), row[8],
-        origin, row[10], horizon,
+        row[0], row[1], kind, row[3], json.loads(row[4]), row[5], row[6], json.loads(row[7]), status,
+        origin, freq, horizon,
     )  # fmt: skip
 
 
-def update_status(connection: duckdb.DuckDBPyConnection, run_id: str, status: str) -> str:
+def update_status(connection: duckdb.DuckDBPyConnection, run_id: str, status: RunStatus) -> RunStatus:
     """Set a run's status and return the previous one; StoreError when the run is unknown."""
     previous = fetch_run(connection, run_id).status
     connection.execute("UPDATE runs SET status = ? WHERE run_id = ?", [status, run_id])

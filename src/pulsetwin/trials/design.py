@@ -12,7 +12,7 @@ import pandas as pd
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
 from pulsetwin.features.spatial import has_geometry
 from pulsetwin.store.database import Store
-from pulsetwin.store.runs import RunRecord
+from pulsetwin.store.runs import RunKind, RunRecord
 from pulsetwin.trials.allocation import Scheme, allocation_hash, build_blocks
 from pulsetwin.trials.displacement import Adjacency
 from pulsetwin.trials.power import Dispersion, Power, displacement_power, measure_dispersion, simulate_power
@@ -148,7 +148,7 @@ def design_trial(store: Store, run_id: str, spec: TrialSpec) -> TrialDesign:
             fix="rename the trial in the spec's name field",
         )
     run = store.get_run(run_id)
-    if run.kind != "forecast" or run.origin is None:
+    if run.kind != RunKind.FORECAST or run.origin is None:
         raise ParameterError(f"run '{run_id}' is a {run.kind} run; a trial is designed on a forecast run")
     forecasts = store.read("forecasts", where={"run_id": run_id})
     category = spec.outcome.category

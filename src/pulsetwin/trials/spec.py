@@ -9,11 +9,14 @@ from typing import Any
 import yaml
 
 from pulsetwin.exceptions import Location, SchemaError
+from pulsetwin.schema.params import REQUIRED, Integer, NoneOr, Number, Options, Rule, Text, TupleOf, read_key
 
 DESIGNS = ("cluster", "stepped_wedge", "crossover")
 KINDS = ("benefit", "enforcement")
 BLOCK_KEYS = ("wijk", "forecast_decile")
 _TOP = {"name", "hypothesis", "intervention", "eligible", "design", "outcome", "alpha", "power", "seed"}
+FIX = "correct this field of the trial spec (see examples/trial.yaml)"
+SHARE = Number(low=0.0, high=1.0, closed="neither")
 
 
 @dataclass(frozen=True)
@@ -101,22 +104,20 @@ def parse_spec(data: object, *, file: str | None = None) -> TrialSpec:
     """Validate a parsed trial spec; every refusal names the field, the value and how to fix it."""
     top = _mapping(data, "", file)
     _refuse_unknown(top, _TOP, "", file)
-    name = _text(top, "name", file)
-    hypothesis = _text(top, "hypothesis", file)
+    name = _read(top, "name", Text(), file).strip()
+    hypothesis = _read(top, "hypothesis", Text(), file).strip()
     intervention = _intervention(_mapping(top.get("intervention"), "intervention", file), file)
     eligible = _mapping(top.get("eligible"), "eligible", file)
     _refuse_unknown(eligible, {"top_share"}, "eligible", file)
-    top_share = _number(eligible, "top_share", file, "eligible.", low=0.0, high=1.0)
+    top_share = float(_read(eligible, "top_share", SHARE, file, "eligible."))
     design_map = _mapping(top.get("design", {}), "design", file)
     design = _design(design_map, file)
     outcome_map = _mapping(top.get("outcome"), "outcome", file)
     _refuse_unknown(outcome_map, {"category", "periods", "secondary"}, "outcome", file)
-    secondary = outcome_map.get("secondary", [])
-    if not isinstance(secondary, list) or not all(isinstance(s, str) and s for s in secondary):
-        raise _error("a list of category names", file, "outcome.secondary", secondary)
+    secondary = _read(outcome_map, "secondary", TupleOf(Text(), lists=True), file, "outcome.", default=[])
     outcome = Outcome(
-        _text(outcome_map, "category", file, "outcome."),
-        _integer(outcome_map, "periods", file, "outcome.", low=1),
+        _read(outcome_map, "category", Text(), file, "outcome.").strip(),
+        _read(outcome_map, "periods", Integer(low=1), file, "outcome."),
         tuple(secondary),
     )
     if design.type == "stepped_wedge":
@@ -124,29 +125,26 @@ def parse_spec(data: object, *, file: str | None = None) -> TrialSpec:
     power_map = _mapping(top.get("power", {}), "power", file)
     _refuse_unknown(power_map, {"effect", "target", "simulations", "displacement"}, "power", file)
     power = PowerSpec(
-        _number(power_map, "effect", file, "power.", low=0.0, high=None, default=0.8),
-        _number(power_map, "target", file, "power.", low=0.0, high=1.0, default=0.8),
-        _integer(power_map, "simulations", file, "power.", low=50, default=400),
-        _number(power_map, "displacement", file, "power.", low=0.0, high=None, default=0.5),
+        float(_read(power_map, "effect", Number(low=0.0, closed="neither"), file, "power.", default=0.8)),
+        float(_read(power_map, "target", SHARE, file, "power.", default=0.8)),
+        _read(power_map, "simulations", Integer(low=50), file, "power.", default=400),
+        float(
+            _read(power_map, "displacement", Number(low=0.0, closed="neither"), file, "power.", default=0.5)
+        ),
     )
     if power.effect == 1.0:
         raise _error("a rate ratio other than 1 (the effect to detect)", file, "power.effect", power.effect)
-    alpha = _number(top, "alpha", file, low=0.0, high=0.5, default=0.05)
-    seed = _integer(top, "seed", file, low=0, default=0)
+    alpha = float(_read(top, "alpha", Number(low=0.0, high=0.5, closed="neither"), file, default=0.05))
+    seed = _read(top, "seed", Integer(low=0), file, default=0)
     return TrialSpec(name, hypothesis, intervention, top_share, design, outcome, alpha, power, seed)
 
 
 def _intervention(data: dict[str, Any], file: str | None) -> Intervention:
     """The intervention block; enforcement-only without an ``ethics_reference`` is refused."""
     _refuse_unknown(data, {"description", "kind", "ethics_reference"}, "intervention", file)
-    kind = data.get("kind", "benefit")
-    if kind not in KINDS:
-        raise _error(f"one of {', '.join(KINDS)}", file, "intervention.kind", kind)
-    reference = data.get("ethics_reference")
-    if reference is not None and (not isinstance(reference, str) or not reference.strip()):
-        raise _error(
-            "a non-empty text (the ethics board's decision)", file, "intervention.ethics_reference", reference
-        )
+    kind = _read(data, "kind", Options(KINDS), file, "intervention.", default="benefit")
+    decision = NoneOr(Text(say="a non-empty text (the ethics board's decision)"))
+    reference = _read(data, "ethics_reference", decision, file, "intervention.", default=None)
     if kind == "enforcement" and reference is None:
         raise SchemaError(
             "an enforcement-only intervention needs an ethics_reference (the ethics board's decision that "
@@ -154,16 +152,16 @@ def _intervention(data: dict[str, Any], file: str | None) -> Intervention:
             where=Location(file=file, column="intervention.ethics_reference"),
             fix="add intervention.ethics_reference: '<decision number>', or design a benefit intervention",
         )
-    return Intervention(_text(data, "description", file, "intervention."), str(kind), reference)
+    return Intervention(
+        _read(data, "description", Text(), file, "intervention.").strip(), str(kind), reference
+    )
 
 
 def _design(data: dict[str, Any], file: str | None) -> Design:
     """The design block: ``blocks`` only in a cluster design, ``treated_share`` not in a stepped wedge,
     ``steps`` only in a stepped wedge (checked against the periods by :func:`_wedge_steps`)."""
     _refuse_unknown(data, {"type", "blocks", "treated_share", "randomisations", "steps"}, "design", file)
-    kind = data.get("type", "cluster")
-    if kind not in DESIGNS:
-        raise _error(f"one of {', '.join(DESIGNS)}", file, "design.type", kind)
+    kind = _read(data, "type", Options(DESIGNS), file, "design.", default="cluster")
     if kind == "crossover" and "blocks" in data:
         raise _error("left out: a crossover randomises the periods of each buurt, every buurt its own block", file,
                      "design.blocks", data["blocks"])  # fmt: skip
@@ -179,8 +177,8 @@ def _design(data: dict[str, Any], file: str | None) -> Design:
         raise _error(
             f"a list of distinct names out of {', '.join(BLOCK_KEYS)}", file, "design.blocks", blocks
         )
-    share = _number(data, "treated_share", file, "design.", low=0.0, high=1.0, default=0.5)
-    draws = _integer(data, "randomisations", file, "design.", low=99, default=2000)
+    share = float(_read(data, "treated_share", SHARE, file, "design.", default=0.5))
+    draws = _read(data, "randomisations", Integer(low=99), file, "design.", default=2000)
     return Design(str(kind), tuple(blocks), share, draws)
 
 
@@ -190,9 +188,7 @@ def _wedge_steps(design: Design, data: dict[str, Any], periods: int, file: str |
     if periods < 2:
         raise _error("at least 2 in a stepped wedge (a control period, then the steps)", file,
                      "outcome.periods", periods)  # fmt: skip
-    steps = _integer(data, "steps", file, "design.", low=1, default=periods - 1)
-    if steps > periods - 1:
-        raise _error(f"an integer from 1 to outcome.periods - 1 = {periods - 1}", file, "design.steps", steps)
+    steps = _read(data, "steps", Integer(low=1, high=periods - 1), file, "design.", default=periods - 1)
     return Design(design.type, design.blocks, design.treated_share, design.randomisations, steps)
 
 
@@ -209,44 +205,22 @@ def _refuse_unknown(data: dict[str, Any], allowed: set[str], path: str, file: st
         raise _error(f"one of the fields {', '.join(sorted(allowed))}", file, where, unknown[0])
 
 
-def _text(data: dict[str, Any], key: str, file: str | None, prefix: str = "") -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise _error("a non-empty text", file, prefix + key, value)
-    return value.strip()
-
-
-def _number(
-    data: dict[str, Any], key: str, file: str | None, prefix: str = "", *, low: float, high: float | None,
-    default: float | None = None,
-) -> float:  # fmt: skip
-    value = data.get(key, default)
-    bounded = f"between {low} and {high} (exclusive)" if high is not None else f"above {low}"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _error(f"a number {bounded}", file, prefix + key, value)
-    if not (value > low and (high is None or value < high)):
-        raise _error(f"a number {bounded}", file, prefix + key, value)
-    return float(value)
-
-
-def _integer(
+def _read(
     data: dict[str, Any],
     key: str,
+    rule: Rule,
     file: str | None,
     prefix: str = "",
     *,
-    low: int,
-    default: int | None = None,
-) -> int:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise _error(f"an integer >= {low}", file, prefix + key, value)
-    return int(value)
+    default: object = REQUIRED,
+) -> Any:
+    """The value of one field, checked by ``rule`` (see :func:`pulsetwin.schema.params.read_key`)."""
+    return read_key(data, key, rule, file=file, fix=FIX, prefix=prefix, default=default)
 
 
 def _error(expected: str, file: str | None, column: str, value: object) -> SchemaError:
     return SchemaError(
         f"must be {expected}",
         where=Location(file=file, column=column, value=value),
-        fix="correct this field of the trial spec (see examples/trial.yaml)",
+        fix=FIX,
     )

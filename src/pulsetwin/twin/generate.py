@@ -14,6 +14,7 @@ from pulsetwin.twin.parameters import CATEGORIES
 from pulsetwin.twin.process import Offences, Timeline
 from pulsetwin.twin.replay import STEPS as SIMULATION_STEPS
 from pulsetwin.twin.replay import Progress, check_twin_arguments, replay_twin
+from pulsetwin.twin.source import TwinSource
 
 STEPS = (*SIMULATION_STEPS, "tables", "truth")
 """The steps ``generate_twin`` reports to its ``progress`` callback, in order."""
@@ -41,6 +42,11 @@ class TwinCity:
     tables: dict[str, pd.DataFrame]
     latent: pd.DataFrame
     offences: pd.DataFrame
+
+    @property
+    def source(self) -> TwinSource:
+        """The provenance label to import these tables under (the origin oracle finds the twin by it)."""
+        return TwinSource(self.preset, self.seed)
 
     def summary(self) -> dict[str, Any]:
         """Counts, recorded rates per 1,000 inhabitants per year and the calibration verdict."""

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import shutil
-import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
-from pandas.errors import Pandas4Warning
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture, build_store
+from pulsetwin.testing.fixture_store import Fixture, build_store
 
 
 @pytest.fixture(scope="session")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Fixture, Fixture]:
     """Two identical stores (the second for schemathesis, which writes at random): built once, copied."""
-    with (
-        warnings.catch_warnings()
-    ):  # schema/periods.py uses DatetimeIndex.dayofweek (deprecated in pandas 3.1)
-        warnings.simplefilter("ignore", Pandas4Warning)
-        first = build_store(tmp_path_factory.mktemp("api-store"))
+    first = build_store(tmp_path_factory.mktemp("api-store"))
     copy = tmp_path_factory.mktemp("api-store-copy")
     shutil.copytree(first.db.parent, copy, dirs_exist_ok=True)
     second = replace(first, db=copy / first.db.name, documents=copy / first.documents.name)

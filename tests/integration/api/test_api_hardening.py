@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture
+from pulsetwin.testing.fixture_store import Fixture
 
 V1 = "/api/v1"
 HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options")

@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture, append_view_records
 from pulsetwin.store import Store
 from pulsetwin.store.anchor import default_anchor_path
 from pulsetwin.store.log import GENESIS_HASH, record_hash
 from pulsetwin.store.logcheck import check_log
+from pulsetwin.testing.fixture_store import Fixture, append_view_records
 
 V1 = "/api/v1"
 N_RECORDS = 100_000  # the verify walk takes ~1 s here: long enough for many views to overlap it

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture
 from pulsetwin.api.throttle import LoginThrottle
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.store.database import Store
+from pulsetwin.testing.fixture_store import Fixture
 
 TOKEN = "/api/v1/auth/token"
 

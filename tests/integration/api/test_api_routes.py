@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pandas.errors import Pandas4Warning
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture, build_store
+from pulsetwin.evaluation.lineup import Lineup
 from pulsetwin.evaluation.runs import run_forecast
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.models.explain import DRIVERS
 from pulsetwin.store.database import Store
+from pulsetwin.testing.fixture_store import Fixture, build_store
 
 V1 = "/api/v1"
 PROTECTED_ROUTES = [
@@ -387,14 +388,12 @@ def test_dashboard_and_plotly_are_served_locally(client: TestClient) -> None:
 
 
 def test_area_forecast_gives_the_models_own_explanation_for_a_glm_run(tmp_path: Path) -> None:
-    with warnings.catch_warnings():  # periods.py uses DatetimeIndex.dayofweek (deprecated in pandas 3.1)
-        warnings.simplefilter("ignore", Pandas4Warning)
-        fixture = build_store(tmp_path)
-        with Store(fixture.db) as store:
-            glm = run_forecast(
-                store, model="glm", freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
-                naive=["naive_last"], n_boot=50, seed=3, categories=["violence"],
-            )  # fmt: skip
+    fixture = build_store(tmp_path)
+    with Store(fixture.db) as store:
+        glm = run_forecast(
+            store, RollingOrigin("W", horizon=2, folds=2), model="glm", lineup=Lineup(naive=["naive_last"]),
+            skill=SkillSettings(n_boot=50, seed=3), scheduler="serial", categories=["violence"],
+        )  # fmt: skip
     expected = glm.forecasts.sort_values(["period_start", "area_code"]).iloc[0]
     url = f"{V1}/forecasts/{{}}/areas/{expected['area_code']}"
     languages = {"nl": "fr, nl;q=0.5, en;q=0.4", "en": "en-GB,en;q=0.9,nl;q=0.8"}

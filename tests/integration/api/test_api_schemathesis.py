@@ -21,7 +21,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture
+from pulsetwin.testing.fixture_store import Fixture
 
 MAX_EXAMPLES = 6
 

@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.settings import ServerConfigError
 from pulsetwin.cli.serve import register
-from pulsetwin.exceptions import StoreError
+from pulsetwin.exceptions import ServerConfigError, StoreError
 from pulsetwin.store.database import Store
 
 
@@ -61,15 +60,21 @@ def test_user_add_hashes_the_password_and_refuses_duplicates(empty_store: Path) 
     assert done.exit_code == 0, done.output
     assert "alice added with role auditor" in done.output
     again = runner.invoke(app, args, input="correct-horse-battery\ncorrect-horse-battery\n")
-    assert again.exit_code != 0
+    assert again.exit_code != 0 and "user 'alice' already exists. Fix: pick another name" in str(
+        again.exception
+    )
     short = runner.invoke(
         app, ["user", "add", "bob", "--role", "viewer", "--db", str(empty_store), "--password", "short"]
     )
     assert short.exit_code != 0
+    assert "The password must have at least 10 characters. Got 5 instead." in str(short.exception)
     bad_role = runner.invoke(
         app, ["user", "add", "carol", "--role", "boss", "--db", str(empty_store), "--password", "x" * 12]
     )
     assert bad_role.exit_code != 0
+    assert "The role must be one of viewer, analyst, auditor, admin. Got 'boss' instead." in str(
+        bad_role.exception
+    )
     with TestClient(create_app(Settings(db=empty_store))) as client:
         token = client.post(
             "/api/v1/auth/token", json={"username": "alice", "password": "correct-horse-battery"}

@@ -10,11 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture
 from pulsetwin.audit.release import RELEASE_STATES, SKILL_STATES
 from pulsetwin.cli.hotspots import save_map
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.store.database import Store
+from pulsetwin.store.runs import RunKind, RunStatus
+from pulsetwin.testing.fixture_store import Fixture
 
 V1 = "/api/v1"
 
@@ -53,7 +54,7 @@ def test_audit_summary_and_hotspots_after_they_exist(populated: Fixture) -> None
     shutil.copyfile(populated.db, copy)
     finding = {"code": "no_skill", "message": "m", "blocking": True, "detail": {}}
     with Store(copy) as store:
-        store.save_run("audit", params={"forecast_run": populated.run_id}, status="blocked",
+        store.save_run(RunKind.AUDIT, params={"forecast_run": populated.run_id}, status=RunStatus.BLOCKED,
                        metrics={"status": "blocked", "findings": [finding], "disparity": []})  # fmt: skip
     cells = pd.DataFrame({"cell_code": ["C1_2", "C3_4"], "x_min": [1, 3], "y_min": [2, 4], "mean": [0.1, 0.9],
                           "rank": [2, 1]})  # fmt: skip

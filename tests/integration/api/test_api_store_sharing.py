@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from pulsetwin.api.services.lease import StoreLease
-from pulsetwin.api.testing import Fixture
 from pulsetwin.exceptions import StoreBusyError
 from pulsetwin.store.database import Store, waiting_file
+from pulsetwin.testing.fixture_store import Fixture
 
 START_SECONDS = 60.0
 

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture
 from pulsetwin.store import Store
 from pulsetwin.store.logcheck import check_log
+from pulsetwin.testing.fixture_store import Fixture
 
 V1 = "/api/v1"
 

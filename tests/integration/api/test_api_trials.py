@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.api.testing import Fixture, add_trials
+from pulsetwin.testing.fixture_store import Fixture, add_trials
 from pulsetwin.trials.design import NAME
 
 V1 = "/api/v1"

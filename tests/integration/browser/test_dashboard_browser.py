@@ -7,14 +7,12 @@ import socket
 import struct
 import threading
 import time
-import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pandas.errors import Pandas4Warning
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -69,13 +67,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     import uvicorn
 
     from pulsetwin.api import Settings, create_app
-    from pulsetwin.api.testing import build_store
+    from pulsetwin.testing.fixture_store import build_store
 
-    with (
-        warnings.catch_warnings()
-    ):  # schema/periods.py uses DatetimeIndex.dayofweek (deprecated in pandas 3.1)
-        warnings.simplefilter("ignore", Pandas4Warning)
-        fixture = build_store(tmp_path_factory.mktemp("browser-store"))
+    fixture = build_store(tmp_path_factory.mktemp("browser-store"))
     app = create_app(Settings(db=fixture.db, documents=fixture.documents))
     port = free_port()
     instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -11,7 +11,6 @@ import re
 import shutil
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from pandas.errors import Pandas4Warning
 from test_dashboard_browser import CHROMIUM, assert_not_blank, free_port
 
 from pulsetwin.audit.disparity import audit_disparity
 from pulsetwin.evaluation.labels import model_label
 from pulsetwin.models.registry import naive_names
 from pulsetwin.store.database import Store
+from pulsetwin.store.runs import RunKind, RunStatus
 
 pytestmark = [
     pytest.mark.browser,
@@ -73,7 +72,9 @@ def _blocked_by_fairness(db: Path, naive_run: str) -> tuple[str, dict[str, float
                    "proxies": [{"attribute": "migration_background_share", "r2": 0.36,
                                 "top_features": ["GemiddeldeWOZWaardeVanWoningen"]}],
                    "policy": {"proxy": {"r2_warn": 0.3, "r2_block": 0.6}}}  # fmt: skip
-        store.save_run("audit", params={"forecast_run": run.run_id}, metrics=payload, status="blocked")
+        store.save_run(
+            RunKind.AUDIT, params={"forecast_run": run.run_id}, metrics=payload, status=RunStatus.BLOCKED
+        )
     return run.run_id, ratios
 
 
@@ -83,13 +84,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
     import uvicorn
 
     from pulsetwin.api import Settings, create_app
-    from pulsetwin.api.testing import build_store
+    from pulsetwin.testing.fixture_store import build_store
 
     out: dict[str, tuple[str, str, dict[str, Any]]] = {}
     running = []
-    with warnings.catch_warnings():  # schema/periods.py uses DatetimeIndex.dayofweek (pandas 3.1)
-        warnings.simplefilter("ignore", Pandas4Warning)
-        fixture = build_store(tmp_path_factory.mktemp("stores"))
+    fixture = build_store(tmp_path_factory.mktemp("stores"))
     copy = tmp_path_factory.mktemp("noskill") / "pulsetwin.duckdb"
     shutil.copyfile(fixture.db, copy)  # the naive run only: nothing beats the rule
     info: dict[str, Any] = {}

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pandas.errors import Pandas4Warning
 from test_dashboard_browser import CHROMIUM, assert_not_blank, free_port
 
 from pulsetwin.store.database import Store
@@ -36,11 +34,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     import uvicorn
 
     from pulsetwin.api import Settings, create_app
-    from pulsetwin.api.testing import add_trials, build_store
+    from pulsetwin.testing.fixture_store import add_trials, build_store
 
-    with warnings.catch_warnings():  # schema/periods.py uses DatetimeIndex.dayofweek (pandas 3.1)
-        warnings.simplefilter("ignore", Pandas4Warning)
-        fixture = build_store(tmp_path_factory.mktemp("trial-page"))
+    fixture = build_store(tmp_path_factory.mktemp("trial-page"))
     add_trials(fixture)
     with Store(fixture.db, read_only=True) as store:
         (analysis,) = [r.detail for r in store.log.records() if r.action == "trial_analyse"]

@@ -16,8 +16,9 @@ from pulsetwin.audit.attributes import (
     covariate_values,
     definition_of,
 )
+from pulsetwin.audit.summary import attribute_label
 from pulsetwin.exceptions import SchemaError
-from pulsetwin.sources.cbs import ORIGIN_ATTRIBUTES
+from pulsetwin.schema.variables import ORIGIN_ATTRIBUTES
 
 OLD_NAME = "migration_non_western_share_2019def"  # as the CBS connector stores them (sources/cbs.py)
 NEW_NAME = "migration_outside_europe_share_2023def"
@@ -76,3 +77,11 @@ def test_audit_year_and_covariates() -> None:
                         "value": [100.0, 120.0]})  # fmt: skip
     got = covariate_values(cov, "AantalInwoners", pd.Timestamp("2023-06-01"), pd.Index(["BU1", "BU2"]))
     assert got.loc["BU1"] == 120.0 and pd.isna(got.loc["BU2"])
+
+
+@pytest.mark.parametrize("name", sorted(ORIGIN_ATTRIBUTES.values()))
+def test_every_cbs_origin_attribute_has_plain_words_in_both_languages(name: str) -> None:
+    dutch, english = attribute_label(name, "nl"), attribute_label(name, "en")
+    assert name not in (dutch, english)
+    side = ("t/m 2022", "up to 2022") if name.endswith("2019def") else ("vanaf 2023", "from 2023")
+    assert side[0] in dutch and side[1] in english

@@ -16,8 +16,7 @@ from pulsetwin.audit.documents.render import write_documents
 from pulsetwin.audit.gate import gate, load_policy
 from pulsetwin.exceptions import SchemaError, StoreError
 from pulsetwin.store import Store
-
-pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
+from pulsetwin.store.runs import RunKind
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +87,7 @@ def test_docs_refuse_an_unaudited_run(audited: tuple[Path, str], tmp_path: Path)
     copy = tmp_path / "c.duckdb"
     shutil.copy(audited[0], copy)
     with Store(copy) as store:
-        store.save_run("forecast", model="naive_hist", run_id="unaudited", freq="M", horizon=1)
+        store.save_run(RunKind.FORECAST, model="naive_hist", run_id="unaudited", freq="M", horizon=1)
         with pytest.raises(StoreError, match="has not been audited"):
             build_context(store, run_id="unaudited")
 

@@ -14,8 +14,6 @@ from pulsetwin.audit.gate import EXIT_CODES, FINDING_CODES, Policy, gate, load_p
 from pulsetwin.exceptions import SchemaError
 from pulsetwin.store import Store
 
-pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
-
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:

@@ -12,20 +12,16 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from pulsetwin.audit.privacy import (
-    PrivacyBudgetError,
     augment,
     discrete_laplace,
     discrete_laplace_scale,
     protect_table,
     public_export,
-    read_budget,
 )
-from pulsetwin.exceptions import ParameterError
+from pulsetwin.exceptions import ParameterError, PrivacyBudgetError
 from pulsetwin.store import Store
 from pulsetwin.store.logcheck import check_log
-
-# schema/periods.py (another module) still calls the deprecated DatetimeIndex.dayofweek on import.
-pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
+from pulsetwin.store.privacy_budget import read_budgets
 
 TABLES = st.tuples(st.integers(1, 8), st.integers(1, 8)).flatmap(
     lambda shape: arrays(np.float64, shape, elements=st.integers(0, 60).map(float))
@@ -117,10 +113,10 @@ def test_budget_refuses_overspend(tmp_path: Path) -> None:
         with pytest.raises(PrivacyBudgetError, match="total 1"):
             public_export(store, "incidents", tmp_path / "b.csv", dp_epsilon=0.6, seed=2)
         assert not (tmp_path / "b.csv").exists()
-        budget = read_budget(store)
+        budget = read_budgets(store)
         assert budget.loc[0, "epsilon_spent"] == pytest.approx(0.6)
         public_export(store, "incidents", tmp_path / "c.csv", dp_epsilon=0.4, seed=3)
-        assert read_budget(store).loc[0, "epsilon_spent"] == pytest.approx(1.0)
+        assert read_budgets(store).loc[0, "epsilon_spent"] == pytest.approx(1.0)
 
 
 def test_point_events_refused(tmp_path: Path) -> None:
@@ -187,6 +183,6 @@ def test_releases_pass_the_deep_check_and_a_direct_budget_edit_is_named(
         public_export(store, "incidents", tmp_path / "c.csv", dp_epsilon=0.3, seed=3)
         checked = check_log(store, deep=True)
         assert checked.ok and {"privacy_budget", "provenance"} <= {t.table for t in checked.tables}
-        store.connection.execute(sql)
+        store._con.execute(sql)
         failed = {t.table: t.reason for t in check_log(store, deep=True).tables if not t.ok}
     assert list(failed) == [table] and words in failed[table]

@@ -17,8 +17,6 @@ from pulsetwin.exceptions import SchemaError
 from pulsetwin.schema.variables import INCOME, RESIDENTS, VariableNames
 from pulsetwin.store import Store
 
-pytestmark = pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek is deprecated")
-
 OWN_NAMES = """
 variables:
   residents: inhabitants

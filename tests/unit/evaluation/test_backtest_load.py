@@ -11,12 +11,23 @@ import pandas as pd
 import pytest
 from eval_toys import HistMean, make_city
 
-from pulsetwin.evaluation.backtest import backtest, compact_frame, compact_incidents, load_frames, uses_events
-from pulsetwin.models.base import History
+from pulsetwin.evaluation.backtest import BacktestResult, backtest, uses_events
+from pulsetwin.evaluation.lineup import Lineup
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
+from pulsetwin.models.base import History, Model
 from pulsetwin.models.registry import make_model
 from pulsetwin.store.database import Store
+from pulsetwin.store.frames import FrameSource, compact_frame, compact_incidents, load_frames
 
-DESIGN = {"freq": "W", "horizon": 2, "folds": 2, "scheduler": "serial", "n_boot": 50}
+DESIGN = RollingOrigin("W", horizon=2, folds=2)
+
+
+def _backtest(
+    data: FrameSource | dict[str, pd.DataFrame], models: list[Model], naive: list[Model]
+) -> BacktestResult:
+    lineup = Lineup(models=models, naive=naive)
+    return backtest(data, DESIGN, lineup, skill=SkillSettings(n_boot=50), scheduler="serial")
 
 
 class EventAware(HistMean):
@@ -113,9 +124,9 @@ def test_only_event_models_make_a_backtest_hold_events() -> None:
     city = make_city(n_areas=4, n_weeks=60)
     with_events = {**city, "events": _events()}
     naive = [HistMean()]
-    blind = backtest(city, models=[EventAware()], naive=naive, **DESIGN)  # type: ignore[arg-type]
-    dropped = backtest(with_events, models=[EventAware()], naive=naive, **DESIGN)  # type: ignore[arg-type]
-    read = backtest(with_events, models=[EventReader()], naive=naive, **DESIGN)  # type: ignore[arg-type]
+    blind = _backtest(city, [EventAware()], naive)
+    dropped = _backtest(with_events, [EventAware()], naive)
+    read = _backtest(with_events, [EventReader()], naive)
     pd.testing.assert_frame_equal(blind.scores, dropped.scores)
     aware = dropped.summary.set_index("model").loc["t_event_aware", "mae"]
     reader = read.summary.set_index("model").loc["t_event_reader", "mae"]
@@ -125,8 +136,8 @@ def test_only_event_models_make_a_backtest_hold_events() -> None:
 def test_store_and_frames_backtests_agree(two_freq_db: Path) -> None:
     """From the store (compact incidents, truth of one freq) as from the canonical frames."""
     with Store(two_freq_db, read_only=True) as store:
-        from_store = backtest(store, models=[], naive=[HistMean()], **DESIGN)  # type: ignore[arg-type]
+        from_store = _backtest(store, [], [HistMean()])
         frames = {name: store.read(name) for name in ("areas", "covariates", "incidents", "truth", "events")}
-    from_frames = backtest(frames, models=[], naive=[HistMean()], **DESIGN)  # type: ignore[arg-type]
+    from_frames = _backtest(frames, [], [HistMean()])
     pd.testing.assert_frame_equal(from_store.scores, from_frames.scores)
     assert "oracle" in set(from_store.summary["model"])

@@ -9,16 +9,29 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pulsetwin.evaluation.backtest import BacktestResult, backtest, resolve_models
+from pulsetwin.evaluation.backtest import BacktestResult, FrameSource, backtest
+from pulsetwin.evaluation.lineup import Lineup, resolve_models
 from pulsetwin.evaluation.origin_oracle import ORIGIN_ORACLE_NAME, OriginOracle
-from pulsetwin.evaluation.skill import skill_table
+from pulsetwin.evaluation.skill import SkillSettings, skill_table
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.exceptions import ParameterError
+from pulsetwin.models.base import Model
 from pulsetwin.store.database import Store
 from pulsetwin.twin import generate_twin, replay_twin
+from pulsetwin.twin.source import TwinSource
 
 SEED = 7
-DESIGN = {"models": [], "freq": "W", "horizon": 3, "folds": 2, "scheduler": "serial", "n_boot": 100}
-SMALL = {**DESIGN, "folds": 1, "min_train": 40}  # the one-year twin has 52 weeks
+DESIGN = RollingOrigin("W", horizon=3, folds=2)
+SMALL = RollingOrigin("W", horizon=3, folds=1, min_train=40)  # the one-year twin has 52 weeks
+
+
+def _backtest(
+    data: FrameSource | dict[str, pd.DataFrame],
+    design: RollingOrigin,
+    origin_oracle: Model | bool | None = None,
+) -> BacktestResult:
+    lineup = Lineup(models=[], origin_oracle=origin_oracle)
+    return backtest(data, design, lineup, skill=SkillSettings(n_boot=100), scheduler="serial")
 
 
 def _store(path: Path, tables: dict[str, pd.DataFrame], source: str) -> Path:
@@ -30,7 +43,7 @@ def _store(path: Path, tables: dict[str, pd.DataFrame], source: str) -> Path:
 @pytest.fixture(scope="module")
 def twin_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tables = generate_twin("heerlen", seed=SEED, years=2).tables
-    return _store(tmp_path_factory.mktemp("oo") / "twin.duckdb", tables, f"twin:heerlen:seed{SEED}")
+    return _store(tmp_path_factory.mktemp("oo") / "twin.duckdb", tables, str(TwinSource("heerlen", SEED)))
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +54,7 @@ def small_twin() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def result(twin_db: Path) -> BacktestResult:
     with Store(twin_db, read_only=True) as store:
-        return backtest(store, **DESIGN)  # type: ignore[arg-type]
+        return _backtest(store, DESIGN)
 
 
 def test_store_backtest_adds_origin_oracle_and_attainable_share(result: BacktestResult) -> None:
@@ -77,7 +90,7 @@ def test_attainable_share_is_relative_to_the_origin_oracle(result: BacktestResul
 
 def test_no_origin_oracle_when_asked_not_to(twin_db: Path) -> None:
     with Store(twin_db, read_only=True) as store:
-        out = backtest(store, **{**DESIGN, "folds": 1}, origin_oracle=False)  # type: ignore[arg-type]
+        out = _backtest(store, RollingOrigin("W", horizon=3, folds=1), origin_oracle=False)
     assert ORIGIN_ORACLE_NAME not in set(out.summary["model"])
     assert out.summary["attainable_share"].isna().all() and out.notes == ()
 
@@ -87,9 +100,9 @@ def test_store_whose_truth_does_not_match_gets_a_note(
     tamper: str, small_twin: dict[str, pd.DataFrame], tmp_path: Path
 ) -> None:
     tables = dict(small_twin)
-    source = f"twin:heerlen:seed{SEED + 1}"
+    source = str(TwinSource("heerlen", SEED + 1))
     if tamper == "other_seed":
-        source = f"twin:heerlen:seed{SEED + 2}"
+        source = str(TwinSource("heerlen", SEED + 2))
     elif tamper == "one_value":
         truth = tables["truth"].copy()
         truth.loc[truth.index[1000], "intensity"] *= 1.0 + 1e-6
@@ -98,9 +111,9 @@ def test_store_whose_truth_does_not_match_gets_a_note(
         source = "twin:test"
     db = _store(tmp_path / "t.duckdb", tables, source)
     with Store(db, read_only=True) as store:
-        out = backtest(store, **SMALL)  # type: ignore[arg-type]
+        out = _backtest(store, SMALL)
         with pytest.raises(ParameterError, match="no origin oracle"):
-            backtest(store, **SMALL, origin_oracle=True)  # type: ignore[arg-type]
+            _backtest(store, SMALL, origin_oracle=True)
     assert ORIGIN_ORACLE_NAME not in set(out.summary["model"])
     assert "oracle" in set(out.summary["model"])
     assert out.summary["attainable_share"].isna().all()
@@ -114,14 +127,14 @@ def test_store_whose_truth_does_not_match_gets_a_note(
 
 def test_frames_take_an_origin_oracle_model(small_twin: dict[str, pd.DataFrame]) -> None:
     design = SMALL
-    plain = backtest(small_twin, **design)  # type: ignore[arg-type]
+    plain = _backtest(small_twin, design)
     assert ORIGIN_ORACLE_NAME not in set(plain.summary["model"]) and plain.notes == ()
     process = replay_twin("heerlen", seed=SEED + 1, years=1).process
-    out = backtest(small_twin, **design, origin_oracle=OriginOracle(process=process))  # type: ignore[arg-type]
+    out = _backtest(small_twin, design, origin_oracle=OriginOracle(process=process))
     summary = out.summary.set_index("model")
     assert summary.loc[ORIGIN_ORACLE_NAME, "attainable_share"] == pytest.approx(1.0)
     with pytest.raises(ParameterError, match="carry no import source"):
-        backtest(small_twin, **design, origin_oracle=True)  # type: ignore[arg-type]
+        _backtest(small_twin, design, origin_oracle=True)
 
 
 def test_origin_oracle_is_not_a_model_to_choose() -> None:

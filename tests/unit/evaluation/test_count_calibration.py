@@ -19,8 +19,8 @@ from pulsetwin.evaluation.calibration import (
     pit_bin_masses,
     recover_nb_size,
 )
-from pulsetwin.evaluation.metrics import below_quantile
 from pulsetwin.exceptions import ParameterError
+from pulsetwin.metrics.scores import below_quantile
 from pulsetwin.models.intervals import nb_quantiles
 
 ROWS = 20_000

@@ -7,29 +7,29 @@ import pandas as pd
 import pytest
 from eval_toys import HistMean, LastValue, Peeker, Seasonal
 
-from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest, compact_incidents, fold_history
-from pulsetwin.evaluation.leakage import (
-    LeakageError,
-    assert_history_before_origin,
-    build_history,
-    check_no_peeking,
-)
+from pulsetwin.evaluation.backtest import HOTSPOT_COLUMNS, backtest, fold_history
+from pulsetwin.evaluation.leakage import check_no_peeking
+from pulsetwin.evaluation.lineup import Lineup
 from pulsetwin.evaluation.oracle import Oracle
-from pulsetwin.exceptions import ParameterError, SchemaError
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
+from pulsetwin.exceptions import LeakageError, ParameterError, SchemaError
 from pulsetwin.models.base import History
 from pulsetwin.models.registry import make_model
+from pulsetwin.store.frames import compact_incidents
+from pulsetwin.testing import assert_table_equal
+
+W4 = RollingOrigin("W", horizon=4, folds=4)
 
 
 @pytest.fixture(scope="module")
 def result(city: dict[str, pd.DataFrame]):  # type: ignore[no-untyped-def]
     return backtest(
         city,
-        models=[Seasonal()],
-        naive=[HistMean(), LastValue()],
-        horizon=4,
-        folds=4,
+        W4,
+        Lineup(models=[Seasonal()], naive=[HistMean(), LastValue()]),
+        skill=SkillSettings(n_boot=300),
         scheduler="serial",
-        n_boot=300,
     )
 
 
@@ -59,7 +59,7 @@ def test_oracle_beats_the_naive_and_gap_share_is_one(result) -> None:  # type: i
 def test_pooled_metrics_match_a_direct_computation(city, result) -> None:  # type: ignore[no-untyped-def]
     fold = result.folds[0]
     frames = {**city}
-    history = build_history(frames, origin=fold.origin, freq="W")
+    history = History.from_frames(frames, origin=fold.origin, freq="W")
     forecast = HistMean().fit(history).predict(4)
     observed = city["incidents"][city["incidents"]["period_start"].isin(fold.test_periods)]
     joined = observed.merge(forecast, on=["area_code", "category", "period_start"])
@@ -69,36 +69,29 @@ def test_pooled_metrics_match_a_direct_computation(city, result) -> None:  # typ
 
 
 def test_same_seed_same_result(city) -> None:  # type: ignore[no-untyped-def]
-    kwargs = {
-        "models": [Seasonal()],
-        "naive": [HistMean()],
-        "horizon": 2,
-        "folds": 2,
-        "scheduler": "serial",
-        "n_boot": 50,
-        "seed": 3,
-    }
-    a, b = backtest(city, **kwargs), backtest(city, **kwargs)
+    design, lineup = RollingOrigin("W", horizon=2, folds=2), Lineup(models=[Seasonal()], naive=[HistMean()])
+    skill = SkillSettings(n_boot=50, seed=3)
+    a = backtest(city, design, lineup, skill=skill, scheduler="serial")
+    b = backtest(city, design, lineup, skill=skill, scheduler="serial")
     pd.testing.assert_frame_equal(a.summary, b.summary)
 
 
 def test_process_pool_gives_the_serial_result(city) -> None:  # type: ignore[no-untyped-def]
     # Registry models: test-local classes from conftest cannot be pickled into pool workers under xdist.
-    kwargs = {
-        "models": [make_model("naive_seasonal")],
-        "naive": [make_model("naive_hist")],
-        "horizon": 2,
-        "folds": 2,
-        "n_boot": 50,
-    }
-    serial = backtest(city, scheduler="serial", **kwargs)
-    pooled = backtest(city, scheduler="local", workers=2, **kwargs)
+    design = RollingOrigin("W", horizon=2, folds=2)
+    lineup = Lineup(models=[make_model("naive_seasonal")], naive=[make_model("naive_hist")])
+    serial = backtest(city, design, lineup, skill=SkillSettings(n_boot=50), scheduler="serial")
+    pooled = backtest(city, design, lineup, skill=SkillSettings(n_boot=50), scheduler="local", workers=2)
     pd.testing.assert_frame_equal(serial.scores, pooled.scores)
 
 
 def test_naive_baselines_are_added_when_not_listed(city) -> None:  # type: ignore[no-untyped-def]
     result = backtest(
-        city, models=[], naive=[LastValue()], horizon=2, folds=1, scheduler="serial", n_boot=20, oracle=False
+        city,
+        RollingOrigin("W", horizon=2, folds=1),
+        Lineup(models=[], naive=[LastValue()], oracle=False),
+        skill=SkillSettings(n_boot=20),
+        scheduler="serial",
     )
     assert list(result.summary["model"]) == ["t_last"]
 
@@ -112,12 +105,10 @@ def test_withheld_counts_are_not_scored(city) -> None:  # type: ignore[no-untype
     )
     result = backtest(
         {**city, "incidents": incidents},
-        models=[],
-        naive=[HistMean()],
-        horizon=1,
-        folds=1,
+        RollingOrigin("W", horizon=1, folds=1),
+        Lineup(models=[], naive=[HistMean()]),
+        skill=SkillSettings(n_boot=20),
         scheduler="serial",
-        n_boot=20,
     )
     assert (result.scores["n"] == 11).all()
 
@@ -126,25 +117,56 @@ def test_missing_areas_and_unknown_categories_are_refused(city) -> None:  # type
     with pytest.raises(SchemaError, match="no geometry"):
         backtest(
             {**city, "areas": city["areas"].iloc[1:]},
-            models=[],
-            naive=[HistMean()],
-            horizon=1,
-            folds=1,
+            RollingOrigin("W", horizon=1, folds=1),
+            Lineup(models=[], naive=[HistMean()]),
             scheduler="serial",
         )
     with pytest.raises(ParameterError, match="categories"):
-        backtest(city, models=[], naive=[HistMean()], categories=["arson"], scheduler="serial")
+        backtest(city, W4, Lineup(models=[], naive=[HistMean()]), categories=["arson"], scheduler="serial")
     with pytest.raises(ParameterError, match="oracle"):
-        backtest(city, models=["oracle"], naive=[HistMean()], scheduler="serial")
+        Lineup(models=["oracle"], naive=[HistMean()])
+
+
+def test_two_different_models_of_one_name_are_refused(city) -> None:  # type: ignore[no-untyped-def]
+    """A second model of one name would file its scores under the first's row: refused, naming both."""
+    design = RollingOrigin("W", horizon=1, folds=1)
+    with pytest.raises(ParameterError, match=r"two different models .* named 'naive_mean_k'.*k=None.*k=8"):
+        backtest(city, design, Lineup(models=[make_model("naive_mean_k", k=8)], naive=["naive_mean_k"]))
+    with pytest.raises(ParameterError, match=r"named 't_hist' \(HistMean\(\) and _Renamed\(\)"):
+        backtest(city, design, Lineup(models=[_Renamed()], naive=[HistMean()]), scheduler="serial")
+    # The same model named twice (a naive baseline also listed as a candidate) is scored once.
+    once = backtest(
+        city,
+        design,
+        Lineup(models=[make_model("naive_mean_k")], naive=["naive_mean_k"], oracle=False),
+        skill=SkillSettings(n_boot=20),
+        scheduler="serial",
+    )
+    assert list(once.summary["model"]) == ["naive_mean_k"]
+
+
+class _Renamed(Peeker):
+    """Another model that claims HistMean's name."""
+
+    name = "t_hist"
+
+
+def test_settings_objects_of_the_wrong_type_are_refused(city) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match=r"'design' parameter of backtest must be a RollingOrigin\. Got dict"):
+        backtest(city, {"freq": "W", "horizon": 1})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"'lineup' parameter of backtest must be a Lineup\. Got list"):
+        backtest(city, W4, [HistMean()])  # type: ignore[arg-type]
 
 
 def test_history_is_cut_strictly_before_the_origin(city) -> None:  # type: ignore[no-untyped-def]
     origin = pd.Timestamp("2022-03-07")
-    history = build_history(city, origin=origin, freq="W")
+    history = History.from_frames(city, origin=origin, freq="W")
     assert history.incidents["period_start"].max() < origin
-    leaky = History(incidents=city["incidents"], freq="W", origin=origin)
-    with pytest.raises(LeakageError, match="at or after the origin"):
-        assert_history_before_origin(leaky)
+    with pytest.raises(LeakageError, match=r"incident row.*at or after the origin"):
+        History(incidents=city["incidents"], freq="W", origin=origin)
+    events = pd.DataFrame({"event_id": ["e1", "e2"], "occurred_at": [origin - pd.Timedelta(days=1), origin]})
+    with pytest.raises(LeakageError, match=r"1 event.*e2"):
+        History(incidents=history.incidents, freq="W", origin=origin, events=events)
 
 
 def test_peeking_model_is_caught_and_honest_models_pass(city) -> None:  # type: ignore[no-untyped-def]
@@ -157,7 +179,7 @@ def test_peeking_model_is_caught_and_honest_models_pass(city) -> None:  # type: 
 
 def test_oracle_predicts_truth_with_poisson_quantiles(city) -> None:  # type: ignore[no-untyped-def]
     origin = pd.Timestamp("2022-03-07")
-    forecast = Oracle(truth=city["truth"]).fit(build_history(city, origin=origin, freq="W")).predict(3)
+    forecast = Oracle(truth=city["truth"]).fit(History.from_frames(city, origin=origin, freq="W")).predict(3)
     truth = city["truth"].merge(forecast, on=["area_code", "category", "period_start"])
     assert len(truth) == 12 * 2 * 3
     np.testing.assert_allclose(truth["mean"], truth["intensity"])
@@ -172,25 +194,16 @@ def test_compact_incidents_keep_the_values_sorted_by_period(city) -> None:  # ty
     assert isinstance(compact["area_code"].dtype, pd.CategoricalDtype)
     assert list(compact["category"].cat.categories) == ["vandalism"]
     assert list(compact["area_code"].cat.categories) == sorted(incidents["area_code"].unique())
-    keys = ["area_code", "period_start", "category", "source"]
-    expected = incidents[keep].sort_values(keys).reset_index(drop=True)
-    got = compact.astype({k: str for k in ("area_code", "freq", "category", "source")})
-    pd.testing.assert_frame_equal(got.sort_values(keys).reset_index(drop=True), expected, check_dtype=False)
+    assert_table_equal(compact, incidents[keep], table="incidents")
 
 
-def test_fold_history_is_the_build_history_cut_as_a_slice(city) -> None:  # type: ignore[no-untyped-def]
+def test_fold_history_is_the_from_frames_cut_as_a_slice(city) -> None:  # type: ignore[no-untyped-def]
     origin = pd.Timestamp("2022-03-07")
     compact = compact_incidents(city["incidents"])
     history = fold_history(city, compact, origin=origin, freq="W")
-    built = build_history(city, origin=origin, freq="W")
+    built = History.from_frames(city, origin=origin, freq="W")
     assert np.shares_memory(history.incidents["count"].to_numpy(), compact["count"].to_numpy())
-    keys = ["area_code", "category", "period_start"]
-    as_text = history.incidents.astype({k: str for k in ("area_code", "freq", "category", "source")})
-    pd.testing.assert_frame_equal(
-        as_text.sort_values(keys).reset_index(drop=True),
-        built.incidents.sort_values(keys).reset_index(drop=True),
-        check_dtype=False,
-    )
+    assert_table_equal(history.incidents, built.incidents, table="incidents")
 
 
 def test_categorical_input_frames_give_the_text_result(city, result) -> None:  # type: ignore[no-untyped-def]
@@ -202,8 +215,8 @@ def test_categorical_input_frames_give_the_text_result(city, result) -> None:  #
         "truth": city["truth"].astype({k: "category" for k in ("area_code", "category", "freq")}),
     }
     again = backtest(
-        frames, models=[Seasonal()], naive=[HistMean(), LastValue()], horizon=4, folds=4, scheduler="serial",
-        n_boot=300,
+        frames, W4, Lineup(models=[Seasonal()], naive=[HistMean(), LastValue()]), skill=SkillSettings(n_boot=300),
+        scheduler="serial",
     )  # fmt: skip
     pd.testing.assert_frame_equal(again.scores, result.scores)
     pd.testing.assert_frame_equal(again.summary, result.summary)

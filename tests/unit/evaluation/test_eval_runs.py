@@ -8,11 +8,15 @@ import pandas as pd
 import pytest
 from eval_toys import HistMean, LastValue, Seasonal, make_city
 
-from pulsetwin.evaluation.runs import NO_SKILL, OK, code_version, data_hash, run_forecast
+from pulsetwin.evaluation.lineup import Lineup
+from pulsetwin.evaluation.runs import code_version, data_hash, run_forecast
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.reports.html import write_report
 from pulsetwin.schema.tables import FORECASTS
 from pulsetwin.store.database import Store
+from pulsetwin.store.runs import RunStatus
 
 
 @pytest.fixture()
@@ -26,20 +30,19 @@ def store(tmp_path: Path) -> Store:
 def test_best_picks_a_skilful_model_and_stores_the_run(store: Store, tmp_path: Path) -> None:
     run = run_forecast(
         store,
+        RollingOrigin("W", horizon=3),
         model="best",
-        candidates=[Seasonal()],
-        naive=[HistMean(), LastValue()],
-        horizon=3,
+        lineup=Lineup(models=[Seasonal()], naive=[HistMean(), LastValue()]),
+        skill=SkillSettings(n_boot=200),
         scheduler="serial",
-        n_boot=200,
     )
-    assert (run.model, run.status) == ("t_seasonal", OK)
+    assert (run.model, run.status) == ("t_seasonal", RunStatus.OK)
     stored = store.read("forecasts", where={"run_id": run.run_id})
     assert list(stored.columns) == list(FORECASTS.column_names)
     assert len(stored) == 12 * 2 * 3
     assert stored["period_start"].min() == pd.Timestamp("2021-01-04") + pd.Timedelta(weeks=70)
     record = store.get_run(run.run_id)
-    assert record.status == OK and record.model == "t_seasonal" and record.horizon == 3
+    assert record.status == RunStatus.OK and record.model == "t_seasonal" and record.horizon == 3
     assert record.data_hash == run.data_hash and len(record.data_hash) == 64
     assert record.code_version == code_version()
     assert record.metrics["skill"]["skill_lo"] > 0
@@ -51,35 +54,41 @@ def test_best_picks_a_skilful_model_and_stores_the_run(store: Store, tmp_path: P
 def test_no_model_with_skill_is_marked_no_skill_and_forecasts_the_naive(store: Store) -> None:
     run = run_forecast(
         store,
+        RollingOrigin("W", horizon=2),
         model="best",
-        candidates=[LastValue()],
-        naive=[HistMean()],
-        horizon=2,
+        lineup=Lineup(models=[LastValue()], naive=[HistMean()]),
+        skill=SkillSettings(n_boot=200),
         scheduler="serial",
-        n_boot=200,
     )
-    assert run.status == NO_SKILL
+    assert run.status == RunStatus.NO_SKILL
     assert run.model == "t_hist" == run.baseline
-    assert store.get_run(run.run_id).status == NO_SKILL
+    assert store.get_run(run.run_id).status == RunStatus.NO_SKILL
 
 
 def test_a_named_model_without_skill_keeps_its_forecast_marked_no_skill(store: Store) -> None:
     run = run_forecast(
         store,
+        RollingOrigin("W", horizon=2),
         model=LastValue(),
-        naive=[HistMean()],
-        horizon=2,
+        lineup=Lineup(naive=[HistMean()]),
+        skill=SkillSettings(n_boot=100),
         scheduler="serial",
-        n_boot=100,
         origin="2022-03-07",
     )
-    assert (run.model, run.status) == ("t_last", NO_SKILL)
+    assert (run.model, run.status) == ("t_last", RunStatus.NO_SKILL)
     assert run.forecasts["period_start"].min() == pd.Timestamp("2022-03-07")
 
 
 def test_oracle_cannot_forecast(store: Store) -> None:
-    with pytest.raises(ParameterError, match="oracle"):
-        run_forecast(store, model="oracle")
+    with pytest.raises(
+        ParameterError, match=r"The oracle reads the true intensity of a twin.*cannot forecast"
+    ):
+        run_forecast(store, RollingOrigin("W", horizon=2), model="oracle")
+
+
+def test_explicit_origins_are_refused_a_forecast_run(store: Store) -> None:
+    with pytest.raises(ParameterError, match="without explicit origins"):
+        run_forecast(store, RollingOrigin("W", horizon=2, origins=("2022-03-07",)))
 
 
 def test_data_hash_ignores_row_order_but_not_values() -> None:

@@ -3,19 +3,21 @@ written in the run's transaction."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from pandas.errors import Pandas4Warning
 
 import pulsetwin.evaluation.runs as runs_module
-from pulsetwin.evaluation.explanations import DRIVERS, read_explanation, read_explanations
+from pulsetwin.evaluation.lineup import Lineup
 from pulsetwin.evaluation.runs import ForecastRun, run_forecast
+from pulsetwin.evaluation.skill import SkillSettings
+from pulsetwin.evaluation.splits import RollingOrigin
+from pulsetwin.models.explain import DRIVERS
 from pulsetwin.store.database import Store
+from pulsetwin.store.explanations import read_explanation, read_explanations
 from pulsetwin.store.logcheck import check_log
 from pulsetwin.twin.generate import generate_twin
 
@@ -29,22 +31,18 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     incidents = twin.tables["incidents"]
     chosen = incidents[(incidents["freq"] == "W") & incidents["category"].isin(CATEGORIES)]
     with Store(tmp_path_factory.mktemp("explain") / "pt.duckdb") as opened:
-        with warnings.catch_warnings():  # schema/periods.py uses DatetimeIndex.dayofweek (pandas 3.1)
-            warnings.simplefilter("ignore", Pandas4Warning)
-            opened.import_frames(
-                {"areas": twin.tables["areas"], "covariates": twin.tables["covariates"], "incidents": chosen},
-                source="twin:5",
-            )
+        opened.import_frames(
+            {"areas": twin.tables["areas"], "covariates": twin.tables["covariates"], "incidents": chosen},
+            source="twin:5",
+        )
         yield opened
 
 
 def forecast(store: Store, model: str) -> ForecastRun:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Pandas4Warning)
-        return run_forecast(
-            store, model=model, freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
-            naive=["naive_last"], n_boot=50, seed=5,
-        )  # fmt: skip
+    return run_forecast(
+        store, RollingOrigin("W", horizon=2, folds=2), model=model, lineup=Lineup(naive=["naive_last"]),
+        skill=SkillSettings(n_boot=50, seed=5), scheduler="serial",
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +112,7 @@ def test_explanations_are_written_in_the_runs_transaction(
     with pytest.raises(RuntimeError, match="disk full"):
         forecast(store, "glm")
     assert len(store.runs()) == runs_before and rows_before > 0
-    total = store.connection.execute("SELECT count(DISTINCT run_id) FROM explanations").fetchall()
+    total = store._con.execute("SELECT count(DISTINCT run_id) FROM explanations").fetchall()
     assert total == [(1,)]  # only the fixture's glm run: the failed run's rows were rolled back
 
 
@@ -134,13 +132,13 @@ def test_explanations_pass_the_deep_check_and_a_direct_edit_is_named(
     logged = [r for r in store.log.records() if r.action == "save_explanations"]
     assert glm_run.run_id in {r.subject for r in logged}
     assert sum(r.digests["explanations"]["added"]["rows"] for r in logged) == len(
-        store.connection.execute("SELECT * FROM explanations").fetchall()
+        store._con.execute("SELECT * FROM explanations").fetchall()
     )
     assert check_log(store, deep=True).ok
-    store.connection.execute("BEGIN TRANSACTION")  # the edit is rolled back: the module's store stays honest
+    store._con.execute("BEGIN TRANSACTION")  # the edit is rolled back: the module's store stays honest
     try:
-        store.connection.execute(sql)
+        store._con.execute(sql)
         failed = {t.table: t.reason for t in check_log(store, deep=True).tables if not t.ok}
     finally:
-        store.connection.execute("ROLLBACK")
+        store._con.execute("ROLLBACK")
     assert list(failed) == ["explanations"] and words in failed["explanations"]

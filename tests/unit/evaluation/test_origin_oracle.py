@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.origin_oracle import (
     ORIGIN_ORACLE_NAME,
     OriginOracle,
@@ -16,6 +15,7 @@ from pulsetwin.evaluation.origin_oracle import (
     truth_mismatch,
 )
 from pulsetwin.exceptions import ParameterError
+from pulsetwin.models.base import History
 from pulsetwin.schema.tables import FORECASTS
 from pulsetwin.twin import TwinProcess, generate_twin, replay_twin
 from pulsetwin.twin.parameters import CATEGORIES
@@ -97,7 +97,7 @@ def test_model_forecasts_every_pair_and_refuses_outside_origins(
 ) -> None:
     tables, process = twin_and_process
     origin = pd.Timestamp("2021-09-06")
-    history = build_history(tables, origin=origin, freq="W")
+    history = History.from_frames(tables, origin=origin, freq="W")
     forecast = OriginOracle(process=process).fit(history).predict(3, run_id="t")
     pairs = history.incidents[["area_code", "category"]].drop_duplicates()
     assert list(forecast.columns) == list(FORECASTS.column_names)

@@ -36,6 +36,7 @@ def test_a_target_reaching_past_the_origin_is_refused(history) -> None:  # type:
 
 
 @pytest.mark.parametrize("windows", [0, True, 1.5])
-def test_bad_target_windows_refused(windows: object) -> None:
+def test_bad_target_windows_refused_by_fit(history, windows: object) -> None:  # type: ignore[no-untyped-def]
+    model = Learned(target_windows=windows)  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="target_windows"):
-        Learned(target_windows=windows)  # type: ignore[arg-type]
+        model.fit(history)

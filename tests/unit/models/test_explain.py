@@ -12,7 +12,7 @@ from pulsetwin.exceptions import ParameterError, ParameterTypeError
 from pulsetwin.models.design import GROUPS
 from pulsetwin.models.explain import DRIVERS, LABELS, LANGUAGES, PHRASES, check_wording, explain, sentence
 from pulsetwin.models.registry import make_model
-from pulsetwin.models.testing import simulate_panel
+from pulsetwin.testing.panels import simulate_panel
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pulsetwin.features.calendar import fourier_terms
 from pulsetwin.models.design import fit_poisson, fit_separable_poisson
 from pulsetwin.models.glm import PoissonGLM, Rows, fit_step, select_ridge
 from pulsetwin.models.intervals import fit_nb_size
-from pulsetwin.models.testing import simulate_panel
+from pulsetwin.testing.panels import simulate_panel
 
 EFFECT_TOL = 0.05
 """Absolute tolerance on log-rate coefficients (standard errors here are about 0.01)."""

@@ -127,5 +127,5 @@ def test_snapping_and_inference() -> None:
     assert periods.infer_freq(pd.DatetimeIndex(["2023-02-01", "2023-03-01"])) == "M"
     assert periods.infer_freq(pd.DatetimeIndex(["2024-01-01"])) is None  # a Monday and a 1st
     assert periods.infer_freq(pd.DatetimeIndex(["2023-01-03"])) is None
-    with pytest.raises(ValueError, match="freq"):
-        periods.period_start(days, "Q")
+    assert periods.Freq.W.start(days).equals(periods.week_start(days))
+    assert periods.Freq.M.start(days).equals(periods.month_start(days))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from store_helpers import dump_store, incidents_frame, protected_frame
@@ -13,6 +14,7 @@ from pulsetwin.exceptions import ConflictError, ParameterError, SchemaError, Sto
 from pulsetwin.schema.validate import validate_table
 from pulsetwin.store import Store
 from pulsetwin.store.protected import read_protected
+from pulsetwin.store.runs import RunKind, RunStatus
 
 
 def test_import_then_read_returns_the_validated_frame(store: Store) -> None:
@@ -146,22 +148,40 @@ def test_log_and_unknown_tables_cannot_be_imported(store: Store) -> None:
 
 def test_runs_are_saved_listed_updated_and_logged(store: Store) -> None:
     run = store.save_run(
-        "backtest", model="naive_last", params={"window": 4}, metrics={"crps": 1.25}, data_hash="abc",
+        RunKind.FORECAST, model="naive_last", params={"window": 4}, metrics={"crps": 1.25}, data_hash="abc",
         origin=pd.Timestamp("2024-03-04"), freq="W", horizon=8,
     )  # fmt: skip
-    assert run.run_id.startswith("backtest-")
+    assert run.run_id.startswith("forecast-")
     stored = store.get_run(run.run_id)
     assert (stored.params, stored.metrics, stored.status) == ({"window": 4}, {"crps": 1.25}, "done")
     assert stored.origin == pd.Timestamp("2024-03-04") and stored.horizon == 8
-    store.set_run_status(run.run_id, "superseded")
-    assert store.runs()["status"].tolist() == ["superseded"]
+    store.set_run_status(run.run_id, RunStatus.BLOCKED)
+    assert store.runs()["status"].tolist() == ["blocked"]
     assert [r.action for r in store.log.records()] == ["save_run", "set_run_status"]
-    assert store.log.records()[-1].detail == {"from": "done", "to": "superseded"}
+    assert store.log.records()[-1].detail == {"from": "done", "to": "blocked"}
     with pytest.raises(StoreError, match="already exists"):
-        store.save_run("backtest", run_id=run.run_id)
+        store.save_run(RunKind.FORECAST, run_id=run.run_id)
     with pytest.raises(StoreError, match="no run"):
         store.get_run("missing")
     assert store.log.verify().ok
+
+
+def test_unknown_run_kinds_and_statuses_are_refused_by_name(store: Store) -> None:
+    with pytest.raises(StoreError, match=r"unknown run kind 'backtest'; expected one of forecast, audit"):
+        store.save_run("backtest")  # type: ignore[arg-type]  # what an outside caller might pass
+    run = store.save_run(RunKind.FORECAST)
+    with pytest.raises(StoreError, match=rf"unknown run status 'superseded' of run '{run.run_id}'"):
+        store.set_run_status(run.run_id, "superseded")  # type: ignore[arg-type]
+    assert store.get_run(run.run_id).status is RunStatus.DONE
+
+
+def test_a_stored_run_word_outside_the_vocabulary_is_refused_on_read(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        run = store.save_run(RunKind.AUDIT, status=RunStatus.PASSED)
+    with duckdb.connect(str(tmp_path / "s.duckdb")) as raw:  # a newer version (or a hand) wrote another word
+        raw.execute("UPDATE runs SET status = 'archived'")
+    with Store(tmp_path / "s.duckdb", read_only=True) as store, pytest.raises(StoreError, match="'archived'"):
+        store.get_run(run.run_id)
 
 
 def test_public_export_refuses_protected_and_private_export_is_logged(store: Store, tmp_path: Path) -> None:
@@ -172,3 +192,15 @@ def test_public_export_refuses_protected_and_private_export_is_logged(store: Sto
     store.export("protected", tmp_path / "p.csv", actor="auditor")
     assert (tmp_path / "p.csv").read_text().splitlines()[0] == "area_code,year,attribute,value"
     assert store.log.records()[-1].action == "export"
+
+
+def test_the_store_creates_every_table_it_holds_and_reads_distinct_values(store: Store) -> None:
+    assert all(store.has_table(t) for t in ("explanations", "privacy_budget", "runs", "provenance"))
+    assert not store.has_table("scratch")
+    assert store.distinct("incidents", "freq") == ()
+    store.import_frames({"incidents": incidents_frame()}, source="test")
+    assert store.distinct("incidents", "freq") == tuple(sorted(incidents_frame()["freq"].unique()))
+    with pytest.raises(StoreError, match="no column 'nonsense'"):
+        store.distinct("incidents", "nonsense")
+    with pytest.raises(StoreError, match="canonical table 'runs'"):
+        store.distinct("runs", "status")

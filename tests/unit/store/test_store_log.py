@@ -184,3 +184,20 @@ def test_tampering_with_a_group_committed_batch_is_caught(store_path: Path, sql:
     _tamper(store_path, sql)
     ok, bad, _ = _verify(store_path)
     assert (ok, bad) == (False, first_bad)
+
+
+@pytest.mark.parametrize("edited", [None, 4, 23])
+def test_a_chunked_walk_rests_between_chunks_and_finds_the_same_records(
+    store_path: Path, edited: int | None
+) -> None:
+    with Store(store_path) as store:
+        store.log.append_many(_entries(25))
+    if edited is not None:
+        _tamper(store_path, f"UPDATE log SET subject = 'forged' WHERE seq = {edited}")
+    rests: list[float] = []
+    with Store(store_path, read_only=True) as store:
+        whole = store.log.verify()
+        chunked = store.log.verify_from(0, GENESIS_HASH, chunk=10, pause=rests.append)
+    assert chunked == whole and chunked.ok is (edited is None) and chunked.first_bad_seq == edited
+    # a rest after each chunk that has another after it: 10 and 20 (none after the last, none after a bad one)
+    assert len(rests) == (2 if edited is None else (edited - 1) // 10) and all(r >= 0 for r in rests)

@@ -17,7 +17,7 @@ KEPT = ("areas", "covariates", "incidents", "events", "forecasts", "truth", "pro
 
 def _fingerprint(store: Store) -> dict[str, list[tuple[object, ...]]]:
     """The rows of every canonical table and the category register, sorted."""
-    con = store.connection
+    con = store._con
     return {name: sorted(con.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in KEPT}
 
 
@@ -67,7 +67,7 @@ def test_a_direct_edit_after_an_undo_is_still_named_by_the_deep_check(tmp_path: 
         store.import_frames({"incidents": incidents_frame(n_areas=4).assign(source="x")}, source="x")
         store.undo_import(store.imports()["import_id"].iloc[-1], reason="wrong file")
         assert first.dataset_id in set(store.imports()["import_id"])
-        store.connection.execute("UPDATE incidents SET count = count + 1 WHERE area_code = 'BU09170001'")
+        store._con.execute("UPDATE incidents SET count = count + 1 WHERE area_code = 'BU09170001'")
         deep = check_log(store, deep=True)
         assert [t.table for t in deep.tables if not t.ok] == ["incidents"]
 
@@ -112,3 +112,57 @@ def test_list_shows_source_file_hash_and_time(tmp_path: Path) -> None:
     assert row["file_hash"] == report.file_hash and row["source"] == "file:inc.csv"
     age = pd.Timestamp.now("UTC").tz_localize(None) - pd.Timestamp(row["imported_at"])
     assert pd.Timedelta(0) <= age < pd.Timedelta(minutes=5) and row["rows"] == 12
+
+
+def _events(ids: range) -> pd.DataFrame:
+    """Anonymous events with the given numeric ids, inside the RD New bounds."""
+    return pd.DataFrame(
+        {
+            "event_id": pd.Series([f"pol-{i}" for i in ids], dtype="str"),
+            "category": "burglary_residential",
+            "occurred_at": pd.Timestamp("2024-03-01 12:00") + pd.to_timedelta(list(ids), unit="min"),
+            "x": 190_000.0 + pd.Series(list(ids), dtype="float64"),
+            "y": 320_000.0,
+            "source": "politie",
+        }
+    )
+
+
+def _bookkeeping(store: Store) -> list[tuple[object, ...]]:
+    return store.connection.execute(
+        "SELECT dataset_id, status, event_id FROM import_rows_events ORDER BY ALL"
+    ).fetchall()
+
+
+def test_a_first_import_records_one_row_not_its_keys_and_later_imports_undo_exactly(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        nothing = store.import_frames({"events": _events(range(0))}, source="leeg")
+        first = store.import_frames({"events": _events(range(1, 501))}, source="politie")
+        assert _bookkeeping(store) == [(first.dataset_id, "whole", None)]  # no copy of 500 keys
+        after_first = _fingerprint(store)
+        second = store.import_frames({"events": _events(range(400, 701))}, source="politie")
+        assert second.inserted == {"events": 200}
+        statuses = pd.DataFrame(_bookkeeping(store), columns=["dataset", "status", "id"])
+        counts = statuses.groupby(["dataset", "status"]).size().to_dict()
+        assert counts == {
+            (first.dataset_id, "inserted"): 500,  # the whole row turned into the keys it stood for
+            (second.dataset_id, "inserted"): 200,
+            (second.dataset_id, "present"): 101,
+        }
+        with pytest.raises(StoreError, match=f"later import.*{second.dataset_id}"):
+            store.undo_import(first.dataset_id, reason="x")
+        assert store.undo_import(second.dataset_id, reason="wrong file").deleted == {"events": 200}
+        assert _fingerprint(store) == after_first
+        assert store.undo_import(first.dataset_id, reason="start again").deleted == {"events": 500}
+        assert store.count("events") == 0
+        again = store.import_frames({"events": _events(range(10, 20))}, source="politie")
+        third = store.import_frames({"events": _events(range(20, 30))}, source="politie")
+        assert store.undo_import(again.dataset_id, reason="only the first ten").deleted == {"events": 10}
+        assert sorted(store.read("events")["event_id"]) == [f"pol-{i}" for i in range(20, 30)]
+        assert store.undo_import(third.dataset_id, reason="and the rest").deleted == {"events": 10}
+        assert store.undo_import(nothing.dataset_id, reason="empty").deleted == {"events": 0}
+        assert store.count("events") == 0
+        deep = check_log(store, deep=True)
+        assert deep.chain.ok and [t.table for t in deep.tables if not t.ok] == []
+        store.connection.execute("UPDATE import_undo SET reason = 'forged' WHERE reason = 'empty'")
+        assert [t.table for t in check_log(store, deep=True).tables if not t.ok] == ["import_undo"]

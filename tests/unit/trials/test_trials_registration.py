@@ -78,7 +78,7 @@ def test_underpowered_design_is_refused_unless_allowed(tmp_path: Path) -> None:
             {"design": {"type": "crossover", "blocks": ["wijk"]}},
             "column 'design.blocks'.*every buurt its own block",
         ),
-        ({"eligible": {"top_share": 1.5}}, "column 'eligible.top_share'.*between 0.0 and 1.0"),
+        ({"eligible": {"top_share": 1.5}}, "column 'eligible.top_share'.*number in \\(0, 1\\)"),
         ({"colour": "red"}, "column 'colour'"),
         ({"outcome": {"category": "theft", "periods": 0}}, "column 'outcome.periods'.*integer >= 1"),
     ],

@@ -37,7 +37,9 @@ def test_generate_writes_tables_into_the_store(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    assert payload["summary"]["calibration_ok"] in (True, False)
+    assert (
+        payload["summary"]["calibration_ok"] is True
+    )  # the preset's recorded rates lie in the documented ranges
     with database.Store(db, read_only=True) as store:
         incidents = store.read("incidents")
     assert len(incidents) == payload["summary"]["rows"]["incidents"]

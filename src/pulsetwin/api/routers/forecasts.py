@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from pulsetwin.api.deps import Analyst, AnyUser, BackendDep
 from pulsetwin.api.etag import body_with_etag
@@ -59,7 +60,7 @@ def get_hotspots(backend: BackendDep, user: AnyUser) -> HotspotsOut:
     response_model=ForecastPage,
     responses={**ERRORS, **WITHDRAWN, 304: {"description": "Not modified"}},
 )
-def list_forecasts(
+async def list_forecasts(
     request: Request, query: Annotated[ForecastFilter, Query()], backend: BackendDep, user: AnyUser
 ) -> Response:
     """Forecast rows of a run with their 90 % interval and data vintage; every view is logged."""
@@ -67,12 +68,16 @@ def list_forecasts(
         k: v for k, v in (("category", query.category), ("period_start", query.period_start),
                           ("area_code", query.area_code)) if v is not None
     }  # fmt: skip
-    body, shown = forecasts.forecast_page_json(
-        backend, user.username, query.run_id, filters, query.limit, query.offset, ForecastPage.model_validate
-    )
-    response, not_modified = body_with_etag(request, body)
+    # a page in memory is answered on the event loop; otherwise a worker thread reads the store
+    answer = forecasts.cached_page(backend, query.run_id, filters, query.limit, query.offset)
+    if answer is None:
+        answer = await run_in_threadpool(
+            forecasts.forecast_page_json, backend, user.username, query.run_id, filters, query.limit,
+            query.offset, ForecastPage.model_validate,
+        )  # fmt: skip
+    response, not_modified = body_with_etag(request, answer.body, answer.etag)
     detail = {
-        "filters": {k: str(v) for k, v in filters.items()}, "rows": shown, "offset": query.offset,
+        "filters": {k: str(v) for k, v in filters.items()}, "rows": answer.rows, "offset": query.offset,
         "not_modified": not_modified,
     }  # fmt: skip
     forecasts.log_view(backend, user.username, query.run_id, detail)
@@ -84,7 +89,7 @@ def list_forecasts(
     response_model=AreaForecastOut,
     responses={**ERRORS, **WITHDRAWN},
 )
-def get_area_forecast(
+async def get_area_forecast(
     run_id: RunId,
     area_code: AreaCode,
     query: Annotated[AreaForecastFilter, Query()],
@@ -97,9 +102,12 @@ def get_area_forecast(
     The model's explanation sentence is in the language of the Accept-Language header (nl or en; Dutch by
     default)."""
     lang = forecasts.preferred_language(accept_language)
-    body = forecasts.area_forecast_json(
-        backend, user.username, run_id, area_code, query.category, lang, AreaForecastOut.model_validate
-    )
+    body = forecasts.cached_area(backend, run_id, area_code, query.category, lang)
+    if body is None:
+        body = await run_in_threadpool(
+            forecasts.area_forecast_json, backend, user.username, run_id, area_code, query.category, lang,
+            AreaForecastOut.model_validate,
+        )  # fmt: skip
     forecasts.log_view(backend, user.username, run_id, {"area_code": area_code, "category": query.category})
     return Response(
         body, media_type="application/json", headers={"Content-Language": lang, "Vary": "Accept-Language"}

@@ -16,8 +16,8 @@ from pulsetwin.api.errors import ApiError, not_found
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.evaluation.frequency import choose_freq, stored_freqs
 from pulsetwin.exceptions import ParameterError
-from pulsetwin.models.base import Freq
 from pulsetwin.schema.geometry import empty_geometry
+from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import CRS_NAME
 from pulsetwin.store.protected import read_protected
 

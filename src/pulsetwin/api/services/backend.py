@@ -6,7 +6,7 @@ while requests need it and lets go when idle or when a CLI command waits for it,
 and ``export`` run while ``serve`` does. Writes go through the store's one connection under a lock (a DuckDB
 connection is not thread-safe). Reads on the hot path use a cursor per thread (a second connection to the
 same database, MVCC: it sees committed data) and never wait for the lock. Forecast views are appended by the
-:class:`LogWriter`, which group-commits concurrent views.
+:class:`LogWriter`, which group-commits them off the response path.
 
 The API keeps its own tables (users, tokens, decisions, kill switches) in the store file. The Store has no
 public SQL accessor; :func:`connection` is the one narrowly scoped place that reaches for it.
@@ -185,6 +185,19 @@ class Backend:
                 self._cache[full] = value
                 self._building.pop(full, None)
         return value
+
+    def peek(self, key: tuple[Any, ...]) -> Any | None:
+        """What :meth:`cached` holds for ``key`` at the data version read less than ``VERSION_SECONDS``
+        ago, else None; never touches the store, so an async route may call it on the event loop."""
+        known = self._version
+        if known is None or time.monotonic() - known[0] >= VERSION_SECONDS:
+            return None
+        full = (*key, known[1])
+        with self._cache_lock:
+            hit = self._cache.get(full)
+            if hit is not None:
+                self._cache.move_to_end(full)
+            return hit
 
     def close(self) -> None:
         """Commit queued log records, close the read cursors, then the store."""

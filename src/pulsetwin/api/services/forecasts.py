@@ -3,8 +3,9 @@
 An area's explanation is the forecasting model's own (its drivers and sentence, stored with the run) when the
 run has one; otherwise only the comparison with the recent record, marked as such (``source``).
 Every view is written to the log (who, which run, which filter, how many rows), including conditional views
-answered with 304, because a 304 still shows the forecast to someone. Views go through the backend's log
-writer (group commit); the call returns only once the record is committed.
+answered with 304, because a 304 still shows the forecast to someone. Views are posted to the backend's log
+writer, which commits them in batches within a short window off the response path (and all of them at
+shutdown); readers of the log flush it first.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from pulsetwin.api.errors import not_found
+from pulsetwin.api.etag import body_etag
 from pulsetwin.api.services.areas import period_totals, points
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.decisions import list_decisions
-from pulsetwin.api.services.runs import get_run, refuse_if_withdrawn, vintage
+from pulsetwin.api.services.runs import get_run, known_served, refuse_if_withdrawn, vintage
 from pulsetwin.api.services.statuses import statuses
-from pulsetwin.evaluation.explanations import read_explanations
 from pulsetwin.models.explain import DRIVERS
+from pulsetwin.store.explanations import read_explanations
 
 Lang = Literal["nl", "en"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("nl", "en")
@@ -85,6 +87,31 @@ def run_rows(backend: Backend, run_id: str) -> RunRows:
     return backend.cached(("run-rows", run_id), build)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A serialised answer as cached: the body, its ETag and the number of rows it shows."""
+
+    body: bytes
+    etag: str
+    rows: int = 1
+
+
+def page_key(run_id: str, filters: dict[str, object], limit: int, offset: int) -> tuple[Any, ...]:
+    """The cache key of a page of forecast rows."""
+    return ("forecast-page", run_id, tuple(filters.items()), limit, offset)
+
+
+def cached_page(
+    backend: Backend, run_id: str, filters: dict[str, object], limit: int, offset: int
+) -> Answer | None:
+    """The page as :func:`forecast_page_json` last made it, when it is in memory and the run is known to be
+    served; None otherwise (then call that). Reads no store: for the event loop."""
+    if not known_served(backend, run_id):
+        return None
+    found: Answer | None = backend.peek(page_key(run_id, filters, limit, offset))
+    return found
+
+
 def forecast_page_json(
     backend: Backend,
     actor: str,
@@ -93,13 +120,13 @@ def forecast_page_json(
     limit: int,
     offset: int,
     validate: Callable[[dict[str, Any]], BaseModel],
-) -> tuple[bytes, int]:
+) -> Answer:
     """A page of forecast rows with model, status and vintage, validated by ``validate`` (the response
-    schema) and serialised, cached per run, filter and page; and the number of rows on the page.
+    schema) and serialised, cached per run, filter and page, with the number of rows on the page.
     451 when the run is withdrawn."""
     refuse_if_withdrawn(backend, run_id, actor)
 
-    def build() -> tuple[bytes, int]:
+    def build() -> Answer:
         record = get_run(backend, run_id)
         rows = run_rows(backend, run_id).matching(filters)
         items = rows.slice(offset, limit).to_pylist()
@@ -107,14 +134,16 @@ def forecast_page_json(
             "items": items, "total": rows.num_rows, "limit": limit, "offset": offset,
             "run_id": run_id, "model": record.model, "status": record.status, "vintage": vintage(backend, record),
         }  # fmt: skip
-        return validate(page).model_dump_json().encode("utf-8"), len(items)
+        body = validate(page).model_dump_json().encode("utf-8")
+        return Answer(body, body_etag(body), len(items))
 
-    return backend.cached(("forecast-page", run_id, tuple(filters.items()), limit, offset), build)
+    return backend.cached(page_key(run_id, filters, limit, offset), build)
 
 
 def log_view(backend: Backend, actor: str, run_id: str, detail: dict[str, Any]) -> None:
-    """Write one forecast view to the log; returns once the record is committed."""
-    backend.log_writer.write(actor, "view_forecasts", run_id, detail)
+    """Queue one forecast view for the log (committed within the writer's window; 503 when too many views
+    wait for a store that another program holds)."""
+    backend.log_writer.post(actor, "view_forecasts", run_id, detail)
 
 
 @dataclass(frozen=True)
@@ -198,6 +227,20 @@ def area_forecast(
     }  # fmt: skip
 
 
+def area_key(backend: Backend, run_id: str, area_code: str, category: str, lang: Lang) -> tuple[Any, ...]:
+    """The cache key of one area's answer (with the decisions version: a new decision shows at once)."""
+    return ("area-forecast", run_id, area_code, category, lang, backend.decisions_version)
+
+
+def cached_area(backend: Backend, run_id: str, area_code: str, category: str, lang: Lang) -> bytes | None:
+    """The answer of :func:`area_forecast_json` when it is in memory and the run is known to be served;
+    None otherwise (then call that). Reads no store: for the event loop."""
+    if not known_served(backend, run_id):
+        return None
+    found: bytes | None = backend.peek(area_key(backend, run_id, area_code, category, lang))
+    return found
+
+
 def area_forecast_json(
     backend: Backend,
     actor: str,
@@ -208,10 +251,10 @@ def area_forecast_json(
     validate: Callable[[dict[str, Any]], BaseModel],
 ) -> bytes:
     """:func:`area_forecast` validated by ``validate`` and serialised, cached per run, area, category,
-    language, data version and decisions (a new decision shows at once). 451 when the run is withdrawn."""
+    language, data version and decisions. 451 when the run is withdrawn."""
     refuse_if_withdrawn(backend, run_id, actor)
     return backend.cached(
-        ("area-forecast", run_id, area_code, category, lang, backend.decisions_version),
+        area_key(backend, run_id, area_code, category, lang),
         lambda: (
             validate(area_forecast(backend, actor, run_id, area_code, category, lang))
             .model_dump_json()

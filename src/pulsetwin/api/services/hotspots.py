@@ -7,6 +7,7 @@ from typing import Any
 from pulsetwin.api.errors import ApiError
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.statuses import category_labels
+from pulsetwin.store.runs import RunKind
 
 LAYER_CELLS = 60
 """Cells drawn on the map: the highest-ranked ones (a city has thousands; the top few hundred are the map)."""
@@ -18,7 +19,7 @@ def latest_hotspots(backend: Backend, limit: int = LAYER_CELLS) -> dict[str, Any
     def build() -> Any:
         with backend.session() as store:
             runs = store.runs()
-            chosen = runs[runs["kind"] == "hotspots"]
+            chosen = runs[runs["kind"] == RunKind.HOTSPOTS]
             if chosen.empty:
                 return None
             record = store.get_run(str(chosen["run_id"].iloc[-1]))

@@ -11,7 +11,8 @@ needs it and keeps it open while requests keep coming (an open costs tens of mil
 
 While the other process holds the file (an import, a forecast run), requests that need the store wait for it,
 with back-off, up to ``wait`` seconds, then fail with :class:`StoreBusyError` (the API answers 503 with
-Retry-After); nothing is written half, so no log record is lost: a view that cannot be logged is not served.
+Retry-After); nothing is written half. Views already served wait in the log writer's queue meanwhile and are
+committed once the store is back; views beyond the writer's bound are not served.
 """
 
 from __future__ import annotations

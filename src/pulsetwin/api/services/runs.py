@@ -83,9 +83,8 @@ def vintage(backend: Backend, record: RunRecord) -> dict[str, Any]:
         ("imported",), lambda: backend.read_sql("SELECT max(imported_at) FROM provenance")[0][0]
     )
     data_until = None
-    if record.origin is not None and record.freq in ("W", "M"):
-        step = pd.DateOffset(weeks=1) if record.freq == "W" else pd.DateOffset(months=1)
-        data_until = (record.origin - step).date()
+    if record.origin is not None and record.freq is not None:
+        data_until = (record.origin - record.freq.offset).date()
     return {"data_until": data_until, "imported_at": imported, "run_created_at": record.created_at}
 
 
@@ -112,6 +111,13 @@ def run_detail(backend: Backend, run_id: str, lang: Lang = "nl") -> dict[str, An
         "statuses": statuses(backend, run_id, lang),
         "category_labels": category_labels([str(c) for (c,) in categories]),
     }
+
+
+def known_served(backend: Backend, run_id: str) -> bool:
+    """Whether the run is known, without reading the store, not to be withdrawn (False: ask
+    :func:`refuse_if_withdrawn`)."""
+    known = backend.withdrawn
+    return known is not None and run_id not in known
 
 
 def refuse_if_withdrawn(backend: Backend, run_id: str, actor: str) -> None:

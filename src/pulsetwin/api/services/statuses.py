@@ -9,6 +9,7 @@ from pulsetwin.api.services.backend import Backend
 from pulsetwin.audit.release import ReleaseStatus, SkillStatus, latest_audit, run_statuses, status_dict
 from pulsetwin.audit.summary import Lang, summarise_audit
 from pulsetwin.schema.categories import BY_SLUG
+from pulsetwin.store.runs import RunKind
 
 
 def statuses(backend: Backend, run_id: str, lang: Lang) -> dict[str, Any] | None:
@@ -41,7 +42,7 @@ def audit_summary(backend: Backend, run_id: str, lang: Lang) -> dict[str, Any]:
     def build() -> Any:
         with backend.session() as store:
             runs = store.runs()
-            ids = [str(r) for r in runs.loc[runs["kind"] == "audit", "run_id"]]
+            ids = [str(r) for r in runs.loc[runs["kind"] == RunKind.AUDIT, "run_id"]]
             records = {a: store.get_run(a) for a in ids}
             store.runs()
             return latest_audit(runs, records, run_id)

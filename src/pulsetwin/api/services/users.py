@@ -119,13 +119,21 @@ def login(backend: Backend, username: str, password: str, minutes: int) -> Issue
     return IssuedToken(token, User(username, Role(rows[0][0]), rows[0][4]), expires)
 
 
-def resolve_token(backend: Backend, token: str) -> User | None:
-    """The user a valid, unexpired token belongs to, else None (memoised: tokens change only here)."""
-    digest = token_digest(token)
-    known = backend.tokens.get(digest)  # a dict read: no lock needed
+def known_token(backend: Backend, token: str) -> User | None:
+    """The user of a token resolved before and not expired yet, else None; reads no store."""
+    known = backend.tokens.get(token_digest(token))  # a dict read: no lock needed
     if known is not None and known[1] > _now():
         user: User = known[0]
         return user
+    return None
+
+
+def resolve_token(backend: Backend, token: str) -> User | None:
+    """The user a valid, unexpired token belongs to, else None (memoised: tokens change only here)."""
+    known = known_token(backend, token)
+    if known is not None:
+        return known
+    digest = token_digest(token)
     with backend.session():
         rows = backend.sql(
             "SELECT u.username, u.role, u.created_at FROM api_tokens t JOIN users u USING (username) "

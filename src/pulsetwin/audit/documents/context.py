@@ -11,9 +11,10 @@ import yaml
 
 from pulsetwin.audit.documents.trials import trial_results
 from pulsetwin.audit.gate import latest_run
-from pulsetwin.audit.privacy import read_budget
 from pulsetwin.exceptions import Location, SchemaError, StoreError
 from pulsetwin.schema.categories import BY_SLUG, origin_of
+from pulsetwin.store.privacy_budget import read_budgets
+from pulsetwin.store.runs import RunKind
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
@@ -43,7 +44,7 @@ def read_organisation(path: str | Path | None) -> dict[str, str]:
 def _audit_for(store: Store, run_id: str) -> dict[str, Any]:
     """The metrics of the latest audit run of forecast run ``run_id``."""
     runs = store.runs()
-    audits = runs[runs["kind"] == "audit"]
+    audits = runs[runs["kind"] == RunKind.AUDIT]
     matching = [
         (str(r.run_id), json.loads(str(r.metrics_json)))
         for r in audits.itertuples()
@@ -108,7 +109,7 @@ def build_context(
             ],
             "sources": _data_sources(provenance),
         },
-        "privacy_budget": read_budget(store).to_dict(orient="records"),
+        "privacy_budget": read_budgets(store).to_dict(orient="records"),
         "log": _log_state(store),
         "trials": trial_results(store),
     }  # fmt: skip

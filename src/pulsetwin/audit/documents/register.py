@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from pulsetwin.exceptions import Location, SchemaError
+from pulsetwin.schema.periods import Freq
 
 CATEGORY = "Openbare orde en veiligheid"
 PUBLICATION_CATEGORY = "Impactvolle algoritmes"
@@ -62,7 +63,7 @@ def register_entry(c: dict[str, Any]) -> dict[str, Any]:
     ask = c["to_answer"]
     org = c["organisation"]
     run, skill, audit, data = c["run"], c["skill"], c["audit"], c["data"]
-    period = "week" if run["freq"] == "W" else "maand"
+    period = Freq.parse(run["freq"], "the register entry's run").unit("nl")
     protected = [d for d in audit["disparity"] if d["grouping"] == "protected"]
     exposure = "; ".join(
         f"{d['attribute']} ({d['year']}, {d['definition']}): blootstelling hoogste groep "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pulsetwin.audit.feedback import (
+from pulsetwin.exceptions import ParameterError
+from pulsetwin.metrics.allocation import (
     exposure_by_group,
     exposure_disparity,
     gini,
@@ -13,7 +14,6 @@ from pulsetwin.audit.feedback import (
     misallocation,
     share_gap,
 )
-from pulsetwin.exceptions import ParameterError
 
 
 def test_gini_known_values() -> None:

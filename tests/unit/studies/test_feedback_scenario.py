@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pulsetwin.exceptions import SchemaError
-from pulsetwin.twin.scenario import (
+from pulsetwin.studies.scenario import (
     base_rates_from_frames,
     check_covariates,
     exposure_from_frames,

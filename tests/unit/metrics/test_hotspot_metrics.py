@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pulsetwin.evaluation.hotspot_metrics import (
+from pulsetwin.exceptions import ParameterError
+from pulsetwin.metrics.hotspots import (
     ceiling_hit_rate,
     flagged_share,
     hit_rate,
@@ -16,7 +17,6 @@ from pulsetwin.evaluation.hotspot_metrics import (
     pai,
     pei,
 )
-from pulsetwin.exceptions import ParameterError
 
 SCORES = np.array([0.1, 0.9, 0.5, 0.2, 0.0, 0.3, 0.4, 0.8, 0.6, 0.7])
 OBSERVED = np.array([4.0, 1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 3.0, 0.0, 0.0])  # 10 events

@@ -11,6 +11,7 @@ from pulsetwin.api.auth import Role
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.users import add_user
 from pulsetwin.store.database import Store
+from pulsetwin.store.runs import RunKind, RunStatus
 
 PASSWORD = "test-password-{role}"
 
@@ -28,27 +29,40 @@ class Fixture:
 def build_store(directory: Path, *, seed: int = 3, years: int = 2) -> Fixture:
     """Write ``pulsetwin.duckdb`` and ``documents/`` into ``directory``; users ``<role>-user`` per role.
 
-    The twin is the ``heerlen`` preset; the forecast run uses the naive baselines only (fast), weekly, two
-    periods ahead, so the whole build takes a few seconds.
+    The twin is the ``heerlen`` preset, stored under its own provenance label with its weekly truth, so a
+    backtest of the store adds the oracle and the origin oracle as on any generated twin; the forecast run uses
+    the naive baselines only (fast), weekly, two periods ahead, so the whole build takes a few seconds.
     """
+    from pulsetwin.evaluation.lineup import Lineup
     from pulsetwin.evaluation.runs import run_forecast
+    from pulsetwin.evaluation.skill import SkillSettings
+    from pulsetwin.evaluation.splits import RollingOrigin
+    from pulsetwin.schema.periods import Freq
     from pulsetwin.twin.generate import generate_twin
 
     twin = generate_twin("heerlen", seed=seed, years=years)
-    incidents = twin.tables["incidents"]
+    incidents, truth = twin.tables["incidents"], twin.tables["truth"]
     db = directory / "pulsetwin.duckdb"
     passwords = {f"{role.value}-user": PASSWORD.format(role=role.value) for role in Role}
     with Store(db) as store:
         frames = {name: twin.tables[name] for name in ("areas", "covariates", "protected")}
         store.import_frames(
-            {**frames, "incidents": incidents[incidents["freq"] == "W"]}, source=f"twin:{seed}"
+            {
+                **frames,
+                "incidents": incidents[incidents["freq"] == "W"],
+                "truth": truth[truth["freq"] == "W"],
+            },
+            source=str(twin.source),
         )
         run = run_forecast(
-            store, model="naive_mean_k", freq="W", horizon=2, folds=2, candidates=[], scheduler="serial",
-            naive=["naive_last", "naive_mean_k"], n_boot=100, seed=seed,
+            store, RollingOrigin(Freq.W, horizon=2, folds=2), model="naive_mean_k",
+            lineup=Lineup(models=(), naive=("naive_last", "naive_mean_k")), skill=SkillSettings(n_boot=100, seed=seed),
+            scheduler="serial",
         )  # fmt: skip
-        store.save_run("audit", metrics={"disparity": {"ratio": 1.2, "lo": 0.9, "hi": 1.6}}, status="done")
-        store.save_run("scenario", metrics={"name": "patrol", "summary": ["no effect is invented"]})
+        store.save_run(
+            RunKind.AUDIT, metrics={"disparity": {"ratio": 1.2, "lo": 0.9, "hi": 1.6}}, status=RunStatus.DONE
+        )
+        store.save_run(RunKind.SCENARIO, metrics={"name": "patrol", "summary": ["no effect is invented"]})
         backend = Backend(store)
         for name, password in passwords.items():
             add_user(backend, name, name.removesuffix("-user"), password)

@@ -14,8 +14,8 @@ from pulsetwin.cli.feedback import register
 from pulsetwin.exceptions import ParameterError, SchemaError
 from pulsetwin.reports.html import render_report
 from pulsetwin.store import Store
-from pulsetwin.twin.feedback_study import (
-    KIND,
+from pulsetwin.store.runs import RunKind
+from pulsetwin.studies.feedback_study import (
     FeedbackStudy,
     StudySettings,
     heerlen_loop,
@@ -97,7 +97,7 @@ def test_same_seed_same_result_and_the_run_round_trips_through_the_store(
     with Store(tmp_path / "pt.duckdb") as store:
         record = save_study(store, first)
         stored = store.get_run(record.run_id)
-    assert stored.kind == KIND and stored.horizon == 8 and stored.freq == "W"
+    assert stored.kind == RunKind.FEEDBACK_LOOP and stored.horizon == 8 and stored.freq == "W"
     assert stored.metrics == json.loads(json.dumps(first.payload()))
     assert len(stored.metrics["weeks"]) == 8
     assert stored.metrics["arms"]["naive"]["lock_in"]["mean"][0] is None  # no lock-in before the second week
@@ -149,14 +149,14 @@ def test_cli_adds_feedback_to_the_scenario_group_and_stores_the_run(twin: TwinCi
     register(app)
     path = tmp_path / "pt.duckdb"
     with Store(path) as store:
-        store.import_frames(twin.tables, source="twin:heerlen:seed0")
+        store.import_frames(twin.tables, source=str(twin.source))
     args = ["scenario", "feedback", "--db", str(path), "--weeks", "8", "--runs", "1", "--model", "naive_hist"]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out"), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["run_id"].startswith(KIND) and len(payload["weeks"]) == 8
+    assert payload["run_id"].startswith(RunKind.FEEDBACK_LOOP) and len(payload["weeks"]) == 8
     assert (tmp_path / "out" / "feedback_series.csv").is_file()
     with Store(path, read_only=True) as store:
         runs = store.runs()
-        assert runs.loc[runs["kind"] == KIND, "run_id"].tolist() == [payload["run_id"]]
+        assert runs.loc[runs["kind"] == RunKind.FEEDBACK_LOOP, "run_id"].tolist() == [payload["run_id"]]
         assert (store.read("log")["action"] == "read_protected").any()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pulsetwin.evaluation import metrics as m
 from pulsetwin.exceptions import ParameterError
+from pulsetwin.metrics import scores as m
 
 
 def test_poisson_deviance_known_values() -> None:

@@ -15,8 +15,8 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
-from pulsetwin.models.base import Freq, History
-from pulsetwin.schema.periods import PANDAS_FREQ
+from pulsetwin.models.base import History
+from pulsetwin.schema.periods import Freq
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,33 @@ class SimulatedPanel:
     intensity: np.ndarray
     counts: np.ndarray
 
-    def history(self, origin_index: int, freq: Freq = "W") -> History:
+    def history(self, origin_index: int, freq: Freq = Freq.W) -> History:
         """The History at ``periods[origin_index]`` (incidents strictly before it)."""
         origin = self.periods[origin_index]
         before = self.incidents[self.incidents["period_start"] < origin].reset_index(drop=True)
         return History(before, freq, origin, self.covariates, self.areas)
+
+    def events(self, seed: int) -> pd.DataFrame:
+        """Anonymous point events behind the counts: uniform in each 500 m cell and in each period (withheld
+        counts still happened: their events are Poisson draws of the true intensity)."""
+        rng = np.random.default_rng(seed)
+        n = np.where(np.isnan(self.counts), rng.poisson(self.intensity), self.counts).astype(np.int64).ravel()
+        ia, ic, it = np.unravel_index(np.repeat(np.arange(n.size), n), self.counts.shape)
+        corner = np.array([code[1:].split("_") for code in self.codes], dtype=float)
+        weekly = self.periods[1] - self.periods[0] == pd.Timedelta(days=7)
+        ends = self.periods.shift(1, freq="W-MON" if weekly else "MS")
+        length = (ends - self.periods).to_numpy()[it]
+        return pd.DataFrame(
+            {
+                "event_id": np.char.mod("e%07d", np.arange(ia.size)).astype(object),
+                "category": np.asarray(self.categories, dtype=object)[ic],
+                "occurred_at": self.periods.to_numpy()[it]
+                + (rng.random(ia.size) * length).astype("timedelta64[ns]"),
+                "x": corner[ia, 0] + rng.uniform(0.0, 500.0, ia.size),
+                "y": corner[ia, 1] + rng.uniform(0.0, 500.0, ia.size),
+                "source": "sim",
+            }
+        )
 
 
 def simulate_panel(
@@ -45,7 +67,7 @@ def simulate_panel(
     seed: int,
     side: int = 6,
     periods: int = 104,
-    freq: Freq = "W",
+    freq: Freq = Freq.W,
     categories: tuple[str, ...] = ("burglary_residential", "violence"),
     base: float = 0.8,
     covariate_effects: tuple[float, float] = (0.5, -0.3),
@@ -69,7 +91,7 @@ def simulate_panel(
     x0, y0 = 180000 + xs.ravel(), 320000 + ys.ravel()
     codes = tuple(f"C{x}_{y}" for x, y in zip(x0, y0, strict=True))
     start = pd.Timestamp("2021-01-04" if freq == "W" else "2021-01-01")
-    stamps = pd.date_range(start, periods=periods, freq=PANDAS_FREQ[freq]).as_unit("ns")
+    stamps = pd.date_range(start, periods=periods, freq=Freq(freq).pandas_alias).as_unit("ns")
     z = rng.normal(size=(n_a, 2))
     theta = rng.gamma(area_shape, 1.0 / area_shape, size=n_a)
     frac = (np.asarray(stamps.day_of_year, dtype=float) + (3.5 if freq == "W" else 15.2)) / 365.2425

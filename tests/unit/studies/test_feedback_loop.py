@@ -8,8 +8,8 @@ import pytest
 
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.models.base import History, Model, future_periods
-from pulsetwin.twin.loop import DiscountedMean, ModelForecaster, simulate_loop
-from pulsetwin.twin.policies import Policy
+from pulsetwin.studies.loop import DiscountedMean, ModelForecaster, simulate_loop
+from pulsetwin.studies.policies import Policy
 
 EIGHT = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.5, 1.5])
 TRUE_TOP = [6, 7]

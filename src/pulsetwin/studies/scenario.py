@@ -1,6 +1,6 @@
 """Scenarios: a patrol policy and/or an intervention, simulated as Monte-Carlo runs against a baseline.
 
-Both arms run the closed patrol loop (:mod:`pulsetwin.twin.loop`) from the same base rates and, run by run,
+Both arms run the closed patrol loop (:mod:`pulsetwin.studies.loop`) from the same base rates and, run by run,
 the same random seed (common random numbers), so a difference per area is the scenario's doing, not noise of
 two unrelated draws. Effects of interventions are never invented: the spec must state a range for each, and
 every run draws its effect uniformly inside that range.
@@ -57,16 +57,22 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pulsetwin.audit.feedback import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.exceptions import Location, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
-from pulsetwin.twin.loop import LEARNERS, simulate_loop
-from pulsetwin.twin.policies import POLICY_KINDS, Policy
+from pulsetwin.metrics.allocation import exposure_disparity, gini, lock_in, misallocation
+from pulsetwin.schema.params import REQUIRED, Integer, Number, Options, Rule, Text, read_key
+from pulsetwin.schema.periods import Freq
+from pulsetwin.studies.loop import LEARNERS, simulate_loop
+from pulsetwin.studies.policies import POLICY_KINDS, Policy
 
 OUTCOMES = ("offences", "recorded", "patrol")
 METRICS = ("patrol_gini", "lock_in", "misallocation", "exposure_disparity")
 _TOP_KEYS = {"name", "category", "freq", "periods", "runs", "seed", "base_rates", "history_periods"}
 _TOP_KEYS |= {"detection", "baseline", "scenario", "exposure"}
+FIX = "correct this key of the scenario spec (see examples/scenario_patrol_topk.yaml)"
+RATE = Number(low=0.0, finite=True)
+SHARE = Number(low=0.0, high=1.0, closed="left", finite=True)
+FINITE = Number(finite=True)
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,7 @@ class ScenarioSpec:
     periods: int
     baseline: Arm
     scenario: Arm
-    freq: str = "W"
+    freq: Freq = Freq.W
     runs: int = 200
     seed: int = 0
     base_rates: str = "observed"
@@ -182,14 +188,10 @@ def parse_spec(data: object, *, file: str | None = None) -> ScenarioSpec:
     """Validate a spec mapping (as loaded from YAML) and return the typed spec."""
     top = _mapping(data, "", file)
     _refuse_unknown(top, _TOP_KEYS, "", file)
-    name = _string(top, "name", file)
-    category = _string(top, "category", file)
-    freq = top.get("freq", "W")
-    if freq not in ("W", "M"):
-        raise _spec_error("'W' or 'M'", file, "freq", freq)
-    base_rates = top.get("base_rates", "observed")
-    if base_rates not in ("observed", "truth"):
-        raise _spec_error("'observed' or 'truth'", file, "base_rates", base_rates)
+    name = _read(top, "name", Text(), file)
+    category = _read(top, "category", Text(), file)
+    freq = _read(top, "freq", Options(("W", "M")), file, default="W")
+    base_rates = _read(top, "base_rates", Options(("observed", "truth")), file, default="observed")
     detection = _mapping(top.get("detection", {}), "detection", file)
     _refuse_unknown(detection, {"report_rate", "discovery_rate", "deterrence"}, "detection", file)
     baseline = _arm(top.get("baseline"), "baseline", None, file)
@@ -206,23 +208,23 @@ def parse_spec(data: object, *, file: str | None = None) -> ScenarioSpec:
         exposure = _mapping(exposure, "exposure", file)
         _refuse_unknown(exposure, {"attribute", "population"}, "exposure", file)
         exposure = {
-            key: _string(exposure, key, file, prefix="exposure.") for key in ("attribute", "population")
+            key: _read(exposure, key, Text(), file, "exposure.") for key in ("attribute", "population")
         }
     history = top.get("history_periods")
     return ScenarioSpec(
         name=name,
         category=category,
-        periods=_integer(top, "periods", file, required=True),
+        periods=_read(top, "periods", Integer(low=1), file),
         baseline=baseline,
         scenario=scenario,
-        freq=str(freq),
-        runs=_integer(top, "runs", file, default=200),
-        seed=_integer(top, "seed", file, default=0, minimum=0),
+        freq=Freq(freq),
+        runs=_read(top, "runs", Integer(low=1), file, default=200),
+        seed=_read(top, "seed", Integer(low=0), file, default=0),
         base_rates=str(base_rates),
-        history_periods=None if history is None else _integer(top, "history_periods", file),
-        report_rate=_number(detection, "report_rate", file, 1.0, "detection."),
-        discovery_rate=_number(detection, "discovery_rate", file, 0.0, "detection."),
-        deterrence=_number(detection, "deterrence", file, 0.0, "detection.", upper=1.0),
+        history_periods=None if history is None else _read(top, "history_periods", Integer(low=1), file),
+        report_rate=float(_read(detection, "report_rate", RATE, file, "detection.", default=1.0)),
+        discovery_rate=float(_read(detection, "discovery_rate", RATE, file, "detection.", default=0.0)),
+        deterrence=float(_read(detection, "deterrence", SHARE, file, "detection.", default=0.0)),
         exposure=exposure,
         file=file,
     )
@@ -440,7 +442,7 @@ def run_scenario(
 
 def summarise(spec: ScenarioSpec, merged: Mapping[str, np.ndarray], codes: list[str], runs: int) -> list[str]:
     """Plain-words lines: what was simulated, what the runs show, and what they cannot know."""
-    unit = "weeks" if spec.freq == "W" else "months"
+    unit = spec.freq.words
     source = "the twin truth" if spec.base_rates == "truth" else "recorded counts"
     lines = [
         f"Scenario '{spec.name}': {runs} paired runs of {spec.periods} {unit} in {len(codes)} areas, "
@@ -662,8 +664,8 @@ def _intervention(data: object, path: str, file: str | None) -> Intervention:
         )
     effect = _mapping(item[range_key], f"{path}.{range_key}", file)
     _refuse_unknown(effect, {"low", "high"}, f"{path}.{range_key}", file)
-    low = _number(effect, "low", file, None, f"{path}.{range_key}.", lower=-math.inf)
-    high = _number(effect, "high", file, None, f"{path}.{range_key}.", lower=-math.inf)
+    low = float(_read(effect, "low", FINITE, file, f"{path}.{range_key}."))
+    high = float(_read(effect, "high", FINITE, file, f"{path}.{range_key}."))
     if low > high:
         raise _spec_error("low <= high", file, f"{path}.{range_key}", {"low": low, "high": high})
     if kind == "rate" and low < -1:
@@ -677,8 +679,8 @@ def _intervention(data: object, path: str, file: str | None) -> Intervention:
         raise _spec_error("'all' or a non-empty list of area codes", file, f"{path}.areas", areas)
     if kind == "rate":
         return Intervention("rate", None if areas == "all" else tuple(areas), low, high)
-    variable = _string(item, "variable", file, prefix=f"{path}.")
-    change = _number(item, "change", file, None, f"{path}.", lower=-math.inf)
+    variable = _read(item, "variable", Text(), file, f"{path}.")
+    change = float(_read(item, "change", FINITE, file, f"{path}."))
     return Intervention("covariate", None if areas == "all" else tuple(areas), low, high, variable, change)
 
 
@@ -697,55 +699,17 @@ def _refuse_unknown(data: Mapping[str, Any], allowed: set[str], path: str, file:
         raise _spec_error(f"one of the keys {', '.join(sorted(allowed))}", file, where, unknown[0])
 
 
-def _string(data: Mapping[str, Any], key: str, file: str | None, *, prefix: str = "") -> str:
-    """A required non-empty string."""
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise _spec_error("a non-empty text", file, prefix + key, value)
-    return value
-
-
-def _integer(
+def _read(
     data: Mapping[str, Any],
     key: str,
+    rule: Rule,
     file: str | None,
+    prefix: str = "",
     *,
-    required: bool = False,
-    default: int = 1,
-    minimum: int = 1,
-) -> int:
-    """An integer >= ``minimum`` (required or with a default)."""
-    if key not in data:
-        if required:
-            raise _spec_error(f"an integer >= {minimum}", file, key, None)
-        return default
-    value = data[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _spec_error(f"an integer >= {minimum}", file, key, value)
-    return value
-
-
-def _number(
-    data: Mapping[str, Any],
-    key: str,
-    file: str | None,
-    default: float | None,
-    prefix: str,
-    *,
-    lower: float = 0.0,
-    upper: float = math.inf,
-) -> float:
-    """A finite number in ``[lower, upper)`` (required when ``default`` is None)."""
-    if key not in data:
-        if default is None:
-            raise _spec_error("a number", file, prefix + key, None)
-        return default
-    value = data[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _spec_error("a finite number", file, prefix + key, value)
-    if not lower <= value < upper:
-        raise _spec_error(f"a number in [{lower:g}, {upper:g})", file, prefix + key, value)
-    return float(value)
+    default: object = REQUIRED,
+) -> Any:
+    """One key of the spec, checked by ``rule`` (see :func:`pulsetwin.schema.params.read_key`)."""
+    return read_key(data, key, rule, file=file, fix=FIX, prefix=prefix, default=default)
 
 
 def _spec_error(expected: str, file: str | None, column: str, value: object) -> SchemaError:

@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import bad_parameter
-from pulsetwin.models.base import Freq, History, Model, future_periods
-from pulsetwin.twin.policies import Policy
+from pulsetwin.models.base import History, Model, future_periods
+from pulsetwin.schema.periods import Freq
+from pulsetwin.studies.policies import Policy
 
 Learner = Literal["naive", "ipw", "reported_only"]
 LEARNERS: tuple[str, ...] = get_args(Learner)
@@ -89,7 +90,7 @@ class ModelForecaster:
     make_model: Callable[[], Model]
     area_codes: tuple[str, ...]
     start: pd.Timestamp
-    freq: Freq = "W"
+    freq: Freq = Freq.W
     category: str = "simulated"
     source: str = "twin"
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from pulsetwin.exceptions import ParameterError, ParameterTypeError
-from pulsetwin.twin.policies import Policy, flag_top, proportional_capped
+from pulsetwin.studies.policies import Policy, flag_top, proportional_capped
 
 forecast_rows = arrays(
     float, st.tuples(st.integers(1, 4), st.integers(2, 12)), elements=st.floats(0, 100, allow_subnormal=False)

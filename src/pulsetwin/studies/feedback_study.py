@@ -1,7 +1,7 @@
 """The runaway feedback loop on the heerlen twin, with the project's own forecasting model in the loop.
 
 The twin's true weekly offence rates of a police-initiated category (default ``drugs``) drive the closed loop
-of :mod:`pulsetwin.twin.loop` over the last ``weeks`` weeks of the truth table. The incidents recorded in the
+of :mod:`pulsetwin.studies.loop` over the last ``weeks`` weeks of the truth table. The incidents recorded in the
 weeks before are the history every learner starts from: they were recorded under the twin's own patrol
 pattern, which favours deprived and central buurten. Every ``refit_every`` weeks a registered model (default
 ``glm``) is refitted on that history plus what the loop has recorded; the policy turns its forecast into a
@@ -36,20 +36,20 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from pulsetwin.audit.feedback import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.exceptions import Location, ParameterTypeError, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
+from pulsetwin.metrics.allocation import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.models.registry import MODELS, make_model
 from pulsetwin.schema.variables import RESIDENTS
-from pulsetwin.twin.loop import Learner, ModelForecaster, simulate_loop
+from pulsetwin.store.runs import RunKind
+from pulsetwin.studies.loop import Learner, ModelForecaster, simulate_loop
+from pulsetwin.studies.policies import Policy, flag_top, proportional_capped
 from pulsetwin.twin.parameters import MIGRATION_ATTRIBUTE
-from pulsetwin.twin.policies import Policy, flag_top, proportional_capped
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
     from pulsetwin.store.runs import RunRecord
 
-KIND: Final = "feedback_loop"
 ARMS: Final[dict[str, Learner]] = {"naive": "naive", "ipw": "ipw", "reported_only": "reported_only"}
 POLICIES: Final = ("proportional", "top_k")
 SERIES: Final = ("misallocation", "patrol_gini", "lock_in", "exposure_disparity", "forecast_gap")
@@ -391,7 +391,7 @@ def save_study(store: Store, study: FeedbackStudy, *, actor: str = "cli") -> Run
     """Record the study as a run of kind ``feedback_loop`` whose metrics hold the weekly series."""
     payload = study.payload()
     return store.save_run(
-        KIND,
+        RunKind.FEEDBACK_LOOP,
         model=study.settings.model,
         params=asdict(study.settings),
         metrics=payload,
