@@ -86,6 +86,10 @@ def test_design_simulate_analyse_recovers_a_planted_effect(app: typer.Typer, sto
     doc = json.loads((out / "preregistration.json").read_text(encoding="utf-8"))
     assert "Registered version 1" in designed.output and doc["trial_id"] == "youth-work-2027"
     assert doc["outcome_rows_at_registration"] == 0
+    assert doc["power"]["displacement"] == 0.5 and 0.0 <= doc["power"]["displacement_power"] <= 1.0
+    assert "The displacement test finds a rise of 50%" in (out / "preregistration.md").read_text(
+        encoding="utf-8"
+    )
     simulated = runner.invoke(app, ["trial", "simulate", "--db", str(store_path), "--trial", "youth-work-2027",
                                     "--effect", "0.4", "--seed", "5"])  # fmt: skip
     assert simulated.exit_code == 0, simulated.output
@@ -133,6 +137,10 @@ def test_crossover_randomises_periods_within_each_buurt(
         "half the periods of each buurt"
     )
     assert (units["block"] == units["area_code"]).all() and units["period_start"].nunique() == PERIODS
+    assert (
+        json.loads((out / "preregistration.json").read_text(encoding="utf-8"))["power"]["displacement_power"]
+        is None
+    )
     simulated = runner.invoke(app, ["trial", "simulate", "--db", str(store_path), "--trial", "crossover",
                                     "--effect", "0.4", "--seed", "6"])  # fmt: skip
     assert simulated.exit_code == 0, simulated.output
@@ -144,3 +152,32 @@ def test_crossover_randomises_periods_within_each_buurt(
     assert result["rate_ratio"]["lower"] < 0.4 < result["rate_ratio"]["upper"] < 1.0
     assert result["p_value"] < 0.05 and result["deviations"] == []
     assert result["displacement"]["p_value"] is None
+
+
+def test_stepped_wedge_crosses_every_buurt_over_and_recovers_the_effect(
+    app: typer.Typer, store_path: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    spec = spec_file(tmp_path, name="wedge", design={"type": "stepped_wedge", "randomisations": 499})
+    out = tmp_path / "prereg"
+    designed = runner.invoke(app, ["trial", "design", "--db", str(store_path), "--run", "fc", "--spec", str(spec),
+                                   "--out", str(out), "--allow-underpowered"])  # fmt: skip
+    assert designed.exit_code == 0, designed.output
+    doc = json.loads((out / "preregistration.json").read_text(encoding="utf-8"))
+    units = pd.DataFrame(doc["units"]).sort_values(["area_code", "period_start"])
+    wedge = units.pivot(index="area_code", columns="period_start", values="treated").to_numpy()
+    assert not wedge[:, 0].any() and wedge[:, -1].all() and (np.diff(wedge.astype(int), axis=1) >= 0).all()
+    assert doc["spec"]["design"]["steps"] == PERIODS - 1 and "Stepped wedge" in doc["analysis"]
+    markdown = (out / "preregistration.md").read_text(encoding="utf-8")
+    assert "treated from" in markdown and f"{units['area_code'].nunique()} buurten in" in markdown
+    simulated = runner.invoke(app, ["trial", "simulate", "--db", str(store_path), "--trial", "wedge",
+                                    "--effect", "0.4", "--seed", "7"])  # fmt: skip
+    assert simulated.exit_code == 0, simulated.output
+    result_path = tmp_path / "result.json"
+    analysed = runner.invoke(app, ["trial", "analyse", "--db", str(store_path), "--trial", "wedge",
+                                   "--json", str(result_path)])  # fmt: skip
+    assert analysed.exit_code == 0, analysed.output
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    assert result["rate_ratio"]["lower"] < 0.4 < result["rate_ratio"]["upper"] < 1.0
+    assert result["p_value"] < 0.05 and result["deviations"] == []
+    assert "stepped wedge" in result["displacement"]["reading"]

@@ -91,22 +91,22 @@ def simulate_command(
 
     from pulsetwin.store.database import Store
     from pulsetwin.trials.registration import latest_registration
-    from pulsetwin.trials.testbed import SOURCE, simulate_trial_outcomes
+    from pulsetwin.trials.testbed import SOURCE, simulate_trial_outcomes, store_process
 
     with Store(db) as store:
         doc = latest_registration(store, trial).document
         periods = [pd.Timestamp(p) for p in doc["periods"]]
         units = doc["units"]
-        crossover = bool(units) and "period_start" in units[0]
-        cells = [
-            (u["area_code"], pd.Timestamp(u["period_start"])) for u in units if u["treated"] and crossover
+        cells = bool(units) and "period_start" in units[0]
+        treated_cells = [
+            (u["area_code"], pd.Timestamp(u["period_start"])) for u in units if u["treated"] and cells
         ]
         frame = simulate_trial_outcomes(
-            store.read("truth"), store.read("areas"),
+            store_process(store), store.read("areas"),
             treated=sorted({u["area_code"] for u in units if u["treated"]}),
             units=sorted({u["area_code"] for u in units}), category=doc["primary_outcome"]["category"],
             periods=periods, freq=doc["freq"], effect=effect, displacement=displacement, seed=seed,
-            treated_cells=cells if crossover else None,
+            treated_cells=treated_cells if cells else None,
         )  # fmt: skip
         store.import_frames({"incidents": frame}, source=SOURCE)
         store.log.append("cli", "trial_simulate", trial, {"effect": effect, "displacement": displacement,

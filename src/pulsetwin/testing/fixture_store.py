@@ -128,17 +128,18 @@ TRIAL_SPEC = {
 def add_trials(fixture: Fixture, *, effect: float = 0.5, seed: int = 7) -> tuple[str, str]:
     """Register two trials on the fixture's forecast run; simulate and analyse the first; return both ids.
 
-    The first (``youth-work``) has its trial periods drawn by the twin's test bed with rate ratio ``effect``
-    in treated buurten, the run's forecast standing in for the true intensity; the second (``lights``) stays
+    The first (``youth-work``) has its trial periods drawn as Poisson counts around the run's forecast, times
+    ``effect`` in treated buurten; the second (``lights``) stays
     registered only. Pre-registration files go next to the store.
     """
+    import numpy as np
     import pandas as pd
 
     from pulsetwin.trials.analysis import analyse_trial
     from pulsetwin.trials.design import design_trial
     from pulsetwin.trials.registration import register
     from pulsetwin.trials.spec import parse_spec
-    from pulsetwin.trials.testbed import SOURCE, simulate_trial_outcomes
+    from pulsetwin.trials.testbed import SOURCE
 
     ids = ("youth-work", "lights")
     with Store(fixture.db) as store:
@@ -156,12 +157,15 @@ def add_trials(fixture: Fixture, *, effect: float = 0.5, seed: int = 7) -> tuple
             )
         first = designs[0]
         forecasts = store.read("forecasts", where={"run_id": fixture.run_id})
-        truth = forecasts[["area_code", "category", "period_start"]].assign(intensity=forecasts["mean"])
-        frame = simulate_trial_outcomes(
-            truth, store.read("areas"), treated=first.units.loc[first.units["treated"], "area_code"].tolist(),
-            units=first.units["area_code"].tolist(), category=first.spec.outcome.category,
-            periods=list(first.periods), freq=str(first.run.freq), effect=effect, seed=seed,
-        )  # fmt: skip
+        # The forecast periods lie past the twin's years, so the twin's test bed cannot branch there: Poisson
+        # counts around the forecast, times ``effect`` in treated buurten, stand in for the trial period.
+        rows = forecasts[forecasts["category"] == first.spec.outcome.category]
+        rows = rows[pd.to_datetime(rows["period_start"]).isin(first.periods)]
+        treated = rows["area_code"].isin(first.units.loc[first.units["treated"], "area_code"])
+        counts = np.random.default_rng(seed).poisson(rows["mean"].to_numpy() * np.where(treated, effect, 1.0))
+        frame = rows[["area_code", "category", "period_start"]].assign(
+            freq=str(first.run.freq), count=counts, source=SOURCE
+        )
         store.import_frames({"incidents": frame.assign(period_start=pd.to_datetime(frame["period_start"]).dt.date)},
                             source=SOURCE)  # fmt: skip
         analyse_trial(store, ids[0], actor="auditor-user")

@@ -1,12 +1,15 @@
-"""Blocked randomisation of eligible buurten: blocks by wijk and forecast decile, a seeded draw within each.
+"""Randomisation of eligible buurten: blocked (by wijk and forecast decile, a seeded draw within each) or a
+stepped wedge (each buurt's crossing step, balanced over forecast rank).
 
-The same function draws the registered allocation and the re-draws of the randomisation test, so the test
-re-randomises exactly as the design did.
+The same functions draw the registered allocation and the re-draws of the randomisation test (through
+:class:`Scheme`), so the test re-randomises exactly as the design did.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,6 +79,87 @@ def redraw_allocations(blocks: pd.Series, share: float, draws: int, seed: int) -
     """``draws`` further allocations by the same procedure, shape (draws, units); for randomisation tests."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     return np.stack([draw_allocation(blocks, share, rng) for _ in range(draws)])
+
+
+def crossing_periods(periods: int, steps: int) -> np.ndarray:
+    """Index of the trial period in which each of ``steps`` sequences crosses to treatment.
+
+    Sequence ``k`` (0-based) crosses at ``(k + 1) * periods // (steps + 1)``: with ``steps = periods - 1`` the
+    classic wedge (period 0 all control, one sequence more treated each period, the last all treated).
+    """
+    return (np.arange(1, steps + 1) * periods) // (steps + 1)
+
+
+def draw_wedge(totals: np.ndarray, steps: int, rng: np.random.Generator) -> np.ndarray:
+    """Sequence (0 to ``steps - 1``) per buurt, balanced over the forecast.
+
+    Buurten are ranked by forecast total (highest first, ties by order) and cut into consecutive groups of
+    ``steps``; each group gets a random permutation of the sequences (a last, smaller group a random subset),
+    so every sequence holds buurten of every forecast level and each buurt is equally likely in each sequence.
+    """
+    totals = np.asarray(totals, dtype=float)
+    order = np.argsort(-totals, kind="stable")
+    sequence = np.empty(totals.size, dtype=np.int64)
+    for start in range(0, totals.size, steps):
+        members = order[start : start + steps]
+        sequence[members] = rng.permutation(steps)[: members.size]
+    return sequence
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """How a registered design randomises its units (the rows of the design's ``units`` table).
+
+    ``cluster`` and ``crossover`` draw ``share`` of each block (:func:`draw_allocation`); ``stepped_wedge``
+    draws a sequence per buurt (:func:`draw_wedge`) over ``periods`` periods; its units are buurt-periods
+    sorted by buurt, then period, and a cell is treated from its sequence's crossing period on.
+    """
+
+    kind: str
+    share: float
+    steps: int | None
+    periods: int
+
+    @classmethod
+    def of(cls, design: dict[str, Any], periods: int) -> Scheme:
+        """From the ``design`` mapping of a spec (as written into the pre-registration)."""
+        steps = design.get("steps")
+        return cls(str(design["type"]), float(design["treated_share"]), None if steps is None else int(steps),
+                   periods)  # fmt: skip
+
+    def draw(self, units: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """Treated (True) per row of ``units``."""
+        if self.kind != "stepped_wedge":
+            return draw_allocation(units["block"], self.share, rng)
+        totals = self._totals(units)
+        steps = int(self.steps or self.periods - 1)
+        crossing = crossing_periods(self.periods, steps)[draw_wedge(totals, steps, rng)]
+        return (np.arange(self.periods)[None, :] >= crossing[:, None]).ravel()
+
+    def redraw(self, units: pd.DataFrame, draws: int, seed: int) -> np.ndarray:
+        """``draws`` further allocations by the same procedure, shape (draws, rows); for randomisation tests."""
+        if self.kind != "stepped_wedge":
+            return redraw_allocations(units["block"], self.share, draws, seed)
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+        return np.stack([self.draw(units, rng) for _ in range(draws)])
+
+    def period_index(self, units: pd.DataFrame) -> np.ndarray | None:
+        """Trial period (0-based) of each row in a stepped wedge (its analysis compares within periods)."""
+        if self.kind != "stepped_wedge":
+            return None
+        return np.tile(np.arange(self.periods), len(units) // self.periods)
+
+    def _totals(self, units: pd.DataFrame) -> np.ndarray:
+        """Forecast total per buurt of a wedge's buurt-period rows, refusing rows in another order."""
+        codes = units["area_code"].to_numpy()
+        if len(units) % self.periods or not np.array_equal(
+            codes, np.repeat(codes[:: self.periods], self.periods)
+        ):
+            raise ParameterError(
+                f"a stepped wedge's units must be {self.periods} rows (one per period) per buurt, sorted by buurt "
+                "and period. Fix: build them with pulsetwin.trials.design.cell_units"
+            )
+        return units["expected"].to_numpy(dtype=float).reshape(-1, self.periods).sum(axis=1)
 
 
 def allocation_hash(codes: list[str], treated: np.ndarray) -> str:

@@ -9,16 +9,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pulsetwin.audit.documents.trials import ANALYSE
 from pulsetwin.exceptions import ParameterError, StoreError
 from pulsetwin.features.spatial import has_geometry
 from pulsetwin.store.database import Store
-from pulsetwin.trials.allocation import redraw_allocations
+from pulsetwin.trials.allocation import Scheme
 from pulsetwin.trials.burden import burden
 from pulsetwin.trials.displacement import Adjacency, assess_displacement
 from pulsetwin.trials.estimate import randomisation_p, rate_ratio
 from pulsetwin.trials.registration import Registration, file_matches, latest_registration, registrations
-
-ANALYSE = "trial_analyse"
 
 
 def period_counts(store: Store, freq: str, category: str, periods: list[pd.Timestamp]) -> pd.DataFrame:
@@ -38,20 +37,20 @@ def analyse_trial(store: Store, trial_id: str, *, actor: str = "cli") -> dict[st
     periods = [pd.Timestamp(p) for p in doc["periods"]]
     category = doc["primary_outcome"]["category"]
     deviations = _registration_deviations(store, reg)
-    redraws = redraw_allocations(units["block"], float(spec["design"]["treated_share"]),
-                                 int(spec["design"]["randomisations"]), int(spec["seed"]))  # fmt: skip
+    scheme = Scheme.of(spec["design"], len(periods))
+    redraws = scheme.redraw(units, int(spec["design"]["randomisations"]), int(spec["seed"]))
     registered = units["expected"] if "period_start" in units else units.set_index("area_code")["expected"]
-    primary = _outcome(store, doc, units, category, redraws, registered, deviations)
+    primary = _outcome(store, doc, units, category, redraws, registered, deviations, scheme)
     secondary = []
     for other in doc["secondary_outcomes"]:
         try:
-            secondary.append(_outcome(store, doc, units, other, redraws, None, deviations))
+            secondary.append(_outcome(store, doc, units, other, redraws, None, deviations, scheme))
         except (StoreError, ParameterError) as error:
             deviations.append(f"secondary outcome {other} not analysed: {error}")
     observed = [pd.Timestamp(p) for p in primary["periods_analysed"]]
     displacement = (
-        {"reading": "not assessed: in a crossover every buurt is treated in some periods, so no buurt is only "
-         "next to control buurten", "p_value": None}
+        {"reading": f"not assessed: in a {scheme.kind.replace('_', ' ')} every buurt is treated in some periods, "
+         "so no buurt is only next to control buurten", "p_value": None}
         if "period_start" in units else _displacement(store, doc, units, category, observed, redraws)
     )  # fmt: skip
     bore = burden(store, units, periods[0], actor=actor)
@@ -66,7 +65,7 @@ def analyse_trial(store: Store, trial_id: str, *, actor: str = "cli") -> dict[st
 
 
 def _outcome(store: Store, doc: dict[str, Any], units: pd.DataFrame, category: str, redraws: np.ndarray,
-             registered: pd.Series | None, deviations: list[str]) -> dict[str, Any]:  # fmt: skip
+             registered: pd.Series | None, deviations: list[str], scheme: Scheme) -> dict[str, Any]:  # fmt: skip
     """Rate ratio and randomisation p of one outcome; appends what deviates from the registration.
 
     ``registered`` holds the registered forecast totals of the primary outcome (None for secondary ones, whose
@@ -98,13 +97,14 @@ def _outcome(store: Store, doc: dict[str, Any], units: pd.DataFrame, category: s
                                       deviations)  # fmt: skip
     treated = units["treated"].to_numpy(dtype=bool)
     spec = doc["spec"]
+    trend = scheme.period_index(units)
     estimate = rate_ratio(y, expected, treated, units["block"], size=float(doc["power"]["nb_size"]),
-                          level=1.0 - float(spec["alpha"]))  # fmt: skip
+                          level=1.0 - float(spec["alpha"]), periods=trend)  # fmt: skip
     return {
         "outcome": category, "periods_analysed": [p.date().isoformat() for p in observed],
         "observed": {"treated": float(y[treated].sum()), "control": float(y[~treated].sum())},
         "expected": {"treated": float(expected[treated].sum()), "control": float(expected[~treated].sum())},
-        "rate_ratio": asdict(estimate), "p_value": randomisation_p(y, expected, treated, redraws),
+        "rate_ratio": asdict(estimate), "p_value": randomisation_p(y, expected, treated, redraws, trend),
     }  # fmt: skip
 
 
@@ -133,13 +133,13 @@ def _cluster_totals(units: pd.DataFrame, counts: pd.DataFrame, per_period: pd.Da
 def _crossover_cells(units: pd.DataFrame, counts: pd.DataFrame, per_period: pd.DataFrame,
                      observed: list[pd.Timestamp], category: str, registered: pd.Series | None,
                      deviations: list[str]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Outcome and forecast per buurt-period (crossover); every registered period must be observed, since the
-    randomisation test re-draws over all of them."""
+    """Outcome and forecast per buurt-period (crossover, stepped wedge); every registered period must be
+    observed, since the randomisation test re-draws over all of them."""
     starts = pd.to_datetime(units["period_start"])
     if not starts.isin(observed).all():
         raise StoreError(
-            f"a crossover is analysed on every registered period, but {category} has no data for some. "
-            "Fix: import the incidents of all trial periods, then analyse"
+            f"a crossover or stepped wedge is analysed on every registered period, but {category} has no data "
+            "for some. Fix: import the incidents of all trial periods, then analyse"
         )
     cells = pd.MultiIndex.from_arrays([units["area_code"], starts])
     expected = per_period.stack().reindex(cells).to_numpy(dtype=float)

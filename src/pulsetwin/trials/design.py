@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
+from pulsetwin.features.spatial import has_geometry
 from pulsetwin.store.database import Store
 from pulsetwin.store.runs import RunKind, RunRecord
-from pulsetwin.trials.allocation import allocation_hash, build_blocks, draw_allocation
-from pulsetwin.trials.power import Power, measure_size, measure_within_size, simulate_power
+from pulsetwin.trials.allocation import Scheme, allocation_hash, build_blocks
+from pulsetwin.trials.displacement import Adjacency
+from pulsetwin.trials.power import Dispersion, Power, displacement_power, measure_dispersion, simulate_power
 from pulsetwin.trials.spec import TrialSpec
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -27,10 +29,17 @@ class TrialDesign:
     run: RunRecord
     periods: tuple[pd.Timestamp, ...]
     units: pd.DataFrame
-    """``area_code, wijk, expected, block, treated`` per eligible buurt; a crossover has one row per buurt and
-    period, with ``period_start``."""
+    """``area_code, wijk, expected, block, treated`` per eligible buurt; a crossover and a stepped wedge have one
+    row per buurt and period (sorted by buurt, then period), with ``period_start``."""
     power: Power
     outcome_rows_at_design: int
+    dispersion: Dispersion | None = None
+    """What the power simulation drew from (None for a design read back from elsewhere)."""
+
+    @property
+    def scheme(self) -> Scheme:
+        """How the design randomises (also for the re-draws of the analysis)."""
+        return Scheme.of(self.spec.to_dict()["design"], len(self.periods))
 
     @property
     def trial_id(self) -> str:
@@ -51,9 +60,10 @@ def unit_keys(units: pd.DataFrame) -> list[str]:
     return (units["area_code"].astype(str) + "@" + starts).tolist()
 
 
-def crossover_units(units: pd.DataFrame, forecasts: pd.DataFrame, periods: tuple[pd.Timestamp, ...],
-                    category: str) -> pd.DataFrame:  # fmt: skip
-    """One row per eligible buurt and trial period with that period's forecast; each buurt is a block."""
+def cell_units(units: pd.DataFrame, forecasts: pd.DataFrame, periods: tuple[pd.Timestamp, ...],
+               category: str) -> pd.DataFrame:  # fmt: skip
+    """One row per eligible buurt and trial period with that period's forecast, sorted by buurt then period;
+    each buurt is a block (crossover, stepped wedge)."""
     rows = forecasts[(forecasts["category"] == category) & forecasts["period_start"].isin(periods)]
     means = rows.groupby(["area_code", "period_start"])["mean"].sum().rename("expected").reset_index()
     cells = units.drop(columns="expected").merge(means, on="area_code", how="left")
@@ -103,6 +113,33 @@ def history_table(store: Store, run: RunRecord, category: str, codes: list[str])
     return table.reindex(codes).fillna(0.0)
 
 
+def _with_displacement(store: Store, run: RunRecord, spec: TrialSpec, forecasts: pd.DataFrame,
+                       periods: tuple[pd.Timestamp, ...], units: pd.DataFrame, scheme: Scheme,
+                       dispersion: Dispersion, power: Power) -> Power:  # fmt: skip
+    """``power`` with the displacement test's simulated power added (unchanged when buurten have no geometry).
+
+    Before: each buurt's counts over the periods just before the run's origin, as many as the trial lasts (as
+    the analysis takes them); after: the run's forecast totals of the trial periods.
+    """
+    areas = store.read("areas")
+    buurten = areas.loc[areas["level"] == "buurt", "area_code"].astype(str).tolist()
+    if not has_geometry(areas, buurten):
+        return power
+    adjacency = Adjacency.build(areas, units["area_code"].tolist())
+    codes = adjacency.codes.tolist()
+    history = history_table(store, run, spec.outcome.category, codes)
+    rows = forecasts[
+        (forecasts["category"] == spec.outcome.category) & forecasts["period_start"].isin(periods)
+    ]
+    forecast = rows.groupby("area_code")["mean"].sum().reindex(codes).fillna(0.0).to_numpy(dtype=float)
+    rate = displacement_power(
+        units, scheme, adjacency, history.iloc[:, -len(periods) :].sum(axis=1).to_numpy(dtype=float), forecast,
+        dispersion, displacement=spec.power.displacement, alpha=spec.alpha, simulations=spec.power.simulations,
+        seed=spec.seed,
+    )  # fmt: skip
+    return replace(power, displacement=spec.power.displacement, displacement_power=rate)
+
+
 def design_trial(store: Store, run_id: str, spec: TrialSpec) -> TrialDesign:
     """Compute the design of ``spec`` on forecast run ``run_id`` (nothing is written)."""
     if not NAME.match(spec.name):
@@ -125,20 +162,20 @@ def design_trial(store: Store, run_id: str, spec: TrialSpec) -> TrialDesign:
     periods = trial_periods(run, forecasts, spec.outcome.periods)
     units = eligible_units(store, forecasts, periods, spec.top_share, category)
     history = history_table(store, run, category, units["area_code"].tolist())
-    if spec.design.type == "crossover":
-        size = measure_within_size(history)
-        units = crossover_units(units, forecasts, periods, category)
-    else:
-        size = measure_size(history, units.set_index("area_code")["expected"], spec.outcome.periods)
+    dispersion = measure_dispersion(history, spec.outcome.periods)
+    if spec.design.type == "cluster":
         units["block"] = build_blocks(units, spec.design.blocks).to_numpy()
-    rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0]))
-    units["treated"] = draw_allocation(units["block"], spec.design.treated_share, rng)
+    else:
+        units = cell_units(units, forecasts, periods, category)
+    scheme = Scheme.of(spec.to_dict()["design"], len(periods))
+    units["treated"] = scheme.draw(units, np.random.default_rng(np.random.SeedSequence([spec.seed, 0])))
     power = simulate_power(
-        units["expected"].to_numpy(), units["block"], share=spec.design.treated_share, size=size,
-        effect=spec.power.effect, alpha=spec.alpha, target=spec.power.target,
+        units, scheme, dispersion, effect=spec.power.effect, alpha=spec.alpha, target=spec.power.target,
         simulations=spec.power.simulations, seed=spec.seed,
     )  # fmt: skip
+    if spec.design.type == "cluster":
+        power = _with_displacement(store, run, spec, forecasts, periods, units, scheme, dispersion, power)
     present = store.read("incidents", where={"freq": run.freq, "category": category,
                                               "area_code": units["area_code"].unique().tolist()})  # fmt: skip
     in_trial = int(pd.to_datetime(present["period_start"]).isin(periods).sum())
-    return TrialDesign(spec, run, periods, units, power, in_trial)
+    return TrialDesign(spec, run, periods, units, power, in_trial, dispersion)

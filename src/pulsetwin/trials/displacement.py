@@ -60,7 +60,15 @@ def buffer_statistic(
     ``before`` and ``after`` are counts per buurt in ``adjacency.codes`` order. Positive: the buurten next to
     treated buurten rose relative to those next to control buurten (displacement); negative: diffusion.
     """
-    near_treated, near_control = adjacency.buffers(allocations)
+    return buffer_contrast(before, after, adjacency.buffers(allocations))
+
+
+def buffer_contrast(
+    before: np.ndarray, after: np.ndarray, buffers: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """:func:`buffer_statistic` from buffers already formed (``Adjacency.buffers``), e.g. for a fixed pool of
+    re-drawn allocations used again and again."""
+    near_treated, near_control = buffers
     b, a = np.asarray(before, float), np.asarray(after, float)
     treated = np.log((near_treated @ a + CONTINUITY) / (near_treated @ b + CONTINUITY))
     control = np.log((near_control @ a + CONTINUITY) / (near_control @ b + CONTINUITY))

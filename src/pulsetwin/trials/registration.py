@@ -15,12 +15,12 @@ from typing import Any
 
 import pandas as pd
 
+from pulsetwin.audit.documents.trials import REGISTER
 from pulsetwin.exceptions import ConflictError, ParameterError, StoreError
 from pulsetwin.store.database import Store
 from pulsetwin.store.log import canonical_detail
 from pulsetwin.trials.design import TrialDesign
 
-REGISTER = "trial_register"
 REFUSED = "trial_refused"
 ANALYSIS_PLAN = (
     "Primary: two-sided randomisation-inference test of the sharp null of no effect, statistic = log ratio of "
@@ -31,6 +31,12 @@ ANALYSIS_PLAN = (
     "Displacement Quotient of the buurten adjacent to treated buurten, their trend taken from the buurten "
     "adjacent to control buurten, and a randomisation test of that buffer contrast. Burden: treated share per "
     "quartile group of each audit-only protected attribute."
+)
+WEDGE_PLAN = (
+    "Stepped wedge: the same tests over buurt-periods, the allocation re-drawn by the registered wedge "
+    "procedure (sequences balanced over forecast rank); the randomisation statistic is the weighted mean over "
+    "periods of the within-period log ratio (vertical analysis) and the rate-ratio GLM has one intercept per "
+    "buurt and per period. Displacement is not assessed (every buurt is treated from its step on)."
 )
 STOPPING_RULE = "No interim analysis; the trial runs all registered periods and is analysed once."
 
@@ -85,18 +91,26 @@ def document(design: TrialDesign, *, allow_underpowered: bool = False) -> dict[s
             "mde": design.power.mde,
             "simulations": design.power.simulations,
             "nb_size": design.power.size,
+            "between_size": design.power.between,
+            "displacement": design.power.displacement,
+            "displacement_power": design.power.displacement_power,
             "underpowered_accepted": allow_underpowered and underpowered(design),
             "nb_size_source": (
-                "maximum likelihood on single past periods around each buurt's own mean (crossover: "
-                "pulsetwin.trials.power.measure_within_size)"
-                if design.spec.design.type == "crossover"
+                "maximum likelihood on single past periods around each buurt's own mean (crossover and stepped "
+                "wedge: pulsetwin.trials.power.measure_within_size)"
+                if design.spec.design.type != "cluster"
                 else "maximum likelihood on past totals of the outcome over windows of the trial's length per "
-                "eligible buurt, around the run's forecast totals (pulsetwin.trials.power.measure_size)"
+                "eligible buurt, around the rolling mean of the periods before each window (an out-of-sample "
+                "backtest; pulsetwin.trials.power.measure_dispersion)"
+            ),
+            "simulation_model": (
+                "Poisson(forecast x effect x u x v): u a persistent Gamma factor per buurt (between_size), v a "
+                "Gamma factor per unit (nb_size), both measured out of sample on the eligible buurten's history"
             ),
         },
         "primary_outcome": {"category": spec.outcome.category, "periods": spec.outcome.periods},
         "secondary_outcomes": list(spec.outcome.secondary),
-        "analysis": ANALYSIS_PLAN,
+        "analysis": ANALYSIS_PLAN + (" " + WEDGE_PLAN if spec.design.type == "stepped_wedge" else ""),
         "stopping_rule": STOPPING_RULE,
         "outcome_rows_at_registration": design.outcome_rows_at_design,
     }
@@ -126,11 +140,10 @@ def markdown(doc: dict[str, Any], sha256: str, version: int) -> str:
         + ").",
         "",
         f"**Units.** The top {spec['top_share']:.0%} of buurten by forecast of run {doc['run_id']}: "
-        f"{len(doc['units'])} buurten in {len({u['block'] for u in doc['units']})} blocks "
+        f"{len({u['area_code'] for u in doc['units']})} buurten in {len({u['block'] for u in doc['units']})} blocks "
         f"({', '.join(spec['design']['blocks']) or 'none'}).",
         "",
-        f"**Allocation** (seed {spec['seed']}, SHA-256 `{doc['allocation_sha256']}`): treated {', '.join(treated)}; "
-        f"control {', '.join(control)}.",
+        _allocation_line(doc, treated, control),
         "",
         f"**Primary outcome.** {doc['primary_outcome']['category']} over the {len(doc['periods'])} periods "
         f"{doc['periods'][0]} to {doc['periods'][-1]} ({doc['freq']}). Secondary: "
@@ -138,13 +151,31 @@ def markdown(doc: dict[str, Any], sha256: str, version: int) -> str:
         "",
         f"**Power.** {power['power']:.0%} for a rate ratio of {power['effect']} at alpha {spec['alpha']} "
         f"({power['simulations']} simulated trials, NB size {power['nb_size']:.3g}); minimum detectable rate "
-        f"ratio at {power['target']:.0%} power: {mde}.",
+        f"ratio at {power['target']:.0%} power: {mde}."
+        + (f" The displacement test finds a rise of {power['displacement']:.0%} in adjacent buurten in "
+           f"{power['displacement_power']:.0%} of simulated trials." if power.get("displacement_power") is not None
+           else ""),
         "",
         f"**Analysis.** {doc['analysis']}",
         "",
         f"**Stopping rule.** {doc['stopping_rule']}",
         "",
     ])  # fmt: skip
+
+
+def _allocation_line(doc: dict[str, Any], treated: list[str], control: list[str]) -> str:
+    """The allocation in words: treated and control units, or each buurt's first treated period (wedge)."""
+    spec = doc["spec"]
+    head = f"**Allocation** (seed {spec['seed']}, SHA-256 `{doc['allocation_sha256']}`): "
+    if spec["design"]["type"] != "stepped_wedge":
+        return head + f"treated {', '.join(treated)}; control {', '.join(control)}."
+    first: dict[str, str] = {}
+    for unit in doc["units"]:
+        if unit["treated"]:
+            first.setdefault(unit["area_code"], unit["period_start"])
+    return (
+        head + "treated from " + "; ".join(f"{code} {start}" for code, start in sorted(first.items())) + "."
+    )
 
 
 def registrations(store: Store, trial_id: str) -> list[Registration]:

@@ -12,7 +12,6 @@ from pulsetwin.exceptions import Location, SchemaError
 from pulsetwin.schema.params import REQUIRED, Integer, NoneOr, Number, Options, Rule, Text, TupleOf, read_key
 
 DESIGNS = ("cluster", "stepped_wedge", "crossover")
-SUPPORTED_DESIGNS = ("cluster", "crossover")
 KINDS = ("benefit", "enforcement")
 BLOCK_KEYS = ("wijk", "forecast_decile")
 _TOP = {"name", "hypothesis", "intervention", "eligible", "design", "outcome", "alpha", "power", "seed"}
@@ -33,12 +32,16 @@ class Intervention:
 class Design:
     """``cluster``: buurten randomised within blocks, ``treated_share`` of each block treated.
     ``crossover``: every eligible buurt is its own block; ``treated_share`` of its periods are treated (as
-    Mohler et al. 2015 randomised days)."""
+    Mohler et al. 2015 randomised days).
+    ``stepped_wedge``: every eligible buurt starts in control and crosses to treatment for good at the start of
+    one of ``steps`` randomised steps (sequences); no blocks, no share (Hussey & Hughes 2007)."""
 
     type: str = "cluster"
     blocks: tuple[str, ...] = BLOCK_KEYS
     treated_share: float = 0.5
     randomisations: int = 2000
+    steps: int | None = None
+    """Stepped wedge only: the number of sequences; ``None`` elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,14 @@ class Outcome:
 
 @dataclass(frozen=True)
 class PowerSpec:
-    """Power is computed for ``effect`` (the true rate ratio hoped for) by ``simulations`` draws."""
+    """Power is computed for ``effect`` (the true rate ratio hoped for) by ``simulations`` draws; a cluster
+    design also states how often its displacement test finds a rise of ``displacement`` (0.5 = +50 %) in the
+    buurten adjacent to treated ones."""
 
     effect: float = 0.8
     target: float = 0.8
     simulations: int = 400
+    displacement: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,8 @@ def parse_spec(data: object, *, file: str | None = None) -> TrialSpec:
     eligible = _mapping(top.get("eligible"), "eligible", file)
     _refuse_unknown(eligible, {"top_share"}, "eligible", file)
     top_share = float(_read(eligible, "top_share", SHARE, file, "eligible."))
-    design = _design(_mapping(top.get("design", {}), "design", file), file)
+    design_map = _mapping(top.get("design", {}), "design", file)
+    design = _design(design_map, file)
     outcome_map = _mapping(top.get("outcome"), "outcome", file)
     _refuse_unknown(outcome_map, {"category", "periods", "secondary"}, "outcome", file)
     secondary = _read(outcome_map, "secondary", TupleOf(Text(), lists=True), file, "outcome.", default=[])
@@ -113,12 +120,17 @@ def parse_spec(data: object, *, file: str | None = None) -> TrialSpec:
         _read(outcome_map, "periods", Integer(low=1), file, "outcome."),
         tuple(secondary),
     )
+    if design.type == "stepped_wedge":
+        design = _wedge_steps(design, design_map, outcome.periods, file)
     power_map = _mapping(top.get("power", {}), "power", file)
-    _refuse_unknown(power_map, {"effect", "target", "simulations"}, "power", file)
+    _refuse_unknown(power_map, {"effect", "target", "simulations", "displacement"}, "power", file)
     power = PowerSpec(
         float(_read(power_map, "effect", Number(low=0.0, closed="neither"), file, "power.", default=0.8)),
         float(_read(power_map, "target", SHARE, file, "power.", default=0.8)),
         _read(power_map, "simulations", Integer(low=50), file, "power.", default=400),
+        float(
+            _read(power_map, "displacement", Number(low=0.0, closed="neither"), file, "power.", default=0.5)
+        ),
     )
     if power.effect == 1.0:
         raise _error("a rate ratio other than 1 (the effect to detect)", file, "power.effect", power.effect)
@@ -146,20 +158,21 @@ def _intervention(data: dict[str, Any], file: str | None) -> Intervention:
 
 
 def _design(data: dict[str, Any], file: str | None) -> Design:
-    """The design block; designs other than ``cluster`` and ``crossover`` are named and refused as not yet supported."""
-    _refuse_unknown(data, {"type", "blocks", "treated_share", "randomisations"}, "design", file)
+    """The design block: ``blocks`` only in a cluster design, ``treated_share`` not in a stepped wedge,
+    ``steps`` only in a stepped wedge (checked against the periods by :func:`_wedge_steps`)."""
+    _refuse_unknown(data, {"type", "blocks", "treated_share", "randomisations", "steps"}, "design", file)
     kind = _read(data, "type", Options(DESIGNS), file, "design.", default="cluster")
-    if kind not in SUPPORTED_DESIGNS:
-        raise SchemaError(
-            f"design '{kind}' is not yet supported: the cluster-randomised and crossover designs are "
-            "implemented and checked on the twin",
-            where=Location(file=file, column="design.type", value=kind),
-            fix="use design.type: cluster or crossover",
-        )
     if kind == "crossover" and "blocks" in data:
         raise _error("left out: a crossover randomises the periods of each buurt, every buurt its own block", file,
                      "design.blocks", data["blocks"])  # fmt: skip
-    blocks = data.get("blocks", [] if kind == "crossover" else list(BLOCK_KEYS))
+    if kind == "stepped_wedge":
+        for key, why in (("blocks", "the buurten are balanced over the steps by forecast rank"),
+                         ("treated_share", "the share treated follows from the steps")):  # fmt: skip
+            if key in data:
+                raise _error(f"left out in a stepped wedge: {why}", file, f"design.{key}", data[key])
+    elif "steps" in data:
+        raise _error("left out: steps belong to a stepped_wedge design", file, "design.steps", data["steps"])
+    blocks = data.get("blocks", list(BLOCK_KEYS) if kind == "cluster" else [])
     if not isinstance(blocks, list) or not set(blocks) <= set(BLOCK_KEYS) or len(set(blocks)) != len(blocks):
         raise _error(
             f"a list of distinct names out of {', '.join(BLOCK_KEYS)}", file, "design.blocks", blocks
@@ -167,6 +180,16 @@ def _design(data: dict[str, Any], file: str | None) -> Design:
     share = float(_read(data, "treated_share", SHARE, file, "design.", default=0.5))
     draws = _read(data, "randomisations", Integer(low=99), file, "design.", default=2000)
     return Design(str(kind), tuple(blocks), share, draws)
+
+
+def _wedge_steps(design: Design, data: dict[str, Any], periods: int, file: str | None) -> Design:
+    """A stepped wedge's steps: 1 to ``periods - 1`` (default ``periods - 1``), so the first period is all
+    control and every buurt is treated in at least the last."""
+    if periods < 2:
+        raise _error("at least 2 in a stepped wedge (a control period, then the steps)", file,
+                     "outcome.periods", periods)  # fmt: skip
+    steps = _read(data, "steps", Integer(low=1, high=periods - 1), file, "design.", default=periods - 1)
+    return Design(design.type, design.blocks, design.treated_share, design.randomisations, steps)
 
 
 def _mapping(data: object, path: str, file: str | None) -> dict[str, Any]:

@@ -118,3 +118,50 @@ def test_insufficient_data_renders_as_words_not_inf_or_nan(tmp_path: Path) -> No
         assert not re.search(r"\b(None|nan|NaN|inf)\b|∞", text)
     assert "te weinig gegevens" in entry["risks"] and "protected_exposure_insufficient" in entry["risks"]
     assert "∞" not in entry["proportionality"] and "niet te bepalen" in entry["proportionality"]
+
+
+def test_trial_results_reach_the_model_card_and_the_iama(audited: tuple[Path, str], tmp_path: Path) -> None:
+    import shutil
+
+    from pulsetwin.audit.documents.trials import ANALYSE, REGISTER
+
+    copy = Path(shutil.copy(audited[0], tmp_path / "t.duckdb"))
+    units = [{"area_code": f"BU{i}", "treated": i % 2 == 0} for i in range(6)]
+
+    def registered(trial: str, version: int, design: str) -> dict[str, object]:
+        document = {"run_id": audited[1], "spec": {"design": {"type": design}}, "units": units,
+                    "periods": ["2024-01-01", "2024-06-01"], "primary_outcome": {"category": "violence"},
+                    "power": {"power": 0.83, "effect": 0.7}}  # fmt: skip
+        return {"version": version, "sha256": "ab" * 32, "document": document}
+
+    with Store(copy) as store:
+        store.log.append("analyst", REGISTER, "youth-work", registered("youth-work", 1, "cluster"))
+        store.log.append("auditor", ANALYSE, "youth-work", {
+            "version": 1, "rate_ratio": {"estimate": 0.72, "lower": 0.61, "upper": 0.85, "level": 0.95},
+            "p_value": 0.004, "alpha": 0.05, "sentence": "Rate ratio treated vs control 0.72 (95% interval).",
+            "displacement": {"reading": "no change", "wdq": 0.1, "p_value": 0.4},
+            "deviations": ["violence: 2 buurt-periods of the observed periods have no row; counted as 0"],
+        })  # fmt: skip
+        store.log.append("analyst", REGISTER, "lights", registered("lights", 1, "stepped_wedge"))
+        write_documents(store, tmp_path / "out", run_id=audited[1])
+    card = (tmp_path / "out" / "model_card.md").read_text(encoding="utf-8")
+    assert "## Field trials" in card and "Rate ratio treated vs control 0.72 (95% interval)." in card
+    assert "| `lights` | 1 |" in card and "registered, not analysed yet" in card and "stepped wedge" in card
+    assert "2 buurt-periods of the observed periods have no row" in card
+    iama = (tmp_path / "out" / "iama.md").read_text(encoding="utf-8")
+    assert "rate ratio 0.72 (95 %-interval 0.61 tot 0.85), randomisatie-p 0.004 (significant" in iama
+    assert (
+        "WDQ 0.10, p 0.400; 1 afwijking(en)" in iama
+        and "`lights` (versie 1, stepped wedge, 6 buurten" in iama
+    )
+    html = (tmp_path / "out" / "model_card.html").read_text(encoding="utf-8")
+    assert "<td>youth-work</td>" in html and "registered, not analysed yet" in html
+    for text in (card, iama, html):
+        assert not re.search(r"\b(None|nan|NaN)\b", text)
+    # Without trials the documents say that acting on the forecast is untested.
+    with Store(audited[0], read_only=True) as store:
+        write_documents(store, tmp_path / "plain", run_id=audited[1])
+    assert "No field trial is registered" in (tmp_path / "plain" / "model_card.md").read_text(
+        encoding="utf-8"
+    )
+    assert "geen. Of handelen" in (tmp_path / "plain" / "iama.md").read_text(encoding="utf-8")

@@ -10,10 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pulsetwin.trials.allocation import allocation_hash, build_blocks, draw_allocation, redraw_allocations
+from pulsetwin.models.intervals import MAX_SIZE
+from pulsetwin.trials.allocation import (
+    Scheme,
+    allocation_hash,
+    build_blocks,
+    draw_allocation,
+    redraw_allocations,
+)
 from pulsetwin.trials.displacement import Adjacency, assess_displacement, weighted_displacement_quotient
 from pulsetwin.trials.estimate import randomisation_p, rate_ratio, ri_statistic
-from pulsetwin.trials.power import rejection_rate
+from pulsetwin.trials.power import Dispersion, rejection_rate
 
 
 def test_wdq_matches_the_hand_computation() -> None:
@@ -87,9 +94,12 @@ def test_rate_ratio_recovers_a_strong_effect_and_the_test_holds_its_size() -> No
     y = rng.poisson(expected * np.where(treated, 0.6, 1.0)).astype(float)
     estimate = rate_ratio(y, expected, treated, blocks, size=1e6, level=0.9)
     assert estimate.lower < 0.6 < estimate.upper < 0.8
-    size = rejection_rate(expected, blocks, 0.5, 50.0, 1.0, 0.05, 300, seed=4, draws=199)
+    units = pd.DataFrame({"area_code": [f"B{i}" for i in range(60)], "expected": expected, "block": blocks})
+    scheme = Scheme("cluster", 0.5, None, 6)
+    noise = Dispersion(within=50.0 / 6, total=50.0, between=MAX_SIZE, periods=6)
+    size = rejection_rate(units, scheme, noise, 1.0, 0.05, 300, seed=4, draws=199)
     assert size <= 0.09
-    assert rejection_rate(expected, blocks, 0.5, 50.0, 0.6, 0.05, 100, seed=4, draws=199) > 0.9
+    assert rejection_rate(units, scheme, noise, 0.6, 0.05, 100, seed=4, draws=199) > 0.9
 
 
 def test_wdq_with_a_control_buffer_takes_the_buffer_trend_from_it() -> None:

@@ -69,7 +69,10 @@ def test_underpowered_design_is_refused_unless_allowed(tmp_path: Path) -> None:
     ("change", "message"),
     [
         ({"intervention": {"description": "stop and search", "kind": "enforcement"}}, "ethics_reference"),
-        ({"design": {"type": "stepped_wedge"}}, "design 'stepped_wedge' is not yet supported"),
+        (
+            {"design": {"type": "stepped_wedge", "treated_share": 0.5}},
+            "column 'design.treated_share'.*stepped wedge",
+        ),
         ({"design": {"type": "lottery"}}, "column 'design.type'"),
         (
             {"design": {"type": "crossover", "blocks": ["wijk"]}},

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import yaml
 
+from pulsetwin.audit.documents.trials import trial_results
 from pulsetwin.audit.gate import latest_run
 from pulsetwin.exceptions import Location, SchemaError, StoreError
 from pulsetwin.schema.categories import BY_SLUG, origin_of
@@ -110,6 +111,7 @@ def build_context(
         },
         "privacy_budget": read_budgets(store).to_dict(orient="records"),
         "log": _log_state(store),
+        "trials": trial_results(store),
     }  # fmt: skip
 
 
