@@ -56,8 +56,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pulsetwin.exceptions import Location, PersonalDataError
+from pulsetwin.schema.checker import factorize_column, refuse_overlong
 from pulsetwin.schema.tables import TABLES
-from pulsetwin.schema.validate import factorize_column, refuse_overlong
 
 BSN_MIN_VALID: Final = 3
 BSN_SHARE: Final = 0.5

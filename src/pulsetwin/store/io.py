@@ -25,10 +25,10 @@ import pyarrow.parquet as pq
 from pyproj.exceptions import ProjError
 
 from pulsetwin.exceptions import CRSError, Location, SchemaError, StoreError
+from pulsetwin.schema.checker import refuse_duplicate_columns
 from pulsetwin.schema.crs import WKT_DECIMALS, is_rd_new, parse_crs
 from pulsetwin.schema.geometry import empty_geometry
 from pulsetwin.schema.tables import AREAS, CRS_EPSG, CRS_NAME, TableSpec
-from pulsetwin.schema.validate import refuse_duplicate_columns
 from pulsetwin.schema.water import water_only, water_rows, water_rows_to_drop
 from pulsetwin.store.provenance import file_sha256
 from pulsetwin.store.textfile import decode_bytes, read_file_bytes, sniff_format
