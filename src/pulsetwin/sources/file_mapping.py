@@ -1,0 +1,137 @@
+"""The YAML file that maps a municipal or social-organisation file to incidents, parsed and checked once.
+
+The format is set out in :mod:`pulsetwin.sources.mapped_files`; an unknown key, a missing part or a bad
+value is refused naming the mapping file and the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from pulsetwin.exceptions import Location, SchemaError
+from pulsetwin.schema.categories import is_valid_slug
+from pulsetwin.schema.periods import Freq
+from pulsetwin.schema.tables import FREQS
+
+CHOICES: Final = ("error", "drop")
+READ_KEYS: Final = ("sheet", "delimiter", "encoding", "decimal")
+
+
+@dataclass(frozen=True)
+class FileMapping:
+    """A parsed mapping file (see the module docstring for the YAML form)."""
+
+    source: str
+    freq: Freq | None
+    date_column: str
+    date_format: str | None = None
+    area_column: str | None = None
+    x: str | None = None
+    y: str | None = None
+    crs: str | None = None
+    level: str = "buurt"
+    outside: str = "error"
+    category_value: str | None = None
+    category_column: str | None = None
+    category_map: dict[str, str] = field(default_factory=dict)
+    unmapped: str = "error"
+    count_column: str | None = None
+    read: dict[str, Any] = field(default_factory=dict)
+    fill_zeros: bool = True
+
+    @property
+    def columns(self) -> list[str]:
+        """The raw columns this mapping reads."""
+        named = (self.area_column, self.x, self.y, self.date_column, self.category_column, self.count_column)
+        return [c for c in named if c is not None]
+
+
+def load_mapping(path: Path) -> FileMapping:
+    """Read and check a YAML mapping; SchemaError names the mapping file and the key that is wrong."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise SchemaError(f"a readable YAML mapping ({error})", where=Location(file=str(path))) from None
+    if not isinstance(raw, dict):
+        raise SchemaError("a YAML mapping (key: value)", where=Location(file=str(path)))
+
+    def fail(key: str, expected: str, value: object = None) -> SchemaError:
+        return SchemaError(
+            expected, where=Location(file=str(path), column=key, value=value), fix="edit the mapping"
+        )
+
+    def block(key: str, *, required: bool) -> dict[str, Any]:
+        value = raw.get(key)
+        if value is None and not required:
+            return {}
+        if not isinstance(value, dict):
+            raise fail(key, f"'{key}' must be a mapping of settings", value)
+        return value
+
+    unknown = sorted(set(raw) - {"source", "freq", "area", "date", "category", "count", "read", "fill_zeros"})
+    if unknown:
+        raise fail(unknown[0], "a known key (source, freq, area, date, category, count, read, fill_zeros)")
+    if not isinstance(raw.get("source"), str) or not raw["source"].strip():
+        raise fail("source", "a non-empty 'source' naming the data set", raw.get("source"))
+    if raw.get("freq") is not None and raw.get("freq") not in FREQS:
+        raise fail(
+            "freq", "'freq' W (weeks from Monday) or M (months), or no freq to infer it", raw.get("freq")
+        )
+    area, date, category = (
+        block("area", required=True),
+        block("date", required=True),
+        block("category", required=True),
+    )
+    count, read = block("count", required=False), block("read", required=False)
+    if not isinstance(date.get("column"), str):
+        raise fail("date.column", "the name of the date column", date.get("column"))
+    unknown_read = sorted(set(map(str, read)) - set(READ_KEYS))
+    if unknown_read:
+        raise fail(f"read.{unknown_read[0]}", f"a known reader setting ({', '.join(READ_KEYS)})")
+    if read.get("decimal", ".") not in (".", ","):
+        raise fail("read.decimal", "'.' or ','", read.get("decimal"))
+    if ("column" in area) == ("x" in area or "y" in area):
+        raise fail("area", "either area.column (an area code) or area.x and area.y (coordinates)", area)
+    if "x" in area and not ("y" in area and area.get("crs")):
+        raise fail("area", "area.x with area.y and area.crs (EPSG:28992 or EPSG:4326)", area)
+    for key, choice in (
+        ("area.outside", area.get("outside", "error")),
+        ("category.unmapped", category.get("unmapped", "error")),
+    ):
+        if choice not in CHOICES:
+            raise fail(key, "'error' or 'drop'", choice)
+    if ("value" in category) == ("column" in category):
+        raise fail(
+            "category", "either category.value (one slug) or category.column with category.map", category
+        )
+    mapping = {str(k): str(v) for k, v in (category.get("map") or {}).items()}
+    if "column" in category and not mapping:
+        raise fail("category.map", "a value map from the column's values to category slugs")
+    for slug in [*mapping.values(), *([str(category["value"])] if "value" in category else [])]:
+        if not is_valid_slug(slug):
+            raise fail(
+                "category", "category slugs in lowercase letters, digits and _ (e.g. youth_nuisance)", slug
+            )
+    return FileMapping(
+        source=raw["source"].strip(),
+        freq=None if raw.get("freq") is None else Freq(raw["freq"]),
+        date_column=date["column"],
+        date_format=date.get("format"),
+        area_column=area.get("column"),
+        x=area.get("x"),
+        y=area.get("y"),
+        crs=area.get("crs"),
+        level=area.get("level", "buurt"),
+        outside=area.get("outside", "error"),
+        category_value=str(category["value"]) if "value" in category else None,
+        category_column=category.get("column"),
+        category_map=mapping,
+        unmapped=category.get("unmapped", "error"),
+        count_column=count.get("column"),
+        read=read,
+        fill_zeros=bool(raw.get("fill_zeros", True)),
+    )
