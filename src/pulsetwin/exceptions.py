@@ -9,6 +9,7 @@
     ├── CRSError (ValueError)              geometry without a declared CRS, or an unusable one
     ├── ParameterError (ValueError)        bad parameter of a function or model
     ├── ParameterTypeError (TypeError)     parameter of the wrong type
+    │   └── RuleTypeError (+ParameterError)  wrong type found by a declared rule (schema/params.py)
     ├── NotFittedError (RuntimeError)      predict before fit
     ├── StoreError (RuntimeError)          the store is missing, locked or lacks a table
     │   └── StoreBusyError                 another program held the store longer than the wait allowed
@@ -90,6 +91,14 @@ class ParameterError(PulsetwinError, ValueError):
 
 class ParameterTypeError(PulsetwinError, TypeError):
     """A parameter with a wrong type."""
+
+
+class RuleTypeError(ParameterError, ParameterTypeError):
+    """A parameter of the wrong type, refused by a declared rule (:mod:`pulsetwin.schema.params`).
+
+    A TypeError as the house style asks, and a ParameterError too, so a caller that catches every bad
+    parameter with one clause sees it (scikit-learn's ``InvalidParameterError`` is both as well).
+    """
 
 
 class NotFittedError(PulsetwinError, RuntimeError):

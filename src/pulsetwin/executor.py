@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 from pulsetwin.exceptions import bad_parameter
+from pulsetwin.schema.params import Integer, NoneOr, check_param
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -39,8 +40,7 @@ def map_tasks(
     workers
         Process-pool size (default: number of CPUs); ignored for Dask, whose cluster decides.
     """
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise bad_parameter("workers", "map_tasks", "a positive integer or None", workers)
+    check_param("workers", "map_tasks", NoneOr(Integer(low=1, say="a positive integer")), workers)
     if not items:
         return []
     if scheduler == "serial":

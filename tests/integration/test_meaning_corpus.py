@@ -20,7 +20,7 @@ import typer
 from typer.testing import CliRunner, Result
 
 from pulsetwin.cli import data, fetch
-from pulsetwin.exceptions import PulsetwinError
+from pulsetwin.exceptions import PulsetwinError, SchemaError
 from pulsetwin.sources.file_mapping import load_mapping
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -167,6 +167,9 @@ def test_readme_mapping_example_is_a_valid_mapping(tmp_path: Path) -> None:
     loaded = load_mapping(tmp_path / "m.yaml")
     assert (loaded.freq, loaded.date_format, loaded.read) == ("M", "%m-%Y", {"sheet": "Data"})
     assert loaded.category_map["Jeugdoverlast"] == "youth_nuisance" and loaded.count_column == "aantal"
+    (tmp_path / "m.yaml").write_text(example + "fill_zeros: 'no'\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="column 'fill_zeros', value 'no': must be True or False"):
+        load_mapping(tmp_path / "m.yaml")  # a text is never read as a truth value
 
 
 @pytest.mark.parametrize(("name", "write"), AREAS_CASES, ids=[name for name, _ in AREAS_CASES])

@@ -273,3 +273,43 @@ def test_the_layer_check_flags_an_upward_import_and_a_cycle() -> None:
     assert [use.split(":")[0] for use in upward_imports(edges)] == ["twin (layer 3) -> audit (layer 8)"]
     assert package_cycles(edges) == [["audit", "evaluation", "twin"]]
     assert "nowhere has no layer" in upward_imports({("cli", "nowhere"): ["pulsetwin.cli.x line 1: ..."]})[0]
+
+
+STORE_INTERNALS = frozenset({"_con", "connection"})
+"""Attributes through which code could run SQL on a Store's own connection behind its typed accessors."""
+
+
+def store_connection_uses(source: str) -> list[str]:
+    """Every attribute access ``x._con`` or ``x.connection`` in ``source`` (any base: the scan cannot know
+    which names hold a Store, so outside the store package these attribute names are simply not used)."""
+    return [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute) and node.attr in STORE_INTERNALS
+    ]
+
+
+def test_only_the_store_package_touches_a_stores_connection() -> None:
+    store_package = PACKAGE / "store"
+    files = [p for p in sorted(PACKAGE.rglob("*.py")) if store_package not in p.parents]
+    assert len(files) > 50 and any(p.parts[-3:] == ("api", "services", "users.py") for p in files)
+    offences = [
+        f"{path.relative_to(PACKAGE.parent)} {use}"
+        for path in files
+        for use in store_connection_uses(path.read_text(encoding="utf-8"))
+    ]
+    assert offences == [], (
+        "SQL on a Store's connection outside pulsetwin.store (add an accessor):\n" + "\n".join(offences)
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "flagged"),
+    [
+        ("store._con.execute('DELETE FROM users')", ["store._con"]),
+        ("backend.lease.current().connection.cursor()", ["backend.lease.current().connection"]),
+        ("store.read_cursor().execute('SELECT 1')\ncon = duckdb.connect()\ncon.execute('SELECT 1')", []),
+    ],
+)
+def test_the_connection_check_flags_connection_uses_only(source: str, flagged: list[str]) -> None:
+    assert [use.split(": ", 1)[1] for use in store_connection_uses(source)] == flagged

@@ -9,8 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from pulsetwin.exceptions import ParameterError, StoreError
+from pulsetwin.schema.params import Boolean, Integer, Number, Rules, check_param
+
+SETTING_RULES: Final[Rules] = {
+    "demo": Boolean(),
+    "token_minutes": Integer(low=1, high=24 * 60),
+    "login_limit": Integer(low=1),
+    "login_window": Number(low=0.0, closed="neither", say="seconds > 0"),
+    "max_body_bytes": Integer(low=1024),
+}
+"""What the scalar settings may hold."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +76,8 @@ class Settings:
             raise ParameterError(
                 f"The 'documents' setting must be an existing directory. Got '{self.documents}' instead."
             )
-        if isinstance(self.token_minutes, bool) or not isinstance(self.token_minutes, int):
-            raise ParameterError(
-                f"The 'token_minutes' setting must be an integer. Got {self.token_minutes!r}."
-            )
+        for name, rule in SETTING_RULES.items():
+            check_param(name, None, rule, getattr(self, name))
         if self.background_url is not None and (
             not self.background_url.startswith("https://")
             or any(f"{{{k}}}" not in self.background_url for k in ("bbox", "width", "height"))
@@ -76,27 +85,4 @@ class Settings:
             raise ParameterError(
                 "The 'background_url' setting must be an https:// WMS GetMap URL in EPSG:28992 holding {bbox}, "
                 f"{{width}} and {{height}}. Got {self.background_url!r} instead."
-            )
-        if not 1 <= self.token_minutes <= 24 * 60:
-            raise ParameterError(
-                f"The 'token_minutes' setting must be from 1 to 1440. Got {self.token_minutes} instead."
-            )
-        if (
-            isinstance(self.login_limit, bool)
-            or not isinstance(self.login_limit, int)
-            or self.login_limit < 1
-        ):
-            raise ParameterError(
-                f"The 'login_limit' setting must be an integer >= 1. Got {self.login_limit!r}."
-            )
-        if isinstance(self.max_body_bytes, bool) or not isinstance(self.max_body_bytes, int):
-            raise ParameterError(
-                f"The 'max_body_bytes' setting must be an integer. Got {self.max_body_bytes!r}."
-            )
-        if self.max_body_bytes < 1024:
-            raise ParameterError(f"The 'max_body_bytes' setting must be >= 1024. Got {self.max_body_bytes}.")
-        window = self.login_window
-        if isinstance(window, bool) or not isinstance(window, int | float) or not window > 0:
-            raise ParameterError(
-                f"The 'login_window' setting must be seconds > 0. Got {self.login_window!r}."
             )

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import ParameterError, bad_parameter
+from pulsetwin.schema.params import Integer, check_param
 
 BAND = (0.8, 1.25)
 METRICS = ("flag_rate", "fpr", "fdr", "fnr", "calibration", "exposure")
@@ -130,8 +131,7 @@ def area_outcomes(
 
 def quantile_groups(values: pd.Series, bins: int) -> pd.Series:
     """Quantile bins ``Q1 [lo, hi]`` ... of ``values`` (fewer bins when values tie); index as ``values``."""
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
-        raise bad_parameter("bins", "quantile_groups", "an integer >= 2", bins)
+    check_param("bins", "quantile_groups", Integer(low=2), bins)
     raw = values.to_numpy(dtype=np.float64)
     if np.unique(raw).size < 2:
         return pd.Series(f"Q1 [{raw.min():.3g}, {raw.max():.3g}]", index=values.index, name="group")
@@ -204,8 +204,7 @@ def reference_group(labels: pd.Index, reference: str) -> str:
 
 def _check_min_areas(min_areas: int, owner: str) -> None:
     """Refuse a minimum group size that is not a whole number >= 1."""
-    if isinstance(min_areas, bool) or not isinstance(min_areas, int | np.integer) or min_areas < 1:
-        raise bad_parameter("min_areas", owner, "an integer >= 1", min_areas)
+    check_param("min_areas", owner, Integer(low=1), min_areas)
 
 
 def disparity_ratios(rates: pd.DataFrame, reference: str, *, min_areas: int = MIN_AREAS) -> pd.DataFrame:

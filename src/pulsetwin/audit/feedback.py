@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from pulsetwin.exceptions import bad_parameter
+from pulsetwin.schema.params import Integer, Number, check_param
 
 UrnCorrection = Literal["none", "surprise"]
 
@@ -103,8 +104,7 @@ def simulate_urn(
     _check_count(runs, "runs", "simulate_urn")
     if correction not in ("none", "surprise"):
         raise bad_parameter("correction", "simulate_urn", "'none' or 'surprise'", correction)
-    if isinstance(decay, bool) or not isinstance(decay, int | float) or not 0.0 <= decay < 1.0:
-        raise bad_parameter("decay", "simulate_urn", "a number in [0, 1)", decay)
+    check_param("decay", "simulate_urn", Number(low=0.0, high=1.0, closed="left"), decay)
 
     rng = np.random.default_rng(seed)
     areas = lam.size
@@ -141,5 +141,4 @@ def _positive_vector(values: object, name: str, owner: str) -> np.ndarray:
 
 def _check_count(value: object, name: str, owner: str) -> None:
     """Refuse anything but a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise bad_parameter(name, owner, "a positive integer", value)
+    check_param(name, owner, Integer(low=1, say="a positive integer"), value)

@@ -8,9 +8,10 @@ stays the command line's code for bad input. The policy key ``insufficient`` can
 (``block``) or, explicitly, into warnings (``warn``).
 
 Realised outcomes: when the store holds incidents for every forecast period, the forecast is compared with
-them. Otherwise (a true forecast of the future) the run's model is refitted, with the same parameters, at the
-origin of the run's last backtest fold and its forecast for that fold is compared with what was recorded
-there: the same model and horizon, one fold earlier.
+them. Otherwise (a true forecast of the future) the forecasts the run stored for its last backtest fold (the
+run's model, with the same parameters, fitted at that fold's origin: :mod:`pulsetwin.evaluation.fold_forecasts`)
+are compared with what was recorded there: the same model and horizon, one fold earlier. The audit only reads
+them; a run stored without them (by an older PulseTwin) is refused with the fix, re-running the forecast.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from pulsetwin.audit.disparity import (
 from pulsetwin.audit.measurement import has_offence_truth, measurement_summary, mitigation_comparison
 from pulsetwin.audit.proxies import ProxyResult, model_features, proxy_strength
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
-from pulsetwin.models.base import History
+from pulsetwin.schema.params import Integer, NoneOr, Number, Options, Rule, read_key
 from pulsetwin.schema.variables import INCOME, RESIDENTS, VariableNames, has_variable, missing_variable
+from pulsetwin.store.fold_forecasts import read_fold_forecasts
 from pulsetwin.store.runs import RunKind, RunStatus
 
 if TYPE_CHECKING:
@@ -130,16 +132,13 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
     if not isinstance(raw, dict) or set(raw) - _POLICY_KEYS:
         raise fail(f"policy keys must be among {sorted(_POLICY_KEYS)}", sorted(set(raw) - _POLICY_KEYS))
+    given = raw.get("proxy") or {}
+    if not isinstance(given, dict) or set(given) - _PROXY_KEYS:
+        raise fail(f"proxy keys must be among {sorted(_PROXY_KEYS)}", sorted(set(given) - _PROXY_KEYS))
     proxy = {
-        "r2_warn": 0.3,
-        "r2_block": 0.6,
-        "folds": 5,
-        "repeats": 5,
-        "trees": 100,
-        **(raw.get("proxy") or {}),
+        key: read_key(given, key, rule, file=source, fix=_POLICY_FIX, prefix="proxy.", default=default)
+        for key, (rule, default) in _PROXY_RULES.items()
     }
-    if set(proxy) - _PROXY_KEYS:
-        raise fail(f"proxy keys must be among {sorted(_PROXY_KEYS)}", sorted(set(proxy) - _PROXY_KEYS))
     block = tuple(raw.get("block") or ())
     unknown = [code for code in block if code not in FINDING_CODES]
     if unknown:
@@ -148,21 +147,40 @@ def load_policy(path: str | Path | None = None) -> Policy:
     if len(band) != 2 or not 0 < band[0] <= 1 <= band[1]:
         raise fail("band must be [low, high] with 0 < low <= 1 <= high", raw.get("band"))
     reference = {"protected": "lowest", "income": AFFLUENT, **(raw.get("reference") or {})}
-    top_k, threshold = raw.get("top_k", 0.1), raw.get("threshold")
+    values = {
+        key: read_key(raw, key, rule, file=source, fix=_POLICY_FIX, default=default)
+        for key, (rule, default) in _POLICY_RULES.items()
+    }
+    top_k, threshold = values["top_k"], values["threshold"]
     if threshold is not None:
         top_k = None
-    min_areas = raw.get("min_areas", MIN_AREAS)
-    if isinstance(min_areas, bool) or not isinstance(min_areas, int) or min_areas < 1:
-        raise fail("min_areas must be an integer >= 1 (fewest areas per group for a ratio)", min_areas)
-    on_insufficient = raw.get("insufficient", "cannot_assess")
-    if on_insufficient not in ON_INSUFFICIENT:
-        raise fail(f"insufficient must be one of {list(ON_INSUFFICIENT)}", on_insufficient)
+    min_areas, on_insufficient = values["min_areas"], values["insufficient"]
     return Policy(
         top_k=None if top_k is None else float(top_k), threshold=None if threshold is None else float(threshold),
-        bins=int(raw.get("bins", 4)), reference=reference, band=(band[0], band[1]), proxy=proxy, block=block,
+        bins=values["bins"], reference=reference, band=(band[0], band[1]), proxy=proxy, block=block,
         source=source, min_areas=min_areas, insufficient=str(on_insufficient),
         variables=VariableNames.from_mapping(raw.get("variables"), source=source),
     )  # fmt: skip
+
+
+_POLICY_FIX = "see src/pulsetwin/audit/default_policy.yaml"
+_SHARE = Number(low=0.0, high=1.0)
+_POLICY_RULES: dict[str, tuple[Rule, object]] = {
+    "top_k": (NoneOr(Number(low=0.0, high=1.0, closed="right")), 0.1),
+    "threshold": (NoneOr(Number(finite=True)), None),
+    "bins": (Integer(low=2), 4),
+    "min_areas": (Integer(low=1, say="an integer >= 1 (fewest areas per group for a ratio)"), MIN_AREAS),
+    "insufficient": (Options(ON_INSUFFICIENT), "cannot_assess"),
+}
+"""Scalar policy keys: rule and default."""
+_PROXY_RULES: dict[str, tuple[Rule, object]] = {
+    "r2_warn": (_SHARE, 0.3),
+    "r2_block": (_SHARE, 0.6),
+    "folds": (Integer(low=2), 5),
+    "repeats": (Integer(low=1), 5),
+    "trees": (Integer(low=1), 100),
+}
+"""Keys of the ``proxy`` block: rule and default."""
 
 
 def _where(source: str, value: object) -> Any:
@@ -242,7 +260,7 @@ def realised_outcomes(
     if all(p in recorded for p in periods):
         mode, origin, used = "forecast_periods", periods[0], forecasts
     else:
-        used, origin = _refit_last_fold(run, frames)
+        used, origin = _last_fold(store, run)
         mode = "last_backtest_fold"
         periods = pd.DatetimeIndex(sorted(used["period_start"].unique()))
     codes = pd.Index(sorted(used["area_code"].unique()))
@@ -260,28 +278,24 @@ def realised_outcomes(
     return forecast, observed, info
 
 
-def _refit_last_fold(run: RunRecord, frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.Timestamp]:
-    """The run's model refitted at its last backtest fold's origin, forecasting the run's horizon."""
-    from pulsetwin.models.registry import make_model
-
+def _last_fold(store: Store, run: RunRecord) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """The forecasts the run stored for its last backtest fold (the same model and horizon, one fold earlier)
+    and that fold's origin; refused for a run stored without them."""
+    stored = read_fold_forecasts(store, run.run_id)
+    if not stored.empty:
+        return stored, pd.Timestamp(stored["origin"].iloc[0])
     folds = (run.metrics.get("backtest") or {}).get("folds") or []
-    if not folds or run.model is None or run.horizon is None or run.freq is None:
+    if not folds:
         raise StoreError(
             f"run '{run.run_id}' forecasts periods without recorded incidents and has no backtest folds to "
             "audit on. Fix: audit a run made by `pulsetwin forecast` (it backtests first)"
         )
-    origin = pd.Timestamp(folds[-1])
-    params = run.params.get("model_params") or {}
-    try:
-        model = make_model(run.model, **params)
-    except (TypeError, ValueError) as error:
-        raise ParameterError(
-            f"cannot rebuild model '{run.model}' of run '{run.run_id}' with its recorded parameters "
-            f"{params}: {error}. Fix: audit the run on a store holding its forecast periods"
-        ) from None
-    categories = run.params.get("categories")
-    history = History.from_frames(frames, origin=origin, freq=run.freq, categories=categories)
-    return model.fit(history).predict(run.horizon, run_id=f"audit-{run.run_id}"), origin
+    raise StoreError(
+        f"run '{run.run_id}' forecasts periods without recorded incidents, so the audit judges it on its last "
+        f"backtest fold (origin {folds[-1]}), but the run holds no forecasts of that fold: it was stored by an "
+        "older PulseTwin, which left them to the audit to recompute. Fix: re-run `pulsetwin forecast` with the "
+        "same options and audit the new run"
+    )
 
 
 # ------------------------------------------------------------------------------------------ the audit

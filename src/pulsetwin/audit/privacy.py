@@ -19,6 +19,7 @@ import pandas as pd
 
 from pulsetwin.evaluation.frequency import choose_freq, stored_freqs
 from pulsetwin.exceptions import ParameterError, PrivacyBudgetError, StoreError, bad_parameter
+from pulsetwin.schema.params import Integer, check_param
 from pulsetwin.schema.periods import Freq
 from pulsetwin.store.privacy_budget import Budget, read_budget, write_budget
 
@@ -100,10 +101,8 @@ def protect_table(
     ``values`` is a (rows, columns) array of counts; NaN marks a withheld count. Margins are computed from the
     values, suppressed by the same rules, and rounded independently.
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, int | np.integer) or threshold < 1:
-        raise bad_parameter("threshold", "protect_table", "an integer >= 1", threshold)
-    if isinstance(rounding, bool) or not isinstance(rounding, int | np.integer) or rounding < 1:
-        raise bad_parameter("rounding", "protect_table", "an integer >= 1", rounding)
+    check_param("threshold", "protect_table", Integer(low=1), threshold)
+    check_param("rounding", "protect_table", Integer(low=1), rounding)
     table = augment(np.asarray(values, dtype=np.float64))
     primary = np.isnan(table) | (table < threshold)
     suppressed = secondary_suppression(table, primary)

@@ -44,9 +44,9 @@ def verify_command(
         typer.Option(
             "--deep",
             help="Also recompute the digests of the tables the log covers (data tables, imports and their undo "
-            "bookkeeping, runs, explanations, users and roles, login tokens, decisions, kill switches, the privacy "
-            "budget) and name any table edited outside PulseTwin. Needs the store's row-digest key file "
-            "(<store>.digest.key next to it, or PULSETWIN_DIGEST_KEY).",
+            "bookkeeping, runs, explanations, last-fold forecasts, users and roles, login tokens, decisions, kill "
+            "switches, the privacy budget) and name any table edited outside PulseTwin. Needs the store's row-digest "
+            "key file (<store>.digest.key next to it, or PULSETWIN_DIGEST_KEY).",
         ),
     ] = False,
     json_output: JsonFlag = False,

@@ -23,8 +23,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
-from pulsetwin.exceptions import ParameterError, bad_parameter
+from pulsetwin.exceptions import ParameterError
 from pulsetwin.models.intervals import MAX_SIZE
+from pulsetwin.schema.params import Integer, check_param
 
 Array = NDArray[np.float64]
 
@@ -91,8 +92,7 @@ def pit_bin_masses(lower: ArrayLike, upper: ArrayLike, bins: int = PIT_BINS) -> 
     -----
     Czado, Gneiting & Held (2009), "Predictive model assessment for count data", Biometrics 65(4), eq. 2.
     """
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise bad_parameter("bins", "pit_bin_masses", "an integer >= 1", bins)
+    check_param("bins", "pit_bin_masses", Integer(low=1), bins)
     lo = np.asarray(lower, dtype=np.float64).ravel()[:, None]
     hi = np.asarray(upper, dtype=np.float64).ravel()[:, None]
     edges = np.linspace(0.0, 1.0, bins + 1)[None, :]

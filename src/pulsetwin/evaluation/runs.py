@@ -4,7 +4,8 @@ A run is marked ``ok`` when the model that forecasts beats the best naive baseli
 its skill interval above zero, and ``no_skill`` otherwise. With ``model="best"`` and no such model, the
 forecast is the best naive baseline's and the run says so. The forecasting model's drivers of its first
 forecast period (for models that have them: glm, lgbm) are stored with the run, in the same transaction
-(:mod:`pulsetwin.evaluation.explanations`).
+(:mod:`pulsetwin.evaluation.explanations`), and so are its forecasts at the last backtest fold, which the
+audit judges a forecast of the future on (:mod:`pulsetwin.evaluation.fold_forecasts`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 
 from pulsetwin.evaluation.backtest import BacktestResult, backtest, check_settings, records
 from pulsetwin.evaluation.explanations import model_explanations
+from pulsetwin.evaluation.fold_forecasts import last_fold_forecasts
 from pulsetwin.evaluation.lineup import Lineup, resolve_models
 from pulsetwin.evaluation.oracle import ORACLE_NAME
 from pulsetwin.evaluation.skill import SkillSettings
@@ -29,6 +31,7 @@ from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
 from pulsetwin.models.base import History, Model, future_periods
 from pulsetwin.schema.tables import FORECASTS, INCIDENTS
 from pulsetwin.store.explanations import save_explanations
+from pulsetwin.store.fold_forecasts import save_fold_forecasts
 from pulsetwin.store.frames import load_frames
 from pulsetwin.store.log import canonical_detail
 from pulsetwin.store.runs import RunKind, RunStatus, new_run_id
@@ -161,6 +164,7 @@ def run_forecast(
     final = type(fitted)(**fitted.get_params()).fit(history)
     forecasts = final.predict(horizon, run_id=run_id)
     explanations = model_explanations(final, run_id)
+    fold_forecasts = last_fold_forecasts(fitted, frames, result, categories=categories, run_id=run_id)
     forecasts = forecasts[list(FORECASTS.column_names)].assign(run_id=run_id, model=chosen)
     skill_row = result.summary.set_index("model").loc[chosen]
     measured = {k: _plain_value(skill_row[k]) for k in ("skill", "skill_lo", "skill_hi", "gap_share")}
@@ -185,6 +189,7 @@ def run_forecast(
         store.import_frames({"forecasts": forecasts}, source=f"run:{run_id}", actor=actor)
         if explanations is not None:
             save_explanations(store, explanations, actor=actor)
+        save_fold_forecasts(store, fold_forecasts, actor=actor)
     return ForecastRun(
         run_id=run_id, requested=requested, model=chosen, status=status, baseline=result.baseline,
         skill=measured, forecasts=forecasts, backtest=result, data_hash=hashed, code_version=version,

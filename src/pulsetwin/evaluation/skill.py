@@ -24,6 +24,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from pulsetwin.exceptions import bad_parameter
+from pulsetwin.schema.params import Integer, Number, check_param
 
 SKILL_COLUMNS = (
     "model", "baseline", "skill", "skill_lo", "skill_hi", "gap_share", "gap_share_lo", "gap_share_hi",
@@ -67,10 +68,8 @@ class SkillSettings:
 
 def check_interval(level: float, n_boot: int, owner: str) -> None:
     """Refuse a level outside (0, 1) and fewer than 10 bootstrap replicates."""
-    if isinstance(level, bool) or not isinstance(level, int | float) or not 0.0 < level < 1.0:
-        raise bad_parameter("level", owner, "a number in (0, 1)", level)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 10:
-        raise bad_parameter("n_boot", owner, "an integer >= 10", n_boot)
+    check_param("level", owner, Number(low=0.0, high=1.0, closed="neither"), level)
+    check_param("n_boot", owner, Integer(low=10), n_boot)
 
 
 def skill_table(

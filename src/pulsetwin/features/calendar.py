@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pulsetwin.exceptions import bad_parameter
+from pulsetwin.schema.params import Integer, check_param
 from pulsetwin.schema.periods import Freq
 
 DAYS_PER_YEAR = 365.2425
@@ -35,8 +35,7 @@ def fourier_terms(periods: pd.DatetimeIndex, freq: Freq, order: int) -> np.ndarr
     Harmonic regression for smooth annual cycles (Hyndman & Athanasopoulos, *Forecasting: Principles and
     Practice*, 3rd ed., section 7.4).
     """
-    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
-        raise bad_parameter("order", "fourier_terms", "an integer >= 0", order)
+    check_param("order", "fourier_terms", Integer(low=0), order)
     mid = _midpoints(periods, freq)
     fraction = np.asarray(mid.day_of_year, dtype=float) - 1.0 + np.asarray(mid.hour, dtype=float) / 24.0
     angle = 2.0 * np.pi * fraction[:, None] / DAYS_PER_YEAR * np.arange(1, order + 1)[None, :]

@@ -17,8 +17,9 @@ from libpysal.graph import Graph
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from pulsetwin.exceptions import Location, SchemaError, bad_parameter
+from pulsetwin.exceptions import Location, SchemaError
 from pulsetwin.schema.geometry import geometry_state
+from pulsetwin.schema.params import Integer, check_param
 from pulsetwin.schema.tables import CRS_NAME
 
 
@@ -67,8 +68,7 @@ def neighbour_matrix(areas: pd.DataFrame, codes: Sequence[str], *, island_k: int
     Queen contiguity via ``libpysal.graph.Graph.build_contiguity`` (Rey & Anselin 2007, PySAL); island rows
     get the ``island_k`` nearest centroids (directed: the island reads its neighbours, they do not read it).
     """
-    if isinstance(island_k, bool) or not isinstance(island_k, int) or island_k < 1:
-        raise bad_parameter("island_k", "neighbour_matrix", "an integer >= 1", island_k)
+    check_param("island_k", "neighbour_matrix", Integer(low=1), island_k)
     n = len(codes)
     if n == 1:
         return sparse.csr_matrix((1, 1))

@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pulsetwin.exceptions import ParameterError, bad_parameter
+from pulsetwin.exceptions import ParameterError
 from pulsetwin.executor import map_tasks
 from pulsetwin.hotspots.prepare import Mask, check_events, observed_counts, prepare_history
 from pulsetwin.hotspots.registry import BASELINES, MODELS, check_model_names, make_model
 from pulsetwin.metrics.hotspots import DEFAULT_FRACTIONS, hotspot_table
+from pulsetwin.schema.params import Integer, check_param
 
 METRICS = ("hit_rate", "pai", "pei")
 
@@ -106,11 +107,9 @@ def backtest_origins(
     last_origin: pd.Timestamp | None,
 ) -> list[pd.Timestamp]:
     """Origins one ``step`` apart; the last one's window ends the day after the last event unless pinned."""
-    if isinstance(n_origins, bool) or not isinstance(n_origins, int) or n_origins < 1:
-        raise bad_parameter("origins", "backtest --grid", "an integer >= 1", n_origins)
+    check_param("origins", "backtest --grid", Integer(low=1), n_origins)
     step = window_days if step_days is None else step_days
-    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-        raise bad_parameter("step", "backtest --grid", "an integer number of days >= 1", step_days)
+    check_param("step", "backtest --grid", Integer(low=1, say="an integer number of days >= 1"), step)
     if last_origin is None:
         end = check_events(events)["occurred_at"].max().normalize() + pd.Timedelta(days=1)
         last_origin = end - pd.Timedelta(days=window_days)

@@ -34,6 +34,7 @@ from pulsetwin.grid.cells import (
     study_area,
 )
 from pulsetwin.hotspots.base import GridHistory
+from pulsetwin.schema.params import Integer, check_param
 
 
 class Mask(StrEnum):
@@ -139,8 +140,7 @@ def prepare_history(
     covariates: pd.DataFrame | None = None,
 ) -> Prepared:
     """Everything a hotspot model may know at ``origin``, on the lattice and mask asked for."""
-    if isinstance(window_days, bool) or not isinstance(window_days, int | np.integer) or window_days < 1:
-        raise bad_parameter("window_days", "hotspots", "an integer number of days >= 1", window_days)
+    check_param("window_days", "hotspots", Integer(low=1, say="an integer number of days >= 1"), window_days)
     if mask not in ("areas", "events"):
         raise bad_parameter("mask", "hotspots", "'areas' or 'events'", mask)
     frame = check_events(events)

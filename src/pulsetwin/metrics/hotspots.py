@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pulsetwin.exceptions import ParameterError, bad_parameter
+from pulsetwin.schema.params import Number, check_param
 
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.01, 0.03, 0.05, 0.10)
 
@@ -51,8 +52,7 @@ def _check(
             )
         if not np.all(np.isfinite(sc)):
             raise bad_parameter("scores", owner, "finite numbers", sc[~np.isfinite(sc)][:5])
-    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 < fraction <= 1.0:
-        raise bad_parameter("fraction", owner, "a number in (0, 1]", fraction)
+    check_param("fraction", owner, Number(low=0.0, high=1.0, closed="right"), fraction)
     if cell_area is None:
         return obs, np.ones_like(obs)
     area = np.asarray(cell_area, dtype=float)

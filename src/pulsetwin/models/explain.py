@@ -21,10 +21,11 @@ from typing import Final, Literal, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from pulsetwin.exceptions import ParameterError, ParameterTypeError, bad_parameter
+from pulsetwin.exceptions import ParameterError, ParameterTypeError
 from pulsetwin.models.base import check_horizon, future_periods
 from pulsetwin.models.common import PanelModel
 from pulsetwin.models.design import GROUPS
+from pulsetwin.schema.params import Integer, Number, check_param
 
 Lang = Literal["en", "nl"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("en", "nl")
@@ -163,12 +164,10 @@ def explain(
             f"Got {type(model).__name__} instead."
         )
     check_horizon(horizon, "explain")
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise bad_parameter("top", "explain", "an integer >= 1", top)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
-        raise bad_parameter("threshold", "explain", "a share of the usual level between 0 and 1", threshold)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance >= 0:
-        raise bad_parameter("tolerance", "explain", "a number of counts >= 0", tolerance)
+    check_param("top", "explain", Integer(low=1), top)
+    share = Number(low=0.0, high=1.0, closed="neither", say="a share of the usual level between 0 and 1")
+    check_param("threshold", "explain", share, threshold)
+    check_param("tolerance", "explain", Number(low=0.0, say="a number of counts >= 0"), tolerance)
     parts = model.log_contributions(horizon)
     unknown = sorted(set(parts) - set(GROUPS))
     if unknown:

@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Literal
 
-from pulsetwin.exceptions import Location, SchemaError, bad_parameter
+import numpy as np
+
+from pulsetwin.exceptions import Location, ParameterError, RuleTypeError, SchemaError
 
 
 class Rule(ABC):
@@ -29,6 +31,11 @@ class Rule(ABC):
     def accepts(self, value: object) -> bool:
         """Whether ``value`` satisfies the rule."""
 
+    def kind_ok(self, value: object) -> bool:
+        """Whether ``value`` is of a type the rule can accept (a refused value of the right type is a wrong
+        value, else a wrong type)."""
+        return True
+
     @abstractmethod
     def describe(self, *, plural: bool = False) -> str:
         """What must hold, as the end of "must be ..." (``plural`` for "a tuple of ...")."""
@@ -36,7 +43,8 @@ class Rule(ABC):
 
 @dataclass(frozen=True)
 class Integer(Rule):
-    """A Python ``int`` (never a ``bool``) in ``[low, high]`` (either bound may be left open-ended)."""
+    """A whole number (a Python or NumPy integer, never a ``bool``) in ``[low, high]`` (either bound may be left
+    open-ended)."""
 
     low: int | None = None
     high: int | None = None
@@ -45,9 +53,13 @@ class Integer(Rule):
 
     def accepts(self, value: object) -> bool:
         """An int, not a bool, within the bounds."""
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
             return False
-        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+        return bool((self.low is None or value >= self.low) and (self.high is None or value <= self.high))
+
+    def kind_ok(self, value: object) -> bool:
+        """A Python or NumPy integer, not a bool."""
+        return not isinstance(value, bool) and isinstance(value, int | np.integer)
 
     def describe(self, *, plural: bool = False) -> str:
         """E.g. "an integer >= 1", "integers in [1, 12]"."""
@@ -65,7 +77,7 @@ class Integer(Rule):
 
 @dataclass(frozen=True)
 class Number(Rule):
-    """An ``int`` or ``float`` (never a ``bool``, never NaN) between ``low`` and ``high``.
+    """A real number (Python or NumPy; never a ``bool``, never NaN) between ``low`` and ``high``.
 
     ``closed`` says which bounds are included, as in scikit-learn's ``Interval``; ``finite`` refuses infinities.
     """
@@ -79,7 +91,9 @@ class Number(Rule):
 
     def accepts(self, value: object) -> bool:
         """A real number, not a bool nor NaN, within the bounds."""
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            return False
+        if math.isnan(value):
             return False
         if self.finite and not math.isfinite(value):
             return False
@@ -87,7 +101,11 @@ class Number(Rule):
         right = self.closed in ("both", "right")
         low_ok = self.low is None or value > self.low or (left and value == self.low)
         high_ok = self.high is None or value < self.high or (right and value == self.high)
-        return low_ok and high_ok
+        return bool(low_ok and high_ok)
+
+    def kind_ok(self, value: object) -> bool:
+        """A Python or NumPy real number, not a bool."""
+        return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
 
     def describe(self, *, plural: bool = False) -> str:
         """E.g. "a number > 0", "a number in [0, 1)", "a finite number"."""
@@ -117,6 +135,10 @@ class Boolean(Rule):
         """Only a bool."""
         return isinstance(value, bool)
 
+    def kind_ok(self, value: object) -> bool:
+        """Only a bool."""
+        return isinstance(value, bool)
+
     def describe(self, *, plural: bool = False) -> str:
         """The words "True or False"."""
         return "True or False"
@@ -132,6 +154,10 @@ class Text(Rule):
     def accepts(self, value: object) -> bool:
         """A non-blank str."""
         return isinstance(value, str) and bool(value.strip())
+
+    def kind_ok(self, value: object) -> bool:
+        """A str."""
+        return isinstance(value, str)
 
     def describe(self, *, plural: bool = False) -> str:
         """The words "a non-empty text" (or :attr:`say`)."""
@@ -165,6 +191,10 @@ class NoneOr(Rule):
         """None, or accepted by the inner rule."""
         return value is None or self.rule.accepts(value)
 
+    def kind_ok(self, value: object) -> bool:
+        """None, or of the inner rule's type."""
+        return value is None or self.rule.kind_ok(value)
+
     def describe(self, *, plural: bool = False) -> str:
         """E.g. "None or an integer >= 1"."""
         return f"None or {self.rule.describe(plural=plural)}"
@@ -184,6 +214,10 @@ class TupleOf(Rule):
             return False
         return bool(value or not self.non_empty) and all(self.item.accepts(v) for v in value)
 
+    def kind_ok(self, value: object) -> bool:
+        """A tuple (or a list when lists are taken)."""
+        return isinstance(value, tuple) or (self.lists and isinstance(value, list))
+
     def describe(self, *, plural: bool = False) -> str:
         """E.g. "a tuple of integers >= 1", "a non-empty list of non-empty texts"."""
         kind = "list" if self.lists else "tuple"
@@ -195,17 +229,21 @@ Rules = Mapping[str, Rule]
 """A parameter table: parameter name to rule."""
 
 
-def check_param(name: str, owner: str, rule: Rule, value: object) -> Any:
+def check_param(name: str, owner: str | None, rule: Rule, value: object) -> Any:
     """Return ``value`` when ``rule`` accepts it, else raise the house :class:`ParameterError`.
 
     Raises
     ------
     pulsetwin.exceptions.ParameterError
-        "The '<name>' parameter of <owner> must be <rule>. Got <value> instead."
+        "The '<name>' parameter of <owner> must be <rule>. Got <value> instead." (``owner`` None: a setting,
+        "The '<name>' setting must be ..."); a :class:`~pulsetwin.exceptions.RuleTypeError` (a TypeError as
+        well) when the value is of the wrong type.
     """
-    if not rule.accepts(value):
-        raise bad_parameter(name, owner, rule.describe(), value)
-    return value
+    if rule.accepts(value):
+        return value
+    subject = f"The '{name}' setting" if owner is None else f"The '{name}' parameter of {owner}"
+    message = f"{subject} must be {rule.describe()}. Got {value!r} instead."
+    raise ParameterError(message) if rule.kind_ok(value) else RuleTypeError(message)
 
 
 def check_params(owner: str, rules: Rules, values: Mapping[str, object]) -> None:

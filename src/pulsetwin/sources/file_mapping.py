@@ -14,6 +14,7 @@ import yaml
 
 from pulsetwin.exceptions import Location, SchemaError
 from pulsetwin.schema.categories import is_valid_slug
+from pulsetwin.schema.params import REQUIRED, Boolean, NoneOr, Options, Rule, Text, read_key
 from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import FREQS
 
@@ -64,6 +65,11 @@ def load_mapping(path: Path) -> FileMapping:
             expected, where=Location(file=str(path), column=key, value=value), fix="edit the mapping"
         )
 
+    def read(data: dict[str, Any], key: str, rule: Rule, prefix: str = "", default: object = REQUIRED) -> Any:
+        return read_key(
+            data, key, rule, file=str(path), fix="edit the mapping", prefix=prefix, default=default
+        )
+
     def block(key: str, *, required: bool) -> dict[str, Any]:
         value = raw.get(key)
         if value is None and not required:
@@ -75,35 +81,26 @@ def load_mapping(path: Path) -> FileMapping:
     unknown = sorted(set(raw) - {"source", "freq", "area", "date", "category", "count", "read", "fill_zeros"})
     if unknown:
         raise fail(unknown[0], "a known key (source, freq, area, date, category, count, read, fill_zeros)")
-    if not isinstance(raw.get("source"), str) or not raw["source"].strip():
-        raise fail("source", "a non-empty 'source' naming the data set", raw.get("source"))
-    if raw.get("freq") is not None and raw.get("freq") not in FREQS:
-        raise fail(
-            "freq", "'freq' W (weeks from Monday) or M (months), or no freq to infer it", raw.get("freq")
-        )
+    source = read(raw, "source", Text(say="a non-empty text naming the data set"))
+    freq = read(raw, "freq", NoneOr(Options(FREQS)), default=None)
+    fill_zeros = read(raw, "fill_zeros", Boolean(), default=True)
     area, date, category = (
         block("area", required=True),
         block("date", required=True),
         block("category", required=True),
     )
-    count, read = block("count", required=False), block("read", required=False)
-    if not isinstance(date.get("column"), str):
-        raise fail("date.column", "the name of the date column", date.get("column"))
-    unknown_read = sorted(set(map(str, read)) - set(READ_KEYS))
+    count, reader = block("count", required=False), block("read", required=False)
+    read(date, "column", Text(say="the name of the date column"), "date.")
+    unknown_read = sorted(set(map(str, reader)) - set(READ_KEYS))
     if unknown_read:
         raise fail(f"read.{unknown_read[0]}", f"a known reader setting ({', '.join(READ_KEYS)})")
-    if read.get("decimal", ".") not in (".", ","):
-        raise fail("read.decimal", "'.' or ','", read.get("decimal"))
+    read(reader, "decimal", Options((".", ",")), "read.", default=".")
     if ("column" in area) == ("x" in area or "y" in area):
         raise fail("area", "either area.column (an area code) or area.x and area.y (coordinates)", area)
     if "x" in area and not ("y" in area and area.get("crs")):
         raise fail("area", "area.x with area.y and area.crs (EPSG:28992 or EPSG:4326)", area)
-    for key, choice in (
-        ("area.outside", area.get("outside", "error")),
-        ("category.unmapped", category.get("unmapped", "error")),
-    ):
-        if choice not in CHOICES:
-            raise fail(key, "'error' or 'drop'", choice)
+    outside = read(area, "outside", Options(CHOICES), "area.", default="error")
+    unmapped = read(category, "unmapped", Options(CHOICES), "category.", default="error")
     if ("value" in category) == ("column" in category):
         raise fail(
             "category", "either category.value (one slug) or category.column with category.map", category
@@ -117,8 +114,8 @@ def load_mapping(path: Path) -> FileMapping:
                 "category", "category slugs in lowercase letters, digits and _ (e.g. youth_nuisance)", slug
             )
     return FileMapping(
-        source=raw["source"].strip(),
-        freq=None if raw.get("freq") is None else Freq(raw["freq"]),
+        source=source.strip(),
+        freq=None if freq is None else Freq(freq),
         date_column=date["column"],
         date_format=date.get("format"),
         area_column=area.get("column"),
@@ -126,12 +123,12 @@ def load_mapping(path: Path) -> FileMapping:
         y=area.get("y"),
         crs=area.get("crs"),
         level=area.get("level", "buurt"),
-        outside=area.get("outside", "error"),
+        outside=outside,
         category_value=str(category["value"]) if "value" in category else None,
         category_column=category.get("column"),
         category_map=mapping,
-        unmapped=category.get("unmapped", "error"),
+        unmapped=unmapped,
         count_column=count.get("column"),
-        read=read,
-        fill_zeros=bool(raw.get("fill_zeros", True)),
+        read=reader,
+        fill_zeros=fill_zeros,
     )

@@ -31,12 +31,16 @@ from pulsetwin.exceptions import (
     StoreError,
     bad_parameter,
 )
+from pulsetwin.schema.params import Boolean, Number, check_param
 from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import PROTECTED, TABLES, TableSpec, table_spec
+from pulsetwin.store.accounts import ACCOUNTS_DDL
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
+from pulsetwin.store.decisions import DECISIONS_DDL
 from pulsetwin.store.digest import EMPTY, Digest, RowKey, TableChange, digest_rows, set_row_key
 from pulsetwin.store.duplicates import refuse_duplicate_source
 from pulsetwin.store.explanations import EXPLANATIONS_DDL
+from pulsetwin.store.fold_forecasts import FOLD_FORECASTS_DDL
 from pulsetwin.store.imports import (
     ROWS_PREFIX,
     UNDO_TABLE,
@@ -170,8 +174,7 @@ class Store:
             raise StoreError(
                 f"store '{self.path}' does not exist. Fix: import data first or pass the right --db"
             )
-        if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
-            raise bad_parameter("wait", "Store", "a number of seconds >= 0", wait)
+        check_param("wait", "Store", Number(low=0.0, say="a number of seconds >= 0"), wait)
         self._con = _connect(self.path, read_only=read_only, wait=float(wait), signal=signal)
         self._depth = 0
         writer = None
@@ -204,11 +207,16 @@ class Store:
         """Close the connection (an open transaction is rolled back by DuckDB)."""
         self._con.close()
 
-    @property
-    def connection(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection, for the API's own tables (users, tokens, decisions) until they get typed
-        accessors in this package like the explanations and the privacy budget have."""
-        return self._con
+    def read_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on this store, for reading only: a second connection to the same database that sees
+        committed data (DuckDB MVCC) and can be used from another thread without the store's lock.
+
+        For servers that read hot paths concurrently (the API keeps one per thread) and for the typed
+        accessors that take a :data:`pulsetwin.store.access.Source`. Never write through it: writes go through
+        the store's accessors inside :meth:`transaction`, which logs them. Making the cursor uses the store's
+        connection, so serialise this call with other uses of the store; close the cursor before the store.
+        """
+        return self._con.cursor()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -293,10 +301,7 @@ class Store:
         ``revise``, and on incidents copying another source's counts unless ``also_source``.
         """
         self._require_writable()
-        if not isinstance(revise, bool):
-            raise ParameterTypeError(
-                f"The 'revise' parameter of Store.import_frames must be a bool. Got {revise!r} instead."
-            )
+        check_param("revise", "Store.import_frames", Boolean(), revise)
         if not isinstance(checked, CheckedImport):
             raise ParameterTypeError(
                 "The 'checked' parameter of Store.import_checked must be a CheckedImport from check_file or "
@@ -666,7 +671,7 @@ class Store:
         statements = (
             *(table_ddl(spec) for spec in TABLES.values() if spec.name != "log"),
             *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(), *EXPLANATIONS_DDL,
-            *BUDGET_DDL,
+            *BUDGET_DDL, *FOLD_FORECASTS_DDL, *ACCOUNTS_DDL, *DECISIONS_DDL,
         )  # fmt: skip
         with self.transaction():
             for statement in statements:

@@ -73,11 +73,12 @@ KEY_VARIABLE = "pulsetwin_row_key"
 """The DuckDB session variable holding the row key's text while the store is open (never stored)."""
 # Canonical tables get added/removed digests from imports; the small ones a state digest from their writers
 # (provenance and categories: imports and public releases; runs: runs; users, tokens, decisions, kill
-# switches: the API; privacy_budget: public releases). Explanations get added digests from their runs.
+# switches: the API; privacy_budget: public releases). Explanations and fold forecasts get added digests
+# from their runs.
 COVERED_TABLES = (
     *(name for name in TABLES if name != "log"),
     "provenance", "categories", "runs", "users", "api_tokens", "decisions", "kill_switches",
-    "privacy_budget", "explanations",
+    "privacy_budget", "explanations", "fold_forecasts",
 )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
+from pulsetwin.store.access import Source, connection_of
 from pulsetwin.store.log import canonical_detail
 
 if TYPE_CHECKING:
@@ -68,3 +69,11 @@ def save_provenance(store: Store, **record: Any) -> None:
 def read_provenance(connection: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """All provenance records, oldest first."""
     return connection.execute("SELECT * FROM provenance ORDER BY imported_at, dataset_id, table_name").df()
+
+
+def last_import(source: Source) -> datetime | None:
+    """When the latest provenance record was written (``None`` in an empty store)."""
+    imported: datetime | None = (
+        connection_of(source).execute("SELECT max(imported_at) FROM provenance").fetchall()[0][0]
+    )
+    return imported

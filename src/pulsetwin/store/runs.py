@@ -19,6 +19,7 @@ import pandas as pd
 
 from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.periods import Freq
+from pulsetwin.store.access import Source, connection_of
 from pulsetwin.store.log import canonical_detail
 
 
@@ -147,3 +148,28 @@ def update_status(connection: duckdb.DuckDBPyConnection, run_id: str, status: Ru
     previous = fetch_run(connection, run_id).status
     connection.execute("UPDATE runs SET status = ? WHERE run_id = ?", [status, run_id])
     return previous
+
+
+def run_categories(source: Source, run_id: str) -> list[str]:
+    """The categories a run forecast, sorted."""
+    rows = connection_of(source).execute(
+        "SELECT DISTINCT category FROM forecasts WHERE run_id = ? ORDER BY 1", [run_id]
+    )
+    return [str(c) for (c,) in rows.fetchall()]
+
+
+def run_periods(source: Source, run_id: str) -> list[Any]:
+    """The periods a run forecast (their start dates), sorted."""
+    rows = connection_of(source).execute(
+        "SELECT DISTINCT period_start FROM forecasts WHERE run_id = ? ORDER BY 1", [run_id]
+    )
+    return [p for (p,) in rows.fetchall()]
+
+
+def run_has_area(source: Source, run_id: str, area_code: str) -> bool:
+    """Whether a run holds forecasts of area ``area_code``."""
+    rows = connection_of(source).execute(
+        "SELECT count(*) FROM (SELECT 1 FROM forecasts WHERE run_id = ? AND area_code = ? LIMIT 1)",
+        [run_id, area_code],
+    )
+    return bool(rows.fetchall()[0][0])

@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from pulsetwin.exceptions import Location, ParameterTypeError, SchemaError, bad_parameter
+from pulsetwin.exceptions import Location, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
 from pulsetwin.metrics.allocation import exposure_disparity, gini, lock_in, misallocation
 from pulsetwin.models.registry import MODELS, make_model
+from pulsetwin.schema.params import Integer, Number, check_param
 from pulsetwin.schema.variables import RESIDENTS
 from pulsetwin.store.runs import RunKind
 from pulsetwin.studies.loop import Learner, ModelForecaster, simulate_loop
@@ -104,18 +105,13 @@ class StudySettings:
 
     def __post_init__(self) -> None:
         for name in ("weeks", "runs", "k", "refit_every"):
-            _positive_int(getattr(self, name), name)
-        _positive_int(self.seed + 1 if isinstance(self.seed, int) else self.seed, "seed")
+            check_param(name, "StudySettings", Integer(low=1, say="a positive integer"), getattr(self, name))
+        check_param("seed", "StudySettings", Integer(low=0), self.seed)
         if self.policy not in POLICIES:
             raise bad_parameter("policy", "StudySettings", f"one of {', '.join(POLICIES)}", self.policy)
-        for name in ("epsilon", "report_rate", "discovery_rate"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ParameterTypeError(
-                    f"The '{name}' parameter of StudySettings must be a number. Got {value!r} instead."
-                )
-        if not 0 < self.epsilon <= 1:
-            raise bad_parameter("epsilon", "StudySettings", "a number in (0, 1]", self.epsilon)
+        check_param("epsilon", "StudySettings", Number(low=0.0, high=1.0, closed="right"), self.epsilon)
+        for name in ("report_rate", "discovery_rate"):
+            check_param(name, "StudySettings", Number(), getattr(self, name))
         if not (0 <= self.report_rate <= 1 and 0 < self.discovery_rate <= 1):
             raise bad_parameter(
                 "report_rate", "StudySettings", "report_rate in [0, 1] and discovery_rate in (0, 1]",
@@ -402,21 +398,6 @@ def save_study(store: Store, study: FeedbackStudy, *, actor: str = "cli") -> Run
     )
 
 
-def heerlen_loop(
-    settings: StudySettings | None = None, *, twin_seed: int = 0, years: int = 2, scheduler: str = "serial"
-) -> FeedbackStudy:
-    """Generate the heerlen twin (``twin_seed``, ``years``) and run the study on its tables."""
-    from pulsetwin.twin.generate import generate_twin
-
-    chosen = settings or StudySettings()
-    tables = generate_twin("heerlen", seed=twin_seed, years=years).tables
-    data = study_data(
-        tables["truth"], tables["incidents"], tables["covariates"], tables["protected"],
-        category=chosen.category, weeks=chosen.weeks,
-    )  # fmt: skip
-    return run_study(data, chosen, scheduler=scheduler)
-
-
 def _series(arm: str, weeks: pd.DatetimeIndex, metrics: dict[str, np.ndarray]) -> pd.DataFrame:
     """Long frame of the per-week mean and 5-95 % band over runs; weeks without a value are left out."""
     frames = []
@@ -458,13 +439,3 @@ def _plain(value: object) -> float | None:
     """A JSON-ready float rounded to 5 decimals, NaN as None."""
     number = float(value)  # type: ignore[arg-type]
     return None if math.isnan(number) else round(number, 5)
-
-
-def _positive_int(value: object, name: str) -> None:
-    """Refuse anything but a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ParameterTypeError(
-            f"The '{name}' parameter of StudySettings must be an int. Got {value!r} instead."
-        )
-    if value < 1:
-        raise bad_parameter(name, "StudySettings", "a positive integer", value)

@@ -30,6 +30,7 @@ import pandas as pd
 
 from pulsetwin.exceptions import bad_parameter
 from pulsetwin.models.base import History, Model, future_periods
+from pulsetwin.schema.params import Integer, Number, check_param
 from pulsetwin.schema.periods import Freq
 from pulsetwin.studies.policies import Policy
 
@@ -53,12 +54,7 @@ class DiscountedMean:
     memory: float = 1.0
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.memory, bool)
-            or not isinstance(self.memory, int | float)
-            or not 0 < self.memory <= 1
-        ):
-            raise bad_parameter("memory", "DiscountedMean", "a number in (0, 1]", self.memory)
+        check_param("memory", "DiscountedMean", Number(low=0.0, high=1.0, closed="right"), self.memory)
 
     def __call__(self, history_counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """The forecast from a full history of shape ``(runs, periods, areas)``."""
@@ -209,10 +205,8 @@ def simulate_loop(
     if learner not in LEARNERS:
         raise bad_parameter("learner", "simulate_loop", f"one of {', '.join(LEARNERS)}", learner)
     for name, value in (("report_rate", report_rate), ("discovery_rate", discovery_rate)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < np.inf:
-            raise bad_parameter(name, "simulate_loop", "a finite number >= 0", value)
-    if isinstance(deterrence, bool) or not isinstance(deterrence, int | float) or not 0 <= deterrence < 1:
-        raise bad_parameter("deterrence", "simulate_loop", "a number in [0, 1)", deterrence)
+        check_param(name, "simulate_loop", Number(low=0.0, finite=True), value)
+    check_param("deterrence", "simulate_loop", Number(low=0.0, high=1.0, closed="left"), deterrence)
     prior = _prior(prior_counts, areas)
     model = DiscountedMean() if forecaster is None else forecaster
     incremental = isinstance(model, DiscountedMean)
@@ -302,8 +296,7 @@ def _learn(
 def _rates(true_rates: np.ndarray, runs: int, periods: int) -> np.ndarray:
     """Broadcast the true rates to ``(runs, periods, areas)``, refusing bad shapes and values."""
     for name, value in (("runs", runs), ("periods", periods)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise bad_parameter(name, "simulate_loop", "a positive integer", value)
+        check_param(name, "simulate_loop", Integer(low=1, say="a positive integer"), value)
     rates = np.asarray(true_rates, dtype=float)
     if rates.ndim == 1:
         rates = rates[None, None, :]

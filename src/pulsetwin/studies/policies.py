@@ -8,13 +8,13 @@ inverse-propensity learner needs. All work is vectorised over runs: forecasts ha
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
 
-from pulsetwin.exceptions import ParameterTypeError, bad_parameter
+from pulsetwin.exceptions import bad_parameter
+from pulsetwin.schema.params import Number, check_param
 
 PolicyKind = Literal["uniform", "proportional", "top_k", "top_k_explore"]
 POLICY_KINDS: tuple[str, ...] = get_args(PolicyKind)
@@ -62,16 +62,10 @@ class Policy:
     def __post_init__(self) -> None:
         if self.kind not in POLICY_KINDS:
             raise bad_parameter("kind", "Policy", f"one of {', '.join(POLICY_KINDS)}", self.kind)
-        if isinstance(self.k, bool) or not isinstance(self.k, int | float) or not math.isfinite(self.k):
-            raise ParameterTypeError(f"The 'k' parameter of Policy must be a number. Got {self.k!r} instead.")
-        if self.k <= 0:
-            raise bad_parameter("k", "Policy", "positive", self.k)
+        check_param("k", "Policy", Number(low=0.0, closed="neither", finite=True), self.k)
         if self.kind in ("top_k", "top_k_explore") and float(self.k) != int(self.k):
             raise bad_parameter("k", "Policy", f"a whole number of areas for kind '{self.kind}'", self.k)
-        if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, int | float):
-            raise ParameterTypeError(
-                f"The 'epsilon' parameter of Policy must be a number. Got {self.epsilon!r} instead."
-            )
+        check_param("epsilon", "Policy", Number(), self.epsilon)
         if self.kind == "top_k_explore" and not 0.0 < self.epsilon <= 1.0:
             raise bad_parameter("epsilon", "Policy", "in (0, 1] for kind 'top_k_explore'", self.epsilon)
         if self.kind != "top_k_explore" and self.epsilon != 0:

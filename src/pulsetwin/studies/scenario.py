@@ -60,7 +60,7 @@ import yaml
 from pulsetwin.exceptions import Location, SchemaError, bad_parameter
 from pulsetwin.executor import map_tasks
 from pulsetwin.metrics.allocation import exposure_disparity, gini, lock_in, misallocation
-from pulsetwin.schema.params import REQUIRED, Integer, Number, Options, Rule, Text, read_key
+from pulsetwin.schema.params import REQUIRED, Integer, Number, Options, Rule, Text, check_param, read_key
 from pulsetwin.schema.periods import Freq
 from pulsetwin.studies.loop import LEARNERS, simulate_loop
 from pulsetwin.studies.policies import POLICY_KINDS, Policy
@@ -405,8 +405,7 @@ def run_scenario(
     total = spec.runs if runs is None else runs
     root = spec.seed if seed is None else seed
     for name, value in (("runs", total), ("chunk_size", chunk_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise bad_parameter(name, "run_scenario", "a positive integer", value)
+        check_param(name, "run_scenario", Integer(low=1, say="a positive integer"), value)
     codes = base_rates.index.astype(str).tolist()
     rates = base_rates.to_numpy(dtype=float)
     if rates.size < 2 or not np.all(np.isfinite(rates)) or np.any(rates < 0):

@@ -58,6 +58,8 @@ def assert_table_equal(
             f"column order {list(left.columns)} != {list(right.columns)}"
         )
     order = list(keys) if keys is not None else list(table_spec(table).key) if table is not None else []
+    absent = [k for k in order if k not in left.columns]
+    assert not absent, f"key columns {absent} are not in the tables; pass keys= naming columns they hold"
     order += [c for c in left.columns if c not in order]
     assert len(left) == len(right), f"{len(left)} rows != {len(right)} rows"
     pd.testing.assert_frame_equal(

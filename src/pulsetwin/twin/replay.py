@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.exceptions import ParameterError, ParameterTypeError, bad_parameter
+from pulsetwin.schema.params import Integer, check_param
 from pulsetwin.twin.covariates import Covariates, build_covariates
 from pulsetwin.twin.geography import Geography, build_geography
 from pulsetwin.twin.observation import observe, patrol_presence, record_probabilities
@@ -65,12 +66,7 @@ def check_twin_arguments(
         ("years", years, 1, 30),
         ("start_year", start_year, 1990, 2100),
     ):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise ParameterTypeError(
-                f"The '{name}' parameter of {owner} must be an int. Got {value!r} instead."
-            )
-        if not low <= value <= high:
-            raise bad_parameter(name, owner, f"an integer in [{low}, {high}]", value)
+        check_param(name, owner, Integer(low=low, high=high), value)
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ def test_the_lease_closes_when_idle_and_lets_a_waiting_process_in(populated: Fix
     db = tmp_path / "leased.duckdb"
     shutil.copy(populated.db, db)
     closed: list[int] = []
-    lease = StoreLease(db, prepare=lambda store: None, on_close=lambda: closed.append(1), idle=0.2, poll=0.02)
+    lease = StoreLease(db, on_close=lambda: closed.append(1), idle=0.2, poll=0.02)
     try:
         with lease.hold() as store:
             assert store.count("runs") >= 1

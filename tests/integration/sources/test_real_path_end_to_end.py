@@ -143,7 +143,8 @@ def test_fetched_incidents_are_the_published_counts(pipeline: Pipeline) -> None:
     assert stored["period_start"].max() == pd.Timestamp("2023-12-01")
     want = expected_incidents(pipeline.city, MONTHS)
     # roll-up 0.0.0 and the neighbour dropped, 1.4.4 + 1.4.5 summed, 3.7.4 kept, a withheld part stays missing
-    assert_table_equal(stored[["area_code", "period_start", "category", "count"]], want, table="incidents")
+    keys = ["area_code", "period_start", "category"]
+    assert_table_equal(stored[[*keys, "count"]], want, keys=keys)
     assert want["count"].isna().sum() > 0
     filters = [
         q["$filter"]

@@ -8,7 +8,11 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.audit.bias_scenario import CITIZEN_CATEGORY, BiasScenario, lum_isaac_scenario
+from pulsetwin.models.base import History
+from pulsetwin.models.registry import make_model
 from pulsetwin.store import Store
+from pulsetwin.store.fold_forecasts import save_fold_forecasts
+from pulsetwin.store.frames import load_frames
 
 POLICY = """
 top_k: 0.2
@@ -27,9 +31,17 @@ def scenario_store(path: Path, *, n_areas: int = 4000, seed: int = 11) -> BiasSc
 
 
 def save_forecast_run(
-    store: Store, scenario: BiasScenario, *, citizen_only: bool, skill_lo: float = 0.05, future: bool = False
+    store: Store,
+    scenario: BiasScenario,
+    *,
+    citizen_only: bool,
+    skill_lo: float = 0.05,
+    future: bool = False,
+    fold_forecasts: bool = True,
 ) -> str:
-    """Store a historical-mean forecast (all categories or citizen-reported only) as a forecast run."""
+    """Store a historical-mean forecast (all categories or citizen-reported only) as a forecast run, with its
+    forecasts at its last backtest fold (the scenario's origin) as ``pulsetwin forecast`` stores them, unless
+    ``fold_forecasts`` is false (a run stored by an older PulseTwin)."""
     incidents = scenario.tables["incidents"]
     if citizen_only:
         incidents = incidents[incidents["category"] == CITIZEN_CATEGORY]
@@ -53,4 +65,11 @@ def save_forecast_run(
         q95=forecasts["mean"] + 2 * np.sqrt(forecasts["mean"]),
     )  # fmt: skip
     store.import_frames({"forecasts": frame}, source=f"run:{run.run_id}")
+    if fold_forecasts:
+        categories = [CITIZEN_CATEGORY] if citizen_only else None
+        history = History.from_frames(
+            load_frames(store, "M"), origin=scenario.origin, freq="M", categories=categories
+        )
+        fold = make_model("naive_hist").fit(history).predict(horizon)
+        save_fold_forecasts(store, fold.assign(run_id=run.run_id, origin=scenario.origin))
     return run.run_id

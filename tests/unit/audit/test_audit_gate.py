@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from audit_helpers import POLICY, save_forecast_run, scenario_store
 
 from pulsetwin.audit.attributes import DEFINITION_OWN
+from pulsetwin.audit.bias_scenario import CITIZEN_CATEGORY
 from pulsetwin.audit.gate import EXIT_CODES, FINDING_CODES, Policy, gate, load_policy
-from pulsetwin.exceptions import SchemaError
+from pulsetwin.exceptions import SchemaError, StoreError
+from pulsetwin.models import registry
 from pulsetwin.store import Store
 
 
@@ -44,6 +47,23 @@ def test_default_policy_loads_and_unknown_keys_are_refused(tmp_path: Path) -> No
         load_policy(bad)
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("bins: four\n", "column 'bins', value 'four': must be an integer >= 2"),
+        ("top_k: 1.5\n", "column 'top_k', value 1.5: must be None or a number in (0, 1]"),
+        ("proxy: {folds: 1}\n", "column 'proxy.folds', value 1: must be an integer >= 2"),
+    ],
+)
+def test_policy_values_are_checked_by_their_rules(tmp_path: Path, text: str, words: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(SchemaError) as caught:
+        load_policy(bad)
+    assert str(caught.value).startswith(f"file '{bad}', {words}")
+    assert str(caught.value).endswith("Fix: see src/pulsetwin/audit/default_policy.yaml")
+
+
 def test_naive_blocked_mitigated_passes(base: tuple[Path, object], store_path: Path) -> None:
     policy = load_policy(base[0] / "policy.yaml")
     with Store(store_path) as store:
@@ -71,16 +91,41 @@ def test_naive_blocked_mitigated_passes(base: tuple[Path, object], store_path: P
         json.dumps(report.to_dict(), allow_nan=False)
 
 
+def _no_refit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make rebuilding or fitting the runs' model (naive_hist) fail: the audit must only read."""
+
+    def refused(*args: object, **kwargs: object) -> NoReturn:
+        raise AssertionError("the audit rebuilt or refitted a model")
+
+    monkeypatch.setattr(type(registry.make_model("naive_hist")), "fit", refused)
+    monkeypatch.setattr(registry, "make_model", refused)
+
+
 def test_true_forecast_uses_last_backtest_fold_and_no_skill_blocks(
-    base: tuple[Path, object], store_path: Path
+    base: tuple[Path, object], store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     policy = load_policy(base[0] / "policy.yaml")
     with Store(store_path) as store:
         run = save_forecast_run(store, base[1], citizen_only=True, skill_lo=-0.02, future=True)  # type: ignore[arg-type]
+        _no_refit(monkeypatch)
         report, _ = gate(store, run, policy=policy)
+    # the findings the audit reached when it refitted the model itself, now from the stored fold forecasts
     assert report.realised["mode"] == "last_backtest_fold"
     assert report.realised["origin"] == str(base[1].origin.date())  # type: ignore[attr-defined]
+    assert report.realised["categories"] == [CITIZEN_CATEGORY] and report.rule["flagged"] == 800
     assert [f.code for f in report.findings if f.blocking] == ["no_skill"]
+
+
+def test_a_run_stored_without_fold_forecasts_is_refused_with_the_fix(
+    base: tuple[Path, object], store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Store(store_path) as store:
+        run = save_forecast_run(store, base[1], citizen_only=True, future=True, fold_forecasts=False)  # type: ignore[arg-type]
+        _no_refit(monkeypatch)
+        with pytest.raises(StoreError, match=r"older PulseTwin.*Fix: re-run `pulsetwin forecast`") as caught:
+            gate(store, run, policy=load_policy(base[0] / "policy.yaml"))
+        assert f"last backtest fold (origin {base[1].origin.date()})" in str(caught.value)  # type: ignore[attr-defined]
+        assert store.get_run(run).status == "ok"  # refused before any verdict was recorded
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 
-from pulsetwin.exceptions import ParameterError, SchemaError
+from pulsetwin.exceptions import ParameterError, RuleTypeError, SchemaError
 from pulsetwin.schema.params import (
     Boolean,
     Integer,
@@ -25,7 +26,7 @@ from pulsetwin.schema.params import (
 @pytest.mark.parametrize(
     ("rule", "good", "bad", "words"),
     [
-        (Integer(low=1), [1, 7], [0, True, 1.0, "1", None], "an integer >= 1"),
+        (Integer(low=1), [1, 7, np.int64(2)], [0, True, np.bool_(True), 1.0, "1", None], "an integer >= 1"),
         (Integer(low=1, high=30), [1, 30], [0, 31], "an integer in [1, 30]"),
         (Number(low=0, closed="neither"), [1e-9, 3, math.inf], [0, -1, True, math.nan, "2"], "a number > 0"),
         (Number(low=0, high=1, closed="left"), [0, 0.5], [1, -0.1], "a number in [0, 1)"),
@@ -57,6 +58,17 @@ def test_a_parameter_gets_the_house_sentence() -> None:
     with pytest.raises(ParameterError, match=re.escape(message)):
         check_param("k", "MovingMean", Integer(low=1), 0)
     assert check_param("k", "MovingMean", Integer(low=1), 3) == 3
+
+
+def test_a_wrong_type_is_a_type_error_and_still_a_parameter_error() -> None:
+    with pytest.raises(RuleTypeError) as caught:
+        check_param("k", "MovingMean", Integer(low=1), "3")
+    assert isinstance(caught.value, TypeError) and isinstance(caught.value, ParameterError)
+    with pytest.raises(ParameterError) as wrong_value:
+        check_param("k", "MovingMean", Integer(low=1), 0)
+    assert not isinstance(wrong_value.value, TypeError)
+    with pytest.raises(ParameterError, match=re.escape("The 'demo' setting must be True or False. Got 1")):
+        check_param("demo", None, Boolean(), 1)
 
 
 def test_a_spec_key_names_file_key_value_expectation_and_fix() -> None:

@@ -196,6 +196,8 @@ def test_public_export_refuses_protected_and_private_export_is_logged(store: Sto
 
 def test_the_store_creates_every_table_it_holds_and_reads_distinct_values(store: Store) -> None:
     assert all(store.has_table(t) for t in ("explanations", "privacy_budget", "runs", "provenance"))
+    assert all(store.has_table(t) for t in ("users", "api_tokens", "decisions", "kill_switches"))
+    assert not hasattr(store, "connection")  # SQL goes through the store's typed accessors
     assert not store.has_table("scratch")
     assert store.distinct("incidents", "freq") == ()
     store.import_frames({"incidents": incidents_frame()}, source="test")

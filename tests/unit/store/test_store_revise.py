@@ -159,7 +159,7 @@ def test_long_text_is_logged_as_a_hash_and_audit_only_values_not_at_all(store: S
 
 def test_revise_must_be_a_bool(store: Store) -> None:
     with pytest.raises(
-        ParameterTypeError, match=r"'revise' parameter of Store\.import_frames must be a bool"
+        ParameterTypeError, match=r"'revise' parameter of Store\.import_frames must be True or False"
     ):
         store.import_frames({"incidents": incidents_frame()}, source="p", revise="yes")  # type: ignore[arg-type]
 

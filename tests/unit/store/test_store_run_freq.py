@@ -21,6 +21,6 @@ def test_an_unknown_freq_is_refused_on_write_and_on_read(store: Store) -> None:
         store.save_run("forecast", freq="Q")
     assert store.runs().empty  # nothing was written
     run_id = store.save_run("forecast", freq=Freq.W).run_id
-    store.connection.execute("UPDATE runs SET freq = 'Q' WHERE run_id = ?", [run_id])
+    store._con.execute("UPDATE runs SET freq = 'Q' WHERE run_id = ?", [run_id])  # a forger edits the table
     with pytest.raises(ParameterError, match=rf"stored run '{run_id}' must be 'W' .*'Q'"):
         store.get_run(run_id)

@@ -129,9 +129,11 @@ def _events(ids: range) -> pd.DataFrame:
 
 
 def _bookkeeping(store: Store) -> list[tuple[object, ...]]:
-    return store.connection.execute(
-        "SELECT dataset_id, status, event_id FROM import_rows_events ORDER BY ALL"
-    ).fetchall()
+    return (
+        store.read_cursor()
+        .execute("SELECT dataset_id, status, event_id FROM import_rows_events ORDER BY ALL")
+        .fetchall()
+    )
 
 
 def test_a_first_import_records_one_row_not_its_keys_and_later_imports_undo_exactly(tmp_path: Path) -> None:
@@ -164,5 +166,7 @@ def test_a_first_import_records_one_row_not_its_keys_and_later_imports_undo_exac
         assert store.count("events") == 0
         deep = check_log(store, deep=True)
         assert deep.chain.ok and [t.table for t in deep.tables if not t.ok] == []
-        store.connection.execute("UPDATE import_undo SET reason = 'forged' WHERE reason = 'empty'")
+        store._con.execute(
+            "UPDATE import_undo SET reason = 'forged' WHERE reason = 'empty'"
+        )  # a forger's edit
         assert [t.table for t in check_log(store, deep=True).tables if not t.ok] == ["import_undo"]

@@ -18,7 +18,6 @@ from pulsetwin.store.runs import RunKind
 from pulsetwin.studies.feedback_study import (
     FeedbackStudy,
     StudySettings,
-    heerlen_loop,
     run_study,
     save_study,
     study_data,
@@ -34,9 +33,16 @@ def twin() -> TwinCity:
 
 
 @pytest.fixture(scope="module")
-def study() -> FeedbackStudy:
-    """Proportional patrol, GLM refitted every 4 weeks, 3 paired runs of 52 weeks (about 9 s)."""
-    return heerlen_loop(StudySettings(weeks=WEEKS, runs=3, seed=7), twin_seed=0, years=2)
+def study(twin: TwinCity) -> FeedbackStudy:
+    """Proportional patrol, GLM refitted every 4 weeks, 3 paired runs of 52 weeks on the heerlen twin (about
+    9 s)."""
+    settings = StudySettings(weeks=WEEKS, runs=3, seed=7)
+    tables = twin.tables
+    data = study_data(
+        tables["truth"], tables["incidents"], tables["covariates"], tables["protected"],
+        category=settings.category, weeks=settings.weeks,
+    )  # fmt: skip
+    return run_study(data, settings, scheduler="serial")
 
 
 def _first(study: FeedbackStudy, arm: str, metric: str) -> float:

@@ -134,12 +134,12 @@ def test_progress_reports_every_step() -> None:
         (
             ("heerlen", 1.5, 1, 2021),
             ParameterTypeError,
-            "The 'seed' parameter of replay_twin() must be an int.",
+            f"The 'seed' parameter of replay_twin() must be an integer in [0, {2**63 - 1}]. Got 1.5 instead.",
         ),
         (
             ("heerlen", 1, True, 2021),
             ParameterTypeError,
-            "The 'years' parameter of replay_twin() must be an int.",
+            "The 'years' parameter of replay_twin() must be an integer in [1, 30]. Got True instead.",
         ),
         (
             ("heerlen", 1, 31, 2021),

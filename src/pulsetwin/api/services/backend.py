@@ -8,8 +8,10 @@ connection is not thread-safe). Reads on the hot path use a cursor per thread (a
 same database, MVCC: it sees committed data) and never wait for the lock. Forecast views are appended by the
 :class:`LogWriter`, which group-commits them off the response path.
 
-The API keeps its own tables (users, tokens, decisions, kill switches) in the store file. The Store has no
-public SQL accessor; :func:`connection` is the one narrowly scoped place that reaches for it.
+The API's own tables (users, tokens, decisions, kill switches) are the store's like every other: their DDL
+and typed accessors live in :mod:`pulsetwin.store.accounts` and :mod:`pulsetwin.store.decisions`. The services
+call those with the store of a :meth:`Backend.session` (writes, under the lock) or through :meth:`Backend.read`
+(this thread's read cursor from :meth:`~pulsetwin.store.database.Store.read_cursor`, no lock).
 """
 
 from __future__ import annotations
@@ -30,25 +32,9 @@ from pulsetwin.api.services.logwriter import LogWriter
 from pulsetwin.store.anchor import resolve_anchor_path
 from pulsetwin.store.database import Store
 
-API_DDL = (
-    "CREATE TABLE IF NOT EXISTS users (username VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, "
-    "scheme VARCHAR NOT NULL, salt VARCHAR NOT NULL, pw_hash VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS api_tokens (token_hash VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, "
-    "created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL)",
-    'CREATE TABLE IF NOT EXISTS decisions (decision_id BIGINT PRIMARY KEY, "at" TIMESTAMP NOT NULL, '
-    "actor VARCHAR NOT NULL, run_id VARCHAR NOT NULL, area_code VARCHAR NOT NULL, action VARCHAR NOT NULL, "
-    "reason VARCHAR NOT NULL, log_seq BIGINT NOT NULL)",
-    'CREATE TABLE IF NOT EXISTS kill_switches (run_id VARCHAR PRIMARY KEY, "at" TIMESTAMP NOT NULL, '
-    "actor VARCHAR NOT NULL, reason VARCHAR NOT NULL, log_seq BIGINT NOT NULL)",
-)
 T = TypeVar("T")
 VERSION_SECONDS = 1.0
 CACHE_ENTRIES = 4096  # least recently used answers go first; a run's rows are used by every miss, so stay
-
-
-def connection(store: Store) -> duckdb.DuckDBPyConnection:
-    """The store's DuckDB connection, for the API's own tables only."""
-    return store.connection
 
 
 class Backend:
@@ -64,7 +50,6 @@ class Backend:
             if isinstance(store, Store)
             else StoreLease(
                 Path(store),
-                prepare=self._prepare,
                 on_close=self._close_cursors,
                 options={"anchor_file": anchor_file, "anchor_key": anchor_key},
             )
@@ -84,15 +69,6 @@ class Backend:
         self.tokens: dict[str, Any] = {}
         self.decisions_version = 0  # bumped by each decision this server records: keys cached area views
         self.withdrawn: dict[str, tuple[Any, ...]] | None = None
-        if isinstance(store, Store):
-            self._prepare(store)
-
-    @staticmethod
-    def _prepare(store: Store) -> None:
-        """Create the API's tables in a newly opened store."""
-        with store.transaction():
-            for statement in API_DDL:
-                connection(store).execute(statement)
 
     def _close_cursors(self) -> None:
         """Close every read cursor (the lease is about to close the store; no request is using them)."""
@@ -109,27 +85,26 @@ class Backend:
         with self.lease.hold() as store, self.lock:
             yield store
 
-    def sql(self, statement: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
-        """Run one statement on the store's connection and fetch all rows (caller holds a session)."""
-        return connection(self.lease.current()).execute(statement, params or []).fetchall()
+    def read(self, accessor: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Call a typed store accessor (a :data:`pulsetwin.store.access.Source` reader) with this thread's
+        read cursor, without the lock; it sees committed data."""
+        with self.lease.hold() as store:
+            return accessor(self._cursor(store))
 
     def read_sql(self, statement: str, params: list[object] | None = None) -> list[tuple[Any, ...]]:
         """Run one read-only query on this thread's cursor, without the lock; sees committed data."""
-        with self.lease.hold() as store:
-            return self._cursor(store).execute(statement, params or []).fetchall()
+        return self.read(lambda cursor: cursor.execute(statement, params or []).fetchall())
 
     def read_arrow(self, statement: str, params: list[object] | None = None) -> pa.Table:
         """Like :meth:`read_sql`, but the result as an Arrow table (compact, for caching many rows)."""
-        with self.lease.hold() as store:
-            relation = self._cursor(store).sql(statement, params=params or None)
-            return relation.to_arrow_table()
+        return self.read(lambda cursor: cursor.sql(statement, params=params or None).to_arrow_table())
 
     def _cursor(self, store: Store) -> duckdb.DuckDBPyConnection:
         """This thread's read cursor on the store as opened now (the caller holds the lease)."""
         known: tuple[int, duckdb.DuckDBPyConnection] | None = getattr(self._local, "cursor", None)
         if known is None or known[0] != self._generation:
             with self.lock:  # the shared connection makes the cursor
-                cursor = connection(store).cursor()
+                cursor = store.read_cursor()
                 self._cursors.append(cursor)
             known = (self._generation, cursor)
             self._local.cursor = known

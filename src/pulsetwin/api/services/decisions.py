@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from pulsetwin.api.errors import not_found
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.runs import get_run
-
-COLUMNS = ("decision_id", "at", "actor", "run_id", "area_code", "action", "reason", "log_seq")
-SELECT_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
+from pulsetwin.store.decisions import Decision, insert_decision, next_decision_id, read_decisions
+from pulsetwin.store.runs import run_has_area
 
 
 def list_decisions(
     backend: Backend, run_id: str | None, area_code: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of decisions, newest first, and the total."""
-    filters = {k: v for k, v in (("run_id", run_id), ("area_code", area_code)) if v is not None}
-    where = f"WHERE {' AND '.join(f'{k} = ?' for k in filters)}" if filters else ""
-    params: list[object] = list(filters.values())
-    with backend.session():
-        total = int(backend.sql(f"SELECT count(*) FROM decisions {where}", params)[0][0])
-        rows = backend.sql(
-            f"SELECT {SELECT_LIST} FROM decisions {where} ORDER BY decision_id DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-    return [dict(zip(COLUMNS, row, strict=True)) for row in rows], total
+    with backend.session() as store:
+        page, total = read_decisions(store, run_id=run_id, area_code=area_code, limit=limit, offset=offset)
+    return [asdict(d) for d in page], total
 
 
 def record_decision(
@@ -36,18 +29,11 @@ def record_decision(
     get_run(backend, run_id)
     at = datetime.now(UTC).replace(tzinfo=None)
     with backend.session() as store, store.transaction():
-        known = backend.sql(
-            "SELECT count(*) FROM (SELECT 1 FROM forecasts WHERE run_id = ? AND area_code = ? LIMIT 1)",
-            [run_id, area_code],
-        )[0][0]
-        if not known:
+        if not run_has_area(store, run_id, area_code):
             raise not_found("area in run", f"{run_id}/{area_code}")
-        decision_id = int(backend.sql("SELECT coalesce(max(decision_id), 0) + 1 FROM decisions")[0][0])
+        decision_id = next_decision_id(store)
         seq = store.log.next_seq()
-        backend.sql(
-            "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [decision_id, at, actor, run_id, area_code, action, reason, seq],
-        )
+        insert_decision(store, Decision(decision_id, at, actor, run_id, area_code, action, reason, seq))
         record = store.log.append(
             actor,
             "decision",
@@ -56,6 +42,4 @@ def record_decision(
             tables=("decisions",),
         )
         backend.decisions_version += 1
-    return dict(
-        zip(COLUMNS, (decision_id, at, actor, run_id, area_code, action, reason, record.seq), strict=True)
-    )
+    return asdict(Decision(decision_id, at, actor, run_id, area_code, action, reason, record.seq))

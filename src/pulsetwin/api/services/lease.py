@@ -70,8 +70,6 @@ class StoreLease:
     ----------
     path
         The store file.
-    prepare
-        Called with each newly opened store (creates the API's tables).
     on_close
         Called, with no request holding the store, just before it is closed (closes read cursors).
     idle, wait, poll
@@ -84,7 +82,6 @@ class StoreLease:
         self,
         path: Path,
         *,
-        prepare: Callable[[Store], None],
         on_close: Callable[[], None],
         idle: float = IDLE_SECONDS,
         wait: float = WAIT_SECONDS,
@@ -93,7 +90,6 @@ class StoreLease:
     ) -> None:
         self.path = Path(path)
         self._options = dict(options or {})
-        self._prepare = prepare
         self._on_close = on_close
         self._idle, self._wait, self._poll = idle, wait, poll
         self._cond = threading.Condition()
@@ -197,11 +193,6 @@ class StoreLease:
                 except StoreBusyError:
                     self._refused_at = time.monotonic()
                 else:
-                    try:
-                        self._prepare(store)
-                    except BaseException:
-                        store.close()
-                        raise
                     return store
             left = deadline - time.monotonic()
             if left <= 0:

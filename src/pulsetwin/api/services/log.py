@@ -21,13 +21,12 @@ from typing import Any
 
 import duckdb
 
-from pulsetwin.api.services.backend import Backend, connection
+from pulsetwin.api.services.backend import Backend
 from pulsetwin.store.anchor import AnchorReader, LineProblem
-from pulsetwin.store.digest import DIGESTS_KEY
+from pulsetwin.store.digest import DIGESTS_KEY, KEY_ID_FIELD
 from pulsetwin.store.log import GENESIS_HASH, AnchorCheck, Log, LogVerification
+from pulsetwin.store.logpage import read_log_page
 
-COLUMNS = ("seq", "at", "actor", "action", "subject", "detail_json", "prev_hash", "hash")
-SELECT_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
 VERIFY_CHUNK = 5_000  # records per verification statement (tens of milliseconds each)
 _VERIFIERS: weakref.WeakKeyDictionary[Backend, LogVerifier] = weakref.WeakKeyDictionary()
 _VERIFIERS_LOCK = threading.Lock()
@@ -37,19 +36,16 @@ def log_page(
     backend: Backend, action: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of log records, newest first, and the total."""
-    where, params = ("WHERE action = ?", [action]) if action is not None else ("", [])
     backend.log_writer.flush()
-    with backend.session():
-        total = int(backend.sql(f"SELECT count(*) FROM log {where}", list(params))[0][0])
-        rows = backend.sql(
-            f"SELECT {SELECT_LIST} FROM log {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
+    with backend.session() as store:
+        records, total = read_log_page(store, action=action, limit=limit, offset=offset)
     items = []
-    for row in rows:
-        record = dict(zip(COLUMNS, row, strict=True))
+    for record in records:
         record["detail"] = json.loads(record.pop("detail_json"))
         record["digests"] = record["detail"].pop(DIGESTS_KEY, {})
+        record["detail"].pop(
+            KEY_ID_FIELD, None
+        )  # which digest key signed them: integrity bookkeeping, as digests
         items.append(record)
     return items, total
 
@@ -78,7 +74,7 @@ class LogVerifier:
             if self._reader is None and store.anchor_path is not None:
                 self._reader = AnchorReader(store.anchor_path, store.log.key)
             with self._backend.lock:
-                cursor = connection(store).cursor()
+                cursor = store.read_cursor()
             try:
                 return self._step(cursor)
             finally:

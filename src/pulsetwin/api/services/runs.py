@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,15 @@ from pulsetwin.api.errors import ApiError, not_found
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.audit.summary import Lang
 from pulsetwin.exceptions import StoreError
-from pulsetwin.store.runs import RunRecord
+from pulsetwin.store.decisions import (
+    KillSwitch,
+    delete_kill_switch,
+    insert_kill_switch,
+    is_withdrawn,
+    read_kill_switches,
+)
+from pulsetwin.store.provenance import last_import
+from pulsetwin.store.runs import RunRecord, run_categories, run_periods
 
 
 def get_run(backend: Backend, run_id: str) -> RunRecord:
@@ -32,10 +41,9 @@ def _withdrawals(backend: Backend) -> dict[str, tuple[Any, ...]]:
     known = backend.withdrawn
     if known is not None:
         return known
-    with backend.session():
+    with backend.session() as store:
         if backend.withdrawn is None:
-            rows = backend.sql('SELECT run_id, "at", actor, reason FROM kill_switches')
-            backend.withdrawn = {str(r[0]): tuple(r[1:]) for r in rows}
+            backend.withdrawn = {k.run_id: (k.at, k.actor, k.reason) for k in read_kill_switches(store)}
         return backend.withdrawn
 
 
@@ -79,9 +87,7 @@ def list_runs(
 
 def vintage(backend: Backend, record: RunRecord) -> dict[str, Any]:
     """The last period of data the run could use and the latest import into the store."""
-    imported = backend.cached(
-        ("imported",), lambda: backend.read_sql("SELECT max(imported_at) FROM provenance")[0][0]
-    )
+    imported = backend.cached(("imported",), lambda: backend.read(last_import))
     data_until = None
     if record.origin is not None and record.freq is not None:
         data_until = (record.origin - record.freq.offset).date()
@@ -94,22 +100,18 @@ def run_detail(backend: Backend, run_id: str, lang: Lang = "nl") -> dict[str, An
     from pulsetwin.api.services.statuses import category_labels, statuses
 
     record = get_run(backend, run_id)
-    with backend.session():
-        categories = backend.sql(
-            "SELECT DISTINCT category FROM forecasts WHERE run_id = ? ORDER BY 1", [run_id]
-        )
-        periods = backend.sql(
-            "SELECT DISTINCT period_start FROM forecasts WHERE run_id = ? ORDER BY 1", [run_id]
-        )
+    with backend.session() as store:
+        categories = run_categories(store, run_id)
+        periods = run_periods(store, run_id)
         withdrawn = run_id in withdrawn_runs(backend)
     return {
         **run_summary(record, withdrawn),
-        "categories": [str(c) for (c,) in categories],
-        "periods": [p for (p,) in periods],
+        "categories": categories,
+        "periods": periods,
         "vintage": vintage(backend, record),
         "metrics": record.metrics,
         "statuses": statuses(backend, run_id, lang),
-        "category_labels": category_labels([str(c) for (c,) in categories]),
+        "category_labels": category_labels(categories),
     }
 
 
@@ -138,9 +140,9 @@ def refuse_if_withdrawn(backend: Backend, run_id: str, actor: str) -> None:
 
 def list_kill_switches(backend: Backend) -> list[dict[str, Any]]:
     """Every withdrawn run."""
-    with backend.session():
-        rows = backend.sql('SELECT run_id, "at", actor, reason, log_seq FROM kill_switches ORDER BY "at"')
-    return [dict(zip(("run_id", "at", "actor", "reason", "log_seq"), r, strict=True)) for r in rows]
+    with backend.session() as store:
+        switches = read_kill_switches(store)
+    return [asdict(k) for k in switches]
 
 
 def withdraw(backend: Backend, run_id: str, reason: str, actor: str) -> dict[str, Any]:
@@ -148,10 +150,9 @@ def withdraw(backend: Backend, run_id: str, reason: str, actor: str) -> dict[str
     get_run(backend, run_id)
     at = datetime.now(UTC).replace(tzinfo=None)
     with backend.session() as store, store.transaction():
-        if backend.sql("SELECT count(*) FROM kill_switches WHERE run_id = ?", [run_id])[0][0]:
+        if is_withdrawn(store, run_id):
             raise ApiError(409, "conflict", f"run '{run_id}' is already withdrawn", {"run_id": run_id})
-        seq = store.log.next_seq()
-        backend.sql("INSERT INTO kill_switches VALUES (?, ?, ?, ?, ?)", [run_id, at, actor, reason, seq])
+        insert_kill_switch(store, KillSwitch(run_id, at, actor, reason, store.log.next_seq()))
         record = store.log.append(actor, "kill_switch", run_id, {"reason": reason}, tables=("kill_switches",))
         backend.withdrawn = None
     return {"run_id": run_id, "at": at, "actor": actor, "reason": reason, "log_seq": record.seq}
@@ -160,8 +161,8 @@ def withdraw(backend: Backend, run_id: str, reason: str, actor: str) -> dict[str
 def lift(backend: Backend, run_id: str, reason: str, actor: str) -> None:
     """Serve a withdrawn run again (logged); 404 when it is not withdrawn."""
     with backend.session() as store, store.transaction():
-        if not backend.sql("SELECT count(*) FROM kill_switches WHERE run_id = ?", [run_id])[0][0]:
+        if not is_withdrawn(store, run_id):
             raise not_found("withdrawn run", run_id)
-        backend.sql("DELETE FROM kill_switches WHERE run_id = ?", [run_id])
+        delete_kill_switch(store, run_id)
         backend.withdrawn = None
         store.log.append(actor, "kill_switch_lifted", run_id, {"reason": reason}, tables=("kill_switches",))

@@ -18,6 +18,8 @@ from pulsetwin.api.auth import (
 )
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.exceptions import ConflictError
+from pulsetwin.store import accounts
+from pulsetwin.store.accounts import StoredToken, StoredUser
 
 DEMO_PREFIX = "demo-"
 
@@ -50,26 +52,24 @@ def add_user(backend: Backend, username: str, role: str, password: str, *, actor
     scheme, salt, digest = hash_password(password)
     created = _now()
     with backend.session() as store, store.transaction():
-        if backend.sql("SELECT count(*) FROM users WHERE username = ?", [name])[0][0]:
+        if accounts.find_user(store, name) is not None:
             raise ConflictError(f"user '{name}' already exists. Fix: pick another name")
-        backend.sql(
-            "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)", [name, parsed.value, scheme, salt, digest, created]
-        )
+        accounts.insert_user(store, StoredUser(name, parsed.value, scheme, salt, digest, created))
         store.log.append(actor, "user_add", name, {"role": parsed.value}, tables=("users",))
     return User(name, parsed, created)
 
 
 def list_users(backend: Backend) -> list[User]:
     """All users by name."""
-    with backend.session():
-        rows = backend.sql("SELECT username, role, created_at FROM users ORDER BY username")
-    return [User(str(n), Role(r), c) for n, r, c in rows]
+    with backend.session() as store:
+        stored = accounts.read_users(store)
+    return [User(u.username, Role(u.role), u.created_at) for u in stored]
 
 
 def count_users(backend: Backend) -> int:
     """Number of users."""
-    with backend.session():
-        return int(backend.sql("SELECT count(*) FROM users")[0][0])
+    with backend.session() as store:
+        return accounts.count_users(store)
 
 
 def ensure_demo_users(backend: Backend) -> dict[str, str]:
@@ -79,13 +79,8 @@ def ensure_demo_users(backend: Backend) -> dict[str, str]:
         for role in Role:
             name, password = f"{DEMO_PREFIX}{role.value}", random_password()
             scheme, salt, digest = hash_password(password)
-            backend.sql("DELETE FROM api_tokens WHERE username = ?", [name])
+            accounts.replace_user(store, StoredUser(name, role.value, scheme, salt, digest, _now()))
             backend.tokens.clear()
-            backend.sql("DELETE FROM users WHERE username = ?", [name])
-            backend.sql(
-                "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
-                [name, role.value, scheme, salt, digest, _now()],
-            )
             passwords[name] = password
         store.log.append(
             "server", "demo_users", "users", {"users": sorted(passwords)}, tables=("users", "api_tokens")
@@ -101,22 +96,17 @@ def login(backend: Backend, username: str, password: str, minutes: int) -> Issue
     takes as long as for a known one. The token row is written before the login's record, which carries the
     digest of ``api_tokens``, so ``log verify --deep`` names a token row written directly into the store.
     """
-    rows = backend.read_sql(
-        "SELECT role, scheme, salt, pw_hash, created_at FROM users WHERE username = ?", [username]
-    )
-    scheme, salt, digest = (str(v) for v in rows[0][1:4]) if rows else dummy_hash()
-    ok = verify_password(password, scheme, salt, digest) and bool(rows)
-    if not ok:
+    found = backend.read(lambda cursor: accounts.find_user(cursor, username))
+    scheme, salt, digest = (found.scheme, found.salt, found.pw_hash) if found is not None else dummy_hash()
+    matches = verify_password(password, scheme, salt, digest)  # also for an unknown name: same time taken
+    if found is None or not matches:
         backend.log_writer.write("anonymous", "login_failed", username, {})
         return None
     token, expires = new_token(), _now() + timedelta(minutes=minutes)
     with backend.session() as store, store.transaction():
-        backend.sql("DELETE FROM api_tokens WHERE expires_at < ?", [_now()])
-        backend.sql(
-            "INSERT INTO api_tokens VALUES (?, ?, ?, ?)", [token_digest(token), username, _now(), expires]
-        )
+        accounts.insert_token(store, StoredToken(token_digest(token), username, _now(), expires))
         store.log.append(username, "login", username, {}, tables=("api_tokens",))
-    return IssuedToken(token, User(username, Role(rows[0][0]), rows[0][4]), expires)
+    return IssuedToken(token, User(username, Role(found.role), found.created_at), expires)
 
 
 def known_token(backend: Backend, token: str) -> User | None:
@@ -134,19 +124,12 @@ def resolve_token(backend: Backend, token: str) -> User | None:
     if known is not None:
         return known
     digest = token_digest(token)
-    with backend.session():
-        rows = backend.sql(
-            "SELECT u.username, u.role, u.created_at FROM api_tokens t JOIN users u USING (username) "
-            "WHERE t.token_hash = ? AND t.expires_at > ?",
-            [
-                digest,
-                _now(),
-            ],
-        )
-        if not rows:
+    with backend.session() as store:
+        owner = accounts.token_owner(store, digest, _now())
+        if owner is None:
             return None
-        expires = backend.sql("SELECT expires_at FROM api_tokens WHERE token_hash = ?", [digest])[0][0]
-        found = User(str(rows[0][0]), Role(rows[0][1]), rows[0][2])
+        stored, expires = owner
+        found = User(stored.username, Role(stored.role), stored.created_at)
         backend.tokens[digest] = (found, expires)
     return found
 
@@ -154,6 +137,6 @@ def resolve_token(backend: Backend, token: str) -> User | None:
 def logout(backend: Backend, token: str, user: User) -> None:
     """Revoke a token (logged with the digest of ``api_tokens``)."""
     with backend.session() as store, store.transaction():
-        backend.sql("DELETE FROM api_tokens WHERE token_hash = ?", [token_digest(token)])
+        accounts.delete_token(store, token_digest(token))
         backend.tokens.pop(token_digest(token), None)
         store.log.append(user.username, "logout", user.username, {}, tables=("api_tokens",))
