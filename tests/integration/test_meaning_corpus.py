@@ -21,7 +21,7 @@ from typer.testing import CliRunner, Result
 
 from pulsetwin.cli import data, fetch
 from pulsetwin.exceptions import PulsetwinError, SchemaError
-from pulsetwin.sources.mapped_files import load_mapping
+from pulsetwin.sources.file_mapping import load_mapping
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from meaning_corpus import AREAS, AREAS_CASES, CASES, FIRST_MAPPING, WRITE_FIRST, Case, Refused

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pulsetwin.schema import new_categories, validate_table
 from pulsetwin.schema.categories import BY_SLUG
-from pulsetwin.schema.pii import bsn_valid
+from pulsetwin.schema.pii_content import bsn_valid
 
 SETTINGS = settings(max_examples=25, deadline=None)
 slugs = st.from_regex(r"[a-z][a-z0-9_]{1,20}", fullmatch=True)

@@ -25,8 +25,9 @@ from pulsetwin.exceptions import bad_parameter
 from pulsetwin.schema.periods import Freq
 from pulsetwin.sources.cbs import fetch_kerncijfers
 from pulsetwin.sources.dataset import Dataset
+from pulsetwin.sources.file_mapping import load_mapping
 from pulsetwin.sources.http import HttpClient
-from pulsetwin.sources.mapped_files import load_mapping, map_file
+from pulsetwin.sources.mapped_files import map_file
 from pulsetwin.sources.pdok import fetch_geometry
 from pulsetwin.sources.police import fetch_police
 from pulsetwin.sources.sensors import map_sensors, read_sensor_locations

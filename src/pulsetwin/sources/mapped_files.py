@@ -26,215 +26,32 @@ CSV: the encoding is detected (byte-order mark, UTF-8, else clean Windows-1252, 
 names it; ``read.decimal`` (default ``,`` in a ``;`` file, else ``.``) is the decimal mark of counts.
 Excel: a workbook with several sheets needs ``read.sheet``; a sheet that does not exist is refused with the
 list of sheets that do.
+
+The mapping is parsed in :mod:`~pulsetwin.sources.file_mapping`, the file read in
+:mod:`~pulsetwin.sources.raw_files`; this module turns the rows into incidents.
 """
 
 from __future__ import annotations
 
-import io
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from pulsetwin.exceptions import CRSError, Location, SchemaError
-from pulsetwin.schema.categories import is_valid_slug
 from pulsetwin.schema.codes import CODE_EXAMPLES, code_levels
-from pulsetwin.schema.params import REQUIRED, Boolean, NoneOr, Options, Rule, Text, read_key
 from pulsetwin.schema.periods import Freq, is_monthly, is_weekly, parse_timestamps
 from pulsetwin.schema.pii import guard_personal_data
-from pulsetwin.schema.tables import FREQS
 from pulsetwin.sources.dataset import Dataset
+from pulsetwin.sources.file_mapping import FileMapping
+from pulsetwin.sources.raw_files import read_raw
 from pulsetwin.sources.spatial import assign_areas, to_rd
 from pulsetwin.store.provenance import file_sha256
-from pulsetwin.store.textfile import read_text
 
-READERS: Final = (".csv", ".parquet", ".xlsx")
-CHOICES: Final = ("error", "drop")
-READ_KEYS: Final = ("sheet", "delimiter", "encoding", "decimal")
-DELIMITERS: Final = (",", ";", "\t")
-"""CSV delimiters recognised from the header (the most frequent wins; a tie goes to the first)."""
 DAY_DIRECTIVES: Final = re.compile(r"%[-#]?[dejaAwuUWVGgcx]")
 """strftime directives that fix a day; a date.format without any (``%m-%Y``) names a month."""
-
-
-@dataclass(frozen=True)
-class FileMapping:
-    """A parsed mapping file (see the module docstring for the YAML form)."""
-
-    source: str
-    freq: Freq | None
-    date_column: str
-    date_format: str | None = None
-    area_column: str | None = None
-    x: str | None = None
-    y: str | None = None
-    crs: str | None = None
-    level: str = "buurt"
-    outside: str = "error"
-    category_value: str | None = None
-    category_column: str | None = None
-    category_map: dict[str, str] = field(default_factory=dict)
-    unmapped: str = "error"
-    count_column: str | None = None
-    read: dict[str, Any] = field(default_factory=dict)
-    fill_zeros: bool = True
-
-    @property
-    def columns(self) -> list[str]:
-        """The raw columns this mapping reads."""
-        named = (self.area_column, self.x, self.y, self.date_column, self.category_column, self.count_column)
-        return [c for c in named if c is not None]
-
-
-def load_mapping(path: Path) -> FileMapping:
-    """Read and check a YAML mapping; SchemaError names the mapping file and the key that is wrong."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise SchemaError(f"a readable YAML mapping ({error})", where=Location(file=str(path))) from None
-    if not isinstance(raw, dict):
-        raise SchemaError("a YAML mapping (key: value)", where=Location(file=str(path)))
-
-    def fail(key: str, expected: str, value: object = None) -> SchemaError:
-        return SchemaError(
-            expected, where=Location(file=str(path), column=key, value=value), fix="edit the mapping"
-        )
-
-    def read(data: dict[str, Any], key: str, rule: Rule, prefix: str = "", default: object = REQUIRED) -> Any:
-        return read_key(
-            data, key, rule, file=str(path), fix="edit the mapping", prefix=prefix, default=default
-        )
-
-    def block(key: str, *, required: bool) -> dict[str, Any]:
-        value = raw.get(key)
-        if value is None and not required:
-            return {}
-        if not isinstance(value, dict):
-            raise fail(key, f"'{key}' must be a mapping of settings", value)
-        return value
-
-    unknown = sorted(set(raw) - {"source", "freq", "area", "date", "category", "count", "read", "fill_zeros"})
-    if unknown:
-        raise fail(unknown[0], "a known key (source, freq, area, date, category, count, read, fill_zeros)")
-    source = read(raw, "source", Text(say="a non-empty text naming the data set"))
-    freq = read(raw, "freq", NoneOr(Options(FREQS)), default=None)
-    fill_zeros = read(raw, "fill_zeros", Boolean(), default=True)
-    area, date, category = (
-        block("area", required=True),
-        block("date", required=True),
-        block("category", required=True),
-    )
-    count, reader = block("count", required=False), block("read", required=False)
-    read(date, "column", Text(say="the name of the date column"), "date.")
-    unknown_read = sorted(set(map(str, reader)) - set(READ_KEYS))
-    if unknown_read:
-        raise fail(f"read.{unknown_read[0]}", f"a known reader setting ({', '.join(READ_KEYS)})")
-    read(reader, "decimal", Options((".", ",")), "read.", default=".")
-    if ("column" in area) == ("x" in area or "y" in area):
-        raise fail("area", "either area.column (an area code) or area.x and area.y (coordinates)", area)
-    if "x" in area and not ("y" in area and area.get("crs")):
-        raise fail("area", "area.x with area.y and area.crs (EPSG:28992 or EPSG:4326)", area)
-    outside = read(area, "outside", Options(CHOICES), "area.", default="error")
-    unmapped = read(category, "unmapped", Options(CHOICES), "category.", default="error")
-    if ("value" in category) == ("column" in category):
-        raise fail(
-            "category", "either category.value (one slug) or category.column with category.map", category
-        )
-    mapping = {str(k): str(v) for k, v in (category.get("map") or {}).items()}
-    if "column" in category and not mapping:
-        raise fail("category.map", "a value map from the column's values to category slugs")
-    for slug in [*mapping.values(), *([str(category["value"])] if "value" in category else [])]:
-        if not is_valid_slug(slug):
-            raise fail(
-                "category", "category slugs in lowercase letters, digits and _ (e.g. youth_nuisance)", slug
-            )
-    return FileMapping(
-        source=source.strip(),
-        freq=None if freq is None else Freq(freq),
-        date_column=date["column"],
-        date_format=date.get("format"),
-        area_column=area.get("column"),
-        x=area.get("x"),
-        y=area.get("y"),
-        crs=area.get("crs"),
-        level=area.get("level", "buurt"),
-        outside=outside,
-        category_value=str(category["value"]) if "value" in category else None,
-        category_column=category.get("column"),
-        category_map=mapping,
-        unmapped=unmapped,
-        count_column=count.get("column"),
-        read=reader,
-        fill_zeros=fill_zeros,
-    )
-
-
-@dataclass(frozen=True)
-class RawFile:
-    """A file as read: the frame, the decimal mark of its numbers, and notes on how it was read."""
-
-    frame: pd.DataFrame
-    decimal: str = "."
-    notes: tuple[str, ...] = ()
-
-
-def read_raw(path: Path, read: dict[str, Any] | None = None) -> RawFile:
-    """The file as read, CSV cells as text; the PII guard sees exactly this.
-
-    CSV text is decoded by :func:`pulsetwin.store.textfile.read_text` (encoding detected unless
-    ``read.encoding`` names it) and split on ``read.delimiter`` or, without it, on the delimiter the header
-    holds most (a tab too: Excel's "Unicode text"); the decimal mark is ``read.decimal``, else ``,`` in a ``;``
-    file. Workbooks: see :func:`_sheet`.
-    """
-    options = read or {}
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        decoded = read_text(path, encoding=options.get("encoding"))
-        header = decoded.text.split("\n", 1)[0]
-        delimiter = options.get("delimiter") or max(DELIMITERS, key=header.count)
-        frame = pd.read_csv(io.StringIO(decoded.text), dtype=str, keep_default_na=False, sep=delimiter)
-        decimal = options.get("decimal", "," if delimiter == ";" else ".")
-        return RawFile(frame, decimal, decoded.notes)
-    if suffix == ".parquet":
-        return RawFile(pd.read_parquet(path), options.get("decimal", "."))
-    if suffix == ".xlsx":
-        sheet = _sheet(path, options.get("sheet"))
-        return RawFile(pd.read_excel(path, sheet_name=sheet, engine="openpyxl"), options.get("decimal", "."))
-    raise SchemaError(
-        f"a file ending in {', '.join(READERS)}",
-        where=Location(file=str(path)),
-        fix="save it as CSV or Parquet",
-    )
-
-
-def _sheet(path: Path, sheet: object) -> str:
-    """The workbook sheet to read: ``read.sheet`` when it exists, the only sheet when there is one.
-
-    A sheet that does not exist, or several sheets and no ``read.sheet``, is refused listing the sheets.
-    """
-    with pd.ExcelFile(path, engine="openpyxl") as workbook:
-        names = [str(name) for name in workbook.sheet_names]
-    listed = ", ".join(f"'{name}'" for name in names)
-    where = Location(file=str(path), column="read.sheet", value=sheet)
-    if sheet is None:
-        if len(names) > 1:
-            raise SchemaError(
-                f"one sheet to read; the workbook holds {len(names)} sheets: {listed}",
-                where=where,
-                fix="name the sheet in the mapping, e.g. read: {sheet: " + names[0] + "}",
-            )
-        return names[0]
-    if str(sheet) not in names:
-        raise SchemaError(
-            f"a sheet named '{sheet}'; the workbook holds {listed}",
-            where=where,
-            fix="set read.sheet in the mapping to one of those",
-        )
-    return str(sheet)
 
 
 def map_file(path: Path, mapping: FileMapping, *, areas: pd.DataFrame | None = None) -> Dataset:

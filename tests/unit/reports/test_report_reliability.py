@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pulsetwin.evaluation.calibration import PIT_COLUMNS
-from pulsetwin.reports.html import RELIABILITY_CAPTION, RELIABILITY_CAPTION_OLD, reliability_figure
+from pulsetwin.reports.figures import RELIABILITY_CAPTION, RELIABILITY_CAPTION_OLD, reliability_figure
 
 OLD = pd.DataFrame(
     {

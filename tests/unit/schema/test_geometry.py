@@ -12,7 +12,7 @@ import shapely
 from pulsetwin.evaluation.backtest import area_sizes
 from pulsetwin.exceptions import SchemaError
 from pulsetwin.features.spatial import has_geometry
-from pulsetwin.reports.html import map_figure
+from pulsetwin.reports.maps import map_figure
 from pulsetwin.schema.geometry import geometry_state
 from pulsetwin.sources.spatial import assign_areas
 

@@ -11,7 +11,8 @@ import pytest
 from pulsetwin.exceptions import PersonalDataError
 from pulsetwin.schema import guard_personal_data
 from pulsetwin.schema.categories import VOCABULARY
-from pulsetwin.schema.pii import bsn_valid, name_finding
+from pulsetwin.schema.pii_column_names import name_finding
+from pulsetwin.schema.pii_content import bsn_valid
 
 DATA = Path(__file__).parents[2] / "data"
 CORPUS = sorted((DATA / "pii_corpus").glob("*.csv"))

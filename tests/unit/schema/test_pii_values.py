@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from pulsetwin.exceptions import PersonalDataError, SchemaError
 from pulsetwin.schema import guard_personal_data
-from pulsetwin.schema.pii import bsn_valid
+from pulsetwin.schema.pii_content import bsn_valid
 
 PLACE_WORDS = ("Molen", "Kerk", "Heide", "Eiken", "Mee", "Caumer", "Heks", "Schaes", "Bok", "Grasbroek")
 PLACE_ENDS = ("berg", "veld", "broek", "rade", "hof", "dal", "straat", "laan", "park", "centrum")

@@ -8,7 +8,8 @@ import shapely
 from pyproj import Transformer
 
 from pulsetwin.exceptions import CRSError, SchemaError
-from pulsetwin.schema.validate import refuse_duplicate_columns, validate_table
+from pulsetwin.schema.checker import refuse_duplicate_columns
+from pulsetwin.schema.validate import validate_table
 
 INCIDENTS = pd.DataFrame(
     {

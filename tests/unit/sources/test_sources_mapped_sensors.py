@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from pulsetwin.exceptions import PersonalDataError, SchemaError
-from pulsetwin.sources.mapped_files import load_mapping, map_file
+from pulsetwin.sources.file_mapping import load_mapping
+from pulsetwin.sources.mapped_files import map_file
 from pulsetwin.sources.sensors import map_sensors, read_sensor_locations
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "mapping_youth_nuisance.yaml"
