@@ -2,7 +2,8 @@
 
 Monthly counts (140 neighbourhoods x 5 crime types), origins every month of 2018-2019 with all three months
 observed (2018-01 .. 2019-10), H = 3: every PulseTwin count model, ``forecast --model best`` (chosen at each
-origin exactly as the CLI does: a 3-fold backtest on the months before it, :func:`choose_model`), the naive
+origin exactly as the CLI does: a backtest on the months before it with the CLI's default folds, rolled by one
+month (:func:`selection_folds`), then :func:`choose_model`), the naive
 rules, and the peers statsforecast (ADIDA, IMAPA, TSB, Croston, AutoETS) and mlforecast + LightGBM (tuned on
 2017 origins only), all scored by one :func:`pulsetwin.evaluation.backtest.backtest` on the same cells: Poisson
 deviance and median-MAE (the MAE of each method's median: q50 for PulseTwin and the naive rules, the Poisson
@@ -39,8 +40,10 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.evaluation.backtest import backtest, load_frames, records
+from pulsetwin.evaluation.frequency import DEFAULT_FOLDS
 from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.runs import choose_model
+from pulsetwin.evaluation.selection import selection_folds
 from pulsetwin.hotspots.backtest import run_grid_backtest, summarise
 from pulsetwin.hotspots.forecast import SELECTION_ORIGINS, choose_from_backtest
 from pulsetwin.hotspots.registry import BASELINES, MODELS
@@ -180,15 +183,24 @@ def peer_forecasts(
 def choose_best(
     frames: dict[str, pd.DataFrame], origins: list[str], models: list[Model]
 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
-    """At each origin, what ``forecast --model best`` would do: a 3-fold backtest on the months before it
-    (the CLI's default folds), :func:`choose_model`, then the chosen model's forecast at the origin."""
+    """At each origin, what ``forecast --model best`` would do: a backtest on the months before it (the CLI's
+    default folds, rolled by one month as :func:`selection_folds` says), :func:`choose_model`, then the chosen
+    model's forecast at the origin."""
+    folds, step = selection_folds("M", HORIZON, DEFAULT_FOLDS["M"], None)
     table, choices = {}, []
     incidents = frames["incidents"]
     for origin in origins:
         stamp = pd.Timestamp(origin)
         before = {**frames, "incidents": incidents[incidents["period_start"] < stamp]}
         result = backtest(
-            before, models=models, freq="M", horizon=HORIZON, folds=3, scheduler="serial", n_boot=300
+            before,
+            models=models,
+            freq="M",
+            horizon=HORIZON,
+            folds=folds,
+            step=step,
+            scheduler="serial",
+            n_boot=300,
         )
         chosen, status = choose_model(result, "best")
         model = next((m for m in models if m.name == chosen), None) or make_model(chosen)

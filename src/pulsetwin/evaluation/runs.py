@@ -23,6 +23,7 @@ from pulsetwin.evaluation.backtest import BacktestResult, backtest, load_frames,
 from pulsetwin.evaluation.explanations import model_explanations, save_explanations
 from pulsetwin.evaluation.leakage import build_history
 from pulsetwin.evaluation.oracle import ORACLE_NAME
+from pulsetwin.evaluation.selection import selection_folds
 from pulsetwin.evaluation.splits import period_grid
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
 from pulsetwin.models.base import Freq, Model, future_periods
@@ -108,7 +109,9 @@ def run_forecast(
         An open, writable store.
     model
         A registered model name (or instance), or ``"best"``: the model with the highest skill whose interval
-        lies above zero among ``candidates`` (default every registered model).
+        lies above zero among ``candidates`` (default every registered model). At monthly frequency ``best``
+        chooses on origins one month apart over the span of ``folds`` folds
+        (:func:`pulsetwin.evaluation.selection.selection_folds`).
     origin
         First period to forecast; default the period after the last recorded one. Only data before it is used,
         for the backtest as well as the fit.
@@ -137,6 +140,8 @@ def run_forecast(
     frames["incidents"] = used
     requested = model if isinstance(model, str) else model.name
     lineup = candidates if model == BEST else [model]
+    if model == BEST:
+        folds, step = selection_folds(freq, horizon, folds, step)
     result = backtest(
         frames, models=lineup, freq=freq, horizon=horizon, folds=folds, step=step, categories=categories,
         naive=naive, min_train=min_train, scheduler=scheduler, n_boot=n_boot, seed=seed,
