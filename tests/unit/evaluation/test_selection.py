@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pulsetwin.evaluation.backtest import backtest
 from pulsetwin.evaluation.runs import run_forecast
-from pulsetwin.evaluation.selection import selection_folds
+from pulsetwin.evaluation.selection import restrict_folds, selection_folds
 from pulsetwin.evaluation.splits import rolling_origins
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.store.database import Store
@@ -82,3 +83,24 @@ def test_monthly_best_records_its_rolled_folds_all_before_the_origin(tmp_path: P
     assert len(run.backtest.folds) == 10 and run.backtest.folds[-1].test_periods[-1] < pd.Timestamp(
         "2023-05-01"
     )
+
+
+def test_folds_cut_from_a_larger_backtest_equal_a_backtest_on_those_folds() -> None:
+    frames = monthly_frames()
+    settings = {
+        "models": ["naive_last"],
+        "naive": ["naive_hist", "naive_mean_year"],
+        "freq": "M",
+        "horizon": 3,
+    }
+    every = ["2022-03-01", "2022-04-01", "2022-05-01", "2022-06-01", "2022-07-01"]
+    kept = ["2022-04-01", "2022-06-01"]
+    large = backtest(frames, origins=every, scheduler="serial", n_boot=50, seed=2, **settings)  # type: ignore[arg-type]
+    alone = backtest(frames, origins=kept, scheduler="serial", n_boot=50, seed=2, **settings)  # type: ignore[arg-type]
+    cut = restrict_folds(large, [pd.Timestamp(o) for o in kept])
+    assert [f.origin for f in cut.folds] == [f.origin for f in alone.folds] and cut.baseline == alone.baseline
+    columns = [c for c in alone.summary.columns if c != "fold"]
+    pd.testing.assert_frame_equal(cut.summary[columns], alone.summary[columns])
+    pd.testing.assert_frame_equal(cut.skill, alone.skill)
+    with pytest.raises(ParameterError, match="'origins' parameter of restrict_folds"):
+        restrict_folds(large, [pd.Timestamp("2022-08-01")])
