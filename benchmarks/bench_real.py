@@ -39,17 +39,18 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from pulsetwin.evaluation.backtest import backtest, load_frames, records
+from pulsetwin.evaluation.backtest import backtest, load_frames, records, restrict_folds
 from pulsetwin.evaluation.frequency import DEFAULT_FOLDS
 from pulsetwin.evaluation.leakage import build_history
-from pulsetwin.evaluation.runs import choose_model
+from pulsetwin.evaluation.runs import choose_model, fold_deviance
 from pulsetwin.evaluation.selection import selection_folds
+from pulsetwin.evaluation.splits import rolling_origins
 from pulsetwin.hotspots.backtest import run_grid_backtest, summarise
 from pulsetwin.hotspots.forecast import SELECTION_ORIGINS, choose_from_backtest
 from pulsetwin.hotspots.registry import BASELINES, MODELS
 from pulsetwin.models.base import History, Model
 from pulsetwin.models.intervals import MAX_SIZE, nb_quantiles
-from pulsetwin.models.registry import make_model, naive_names
+from pulsetwin.models.registry import default_model_names, make_model, naive_names
 from pulsetwin.store.database import Store
 
 HERE = Path(__file__).resolve().parent
@@ -185,34 +186,32 @@ def choose_best(
 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
     """At each origin, what ``forecast --model best`` would do: a backtest on the months before it (the CLI's
     default folds, rolled by one month as :func:`selection_folds` says), :func:`choose_model`, then the chosen
-    model's forecast at the origin."""
-    folds, step = selection_folds("M", HORIZON, DEFAULT_FOLDS["M"], None)
-    table, choices = {}, []
+    model's forecast at the origin. Every fold any origin chooses on is backtested once and each origin's folds
+    are cut from that (:func:`restrict_folds`: the same result as a backtest on those folds alone)."""
+    n_folds, step = selection_folds("M", HORIZON, DEFAULT_FOLDS["M"], None)
     incidents = frames["incidents"]
+    own: dict[str, list[pd.Timestamp]] = {}
     for origin in origins:
-        stamp = pd.Timestamp(origin)
-        before = {**frames, "incidents": incidents[incidents["period_start"] < stamp]}
-        result = backtest(
-            before,
-            models=models,
-            freq="M",
-            horizon=HORIZON,
-            folds=folds,
-            step=step,
-            scheduler="serial",
-            n_boot=300,
-        )
-        chosen, status = choose_model(result, "best")
+        before = incidents.loc[incidents["period_start"] < pd.Timestamp(origin), "period_start"]
+        own[origin] = [
+            f.origin for f in rolling_origins(before, freq="M", horizon=HORIZON, folds=n_folds, step=step)
+        ]
+    every = sorted({o for fold_origins in own.values() for o in fold_origins})
+    result = backtest(
+        frames, models=models, freq="M", horizon=HORIZON, origins=every, scheduler="serial", n_boot=300
+    )
+    table, choices = {}, []
+    for origin in origins:
+        chosen_on = restrict_folds(result, own[origin])
+        chosen, status = choose_model(chosen_on, "best")
         model = next((m for m in models if m.name == chosen), None) or make_model(chosen)
-        history = build_history(frames, origin=stamp, freq="M")
+        history = build_history(frames, origin=pd.Timestamp(origin), freq="M")
         table[origin] = model.fit(history).predict(HORIZON).assign(model="best")
-        folds = result.scores.groupby(["model", "fold"])[["deviance", "n"]].apply(
-            lambda g: float((g["deviance"] * g["n"]).sum() / g["n"].sum())
-        )
         choices.append(
             {
                 "origin": origin, "chosen": chosen, "status": status,
-                "fold_deviance": {m: [round(v, 4) for v in folds[m]] for m in folds.index.levels[0]},
+                "folds": [str(o.date()) for o in own[origin]],
+                "fold_deviance": {m: [round(v, 4) for v in d] for m, d in fold_deviance(chosen_on).items()},
             }
         )  # fmt: skip
     return table, choices
@@ -230,9 +229,11 @@ def monthly(store: Path, args: argparse.Namespace) -> dict[str, Any]:
     # best at a report origin needs the earlier folds' forecasts: cached, computed once
     cache: dict[tuple[str, str], pd.DataFrame] = {}
     seconds: dict[tuple[str, str], float] = {}
-    ours = [cached_class(name)(cache=cache, seconds=seconds) for name in COUNT_MODELS]
+    counted = (*COUNT_MODELS, *args.extra)
+    ours = [cached_class(name)(cache=cache, seconds=seconds) for name in counted]
     start = time.perf_counter()
-    best_table, choices = choose_best(frames, report, ours)
+    # best chooses among the default lineup's count models, as the CLI does (the stack runs only when named)
+    best_table, choices = choose_best(frames, report, [m for m in ours if m.name in default_model_names()])
     best_seconds = (time.perf_counter() - start) / len(report)
     peers, timing = peer_forecasts(frames, report, tune, args.peers_python)
     lineup: list[Model] = [*ours, replayed("best", best_table)]
@@ -246,7 +247,7 @@ def monthly(store: Path, args: argparse.Namespace) -> dict[str, Any]:
     base = summary.loc[result.baseline]
     rows = []
     for model, row in summary.iterrows():
-        if model in COUNT_MODELS:
+        if model in counted:
             secs = float(np.median([seconds[(str(model), o)] for o in report]))
         elif model == "best":
             secs = best_seconds
@@ -334,8 +335,8 @@ def twin(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         raise SystemExit(f"twin generate failed:\n{done.stdout}\n{done.stderr}")
     with Store(db, read_only=True) as s:
         result = backtest(
-            s, models=list(COUNT_MODELS), freq="W", horizon=4, folds=2 if args.quick else 6, scheduler="serial",
-            n_boot=1000, seed=0,
+            s, models=[*COUNT_MODELS, *args.extra], freq="W", horizon=4, folds=2 if args.quick else 6,
+            scheduler="serial", n_boot=1000, seed=0,
         )  # fmt: skip
     keep = [
         "model", "naive", "deviance", "mae_median", "pai_01", "pai_05", "pai_10", "skill", "skill_lo",
@@ -426,7 +427,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="Few origins, for iterating.")
     parser.add_argument("--peers-python", help="Python of an environment with statsforecast and mlforecast.")
     parser.add_argument("--only", default="monthly,grid,twin", help="Comma-separated parts to run.")
+    parser.add_argument(
+        "--extra",
+        default="",
+        help="Comma-separated opt-in count models to add to the monthly and twin tables (stack).",
+    )
     args = parser.parse_args()
+    args.extra = tuple(name for name in args.extra.split(",") if name)
     parts = set(args.only.split(","))
     data = find_data(args.data)
     out: dict[str, Any] = {"data": str(data), "quick": args.quick}

@@ -15,7 +15,10 @@ from pulsetwin.models.registry import MODELS, make_model, naive_names
 from pulsetwin.models.testing import SimulatedPanel, simulate_panel
 from pulsetwin.schema.tables import FORECASTS
 
-FAST = {"lgbm": {"n_estimators": 20, "min_data_in_leaf": 10}}
+FAST = {
+    "lgbm": {"n_estimators": 20, "min_data_in_leaf": 10},
+    "stack": {"members": ("glm", "naive_mean_year"), "inner_origins": 3},
+}
 HORIZON = 5
 
 

@@ -18,7 +18,10 @@ from pulsetwin.models.registry import MODELS, make_model
 from pulsetwin.models.testing import SimulatedPanel, simulate_panel
 from pulsetwin.store.database import Store
 
-FAST = {"lgbm": {"n_estimators": 20, "min_data_in_leaf": 10}}
+FAST = {
+    "lgbm": {"n_estimators": 20, "min_data_in_leaf": 10},
+    "stack": {"members": ("glm", "naive_mean_year"), "inner_origins": 3},
+}
 VALUES = ["mean", "q05", "q50", "q95"]
 KEYS = ["area_code", "category", "period_start"]
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulsetwin.evaluation.backtest import backtest
+from pulsetwin.evaluation.backtest import backtest, restrict_folds
 from pulsetwin.evaluation.runs import run_forecast
-from pulsetwin.evaluation.selection import restrict_folds, selection_folds
+from pulsetwin.evaluation.selection import selection_folds
 from pulsetwin.evaluation.splits import rolling_origins
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.store.database import Store
