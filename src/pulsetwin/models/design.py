@@ -473,16 +473,17 @@ HALFLIFE_GRID_YEARS = (1.0, 2.0, 4.0, math.inf)
 
 
 def halflife_losses(counts: np.ndarray, bases: Sequence[Baseline], *, freq: Freq) -> np.ndarray | None:
-    """Held-out loss of each half-life in :data:`HALFLIFE_GRID_YEARS`: the Poisson loss over the last
-    :data:`LEVEL_VALID_PERIODS` periods of ``counts`` (areas, categories, periods) of the forecast baseline x
-    empirical-Bayes level, the level from the counts before those periods discounted with that half-life, summed
-    over categories; None when the history is shorter than twice the held-out periods."""
+    """Held-out loss of each half-life in :data:`HALFLIFE_GRID_YEARS` per area and category, shape (half-lives,
+    areas * categories): the Poisson loss over the last :data:`LEVEL_VALID_PERIODS` periods of ``counts``
+    (areas, categories, periods) of the forecast baseline x empirical-Bayes level, the level from the counts
+    before those periods discounted with that half-life; None when the history is shorter than twice the
+    held-out periods."""
     n_t = counts.shape[-1]
     valid = LEVEL_VALID_PERIODS[freq]
     split = n_t - valid
     if split < valid:
         return None
-    loss = np.zeros(len(HALFLIFE_GRID_YEARS))
+    loss = np.zeros((len(HALFLIFE_GRID_YEARS), counts.shape[0], len(bases)))
     for c, base in enumerate(bases):
         y, e = counts[:, c, :], base.expected[:, :n_t]
         observed = ~np.isnan(y[:, split:])
@@ -492,30 +493,38 @@ def halflife_losses(counts: np.ndarray, bases: Sequence[Baseline], *, freq: Freq
                 2
             ]
             mu = np.where(observed, e[:, split:] * np.exp(level), 0.0)
-            loss[i] += float(np.sum(mu - y_test * np.log(np.maximum(mu, 1e-300))))
-    return loss
+            loss[i, :, c] = np.sum(mu - y_test * np.log(np.maximum(mu, 1e-300)), axis=1)
+    return loss.reshape(len(HALFLIFE_GRID_YEARS), -1)
 
 
 def choose_level_halflife(
     years: float | None, counts: np.ndarray, bases: Sequence[Baseline], *, freq: Freq
 ) -> float:
     """The half-life of the area levels in periods of ``freq``: ``years`` when given; else the one of
-    :data:`HALFLIFE_GRID_YEARS` with the lowest :func:`halflife_losses` (``inf``, every year alike, when the
-    history is too short to hold periods out).
+    :data:`HALFLIFE_GRID_YEARS` with the lowest :func:`halflife_losses` when it beats weighing every year alike
+    (``inf``) by more than one standard error of the summed per-(area, category) loss differences, and ``inf``
+    otherwise, or when the history is too short to hold periods out.
 
     Why: a lasting shift in an area (a trend break) makes a level that weighs every year alike lag behind, while
-    on a stable city discounting only adds noise; the held-out periods tell which the data is.
+    on a stable city discounting only adds noise; the held-out periods tell which the data is, and the
+    one-standard-error rule keeps a stable city's level undiscounted when the evidence is noise.
 
     Notes
     -----
-    Forward validation of a discount factor (Hastie, Tibshirani & Friedman 2009, 7.10; West & Harrison 1997,
-    ch. 10 on discounting in dynamic count models).
+    Forward validation of a discount factor with the one-standard-error rule (Hastie, Tibshirani & Friedman
+    2009, 7.10; West & Harrison 1997, ch. 10 on discounting in dynamic count models).
     """
     if years is not None:
         return float(years) * SEASON[freq]
     losses = halflife_losses(counts, bases, freq=freq)
-    chosen = math.inf if losses is None else HALFLIFE_GRID_YEARS[int(np.argmin(losses))]
-    return chosen * SEASON[freq]
+    if losses is None:
+        return math.inf
+    plain = HALFLIFE_GRID_YEARS.index(math.inf)
+    best = int(np.argmin(losses.sum(axis=1)))
+    gain = losses[plain] - losses[best]
+    if best == plain or gain.sum() <= np.std(gain, ddof=1) * np.sqrt(gain.size):
+        return math.inf
+    return HALFLIFE_GRID_YEARS[best] * SEASON[freq]
 
 
 WINDOWS: dict[str, tuple[int, ...]] = {"W": (1, 4, 13), "M": (1, 3, 6)}
