@@ -20,9 +20,10 @@ Data enters through the CLI's store import (``pulsetwin import``), as an analyst
 and so run in their own environment: ``--peers-python`` (e.g. a venv with ``pip install statsforecast
 mlforecast``, the ``bench`` extra); without it the peer rows are left out and the table says so.
 
-Run: ``.venv/bin/python benchmarks/bench_real.py [--quick] [--peers-python /path/to/python]``; prints the tables
-and writes ``benchmarks/results/real.json`` (``real_quick.json`` with ``--quick``; ``real_<parts>.json`` with
-``--only``).
+Run: ``.venv/bin/python benchmarks/bench_real.py [--quick] [--peers-python /path/to/python] [--extra stack]``;
+prints the tables and writes ``benchmarks/results/real.json`` (``real_quick.json`` with ``--quick``;
+``real_<parts>.json`` with ``--only``). ``--extra`` adds opt-in count models (the stack) to the monthly and twin
+tables; ``best`` still chooses among the default lineup only, as the CLI does.
 """
 
 from __future__ import annotations
