@@ -2,7 +2,8 @@
 
 Monthly counts (140 neighbourhoods x 5 crime types), origins every month of 2018-2019 with all three months
 observed (2018-01 .. 2019-10), H = 3: every PulseTwin count model, ``forecast --model best`` (chosen at each
-origin exactly as the CLI does: a 3-fold backtest on the months before it, :func:`choose_model`), the naive
+origin exactly as the CLI does: a backtest on the months before it with the CLI's default folds, rolled by one
+month (:func:`selection_folds`), then :func:`choose_model`), the naive
 rules, and the peers statsforecast (ADIDA, IMAPA, TSB, Croston, AutoETS) and mlforecast + LightGBM (tuned on
 2017 origins only), all scored by one :func:`pulsetwin.evaluation.backtest.backtest` on the same cells: Poisson
 deviance and median-MAE (the MAE of each method's median: q50 for PulseTwin and the naive rules, the Poisson
@@ -19,9 +20,10 @@ Data enters through the CLI's store import (``pulsetwin import``), as an analyst
 and so run in their own environment: ``--peers-python`` (e.g. a venv with ``pip install statsforecast
 mlforecast``, the ``bench`` extra); without it the peer rows are left out and the table says so.
 
-Run: ``.venv/bin/python benchmarks/bench_real.py [--quick] [--peers-python /path/to/python]``; prints the tables
-and writes ``benchmarks/results/real.json`` (``real_quick.json`` with ``--quick``; ``real_<parts>.json`` with
-``--only``).
+Run: ``.venv/bin/python benchmarks/bench_real.py [--quick] [--peers-python /path/to/python] [--extra stack]``;
+prints the tables and writes ``benchmarks/results/real.json`` (``real_quick.json`` with ``--quick``;
+``real_<parts>.json`` with ``--only``). ``--extra`` adds opt-in count models (the stack) to the monthly and twin
+tables; ``best`` still chooses among the default lineup only, as the CLI does.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from pulsetwin.evaluation.backtest import backtest, records
+from pulsetwin.evaluation.backtest import backtest, records, restrict_folds
 from pulsetwin.evaluation.lineup import Lineup
-from pulsetwin.evaluation.runs import choose_model
+from pulsetwin.evaluation.runs import choose_model, fold_deviance
+from pulsetwin.evaluation.selection import selection_folds
 from pulsetwin.evaluation.skill import SkillSettings
 from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.hotspots.backtest import run_grid_backtest, summarise
@@ -48,7 +51,8 @@ from pulsetwin.hotspots.forecast import SELECTION_ORIGINS, choose_from_backtest
 from pulsetwin.hotspots.registry import BASELINES, MODELS
 from pulsetwin.models.base import History, Model
 from pulsetwin.models.intervals import MAX_SIZE, nb_quantiles
-from pulsetwin.models.registry import make_model, naive_names
+from pulsetwin.models.registry import default_model_names, make_model, naive_names
+from pulsetwin.schema.periods import Freq
 from pulsetwin.store.database import Store
 from pulsetwin.store.frames import load_frames
 
@@ -183,31 +187,33 @@ def peer_forecasts(
 def choose_best(
     frames: dict[str, pd.DataFrame], origins: list[str], models: list[Model]
 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
-    """At each origin, what ``forecast --model best`` would do: a 3-fold backtest on the months before it
-    (the CLI's default folds), :func:`choose_model`, then the chosen model's forecast at the origin."""
-    table, choices = {}, []
+    """At each origin, what ``forecast --model best`` would do: a backtest on the months before it (the CLI's
+    default folds, rolled by one month as :func:`selection_folds` says), :func:`choose_model`, then the chosen
+    model's forecast at the origin. Every fold any origin chooses on is backtested once and each origin's folds
+    are cut from that (:func:`restrict_folds`: the same result as a backtest on those folds alone)."""
+    n_folds, step = selection_folds(Freq.M, HORIZON, Freq.M.default_folds, None)
     incidents = frames["incidents"]
+    own: dict[str, list[pd.Timestamp]] = {}
     for origin in origins:
-        stamp = pd.Timestamp(origin)
-        before = {**frames, "incidents": incidents[incidents["period_start"] < stamp]}
-        result = backtest(
-            before,
-            RollingOrigin("M", HORIZON, 3),
-            Lineup(models=models),
-            skill=SkillSettings(n_boot=300),
-            scheduler="serial",
-        )
-        chosen, status = choose_model(result, "best")
+        before = incidents.loc[incidents["period_start"] < pd.Timestamp(origin), "period_start"]
+        own[origin] = [f.origin for f in RollingOrigin(Freq.M, HORIZON, n_folds, step).split(before)]
+    every = sorted({o for fold_origins in own.values() for o in fold_origins})
+    result = backtest(
+        frames, RollingOrigin(Freq.M, HORIZON, origins=tuple(every)), Lineup(models=tuple(models)),
+        skill=SkillSettings(n_boot=300), scheduler="serial",
+    )  # fmt: skip
+    table, choices = {}, []
+    for origin in origins:
+        chosen_on = restrict_folds(result, own[origin])
+        chosen, status = choose_model(chosen_on, "best")
         model = next((m for m in models if m.name == chosen), None) or make_model(chosen)
-        history = History.from_frames(frames, origin=stamp, freq="M")
+        history = History.from_frames(frames, origin=pd.Timestamp(origin), freq=Freq.M)
         table[origin] = model.fit(history).predict(HORIZON).assign(model="best")
-        folds = result.scores.groupby(["model", "fold"])[["deviance", "n"]].apply(
-            lambda g: float((g["deviance"] * g["n"]).sum() / g["n"].sum())
-        )
         choices.append(
             {
                 "origin": origin, "chosen": chosen, "status": status,
-                "fold_deviance": {m: [round(v, 4) for v in folds[m]] for m in folds.index.levels[0]},
+                "folds": [str(o.date()) for o in own[origin]],
+                "fold_deviance": {m: [round(v, 4) for v in d] for m, d in fold_deviance(chosen_on).items()},
             }
         )  # fmt: skip
     return table, choices
@@ -225,9 +231,11 @@ def monthly(store: Path, args: argparse.Namespace) -> dict[str, Any]:
     # best at a report origin needs the earlier folds' forecasts: cached, computed once
     cache: dict[tuple[str, str], pd.DataFrame] = {}
     seconds: dict[tuple[str, str], float] = {}
-    ours = [cached_class(name)(cache=cache, seconds=seconds) for name in COUNT_MODELS]
+    counted = (*COUNT_MODELS, *args.extra)
+    ours = [cached_class(name)(cache=cache, seconds=seconds) for name in counted]
     start = time.perf_counter()
-    best_table, choices = choose_best(frames, report, ours)
+    # best chooses among the default lineup's count models, as the CLI does (the stack runs only when named)
+    best_table, choices = choose_best(frames, report, [m for m in ours if m.name in default_model_names()])
     best_seconds = (time.perf_counter() - start) / len(report)
     peers, timing = peer_forecasts(frames, report, tune, args.peers_python)
     lineup: list[Model] = [*ours, replayed("best", best_table)]
@@ -241,7 +249,7 @@ def monthly(store: Path, args: argparse.Namespace) -> dict[str, Any]:
     base = summary.loc[result.baseline]
     rows = []
     for model, row in summary.iterrows():
-        if model in COUNT_MODELS:
+        if model in counted:
             secs = float(np.median([seconds[(str(model), o)] for o in report]))
         elif model == "best":
             secs = best_seconds
@@ -329,7 +337,7 @@ def twin(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         raise SystemExit(f"twin generate failed:\n{done.stdout}\n{done.stderr}")
     with Store(db, read_only=True) as s:
         result = backtest(
-            s, RollingOrigin("W", 4, 2 if args.quick else 6), Lineup(models=list(COUNT_MODELS)),
+            s, RollingOrigin("W", 4, 2 if args.quick else 6), Lineup(models=(*COUNT_MODELS, *args.extra)),
             skill=SkillSettings(n_boot=1000, seed=0), scheduler="serial",
         )  # fmt: skip
     keep = [
@@ -421,7 +429,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="Few origins, for iterating.")
     parser.add_argument("--peers-python", help="Python of an environment with statsforecast and mlforecast.")
     parser.add_argument("--only", default="monthly,grid,twin", help="Comma-separated parts to run.")
+    parser.add_argument(
+        "--extra",
+        default="",
+        help="Comma-separated opt-in count models to add to the monthly and twin tables (stack).",
+    )
     args = parser.parse_args()
+    args.extra = tuple(name for name in args.extra.split(",") if name)
     parts = set(args.only.split(","))
     data = find_data(args.data)
     out: dict[str, Any] = {"data": str(data), "quick": args.quick}

@@ -10,7 +10,10 @@ from pulsetwin.hotspots import registry as hotspots
 from pulsetwin.models.registry import MODELS, make_model, naive_names
 from pulsetwin.testing import check_model
 
-FAST = {"lgbm": {"n_estimators": 20, "min_data_in_leaf": 10}}
+FAST = {
+    "lgbm": {"n_estimators": 20, "min_data_in_leaf": 10},
+    "stack": {"members": ("glm", "naive_mean_year"), "inner_origins": 3},
+}
 
 
 def test_names_are_unique_short_slugs() -> None:

@@ -21,7 +21,10 @@ from pulsetwin.store.database import Store
 from pulsetwin.testing import assert_table_equal
 from pulsetwin.testing.panels import SimulatedPanel, simulate_panel
 
-FAST = {"lgbm": {"n_estimators": 20, "min_data_in_leaf": 10}}
+FAST = {
+    "lgbm": {"n_estimators": 20, "min_data_in_leaf": 10},
+    "stack": {"members": ("glm", "naive_mean_year"), "inner_origins": 3},
+}
 VALUES = ["mean", "q05", "q50", "q95"]
 KEYS = ["area_code", "category", "period_start"]
 

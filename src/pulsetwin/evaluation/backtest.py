@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ import shapely
 from pulsetwin.evaluation.calibration import CALIBRATION_COLUMNS, calibration_scores
 from pulsetwin.evaluation.lineup import Lineup, unique_lineup
 from pulsetwin.evaluation.oracle import ORACLE_NAME, Oracle
-from pulsetwin.evaluation.origin_oracle import OriginOracle, Recovery, recover_process
+from pulsetwin.evaluation.origin_oracle import ORIGIN_ORACLE_NAME, OriginOracle, Recovery, recover_process
 from pulsetwin.evaluation.skill import SkillSettings, skill_table
 from pulsetwin.evaluation.splits import Fold, RollingOrigin
 from pulsetwin.exceptions import ParameterError, ParameterTypeError, SchemaError, bad_parameter
@@ -529,3 +529,34 @@ def _summary(scores: pd.DataFrame, skill: pd.DataFrame, naive: tuple[str, ...]) 
     out = out.merge(skill.drop(columns=["category"]), on="model", how="left")
     out.insert(1, "naive", out["model"].isin(naive))
     return out
+
+
+def restrict_folds(result: BacktestResult, origins: Sequence[pd.Timestamp]) -> BacktestResult:
+    """The result a backtest on only the folds at ``origins`` would give, cut from a larger ``result`` of the
+    same models and data.
+
+    Why: a fold's forecasts and scores depend only on the data before its origin, so choosing ``best`` at many
+    forecast origins (a benchmark) can backtest every fold once and cut each origin's folds from it, instead of
+    re-running the overlapping folds of every origin. Skill, intervals and the best naive baseline are computed
+    afresh on the kept folds, exactly as :func:`pulsetwin.evaluation.backtest.backtest` does.
+    """
+    wanted = {pd.Timestamp(o) for o in origins}
+    folds = tuple(f for f in result.folds if f.origin in wanted)
+    if len(folds) != len(wanted):
+        have = sorted(str(f.origin.date()) for f in result.folds)
+        raise bad_parameter(
+            "origins", "restrict_folds", f"fold origins of the result ({have})", sorted(wanted)
+        )
+    scores = result.scores[result.scores["cutoff"].isin(list(wanted))].reset_index(drop=True)
+    present = set(scores["model"])
+    oracle = ORACLE_NAME if ORACLE_NAME in present else None
+    origin_oracle = ORIGIN_ORACLE_NAME if ORIGIN_ORACLE_NAME in present else None
+    skill = _skill(
+        scores, result.naive, oracle, origin_oracle, level=result.level,
+        n_boot=int(result.settings.get("n_boot", 1000)), seed=int(result.settings.get("seed", 0)),
+    )  # fmt: skip
+    overall = skill[skill["category"] == "all"]
+    return replace(
+        result, scores=scores, summary=_summary(scores, overall, result.naive), skill=skill, folds=folds,
+        baseline=str(overall["baseline"].iloc[0]), settings={**result.settings, "folds": len(folds)},
+    )  # fmt: skip

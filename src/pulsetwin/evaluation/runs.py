@@ -25,6 +25,7 @@ from pulsetwin.evaluation.explanations import model_explanations
 from pulsetwin.evaluation.fold_forecasts import last_fold_forecasts
 from pulsetwin.evaluation.lineup import Lineup, resolve_models
 from pulsetwin.evaluation.oracle import ORACLE_NAME
+from pulsetwin.evaluation.selection import selection_folds
 from pulsetwin.evaluation.skill import SkillSettings
 from pulsetwin.evaluation.splits import RollingOrigin, period_grid
 from pulsetwin.exceptions import ParameterError, SchemaError, bad_parameter
@@ -109,7 +110,9 @@ def run_forecast(
         last period before ``origin``, so it takes no explicit origins.
     model
         A registered model name (or instance), or ``"best"``: the model with the highest skill whose interval
-        lies above zero among ``lineup.models`` (default every registered model).
+        lies above zero among ``lineup.models`` (default every registered model). At monthly frequency ``best``
+        chooses on origins one month apart over the span of the design's folds
+        (:func:`pulsetwin.evaluation.selection.selection_folds`).
     origin
         First period to forecast; default the period after the last recorded one. Only data before it is used,
         for the backtest as well as the fit.
@@ -152,6 +155,9 @@ def run_forecast(
     requested = model if isinstance(model, str) else model.name
     if model != BEST:
         lineup = replace(lineup, models=(model,))
+    else:
+        folds, step = selection_folds(freq, horizon, design.folds, design.step)
+        design = replace(design, folds=folds, step=step)
     result = backtest(frames, design, lineup, categories=categories, skill=skill, scheduler=scheduler)
     chosen, status = choose_model(result, requested)
     fitted = _instance(chosen, [*(lineup.naive or ()), *(lineup.models or ())])

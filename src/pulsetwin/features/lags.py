@@ -7,7 +7,10 @@ check). Missing values (NaN, withheld counts) are skipped and counted out of the
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy.signal import lfilter
 
 from pulsetwin.exceptions import bad_parameter
 
@@ -59,6 +62,48 @@ def window_sums(values: np.ndarray, cutoffs: np.ndarray, window: int | None) -> 
     sums, counts = _prefix_at(values, points)
     at_cut, at_start = where[: cut.size], where[cut.size :]
     return sums[..., at_cut] - sums[..., at_start], counts[..., at_cut] - counts[..., at_start]
+
+
+def discounted_sums(
+    values: np.ndarray, cutoffs: np.ndarray, halflife: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exponentially discounted sums and numbers of observed values over ``[0, c)`` for each cutoff ``c``: the
+    value at index ``t`` weighs ``0.5 ** ((c - 1 - t) / halflife)`` (1 for the last period before ``c``);
+    ``halflife = inf`` gives :func:`window_sums` over all of ``[0, c)``.
+
+    Why: a long-run level that weighs every year alike lags behind a lasting shift (a trend break); halving the
+    weight of older periods lets the level follow it while a long half-life keeps its noise low.
+
+    Returns two arrays of shape ``(*values.shape[:-1], len(cutoffs))``.
+
+    Notes
+    -----
+    Exponential smoothing of a level (Brown 1959; Hyndman & Athanasopoulos, *Forecasting: Principles and
+    Practice*, 3rd ed., 8.1), here as a discounted Poisson-Gamma total (West & Harrison 1997, 10.8, discount
+    factors for count models).
+    """
+    if isinstance(halflife, bool) or not isinstance(halflife, int | float) or not halflife > 0:
+        raise bad_parameter("halflife", "discounted_sums", "a number > 0 (inf: no discount)", halflife)
+    if math.isinf(halflife):
+        return window_sums(values, cutoffs, None)
+    cut = _check_cutoffs(cutoffs, values.shape[-1])
+    shape = (*values.shape[:-1], cut.size)
+    if values.shape[-1] == 0:
+        return np.zeros(shape), np.zeros(shape)
+    factor = 0.5 ** (1.0 / float(halflife))
+    rows = values.reshape(-1, values.shape[-1])
+    sums, counts = np.zeros((rows.shape[0], cut.size)), np.zeros((rows.shape[0], cut.size))
+    inside, last = cut > 0, np.maximum(cut - 1, 0)
+    step = max(1, BLOCK // values.shape[-1])
+    for lo in range(0, rows.shape[0], step):
+        block = rows[lo : lo + step]
+        observed = ~np.isnan(block)
+        # s[t] = x[t] + factor * s[t - 1]: the discounted total up to and including period t
+        smooth_y = lfilter([1.0], [1.0, -factor], np.where(observed, block, 0.0), axis=-1)
+        smooth_n = lfilter([1.0], [1.0, -factor], observed.astype(np.float64), axis=-1)
+        sums[lo : lo + step, inside] = smooth_y[:, last[inside]]
+        counts[lo : lo + step, inside] = smooth_n[:, last[inside]]
+    return sums.reshape(shape), counts.reshape(shape)
 
 
 def rolling_means(values: np.ndarray, cutoffs: np.ndarray, window: int | None) -> np.ndarray:

@@ -28,6 +28,7 @@ from pulsetwin.models.design import (
     area_recent,
     build_design,
     choose_baseline_ridge,
+    choose_level_halflife,
     feature_group,
     fit_baseline,
     history_features,
@@ -46,7 +47,7 @@ class LightGBMCount(PanelModel):
 
     Parameters
     ----------
-    fourier_order, trend, windows, neighbour_windows, spatial, ridge, train_periods, island_k
+    fourier_order, trend, windows, neighbour_windows, spatial, ridge, train_periods, island_k, level_halflife
         As :class:`pulsetwin.models.glm.PoissonGLM` (the baseline and features).
     n_estimators, learning_rate, num_leaves, min_data_in_leaf, lambda_l2
         Boosting rounds (upper bound, early-stopped) and tree regularisation.
@@ -88,6 +89,7 @@ class LightGBMCount(PanelModel):
         ridge: float = 1.0,
         train_periods: int | None = None,
         island_k: int = 3,
+        level_halflife: float | None = None,
         n_estimators: int = 200,
         learning_rate: float = 0.1,
         num_leaves: int = 15,
@@ -106,6 +108,7 @@ class LightGBMCount(PanelModel):
         self.ridge = ridge
         self.train_periods = train_periods
         self.island_k = island_k
+        self.level_halflife = level_halflife
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -173,7 +176,8 @@ class LightGBMCount(PanelModel):
             fit_baseline(panel.counts[:, c, :], self.design_.area_x, period_x, ridge=base_ridge)
             for c in range(n_c)
         ]
-        others = area_recent(panel.counts, bases, cutoffs, windows) if n_c > 1 else None
+        halflife = choose_level_halflife(self.level_halflife, panel.counts, bases, freq=history.freq)
+        others = area_recent(panel.counts, bases, cutoffs, windows, halflife) if n_c > 1 else None
         for c, base in enumerate(bases):
             counts = panel.counts[:, c, :]
             feats = history_features(
@@ -185,6 +189,7 @@ class LightGBMCount(PanelModel):
                 neighbours=self.design_.neighbours,
                 neighbour_windows=nb_windows,
                 others=others,
+                halflife=halflife,
             )
             self.feature_names_ = feats.names
             parts = []
@@ -229,6 +234,7 @@ class LightGBMCount(PanelModel):
         self.origin_features_ = np.stack(origin_features, axis=1)
         self.size_ = size
         self.baseline_ridge_ = base_ridge
+        self.level_halflife_ = halflife
 
     def _boost(
         self,

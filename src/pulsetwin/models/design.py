@@ -7,13 +7,15 @@ Per category, in two stages:
    pooled Poisson GLM over all areas and periods. Its design is separable (area part + period part), so the Newton
    step is assembled from (areas x periods) arrays without ever building a (areas * periods) design matrix.
 2. *History features* at a cutoff ``c`` (counts strictly before ``c`` only): the empirical-Bayes area level
-   ``log theta = log((alpha + sum y) / (alpha + sum e))`` with ``alpha`` the Gamma prior size fitted by
+   ``log theta = log((alpha + sum y) / (alpha + sum e))`` (sums discounted with a half-life, older periods
+   weighing less) with ``alpha`` the Gamma prior size fitted by
    marginal (negative-binomial) likelihood over area totals, recent own and neighbouring counts relative to
    what the area level expects, and the neighbours' long-run level.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -25,7 +27,7 @@ from scipy import sparse
 from pulsetwin.exceptions import Location, ParameterError, SchemaError, bad_parameter
 from pulsetwin.features.calendar import fourier_terms, trend
 from pulsetwin.features.covariates import covariate_matrix
-from pulsetwin.features.lags import shrunk_log_ratio, window_sums
+from pulsetwin.features.lags import discounted_sums, shrunk_log_ratio, window_sums
 from pulsetwin.features.panel import Panel
 from pulsetwin.features.spatial import has_geometry, neighbour_matrix, spatial_lag
 from pulsetwin.models.base import History
@@ -150,11 +152,13 @@ def history_features(
     neighbours: sparse.csr_matrix | None,
     neighbour_windows: Sequence[int],
     others: AreaRecent | None = None,
+    halflife: float = math.inf,
 ) -> HistoryFeatures:
     """History features of one category from ``counts`` and baseline ``expected`` (both areas x periods) before
     each cutoff: ``level``, ``recent_<k>`` per window, with ``others`` (:func:`area_recent` over the same
     windows) ``area_recent_<k>`` (the other categories' recent excess in the area), and with neighbours
-    ``nb_level`` and ``nb_recent_<k>``.
+    ``nb_level`` and ``nb_recent_<k>``. The levels weigh older periods less with ``halflife`` (periods,
+    :func:`eb_level`).
 
     Notes
     -----
@@ -163,7 +167,7 @@ def history_features(
     it; an area's shift shared by its crime types shows first in the other types' recent counts.
     """
     expected_obs = np.where(np.isnan(counts), np.nan, expected)
-    total_y, total_e, level = eb_level(counts, expected, cutoffs, alpha)
+    total_y, total_e, level = eb_level(counts, expected, cutoffs, alpha, halflife)
     theta = np.exp(level)
     names, columns = ["level"], [level]
     own = {}
@@ -197,11 +201,13 @@ def history_features(
 
 
 def eb_level(
-    counts: np.ndarray, expected: np.ndarray, cutoffs: np.ndarray, alpha: float
+    counts: np.ndarray, expected: np.ndarray, cutoffs: np.ndarray, alpha: float, halflife: float = math.inf
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Observed and expected totals before each cutoff, and the empirical-Bayes log area level from them."""
-    total_y, _ = window_sums(counts, cutoffs, None)
-    total_e, _ = window_sums(np.where(np.isnan(counts), np.nan, expected), cutoffs, None)
+    """Observed and expected totals before each cutoff, discounted with ``halflife`` periods
+    (:func:`pulsetwin.features.lags.discounted_sums`; ``inf``: every period alike), and the empirical-Bayes log
+    area level from them."""
+    total_y, _ = discounted_sums(counts, cutoffs, halflife)
+    total_e, _ = discounted_sums(np.where(np.isnan(counts), np.nan, expected), cutoffs, halflife)
     return total_y, total_e, shrunk_log_ratio(total_y, total_e, alpha)
 
 
@@ -225,15 +231,20 @@ def area_recent_parts(
 
 
 def area_recent(
-    counts: np.ndarray, bases: Sequence[Baseline], cutoffs: np.ndarray, windows: Sequence[int]
+    counts: np.ndarray,
+    bases: Sequence[Baseline],
+    cutoffs: np.ndarray,
+    windows: Sequence[int],
+    halflife: float = math.inf,
 ) -> AreaRecent:
-    """:class:`AreaRecent` of ``counts`` (areas, categories, periods) and each category's baseline."""
+    """:class:`AreaRecent` of ``counts`` (areas, categories, periods) and each category's baseline (levels
+    discounted with ``halflife``, as in :func:`history_features`)."""
     observed = [np.zeros((counts.shape[0], cutoffs.size)) for _ in windows]
     expected = [np.zeros((counts.shape[0], cutoffs.size)) for _ in windows]
     for c, base in enumerate(bases):
         y = counts[:, c, :]
         mu = base.expected[:, : y.shape[1]]
-        level = eb_level(y, mu, cutoffs, base.alpha)[2]
+        level = eb_level(y, mu, cutoffs, base.alpha, halflife)[2]
         for i, k in enumerate(windows):
             part_y, part_e = area_recent_parts(y, mu, level, cutoffs, k)
             observed[i] += part_y
@@ -438,8 +449,68 @@ COUNT_RULES: Final[Rules] = {
     "ridge": Number(low=0, closed="neither"),
     "train_periods": NoneOr(Integer(low=1)),
     "island_k": Integer(low=1),
+    "level_halflife": NoneOr(Number(low=0, closed="neither", say="a number of years > 0 (inf: no discount)")),
 }
 """Parameter rules shared by the GLM and boosting models (the baseline and its features)."""
+
+
+HALFLIFE_GRID_YEARS = (1.0, 2.0, 4.0, math.inf)
+"""Half-lives (years) of the area levels' history tried; ``inf`` weighs every year alike."""
+
+
+def halflife_losses(counts: np.ndarray, bases: Sequence[Baseline], *, freq: Freq) -> np.ndarray | None:
+    """Held-out loss of each half-life in :data:`HALFLIFE_GRID_YEARS` per area and category, shape (half-lives,
+    areas * categories): the Poisson loss over the last :data:`LEVEL_VALID_PERIODS` periods of ``counts``
+    (areas, categories, periods) of the forecast baseline x empirical-Bayes level, the level from the counts
+    before those periods discounted with that half-life; None when the history is shorter than twice the
+    held-out periods."""
+    n_t = counts.shape[-1]
+    valid = LEVEL_VALID_PERIODS[freq]
+    split = n_t - valid
+    if split < valid:
+        return None
+    loss = np.zeros((len(HALFLIFE_GRID_YEARS), counts.shape[0], len(bases)))
+    for c, base in enumerate(bases):
+        y, e = counts[:, c, :], base.expected[:, :n_t]
+        observed = ~np.isnan(y[:, split:])
+        y_test = np.where(observed, y[:, split:], 0.0)
+        for i, years in enumerate(HALFLIFE_GRID_YEARS):
+            level = eb_level(y[:, :split], e[:, :split], np.array([split]), base.alpha, years * SEASON[freq])[
+                2
+            ]
+            mu = np.where(observed, e[:, split:] * np.exp(level), 0.0)
+            loss[i, :, c] = np.sum(mu - y_test * np.log(np.maximum(mu, 1e-300)), axis=1)
+    return loss.reshape(len(HALFLIFE_GRID_YEARS), -1)
+
+
+def choose_level_halflife(
+    years: float | None, counts: np.ndarray, bases: Sequence[Baseline], *, freq: Freq
+) -> float:
+    """The half-life of the area levels in periods of ``freq``: ``years`` when given; else the one of
+    :data:`HALFLIFE_GRID_YEARS` with the lowest :func:`halflife_losses` when it beats weighing every year alike
+    (``inf``) by more than one standard error of the summed per-(area, category) loss differences, and ``inf``
+    otherwise, or when the history is too short to hold periods out.
+
+    Why: a lasting shift in an area (a trend break) makes a level that weighs every year alike lag behind, while
+    on a stable city discounting only adds noise; the held-out periods tell which the data is, and the
+    one-standard-error rule keeps a stable city's level undiscounted when the evidence is noise.
+
+    Notes
+    -----
+    Forward validation of a discount factor with the one-standard-error rule (Hastie, Tibshirani & Friedman
+    2009, 7.10; West & Harrison 1997, ch. 10 on discounting in dynamic count models).
+    """
+    if years is not None:
+        return float(years) * SEASON[freq]
+    losses = halflife_losses(counts, bases, freq=freq)
+    if losses is None:
+        return math.inf
+    plain = HALFLIFE_GRID_YEARS.index(math.inf)
+    best = int(np.argmin(losses.sum(axis=1)))
+    gain = losses[plain] - losses[best]
+    if best == plain or gain.sum() <= np.std(gain, ddof=1) * np.sqrt(gain.size):
+        return math.inf
+    return HALFLIFE_GRID_YEARS[best] * SEASON[freq]
 
 
 WINDOWS: dict[str, tuple[int, ...]] = {"W": (1, 4, 13), "M": (1, 3, 6)}

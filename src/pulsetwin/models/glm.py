@@ -5,13 +5,13 @@ on covariates, annual Fourier terms and a trend, fitted with a separable Newton 
 arrays. Area effects are Poisson-Gamma empirical-Bayes relative risks against that baseline (the random-effect
 shrinkage of a negative-binomial mixed model in closed form), so an area with little data stays close to what
 its covariates predict. Stage 2 is a small Poisson GLM with the baseline as offset on history features measured
-before each cutoff (EB level, recent own counts, the area's other crime types' recent excess, neighbours' level
-and recent counts), fitted *directly* per forecast step ``h`` (features for a target ``h`` periods ahead use
-data up to ``h`` periods before it). The EB level is part of the offset, so the stage-2 ridge shrinks toward
-the plain EB forecast; its strength is chosen per category by the Poisson likelihood of the last
-``VALID_PERIODS`` targets (fitted on the earlier ones). Steps beyond ``STEPS`` (4 weeks / 3 months) reuse the
-last step's coefficients. The predictive distribution is NB2 with a size per category and step fitted on the
-stage-2 rows, whose features never saw their own target.
+before each cutoff (EB level from counts discounted with a half-life chosen on held-out periods, recent own counts,
+the area's other crime types' recent excess, neighbours' level and recent counts), fitted *directly* per forecast
+step ``h`` (features for a target ``h`` periods ahead use data up to ``h`` periods before it). The EB level is part
+of the offset, so the stage-2 ridge shrinks toward the plain EB forecast; its strength is chosen per category by
+the Poisson likelihood of the last ``VALID_PERIODS`` targets (fitted on the earlier ones). Steps beyond ``STEPS``
+(4 weeks / 3 months) reuse the last step's coefficients. The predictive distribution is NB2 with a size per
+category and step fitted on the stage-2 rows, whose features never saw their own target.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pulsetwin.models.design import (
     area_recent,
     build_design,
     choose_baseline_ridge,
+    choose_level_halflife,
     feature_group,
     fit_baseline,
     fit_poisson,
@@ -136,6 +137,10 @@ class PoissonGLM(PanelModel):
         Target periods per step for stage 2 (None: one year).
     island_k
         Nearest areas used as neighbours of an area without contiguous ones.
+    level_halflife
+        Half-life in years of the counts behind the empirical-Bayes area levels (``inf``: every year alike), so a
+        lasting shift in an area moves its level sooner (recency weighting for trend breaks). None: chosen from
+        1, 2, 4 years and ``inf`` by held-out periods (:func:`pulsetwin.models.design.choose_level_halflife`).
 
     Notes
     -----
@@ -157,6 +162,7 @@ class PoissonGLM(PanelModel):
         ridge: float = 1.0,
         train_periods: int | None = None,
         island_k: int = 3,
+        level_halflife: float | None = None,
     ) -> None:
         self.fourier_order = fourier_order
         self.trend = trend
@@ -166,6 +172,7 @@ class PoissonGLM(PanelModel):
         self.ridge = ridge
         self.train_periods = train_periods
         self.island_k = island_k
+        self.level_halflife = level_halflife
 
     def _fit_panel(self, panel: Panel, history: History) -> None:
         require_observed(panel, "PoissonGLM")
@@ -197,7 +204,8 @@ class PoissonGLM(PanelModel):
         bases = [
             fit_baseline(panel.counts[:, c, :], design.area_x, period_x, ridge=base_ridge) for c in range(n_c)
         ]
-        others = area_recent(panel.counts, bases, cutoffs, windows) if n_c > 1 else None
+        halflife = choose_level_halflife(self.level_halflife, panel.counts, bases, freq=history.freq)
+        others = area_recent(panel.counts, bases, cutoffs, windows, halflife) if n_c > 1 else None
         for c, base in enumerate(bases):
             counts = panel.counts[:, c, :]
             feats = history_features(
@@ -209,6 +217,7 @@ class PoissonGLM(PanelModel):
                 neighbours=design.neighbours,
                 neighbour_windows=nb_windows,
                 others=others,
+                halflife=halflife,
             )
             log_expected = np.log(base.expected)
             picked = [
@@ -238,6 +247,7 @@ class PoissonGLM(PanelModel):
         self.size_ = size
         self.stage2_ridge_ = np.asarray(ridges)
         self.baseline_ridge_ = base_ridge
+        self.level_halflife_ = halflife
 
     def _log_parts(self, horizon: int) -> dict[str, np.ndarray]:
         """Log-scale contributions per driver group, each (areas, categories, horizon); they sum to log

@@ -10,6 +10,7 @@ from pulsetwin.models.boosting import LightGBMCount
 from pulsetwin.models.glm import PoissonGLM
 from pulsetwin.models.naive import HistoricalMean, LastValue, MovingMean, SeasonalNaive, YearMean
 from pulsetwin.models.point_process import ETASArea, KDEArea, ProspectiveArea
+from pulsetwin.models.stack import StackedCount
 
 MODELS: Final[dict[str, type[Model]]] = {
     cls.name: cls
@@ -24,12 +25,13 @@ MODELS: Final[dict[str, type[Model]]] = {
         KDEArea,
         ProspectiveArea,
         ETASArea,
+        StackedCount,
     )
 }
 NAIVE: Final = (LastValue.name, SeasonalNaive.name, MovingMean.name, YearMean.name, HistoricalMean.name)
-OPT_IN: Final = (KDEArea.name, ProspectiveArea.name, ETASArea.name)
-"""Registered but run only when named: the grid point-process models fit per category and fold, too slow for
-the default backtest."""
+OPT_IN: Final = (KDEArea.name, ProspectiveArea.name, ETASArea.name, StackedCount.name)
+"""Registered but run only when named: the grid point-process models fit per category and fold, and the stack
+fits every member at each of its inner origins; too slow for the default backtest."""
 DEFAULT_LINEUP: Final = tuple(name for name in MODELS if name not in OPT_IN)
 """The models a backtest runs when none are named."""
 

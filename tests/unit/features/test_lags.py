@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from pulsetwin.exceptions import ParameterError
 from pulsetwin.features import lags
-from pulsetwin.features.lags import lag_values, last_observed, rolling_means, window_sums
+from pulsetwin.features.lags import discounted_sums, lag_values, last_observed, rolling_means, window_sums
 from pulsetwin.models.design import history_features
 
 Feature = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -40,6 +40,21 @@ def all_features(values: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
     return feats.values
 
 
+def discounted_features(values: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+    expected = np.ones_like(values) * 0.7
+    feats = history_features(
+        values,
+        expected,
+        cutoffs,
+        alpha=2.0,
+        windows=(1,),
+        neighbours=None,
+        neighbour_windows=(),
+        halflife=3.0,
+    )
+    return feats.values
+
+
 FEATURES: dict[str, Feature] = {
     "sum_all": lambda v, c: window_sums(v, c, None)[0],
     "sum_3": lambda v, c: window_sums(v, c, 3)[0],
@@ -48,6 +63,8 @@ FEATURES: dict[str, Feature] = {
     "lag_5": lambda v, c: lag_values(v, c, 5),
     "last": last_observed,
     "history_features": all_features,
+    "discounted_2": lambda v, c: discounted_sums(v, c, 2.0)[0],
+    "discounted_history_features": discounted_features,
 }
 
 panels = arrays(
@@ -121,3 +138,35 @@ def test_window_sums_in_blocks_equal_one_prefix_over_the_whole_array(
         got_sums, got_counts = window_sums(values, cutoffs, window)
     np.testing.assert_array_equal(got_sums, sums[..., cutoffs] - sums[..., start])
     np.testing.assert_array_equal(got_counts, counts[..., cutoffs] - counts[..., start])
+
+
+def test_discounted_sums_known_values() -> None:
+    """Weight 1 for the last period before the cutoff, halved every ``halflife`` periods back; missing values
+    count in neither sum; an infinite half-life is the plain sum."""
+    values = np.array([[4.0, np.nan, 2.0, 1.0]])
+    sums, counts = discounted_sums(values, np.array([0, 1, 3, 4]), 1.0)
+    np.testing.assert_allclose(sums, [[0.0, 4.0, 2.0 + 4.0 / 4, 1.0 + 2.0 / 2 + 4.0 / 8]])
+    np.testing.assert_allclose(counts, [[0.0, 1.0, 1.0 + 1 / 4, 1.0 + 1 / 2 + 1 / 8]])
+    for got, want in zip(
+        discounted_sums(values, np.array([2, 4]), np.inf),
+        window_sums(values, np.array([2, 4]), None),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ParameterError, match="'halflife'"):
+        discounted_sums(values, np.array([1]), 0.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=panels, block=st.integers(1, 30), halflife=st.floats(0.5, 50.0))
+def test_discounted_sums_in_blocks_equal_the_direct_sum(
+    values: np.ndarray, block: int, halflife: float
+) -> None:
+    cutoffs = np.arange(values.shape[-1] + 1)
+    observed = ~np.isnan(values)
+    age = cutoffs[None, :] - 1 - np.arange(values.shape[-1])[:, None]  # (periods, cutoffs)
+    weight = np.where(age >= 0, 0.5 ** (np.maximum(age, 0) / halflife), 0.0)
+    with mock.patch.object(lags, "BLOCK", block):
+        got_sums, got_counts = discounted_sums(values, cutoffs, halflife)
+    np.testing.assert_allclose(got_sums, np.where(observed, values, 0.0) @ weight, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got_counts, observed.astype(float) @ weight, rtol=1e-9, atol=1e-12)

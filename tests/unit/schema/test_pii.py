@@ -69,6 +69,7 @@ def test_category_labels_and_area_names_pass() -> None:
         "Sint Pietersberg",
         "'s-Gravenhage",
         "Bergen (L.)",
+        "North St.James Town",
     ]
     guard_personal_data(pd.DataFrame({"name": names, "Gemeentenaam_1": [n.ljust(40) for n in names]}))
 
