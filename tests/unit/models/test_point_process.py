@@ -133,7 +133,7 @@ def test_category_without_events_falls_back_to_the_pair_mean_and_says_so() -> No
 
 
 def test_opt_in_models_stay_out_of_the_default_lineup() -> None:
-    assert set(OPT_IN) == {"kde_area", "prospective_area", "etas_area"}
+    assert set(OPT_IN) == {"kde_area", "prospective_area", "etas_area", "stack"}  # slow: run only when named
     assert not set(OPT_IN) & set(default_model_names())
 
 
