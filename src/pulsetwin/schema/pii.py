@@ -205,7 +205,7 @@ PERSON_NAME: Final = (
 GIVEN_NAME: Final = rf"(?i){_GIVEN}"
 PLACE_ENDING: Final = (
     r"(?i).*(?:straat|laan|weg|plein|buurt|park|kwartier|centrum|terrein|gracht|singel|dreef|kade|polder"
-    r"|oord|dorp|plantsoen|haven|hoeve|eiland|noord|oost|zuid|west|midden)"
+    r"|oord|dorp|plantsoen|haven|hoeve|eiland|noord|oost|zuid|west|midden|stad|town)"
     r"|(?:anna paulowna|maria hoop|sint anna|emma haven)(?:[ -].*)?"
 )
 """Person-shaped names that are places: a street-like ending, or a village named after a person."""
