@@ -89,7 +89,9 @@ class Learned(HotspotModel):
     Parameters
     ----------
     n_origins
-        Earlier origins to train on (one window apart); fewer when history is short.
+        Earlier origins to train on (one window apart); fewer when history is short. Default 26 (a year of
+        14-day windows, so every season is in the training rows): on 2018 origins of real data (13 origins,
+        150 m cells) PAI@1 % rose from 10.9 with 12 to 11.5 with 26; never chosen on later origins.
     n_trees, learning_rate, num_leaves, min_child_samples
         Boosting settings.
     seed
@@ -100,6 +102,10 @@ class Learned(HotspotModel):
         Training targets are the mean count per window over this many windows after each earlier origin (default
         2): one window of burglaries is mostly noise, a longer target teaches where events keep coming; chosen
         on 2017 origins of real data (PAI@1 % 8.3 with one window, 8.9 with two), never on later ones.
+    half_life
+        Recency weighting of the training rows: an earlier origin ``k`` windows before the latest one weighs
+        ``0.5 ** (k / half_life)`` (None: all weigh the same). A year of origins gives every season, the
+        weighting keeps a drifting city's recent pattern in front.
     """
 
     name: ClassVar[str] = "learned"
@@ -107,7 +113,7 @@ class Learned(HotspotModel):
     def __init__(
         self,
         *,
-        n_origins: int = 12,
+        n_origins: int = 26,
         n_trees: int = 150,
         learning_rate: float = 0.05,
         num_leaves: int = 15,
@@ -115,6 +121,7 @@ class Learned(HotspotModel):
         seed: int = 0,
         threads: int = 1,
         target_windows: int = 2,
+        half_life: float | None = None,
     ) -> None:
         for name, value in (
             ("n_origins", n_origins),
@@ -124,6 +131,10 @@ class Learned(HotspotModel):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise bad_parameter(name, "Learned", "an integer >= 1", value)
+        if half_life is not None and (
+            isinstance(half_life, bool) or not isinstance(half_life, int | float) or not half_life > 0
+        ):
+            raise bad_parameter("half_life", "Learned", "a positive number of windows or None", half_life)
         self.n_origins = n_origins
         self.n_trees = n_trees
         self.learning_rate = learning_rate
@@ -132,13 +143,14 @@ class Learned(HotspotModel):
         self.seed = seed
         self.threads = threads
         self.target_windows = target_windows
+        self.half_life = half_life
 
-    def _training_set(self, history: GridHistory) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def _training_set(self, history: GridHistory) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
         """Stack features and next-window counts over earlier origins that leave some history before them."""
         window = float(history.window_days)
         usable = int((history.span_days - window) // window)
         span = self.target_windows
-        blocks, targets = [], []
+        blocks, targets, ages = [], [], []
         names: list[str] = []
         for k in range(span, max(span, min(self.n_origins + span - 1, usable)) + 1):
             earlier = history.shifted(k * window)
@@ -147,15 +159,17 @@ class Learned(HotspotModel):
             features, names = cell_features(earlier)
             blocks.append(features)
             targets.append(history.future_counts(k * window, windows=span) / span)
+            ages.append(np.full(len(features), k - span, dtype=float))
         if not blocks:
             raise bad_parameter(
                 "history", "Learned", "events before at least one earlier origin (one window back)", "none"
             )
-        return np.vstack(blocks), np.concatenate(targets), names
+        return np.vstack(blocks), np.concatenate(targets), names, np.concatenate(ages)
 
     def fit(self, history: GridHistory) -> Self:
         """Train on earlier origins, then predict the window after the origin."""
-        features, target, names = self._training_set(history)
+        features, target, names, ages = self._training_set(history)
+        weight = None if self.half_life is None else 0.5 ** (ages / self.half_life)
         params = {
             "objective": "poisson",
             "learning_rate": self.learning_rate,
@@ -168,7 +182,7 @@ class Learned(HotspotModel):
             "seed": self.seed,
             "verbosity": -1,
         }
-        data = lightgbm.Dataset(features, label=target, feature_name=names, free_raw_data=True)
+        data = lightgbm.Dataset(features, label=target, weight=weight, feature_name=names, free_raw_data=True)
         self.booster_ = lightgbm.train(params, data, num_boost_round=self.n_trees)
         self.feature_names_ = names
         now, _ = cell_features(history)
