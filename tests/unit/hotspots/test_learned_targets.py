@@ -40,3 +40,18 @@ def test_bad_target_windows_refused_by_fit(history, windows: object) -> None:  #
     model = Learned(target_windows=windows)  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="target_windows"):
         model.fit(history)
+
+
+def test_training_rows_carry_their_origin_age_from_the_latest(history) -> None:  # type: ignore[no-untyped-def]
+    features, target, _, ages = Learned(n_origins=3)._training_set(history)
+    assert len(features) == len(target) == len(ages) == 3 * history.cells.size
+    np.testing.assert_array_equal(ages, np.repeat([0.0, 1.0, 2.0], history.cells.size))
+
+
+def test_recency_weighting_changes_the_map_and_bad_half_lives_are_refused(history) -> None:  # type: ignore[no-untyped-def]
+    flat = Learned(n_origins=6).fit(history).predict()
+    recent = Learned(n_origins=6, half_life=1.0).fit(history).predict()
+    assert flat.shape == recent.shape and not np.allclose(flat, recent)
+    for bad in (0, -1.0, True, "6"):
+        with pytest.raises(ParameterError, match="half_life"):
+            Learned(half_life=bad).fit(history)  # type: ignore[arg-type]

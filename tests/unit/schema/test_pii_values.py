@@ -119,6 +119,17 @@ def test_the_same_values_in_a_typed_integer_column() -> None:
     guard_personal_data(pd.DataFrame({"event_id": ids.replace(111222333, 123456789)}), table="events")
 
 
+def test_town_and_stad_endings_are_places() -> None:
+    """Real area names ending in a place word after a person-shaped pair ("St.James Town") pass; the pair
+    alone is still a person."""
+    names = ["Cabbagetown-South St.James Town", "North St.James Town", "Casa Loma", "Jan van Galenstad"]
+    guard_personal_data(pd.DataFrame({"name": pd.Series(names, dtype="str")}), table="areas")
+    with pytest.raises(PersonalDataError, match="column 'name'"):
+        guard_personal_data(
+            pd.DataFrame({"name": pd.Series(["North St.James Jones"], dtype="str")}), table="areas"
+        )
+
+
 def test_many_random_uuids_pass_although_their_digits_look_like_phones_and_bsns() -> None:
     ids = [str(uuid.UUID(int=int(n))) for n in np.random.default_rng(3).integers(0, 2**63, 20_000)]
     guard_personal_data(pd.DataFrame({"event_id": pd.Series(ids, dtype="str")}), table="events")
