@@ -20,6 +20,10 @@ MODEL_LABELS: Final[dict[str, tuple[str, str]]] = {
     "kde_area": ("dichtheidskaart van meldingen", "density map of incidents"),
     "prospective_area": ("vooruitkijkende hotspotkaart", "prospective hotspot map"),
     "etas_area": ("zelfversterkend puntproces", "self-exciting point process"),
+    "stack": (
+        "gewogen mix van modellen (gewichten uit eerdere perioden)",
+        "weighted mix of models (weights from earlier periods)",
+    ),
     "oracle": (
         "plafond: de ware verwachting (alleen tweelingstad)",
         "ceiling: the true expectation (twin only)",
