@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pulsetwin.studies.scenario import parse_spec, run_scenario
+from pulsetwin.studies.scenario import run_scenario
+from pulsetwin.studies.scenario_spec import parse_spec
 
 distributed = pytest.importorskip("dask.distributed")
 

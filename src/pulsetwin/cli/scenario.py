@@ -12,14 +12,13 @@ from rich.table import Table
 from pulsetwin.cli.common import DEFAULT_DB, DbOption, JsonFlag, console, err_console, print_json, write_json
 from pulsetwin.exceptions import StoreError
 from pulsetwin.studies.scenario import (
-    ScenarioResult,
     base_rates_from_frames,
     check_covariates,
     exposure_from_frames,
-    load_spec,
-    result_payload,
     run_scenario,
 )
+from pulsetwin.studies.scenario_result import ScenarioResult, result_payload
+from pulsetwin.studies.scenario_spec import load_spec
 
 
 def register(app: typer.Typer) -> None:

@@ -14,10 +14,9 @@ from pulsetwin.studies.scenario import (
     base_rates_from_frames,
     check_covariates,
     exposure_from_frames,
-    load_spec,
-    parse_spec,
     run_scenario,
 )
+from pulsetwin.studies.scenario_spec import load_spec, parse_spec
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "scenario_patrol_topk.yaml"
 CODES = [f"BU091701{n:02d}" for n in range(6)]
