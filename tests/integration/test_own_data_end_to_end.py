@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from pulsetwin.api import Settings, create_app
-from pulsetwin.audit.gate import EXIT_CODES
+from pulsetwin.audit.findings import EXIT_CODES
 from pulsetwin.cli.main import app
 from pulsetwin.exceptions import PulsetwinError
 from pulsetwin.schema.variables import INCOME, RESIDENTS

@@ -1,11 +1,12 @@
 """The release gate: audit a forecast run (skill, disparity, proxies, measurement bias) against a policy,
 record the audit as a run, and mark the forecast run ``blocked`` when a blocking finding is present.
 
-Verdicts and exit codes of ``pulsetwin audit`` (:data:`EXIT_CODES`): ``passed`` (0), ``blocked`` (1) and
-``insufficient`` (3): a check the policy blocks on could not be evaluated (a group below ``min_areas``, a zero
-or undefined reference rate), so the run can be neither passed nor blocked: it "cannot be assessed". Exit code 2
-stays the command line's code for bad input. The policy key ``insufficient`` can turn such findings into blocks
-(``block``) or, explicitly, into warnings (``warn``).
+Verdicts and exit codes of ``pulsetwin audit`` (:data:`pulsetwin.audit.findings.EXIT_CODES`): ``passed`` (0),
+``blocked`` (1) and ``insufficient`` (3): a check the policy blocks on could not be evaluated (a group below
+``min_areas``, a zero or undefined reference rate), so the run can be neither passed nor blocked: it "cannot be
+assessed". Exit code 2 stays the command line's code for bad input. The policy key ``insufficient`` can turn
+such findings into blocks (``block``) or, explicitly, into warnings (``warn``). The policy lives in
+:mod:`pulsetwin.audit.policy`, the findings and the report in :mod:`pulsetwin.audit.findings`.
 
 Realised outcomes: when the store holds incidents for every forecast period, the forecast is compared with
 them. Otherwise (a true forecast of the future) the forecasts the run stored for its last backtest fold (the
@@ -16,237 +17,37 @@ them; a run stored without them (by an older PulseTwin) is refused with the fix,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from importlib import resources
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from pulsetwin.audit.attributes import attribute_values, audit_year, covariate_values
 from pulsetwin.audit.disparity import (
-    METRICS,
-    MIN_AREAS,
     DisparityResult,
     area_outcomes,
     audit_disparity,
     quantile_groups,
 )
+from pulsetwin.audit.findings import (
+    BLOCKED,
+    INSUFFICIENT,
+    AuditReport,
+    derive_findings,
+    unavailable_findings,
+)
 from pulsetwin.audit.measurement import has_offence_truth, measurement_summary, mitigation_comparison
-from pulsetwin.audit.proxies import ProxyResult, model_features, proxy_strength
-from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
-from pulsetwin.schema.params import Integer, NoneOr, Number, Options, Rule, read_key
-from pulsetwin.schema.variables import INCOME, RESIDENTS, VariableNames, has_variable, missing_variable
+from pulsetwin.audit.policy import Policy, load_policy
+from pulsetwin.audit.proxies import model_features, proxy_strength
+from pulsetwin.exceptions import ParameterError, StoreError
+from pulsetwin.schema.variables import INCOME, RESIDENTS, has_variable, missing_variable
 from pulsetwin.store.fold_forecasts import read_fold_forecasts
 from pulsetwin.store.runs import RunKind, RunStatus
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store
     from pulsetwin.store.runs import RunRecord
-
-BLOCKED = RunStatus.BLOCKED
-PASSED = RunStatus.PASSED
-INSUFFICIENT = RunStatus.INSUFFICIENT
-EXIT_CODES = {PASSED: 0, BLOCKED: 1, INSUFFICIENT: 3}
-"""Exit code of ``pulsetwin audit`` per verdict (2 is the command line's code for bad input)."""
-ON_INSUFFICIENT = ("cannot_assess", "block", "warn")
-"""What a blocking check without enough data does: verdict ``insufficient``, a block, or only a warning."""
-_POLICY_KEYS = {
-    "top_k",
-    "threshold",
-    "bins",
-    "reference",
-    "band",
-    "proxy",
-    "block",
-    "min_areas",
-    "insufficient",
-    "variables",
-}
-_PROXY_KEYS = {"r2_warn", "r2_block", "folds", "repeats", "trees"}
-FINDING_CODES = (
-    "no_skill",
-    *(f"{g}_{m}_out_of_band" for g in ("protected", "income") for m in METRICS),
-    "proxy_r2_warn",
-    "proxy_r2_block",
-    "measurement_bias",
-    "mitigation_fails_band",
-)
-INSUFFICIENT_CODES = tuple(f"{g}_{m}_insufficient" for g in ("protected", "income") for m in METRICS)
-"""Codes of disparity checks that could not be evaluated (governed by the policy key ``insufficient``)."""
-_DEPENDS_ON = {"protected": ("protected_", "proxy_", "measurement_", "mitigation_"), "income": ("income_",)}
-"""Prefixes of the finding codes each grouping's data is needed for. A grouping the store cannot supply (no
-protected table, no income variable) gets the finding ``<grouping>_unavailable``, governed by ``insufficient``
-like the codes above when the policy blocks on any of these checks."""
-AFFLUENT = "affluent"
-"""Income reference group: the most affluent bin, ``highest`` or ``lowest`` by ``variables.income_direction``."""
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Which findings block, and the parameters of the audit (see ``default_policy.yaml`` for every key)."""
-
-    top_k: float | None
-    threshold: float | None
-    bins: int
-    reference: dict[str, str]
-    band: tuple[float, float]
-    proxy: dict[str, float]
-    block: tuple[str, ...]
-    source: str
-    min_areas: int = MIN_AREAS
-    insufficient: str = "cannot_assess"
-    variables: VariableNames = field(default_factory=VariableNames)
-
-    def income_reference(self) -> str:
-        """The income reference group as a bin rule or label (``affluent`` resolved by the income direction)."""
-        reference = self.reference["income"]
-        if reference != AFFLUENT:
-            return reference
-        return "highest" if self.variables.income_direction == "higher" else "lowest"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain form for the audit record."""
-        return {
-            "top_k": self.top_k, "threshold": self.threshold, "bins": self.bins, "reference": self.reference,
-            "band": list(self.band), "proxy": self.proxy, "block": list(self.block), "source": self.source,
-            "min_areas": self.min_areas, "insufficient": self.insufficient, "variables": self.variables.to_dict(),
-        }  # fmt: skip
-
-
-def load_policy(path: str | Path | None = None) -> Policy:
-    """Read a policy YAML (default: the shipped ``default_policy.yaml``); unknown keys and codes are refused."""
-    if path is None:
-        text = resources.files("pulsetwin.audit").joinpath("default_policy.yaml").read_text(encoding="utf-8")
-        source = "default_policy.yaml"
-    else:
-        text, source = Path(path).read_text(encoding="utf-8"), str(path)
-    raw = yaml.safe_load(text) or {}
-
-    def fail(what: str, value: object) -> SchemaError:
-        return SchemaError(
-            what, where=_where(source, value), fix="see src/pulsetwin/audit/default_policy.yaml"
-        )
-
-    if not isinstance(raw, dict) or set(raw) - _POLICY_KEYS:
-        raise fail(f"policy keys must be among {sorted(_POLICY_KEYS)}", sorted(set(raw) - _POLICY_KEYS))
-    given = raw.get("proxy") or {}
-    if not isinstance(given, dict) or set(given) - _PROXY_KEYS:
-        raise fail(f"proxy keys must be among {sorted(_PROXY_KEYS)}", sorted(set(given) - _PROXY_KEYS))
-    proxy = {
-        key: read_key(given, key, rule, file=source, fix=_POLICY_FIX, prefix="proxy.", default=default)
-        for key, (rule, default) in _PROXY_RULES.items()
-    }
-    block = tuple(raw.get("block") or ())
-    unknown = [code for code in block if code not in FINDING_CODES]
-    if unknown:
-        raise fail(f"block must list finding codes among {list(FINDING_CODES)}", unknown)
-    band = tuple(float(b) for b in raw.get("band", (0.8, 1.25)))
-    if len(band) != 2 or not 0 < band[0] <= 1 <= band[1]:
-        raise fail("band must be [low, high] with 0 < low <= 1 <= high", raw.get("band"))
-    reference = {"protected": "lowest", "income": AFFLUENT, **(raw.get("reference") or {})}
-    values = {
-        key: read_key(raw, key, rule, file=source, fix=_POLICY_FIX, default=default)
-        for key, (rule, default) in _POLICY_RULES.items()
-    }
-    top_k, threshold = values["top_k"], values["threshold"]
-    if threshold is not None:
-        top_k = None
-    min_areas, on_insufficient = values["min_areas"], values["insufficient"]
-    return Policy(
-        top_k=None if top_k is None else float(top_k), threshold=None if threshold is None else float(threshold),
-        bins=values["bins"], reference=reference, band=(band[0], band[1]), proxy=proxy, block=block,
-        source=source, min_areas=min_areas, insufficient=str(on_insufficient),
-        variables=VariableNames.from_mapping(raw.get("variables"), source=source),
-    )  # fmt: skip
-
-
-_POLICY_FIX = "see src/pulsetwin/audit/default_policy.yaml"
-_SHARE = Number(low=0.0, high=1.0)
-_POLICY_RULES: dict[str, tuple[Rule, object]] = {
-    "top_k": (NoneOr(Number(low=0.0, high=1.0, closed="right")), 0.1),
-    "threshold": (NoneOr(Number(finite=True)), None),
-    "bins": (Integer(low=2), 4),
-    "min_areas": (Integer(low=1, say="an integer >= 1 (fewest areas per group for a ratio)"), MIN_AREAS),
-    "insufficient": (Options(ON_INSUFFICIENT), "cannot_assess"),
-}
-"""Scalar policy keys: rule and default."""
-_PROXY_RULES: dict[str, tuple[Rule, object]] = {
-    "r2_warn": (_SHARE, 0.3),
-    "r2_block": (_SHARE, 0.6),
-    "folds": (Integer(low=2), 5),
-    "repeats": (Integer(low=1), 5),
-    "trees": (Integer(low=1), 100),
-}
-"""Keys of the ``proxy`` block: rule and default."""
-
-
-def _where(source: str, value: object) -> Any:
-    """A Location naming the policy file."""
-    from pulsetwin.exceptions import Location
-
-    return Location(file=source, value=value)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One audit finding; ``blocking`` when the policy lists its code; ``cannot_assess`` when it is a check the
-    policy blocks on that could not be evaluated (policy ``insufficient: cannot_assess``)."""
-
-    code: str
-    message: str
-    blocking: bool
-    detail: dict[str, Any] = field(default_factory=dict)
-    cannot_assess: bool = False
-
-
-@dataclass(frozen=True)
-class AuditReport:
-    """Everything one audit measured, the findings, and whether the run is blocked."""
-
-    run_id: str
-    model: str | None
-    freq: str
-    rule: dict[str, Any]
-    realised: dict[str, Any]
-    skill: dict[str, Any]
-    disparity: list[DisparityResult]
-    proxies: list[ProxyResult]
-    measurement: dict[str, Any] | None
-    mitigation: dict[str, DisparityResult] | None
-    findings: list[Finding]
-    policy: Policy
-
-    @property
-    def blocked(self) -> bool:
-        """True when any finding blocks."""
-        return any(f.blocking for f in self.findings)
-
-    @property
-    def status(self) -> RunStatus:
-        """The verdict: ``blocked``, else ``insufficient`` (a blocking check cannot be assessed), else ``passed``."""
-        if self.blocked:
-            return BLOCKED
-        return INSUFFICIENT if any(f.cannot_assess for f in self.findings) else PASSED
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (stored as the audit run's metrics)."""
-        return {
-            "forecast_run": self.run_id, "model": self.model, "freq": self.freq, "rule": self.rule,
-            "realised": self.realised, "skill": self.skill,
-            "disparity": [d.to_dict() for d in self.disparity],
-            "proxies": [p.to_dict() for p in self.proxies],
-            "measurement": self.measurement,
-            "mitigation": None if self.mitigation is None else {k: v.to_dict() for k, v in self.mitigation.items()},
-            "findings": [
-                {"code": f.code, "message": f.message, "blocking": f.blocking, "detail": f.detail,
-                 "cannot_assess": f.cannot_assess}
-                for f in self.findings
-            ],
-            "blocked": self.blocked, "status": self.status, "policy": self.policy.to_dict(),
-        }  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------ realised outcomes
@@ -407,8 +208,8 @@ def audit_run(
         for a in attrs
     ]
     measurement, mitigation = _measurement(frames, attrs, residents, outcomes, origin, realised, pol)
-    findings = _findings(run, disparity, proxies, measurement, mitigation, pol)
-    findings += _unavailable_findings(unavailable, pol)
+    findings = derive_findings(run, disparity, proxies, measurement, mitigation, pol)
+    findings += unavailable_findings(unavailable, pol)
     return AuditReport(
         run_id, run.model, freq, rule, realised, _skill(run), disparity, proxies, measurement, mitigation,
         findings, pol,
@@ -454,136 +255,6 @@ def _skill(run: RunRecord) -> dict[str, Any]:
     """The run's skill against the best naive baseline, as recorded by the forecast."""
     skill = dict(run.metrics.get("skill") or {})
     return {"status": run.status, "baseline": run.metrics.get("baseline"), **skill}
-
-
-def _findings(
-    run: RunRecord, disparity: list[DisparityResult], proxies: list[ProxyResult],
-    measurement: dict[str, Any] | None, mitigation: dict[str, DisparityResult] | None, pol: Policy,
-) -> list[Finding]:  # fmt: skip
-    """Every finding, each marked blocking when the policy lists its code."""
-    found: list[tuple[str, str, dict[str, Any]]] = []
-    skill = run.metrics.get("skill") or {}
-    low = skill.get("skill_lo")
-    if low is None or not low > 0:
-        found.append(
-            (
-                "no_skill",
-                f"model {run.model} does not beat the best naive baseline "
-                f"({run.metrics.get('baseline')}): skill interval lower bound {low}",
-                {"skill": skill},
-            )
-        )
-    for result in disparity:
-        for metric, groups in result.out_of_band.items():
-            ratios = {g: _num(result.judged_ratio(metric, g)) for g in groups}
-            fixed = [g for g in groups if g in result.corrected.get(metric, [])]
-            found.append(
-                (
-                    f"{result.grouping}_{metric}_out_of_band",
-                    f"{result.attribute}: {metric} ratio vs {result.reference} outside {list(result.band)} for "
-                    + ", ".join(f"{g} ({r})" for g, r in ratios.items())
-                    + (
-                        " (the reference rate is 0: corrected ratio, difference "
-                        + ", ".join(f"{_num(result.table.loc[g, f'{metric}_diff'])}" for g in fixed)
-                        + ")"
-                        if fixed
-                        else ""
-                    ),
-                    {"attribute": result.attribute, "ratios": ratios},
-                )
-            )
-    for proxy in proxies:
-        for code, limit in (
-            ("proxy_r2_block", pol.proxy["r2_block"]),
-            ("proxy_r2_warn", pol.proxy["r2_warn"]),
-        ):
-            if proxy.r2 > limit:
-                top = [str(i) for i in proxy.importance.index[:3]]
-                found.append(
-                    (
-                        code,
-                        f"the model features predict {proxy.attribute} with cross-validated R² "
-                        f"{proxy.r2:.2f} > {limit}; carried most by {', '.join(top)}",
-                        {"attribute": proxy.attribute, "r2": proxy.r2, "top_features": top},
-                    )
-                )
-                break
-    if measurement is not None and measurement["biased_cells"]:
-        cells = [
-            f"{r['group']}/{r['category']} ({r['verdict']}, x{r['relative']:.2f})"
-            for r in measurement["recording_bias"]
-            if r["verdict"] != "ok"
-        ]
-        found.append(
-            (
-                "measurement_bias",
-                "recording mis-states the true rate for " + "; ".join(cells[:8]),
-                {"cells": cells},
-            )
-        )
-    if mitigation is not None:
-        failing = [k for k, v in mitigation.items() if k != "naive" and "exposure" in v.out_of_band]
-        if failing and len(failing) == len(mitigation) - 1:
-            found.append(
-                (
-                    "mitigation_fails_band",
-                    "exposure stays outside the band after every mitigation",
-                    {"variants": failing},
-                )
-            )
-    findings = [Finding(code, message, code in pol.block, detail) for code, message, detail in found]
-    return findings + _insufficient_findings(disparity, pol)
-
-
-def _insufficient_findings(disparity: list[DisparityResult], pol: Policy) -> list[Finding]:
-    """One finding per grouping and metric whose ratio could not be assessed for some group.
-
-    When the policy blocks on that metric's out-of-band code the check could not be evaluated, so the finding
-    follows the policy key ``insufficient``: ``cannot_assess`` (verdict insufficient), ``block`` or ``warn``.
-    """
-    out = []
-    for result in disparity:
-        for metric, reasons in result.insufficient.items():
-            guarded = f"{result.grouping}_{metric}_out_of_band" in pol.block
-            message = (
-                f"{result.attribute}: the {metric} ratio vs {result.reference} cannot be assessed for "
-                f"{len(reasons)} of {len(result.table)} groups: " + "; ".join(reasons.values())
-            )
-            detail = {"attribute": result.attribute, "min_areas": result.min_areas, "groups": reasons}
-            out.append(
-                Finding(
-                    f"{result.grouping}_{metric}_insufficient",
-                    message,
-                    guarded and pol.insufficient == "block",
-                    detail,
-                    cannot_assess=guarded and pol.insufficient == "cannot_assess",
-                )
-            )
-    return out
-
-
-def _unavailable_findings(unavailable: dict[str, str], pol: Policy) -> list[Finding]:
-    """One finding per grouping the store cannot supply; it cannot be assessed (policy ``insufficient``) when
-    the policy blocks on any check of that grouping, else it is a warning."""
-    out = []
-    for grouping, message in unavailable.items():
-        guarded = [code for code in pol.block if code.startswith(_DEPENDS_ON[grouping])]
-        out.append(
-            Finding(
-                f"{grouping}_unavailable",
-                message,
-                bool(guarded) and pol.insufficient == "block",
-                {"grouping": grouping, "blocking_checks": guarded},
-                cannot_assess=bool(guarded) and pol.insufficient == "cannot_assess",
-            )
-        )
-    return out
-
-
-def _num(value: object) -> object:
-    """A ratio for messages (inf kept as text)."""
-    number = float(value)  # type: ignore[arg-type]
-    return "inf" if np.isinf(number) else round(number, 3)
 
 
 def gate(

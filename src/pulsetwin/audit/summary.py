@@ -1,6 +1,6 @@
 """An audit in words: the finding first, in plain Dutch or English, then the numbers a chart needs.
 
-Reads the JSON form of an audit (:meth:`pulsetwin.audit.gate.AuditReport.to_dict`, as stored in an audit run's
+Reads the JSON form of an audit (:meth:`pulsetwin.audit.findings.AuditReport.to_dict`, as stored in an audit run's
 metrics and written by ``pulsetwin audit --json``), so stored audits, the dashboard, the report and the command
 line all tell the same story from the same numbers. Older audits without differences or corrected ratios are
 summarised from what they hold.

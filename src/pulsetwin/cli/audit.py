@@ -13,7 +13,7 @@ from pulsetwin.cli.common import DEFAULT_DB, DbOption, console, write_json
 
 if TYPE_CHECKING:
     from pulsetwin.audit.disparity import DisparityResult
-    from pulsetwin.audit.gate import AuditReport, Finding
+    from pulsetwin.audit.findings import AuditReport, Finding
 
 
 SHORT = 100
@@ -50,7 +50,9 @@ def audit_command(
     Exit code 0 when it passes, 1 when the policy blocks it, 3 when a blocking check cannot be assessed for lack
     of data (see ``insufficient`` in the policy).
     """
-    from pulsetwin.audit.gate import EXIT_CODES, gate, latest_run, load_policy
+    from pulsetwin.audit.findings import EXIT_CODES
+    from pulsetwin.audit.gate import gate, latest_run
+    from pulsetwin.audit.policy import load_policy
     from pulsetwin.store.database import Store
 
     with Store(db) as store:

@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 from rich.rule import Rule
 
-from pulsetwin.audit.gate import BLOCKED, EXIT_CODES, INSUFFICIENT
+from pulsetwin.audit.findings import BLOCKED, EXIT_CODES, INSUFFICIENT
 from pulsetwin.cli import audit, feedback, forecasting, hotspots, scenario, serve, twin
 from pulsetwin.cli.common import DbOption, console
 from pulsetwin.schema.periods import Freq

@@ -13,7 +13,8 @@ from pulsetwin.audit.attributes import DEFINITION_OWN
 from pulsetwin.audit.documents.context import TO_ANSWER, build_context, read_organisation
 from pulsetwin.audit.documents.register import register_entry, register_schema, validate_register
 from pulsetwin.audit.documents.render import write_documents
-from pulsetwin.audit.gate import gate, load_policy
+from pulsetwin.audit.gate import gate
+from pulsetwin.audit.policy import load_policy
 from pulsetwin.exceptions import SchemaError, StoreError
 from pulsetwin.store import Store
 from pulsetwin.store.runs import RunKind

@@ -12,7 +12,9 @@ from audit_helpers import POLICY, save_forecast_run, scenario_store
 
 from pulsetwin.audit.attributes import DEFINITION_OWN
 from pulsetwin.audit.bias_scenario import CITIZEN_CATEGORY
-from pulsetwin.audit.gate import EXIT_CODES, FINDING_CODES, Policy, gate, load_policy
+from pulsetwin.audit.findings import EXIT_CODES, FINDING_CODES
+from pulsetwin.audit.gate import gate
+from pulsetwin.audit.policy import Policy, load_policy
 from pulsetwin.exceptions import SchemaError, StoreError
 from pulsetwin.models import registry
 from pulsetwin.store import Store

@@ -12,7 +12,9 @@ import pytest
 from audit_helpers import POLICY, save_forecast_run
 
 from pulsetwin.audit.bias_scenario import BiasScenario, lum_isaac_scenario
-from pulsetwin.audit.gate import EXIT_CODES, AuditReport, Policy, gate, load_policy
+from pulsetwin.audit.findings import EXIT_CODES, AuditReport
+from pulsetwin.audit.gate import gate
+from pulsetwin.audit.policy import Policy, load_policy
 from pulsetwin.exceptions import SchemaError
 from pulsetwin.schema.variables import INCOME, RESIDENTS, VariableNames
 from pulsetwin.store import Store
