@@ -33,12 +33,10 @@ FINDING_CODES = (
     "measurement_bias",
     "mitigation_fails_band",
 )
-INSUFFICIENT_CODES = tuple(f"{g}_{m}_insufficient" for g in ("protected", "income") for m in METRICS)
-"""Codes of disparity checks that could not be evaluated (governed by the policy key ``insufficient``)."""
 _DEPENDS_ON = {"protected": ("protected_", "proxy_", "measurement_", "mitigation_"), "income": ("income_",)}
 """Prefixes of the finding codes each grouping's data is needed for. A grouping the store cannot supply (no
 protected table, no income variable) gets the finding ``<grouping>_unavailable``, governed by ``insufficient``
-like the codes above when the policy blocks on any of these checks."""
+like the ``<grouping>_<metric>_insufficient`` findings when the policy blocks on any of these checks."""
 
 
 @dataclass(frozen=True)
