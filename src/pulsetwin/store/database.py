@@ -23,24 +23,19 @@ from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.params import Number, check_param
 from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import PROTECTED, TABLES, table_spec
-from pulsetwin.store.accounts import ACCOUNTS_DDL
 from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
 from pulsetwin.store.connect import LOCK_WAIT_SECONDS, connect
-from pulsetwin.store.decisions import DECISIONS_DDL
 from pulsetwin.store.digest import RowKey, set_row_key
-from pulsetwin.store.explanations import EXPLANATIONS_DDL
-from pulsetwin.store.fold_forecasts import FOLD_FORECASTS_DDL
 from pulsetwin.store.importing import ImportReport, import_checked
-from pulsetwin.store.imports import UNDO_TABLE, UndoResult, list_imports, tracking_ddl, undo_import
-from pulsetwin.store.io import export_relation, table_ddl
-from pulsetwin.store.log import GENESIS_HASH, LOG_DDL, Log
+from pulsetwin.store.imports import UNDO_TABLE, UndoResult, list_imports, undo_import
+from pulsetwin.store.io import export_relation
+from pulsetwin.store.layout import INTERNAL_TABLES, check_schema, create_schema
+from pulsetwin.store.log import Log
 from pulsetwin.store.prepare import CheckedImport, check_file, check_frames
-from pulsetwin.store.privacy_budget import BUDGET_DDL
-from pulsetwin.store.provenance import PROVENANCE_DDL, read_provenance
+from pulsetwin.store.provenance import read_provenance
 from pulsetwin.store.reading import canonical_dtypes, fetch_frame, scalar, where_clause
 from pulsetwin.store.rowkey import open_row_key, resolve_digest_key_path
 from pulsetwin.store.runs import (
-    RUNS_DDL,
     RunKind,
     RunRecord,
     RunStatus,
@@ -53,11 +48,6 @@ from pulsetwin.store.runs import (
 )
 
 DEFAULT_PATH = Path("pulsetwin.duckdb")
-CATEGORIES_DDL = (
-    "CREATE TABLE IF NOT EXISTS categories (slug VARCHAR NOT NULL, first_seen TIMESTAMP NOT NULL, "
-    "source VARCHAR NOT NULL)",
-)
-INTERNAL_TABLES = ("provenance", "categories", "runs", "log_head")
 
 
 class Store:
@@ -123,9 +113,9 @@ class Store:
             self._con, self.transaction, anchors=writer, key=key, row_key=RowKey(row_key_id, row_key.path)
         )
         if read_only:
-            self._check_schema()
+            check_schema(self)
         else:
-            self._create_schema()
+            create_schema(self)
 
     def __enter__(self) -> Store:
         return self
@@ -411,32 +401,6 @@ class Store:
             previous = update_status(self._con, run_id, status)
             self.log.append(
                 actor, "set_run_status", run_id, {"from": previous, "to": status}, tables=("runs",)
-            )
-
-    # ------------------------------------------------------------------ schema
-    def _create_schema(self) -> None:
-        """Create missing tables and the log head, in one transaction."""
-        statements = (
-            *(table_ddl(spec) for spec in TABLES.values() if spec.name != "log"),
-            *LOG_DDL, *PROVENANCE_DDL, *CATEGORIES_DDL, *RUNS_DDL, *tracking_ddl(), *EXPLANATIONS_DDL,
-            *BUDGET_DDL, *FOLD_FORECASTS_DDL, *ACCOUNTS_DDL, *DECISIONS_DDL,
-        )  # fmt: skip
-        with self.transaction():
-            for statement in statements:
-                self._con.execute(statement)
-            if not scalar(self._con, "SELECT count(*) FROM log_head") and not scalar(
-                self._con, "SELECT count(*) FROM log"
-            ):
-                self._con.execute("INSERT INTO log_head VALUES (0, ?)", [GENESIS_HASH])
-
-    def _check_schema(self) -> None:
-        """Refuse a file that lacks PulseTwin tables."""
-        present = {str(n) for (n,) in self._con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        missing = [t for t in (*TABLES, *INTERNAL_TABLES) if t not in present]
-        if missing:
-            raise StoreError(
-                f"'{self.path}' is not a PulseTwin store (missing tables {', '.join(missing)}). "
-                "Fix: open it once without read_only to create them, or pass the right --db"
             )
 
     def _require_writable(self) -> None:
