@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 from bench_import import generate_csv
 
-import pulsetwin.store.database as database
+import pulsetwin.store.importing as importing
 from pulsetwin.cli.common import write_json
 from pulsetwin.store import Store
 from pulsetwin.store.digest import EMPTY, MODULUS, Digest, digest_rows
@@ -59,12 +59,12 @@ def no_digest(
 @contextmanager
 def digests_by(fn: DigestFn) -> Iterator[None]:
     """Let the store's imports digest with ``fn`` for the duration."""
-    saved = database.digest_rows
-    database.digest_rows = fn
+    saved = importing.digest_rows
+    importing.digest_rows = fn
     try:
         yield
     finally:
-        database.digest_rows = saved
+        importing.digest_rows = saved
 
 
 def best_of(repeats: int, fn: Callable[[], Any]) -> tuple[float, float]:

@@ -3,7 +3,8 @@
 Audit-only access to protected attributes lives in :mod:`pulsetwin.store.protected` and is not re-exported.
 """
 
-from pulsetwin.store.database import DEFAULT_PATH, ImportReport, Store, TableImport
+from pulsetwin.store.database import DEFAULT_PATH, Store
+from pulsetwin.store.importing import ImportReport, TableImport
 from pulsetwin.store.log import LogRecord, LogVerification
 from pulsetwin.store.runs import RunRecord
 

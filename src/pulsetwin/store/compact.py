@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 
 from pulsetwin.exceptions import StoreError
-from pulsetwin.store.database import LOCK_WAIT_SECONDS, Store
+from pulsetwin.store.connect import LOCK_WAIT_SECONDS
+from pulsetwin.store.database import Store
 
 COMPACT_SUFFIX = ".compacting"
 

@@ -23,7 +23,8 @@ import pytest
 
 from pulsetwin.api.services.lease import StoreLease
 from pulsetwin.exceptions import StoreBusyError
-from pulsetwin.store.database import Store, waiting_file
+from pulsetwin.store.connect import waiting_file
+from pulsetwin.store.database import Store
 from pulsetwin.testing.fixture_store import Fixture
 
 START_SECONDS = 60.0

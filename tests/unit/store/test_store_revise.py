@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from store_helpers import dump_store, incidents_frame, protected_frame
 
 from pulsetwin.exceptions import ConflictError, ParameterTypeError, SchemaError
-from pulsetwin.store import Store
+from pulsetwin.store import Store, importing
 from pulsetwin.store.protected import read_protected
 
 KEY = ["area_code", "period_start", "freq", "category", "source"]
@@ -100,7 +100,7 @@ def test_a_failure_after_the_replacement_rolls_the_revision_back(
     def fail(*args: object) -> tuple[str, ...]:
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(Store, "_register_categories", fail)
+    monkeypatch.setattr(importing, "_register_categories", fail)
     with Store(store_path) as store, pytest.raises(RuntimeError, match="disk gone"):
         store.import_frames({"incidents": _republished(stored, "BU09170000", 1)}, source="p", revise=True)
     assert dump_store(store_path) == before

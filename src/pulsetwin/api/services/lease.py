@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from pulsetwin.exceptions import StoreBusyError
-from pulsetwin.store.database import Store, access_wanted
+from pulsetwin.store.connect import access_wanted
+from pulsetwin.store.database import Store
 
 IDLE_SECONDS = 2.0
 WAIT_SECONDS = 20.0
