@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from bench_import import generate_csv
+from bench_import import generate_incidents
 
 import pulsetwin.store.importing as importing
 from pulsetwin.cli.common import write_json
@@ -86,7 +86,7 @@ def main() -> None:
     timings: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "incidents.csv"
-        generate_csv(csv_path, args.rows)
+        generate_incidents(csv_path, args.rows)
         stores = iter(range(10**6))
 
         def import_once() -> None:
