@@ -21,7 +21,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	mkdir -p demo
-	rm -f $(DB)
+	rm -f $(DB) $(DB).wal $(DB).anchors.jsonl $(DB).digest.key  # a new store starts a new anchor file and key
 	$(BIN)/pulsetwin demo --db $(DB) --out demo --scenario-spec examples/scenario_patrol_topk.yaml $(DEMO_FLAGS)
 
 lint: $(STAMP)
