@@ -278,6 +278,33 @@ REQUIRED: Final = _Required()
 """Default of :func:`read_key` for a key that must be present."""
 
 
+def refuse_unknown_keys(
+    data: Mapping[str, Any],
+    allowed: set[str],
+    *,
+    file: str | None,
+    fix: str,
+    path: str = "",
+    word: str = "keys",
+) -> None:
+    """Refuse a key of a parsed YAML mapping that the format does not know (a typo must never be ignored).
+
+    Raises
+    ------
+    pulsetwin.exceptions.SchemaError
+        Naming the file, the first unknown key's path (``path.key``), the keys allowed there and ``fix``.
+    """
+    unknown = sorted(str(k) for k in set(data) - allowed)
+    if unknown:
+        raise SchemaError(
+            f"must be one of the {word} {', '.join(sorted(allowed))}",
+            where=Location(
+                file=file, column=f"{path}.{unknown[0]}" if path else unknown[0], value=unknown[0]
+            ),
+            fix=fix,
+        )
+
+
 def read_key(
     data: Mapping[str, Any],
     key: str,

@@ -50,7 +50,16 @@ import numpy as np
 import yaml
 
 from pulsetwin.exceptions import Location, SchemaError
-from pulsetwin.schema.params import REQUIRED, Integer, Number, Options, Rule, Text, read_key
+from pulsetwin.schema.params import (
+    REQUIRED,
+    Integer,
+    Number,
+    Options,
+    Rule,
+    Text,
+    read_key,
+    refuse_unknown_keys,
+)
 from pulsetwin.schema.periods import Freq
 from pulsetwin.studies.loop import LEARNERS
 from pulsetwin.studies.policies import POLICY_KINDS, Policy
@@ -264,11 +273,8 @@ def _mapping(data: object, path: str, file: str | None) -> Mapping[str, Any]:
 
 
 def _refuse_unknown(data: Mapping[str, Any], allowed: set[str], path: str, file: str | None) -> None:
-    """Refuse keys the format does not know (typos must not be ignored)."""
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        where = f"{path}.{unknown[0]}" if path else unknown[0]
-        raise spec_error(f"one of the keys {', '.join(sorted(allowed))}", file, where, unknown[0])
+    """Refuse keys the format does not know (:func:`pulsetwin.schema.params.refuse_unknown_keys`)."""
+    refuse_unknown_keys(data, allowed, file=file, fix=FIX, path=path, word="keys")
 
 
 def _read(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,18 @@ from typing import Any
 import yaml
 
 from pulsetwin.exceptions import Location, SchemaError
-from pulsetwin.schema.params import REQUIRED, Integer, NoneOr, Number, Options, Rule, Text, TupleOf, read_key
+from pulsetwin.schema.params import (
+    REQUIRED,
+    Integer,
+    NoneOr,
+    Number,
+    Options,
+    Rule,
+    Text,
+    TupleOf,
+    read_key,
+    refuse_unknown_keys,
+)
 
 DESIGNS = ("cluster", "stepped_wedge", "crossover")
 KINDS = ("benefit", "enforcement")
@@ -198,11 +210,9 @@ def _mapping(data: object, path: str, file: str | None) -> dict[str, Any]:
     return data
 
 
-def _refuse_unknown(data: dict[str, Any], allowed: set[str], path: str, file: str | None) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        where = f"{path}.{unknown[0]}" if path else str(unknown[0])
-        raise _error(f"one of the fields {', '.join(sorted(allowed))}", file, where, unknown[0])
+def _refuse_unknown(data: Mapping[str, Any], allowed: set[str], path: str, file: str | None) -> None:
+    """Refuse fields the format does not know (:func:`pulsetwin.schema.params.refuse_unknown_keys`)."""
+    refuse_unknown_keys(data, allowed, file=file, fix=FIX, path=path, word="fields")
 
 
 def _read(

@@ -20,6 +20,7 @@ from pulsetwin.schema.params import (
     TupleOf,
     check_param,
     read_key,
+    refuse_unknown_keys,
 )
 
 
@@ -83,3 +84,18 @@ def test_a_spec_key_names_file_key_value_expectation_and_fix() -> None:
     with pytest.raises(SchemaError, match="column 'seed': must be an integer >= 0 \\(the key is missing\\)"):
         read_key({}, "seed", Integer(low=0), file="t.yaml", fix="add it")
     assert read_key({}, "seed", Integer(low=0), file="t.yaml", fix="add it", default=0) == 0
+
+
+def test_an_unknown_yaml_key_is_refused_naming_its_path_the_allowed_keys_and_the_fix() -> None:
+    refuse_unknown_keys({"a": 1, "b": 2}, {"a", "b", "c"}, file="spec.yaml", fix="see the example")
+    with pytest.raises(SchemaError, match=r"must be one of the fields a, b") as caught:
+        refuse_unknown_keys(
+            {"a": 1, "zz": 2, "yy": 3},
+            {"a", "b"},
+            file="spec.yaml",
+            fix="see the example",
+            path="design",
+            word="fields",
+        )
+    text = str(caught.value)
+    assert "spec.yaml" in text and "design.yy" in text and "see the example" in text
