@@ -17,7 +17,7 @@ import yaml
 from pulsetwin.audit.disparity import MIN_AREAS
 from pulsetwin.audit.findings import FINDING_CODES
 from pulsetwin.exceptions import SchemaError
-from pulsetwin.schema.params import Integer, NoneOr, Number, Options, Rule, read_key
+from pulsetwin.schema.params import Integer, NoneOr, Number, Options, Rule, read_key, refuse_unknown_keys
 from pulsetwin.schema.variables import VariableNames
 
 ON_INSUFFICIENT = ("cannot_assess", "block", "warn")
@@ -85,11 +85,15 @@ def load_policy(path: str | Path | None = None) -> Policy:
             what, where=_where(source, value), fix="see src/pulsetwin/audit/default_policy.yaml"
         )
 
-    if not isinstance(raw, dict) or set(raw) - _POLICY_KEYS:
-        raise fail(f"policy keys must be among {sorted(_POLICY_KEYS)}", sorted(set(raw) - _POLICY_KEYS))
+    if not isinstance(raw, dict):
+        raise fail("a policy must be a YAML mapping of settings", raw)
+    refuse_unknown_keys(raw, set(_POLICY_KEYS), file=source, fix=_POLICY_FIX, word="policy keys")
     given = raw.get("proxy") or {}
-    if not isinstance(given, dict) or set(given) - _PROXY_KEYS:
-        raise fail(f"proxy keys must be among {sorted(_PROXY_KEYS)}", sorted(set(given) - _PROXY_KEYS))
+    if not isinstance(given, dict):
+        raise fail("proxy must be a mapping of settings", given)
+    refuse_unknown_keys(
+        given, set(_PROXY_KEYS), file=source, fix=_POLICY_FIX, path="proxy", word="proxy keys"
+    )
     proxy = {
         key: read_key(given, key, rule, file=source, fix=_POLICY_FIX, prefix="proxy.", default=default)
         for key, (rule, default) in _PROXY_RULES.items()

@@ -26,6 +26,7 @@ from typing import Final
 import pandas as pd
 
 from pulsetwin.exceptions import Location, SchemaError
+from pulsetwin.schema.params import refuse_unknown_keys
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ ROLES: Final[dict[str, VariableRole]] = {role.role: role for role in (RESIDENTS,
 DIRECTIONS: Final = ("higher", "lower")
 """Income direction: a higher value means a more affluent area (``higher``) or a poorer one (``lower``)."""
 KEYS: Final = (*ROLES, "income_direction")
+VARIABLES_FIX: Final = "see the variables block of src/pulsetwin/audit/default_policy.yaml"
 
 
 @dataclass(frozen=True)
@@ -79,16 +81,14 @@ class VariableNames:
             return SchemaError(
                 what,
                 where=Location(file=source, column="variables", value=value),
-                fix="see the variables block of src/pulsetwin/audit/default_policy.yaml",
+                fix=VARIABLES_FIX,
             )
 
         if raw is None:
             return cls()
         if not isinstance(raw, Mapping):
             raise fail(f"variables must map roles to covariate names ({', '.join(KEYS)})", raw)
-        unknown = sorted(str(k) for k in raw if k not in KEYS)
-        if unknown:
-            raise fail(f"variables keys must be among {list(KEYS)}", unknown)
+        refuse_unknown_keys(raw, set(KEYS), file=source, fix=VARIABLES_FIX, path="variables", word="roles")
         residents = raw.get("residents", RESIDENTS.default)
         if not isinstance(residents, str) or not residents.strip():
             raise fail(

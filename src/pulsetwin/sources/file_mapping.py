@@ -14,12 +14,23 @@ import yaml
 
 from pulsetwin.exceptions import Location, SchemaError
 from pulsetwin.schema.categories import is_valid_slug
-from pulsetwin.schema.params import REQUIRED, Boolean, NoneOr, Options, Rule, Text, read_key
+from pulsetwin.schema.params import (
+    REQUIRED,
+    Boolean,
+    NoneOr,
+    Options,
+    Rule,
+    Text,
+    read_key,
+    refuse_unknown_keys,
+)
 from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import FREQS
 
 CHOICES: Final = ("error", "drop")
 READ_KEYS: Final = ("sheet", "delimiter", "encoding", "decimal")
+MAPPING_KEYS: Final = ("source", "freq", "area", "date", "category", "count", "read", "fill_zeros")
+"""The top-level keys of a mapping file."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +89,7 @@ def load_mapping(path: Path) -> FileMapping:
             raise fail(key, f"'{key}' must be a mapping of settings", value)
         return value
 
-    unknown = sorted(set(raw) - {"source", "freq", "area", "date", "category", "count", "read", "fill_zeros"})
-    if unknown:
-        raise fail(unknown[0], "a known key (source, freq, area, date, category, count, read, fill_zeros)")
+    refuse_unknown_keys(raw, set(MAPPING_KEYS), file=str(path), fix="edit the mapping", word="mapping keys")
     source = read(raw, "source", Text(say="a non-empty text naming the data set"))
     freq = read(raw, "freq", NoneOr(Options(FREQS)), default=None)
     fill_zeros = read(raw, "fill_zeros", Boolean(), default=True)
@@ -91,9 +100,9 @@ def load_mapping(path: Path) -> FileMapping:
     )
     count, reader = block("count", required=False), block("read", required=False)
     read(date, "column", Text(say="the name of the date column"), "date.")
-    unknown_read = sorted(set(map(str, reader)) - set(READ_KEYS))
-    if unknown_read:
-        raise fail(f"read.{unknown_read[0]}", f"a known reader setting ({', '.join(READ_KEYS)})")
+    refuse_unknown_keys(
+        reader, set(READ_KEYS), file=str(path), fix="edit the mapping", path="read", word="reader settings"
+    )
     read(reader, "decimal", Options((".", ",")), "read.", default=".")
     if ("column" in area) == ("x" in area or "y" in area):
         raise fail("area", "either area.column (an area code) or area.x and area.y (coordinates)", area)

@@ -75,7 +75,7 @@ def test_policy_variables_default_to_the_cbs_names_and_refuse_nonsense(tmp_path:
     assert own.to_dict()["variables"]["residents"] == "inhabitants"
     for bad, words in (
         ("variables: {income_direction: down}\n", "income_direction"),
-        ("variables: {people: x}\n", "variables keys"),
+        ("variables: {people: x}\n", r"variables\.people.*must be one of the roles"),
         ("variables: {residents: ''}\n", "variables.residents"),
     ):
         with pytest.raises(SchemaError, match=words):

@@ -13,6 +13,7 @@ from pulsetwin.audit.documents.trials import trial_results
 from pulsetwin.audit.gate import latest_run
 from pulsetwin.exceptions import Location, SchemaError, StoreError
 from pulsetwin.schema.categories import BY_SLUG, origin_of
+from pulsetwin.schema.params import refuse_unknown_keys
 from pulsetwin.store.privacy_budget import read_budgets
 from pulsetwin.store.runs import RunKind
 
@@ -24,6 +25,7 @@ ORGANISATION_KEYS = (
     "organization", "contact_email", "website", "url", "lawful_basis", "process_index_url", "provider",
     "publiccode", "status", "begin_date", "end_date", "source_id", "tags",
 )  # fmt: skip
+ORG_FIX = "remove or rename the unknown keys"
 
 
 def read_organisation(path: str | Path | None) -> dict[str, str]:
@@ -31,13 +33,13 @@ def read_organisation(path: str | Path | None) -> dict[str, str]:
     if path is None:
         return {}
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    unknown = sorted(set(raw) - set(ORGANISATION_KEYS)) if isinstance(raw, dict) else ["<not a mapping>"]
-    if unknown:
+    if not isinstance(raw, dict):
         raise SchemaError(
-            f"organisation keys must be among {', '.join(ORGANISATION_KEYS)}",
-            where=Location(file=str(path), value=unknown),
-            fix="remove or rename the unknown keys",
+            "an organisation file must be a YAML mapping of facts",
+            where=Location(file=str(path)),
+            fix=ORG_FIX,
         )
+    refuse_unknown_keys(raw, set(ORGANISATION_KEYS), file=str(path), fix=ORG_FIX, word="organisation keys")
     return {str(k): str(v) for k, v in raw.items()}
 
 
