@@ -73,6 +73,9 @@ class Store:
     wait
         Seconds to wait, with back-off, while another process holds the file (DuckDB lets one process
         write, and nobody read while it does); then :class:`~pulsetwin.exceptions.StoreBusyError`.
+    anchored
+        False: commit without anchoring and leave ``anchor_path`` None, for a temporary copy whose head the
+        store it replaces anchors under its own name once the copy is in place (compaction).
     signal
         While waiting, ask the holder to let go by touching :func:`~pulsetwin.store.connect.waiting_file`
         (a running ``serve`` watches it and closes the store between requests). The server itself opens
@@ -89,10 +92,11 @@ class Store:
         digest_key: Path | None = None,
         wait: float = LOCK_WAIT_SECONDS,
         signal: bool = True,
+        anchored: bool = True,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        self.anchor_path = resolve_anchor_path(self.path, anchor_file)
+        self.anchor_path = resolve_anchor_path(self.path, anchor_file) if anchored else None
         key = resolve_key(anchor_key)
         if read_only and not self.path.is_file():
             raise StoreError(
