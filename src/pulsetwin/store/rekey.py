@@ -66,9 +66,9 @@ def rekey_digests(store: Store, *, actor: str = "cli") -> LogRecord:
             )
         records = digest_records(store._con)
         keyed = [seq for seq, detail in records if detail.get(KEY_ID_FIELD) is not None]
-        if keyed and len(keyed) == len(records):
+        if len(keyed) == len(records):
             raise StoreError(
-                "every row digest in the log is keyed: there is nothing to re-key. "
+                "no log record carries unkeyed row digests: there is nothing to re-key. "
                 "Fix: check the tables with 'pulsetwin log verify --deep'"
             )
         if keyed:
@@ -87,5 +87,5 @@ def rekey_digests(store: Store, *, actor: str = "cli") -> LogRecord:
                 f"{len(failed)} table(s) do not hold what the log's unkeyed digests imply; "
                 f"{failed[0].reason}. Nothing was re-keyed. {_RESTORE}"
             )
-        detail = {"unkeyed_through": records[-1][0] if records else 0, "tables": len(tables)}
+        detail = {"unkeyed_through": records[-1][0], "tables": len(tables)}
         return store.log.append(actor, REKEY_ACTION, "row digests", detail, tables=tables)

@@ -129,3 +129,10 @@ def test_the_rekey_command_says_what_it_checked_and_verify_deep_then_passes(stor
     )
     again = runner.invoke(app, ["log", "rekey", "--db", str(store_path)])
     assert isinstance(again.exception, StoreError) and "nothing to re-key" in str(again.exception)
+
+
+def test_a_log_without_digests_has_nothing_to_rekey(store_path: Path) -> None:
+    with Store(store_path) as store:
+        store.log.append("tester", "note", "no rows changed", {})
+        with pytest.raises(StoreError, match="no log record carries unkeyed row digests"):
+            rekey_digests(store)
