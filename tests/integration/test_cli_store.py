@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import pytest
 import typer
 from typer.testing import CliRunner
 
+from pulsetwin.cli import log as log_cli
 from pulsetwin.cli.store import register
+from pulsetwin.exceptions import StoreError
+from pulsetwin.store import compact as compact_module
 from pulsetwin.store.database import Store
+from pulsetwin.store.logcheck import check_log
 
 CSV = (
     "area_code,period_start,freq,category,count,source\n"
@@ -34,7 +40,8 @@ def test_compact_shrinks_a_bloated_store_and_keeps_rows_and_log(tmp_path: Path) 
     bloated = db.stat().st_size
     app = typer.Typer()
     register(app)
-    app.command("noop")(lambda: None)  # a second command keeps 'store' a sub-command
+    log_cli.register(app)  # a second group keeps 'store' a sub-command
+    before = sorted(p.name for p in tmp_path.iterdir())
     done = CliRunner().invoke(app, ["store", "compact", "--db", str(db)])
     assert done.exit_code == 0, done.output
     assert "compacted" in done.output
@@ -45,4 +52,37 @@ def test_compact_shrinks_a_bloated_store_and_keeps_rows_and_log(tmp_path: Path) 
         last = store.log.records()[-1]
         assert (last.action, last.seq) == ("compact", head[0] + 1)
         assert last.detail["bytes_before"] == bloated
-    assert not (tmp_path / "bloated.duckdb.compacting").exists()
+    # no temporary file or anchor file of the copy is left, and the store's own anchor file vouches for the
+    # compaction record: verify passes with every record anchored (exit 0, not 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    verified = CliRunner().invoke(app, ["log", "verify", "--db", str(db), "--deep"])
+    assert verified.exit_code == 0, verified.output
+    assert f"log ok: {head[0] + 1} records, all verified against the anchors" in " ".join(
+        verified.output.split()
+    )
+
+
+def test_a_failed_compaction_leaves_the_store_its_anchors_and_no_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "s.duckdb"
+    source = tmp_path / "incidents.csv"
+    source.write_text(CSV, encoding="utf-8")
+    with Store(db) as store:
+        store.import_file("incidents", source)
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p != db}
+    counted: list[str] = []
+    real_rows = compact_module._rows
+
+    def miscount(con: duckdb.DuckDBPyConnection, table: str) -> int:
+        """The store's own count, then one row too many in the copy's count of incidents."""
+        counted.append(table)
+        copy_of_incidents = table == "incidents" and counted.count(table) == 2
+        return real_rows(con, table) + (1 if copy_of_incidents else 0)
+
+    monkeypatch.setattr(compact_module, "_rows", miscount)
+    with pytest.raises(StoreError, match="differs in tables incidents; the store is left as it was"):
+        compact_module.compact(db)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p != db} == files
+    with Store(db, read_only=True) as store:
+        assert store.count("incidents") == 2 and check_log(store).ok and check_log(store).unanchored == 0

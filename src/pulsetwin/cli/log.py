@@ -1,4 +1,4 @@
-"""The ``log`` commands: verify (chain, anchors, with --deep the tables), anchor, show, keygen."""
+"""The ``log`` commands: verify (chain, anchors, with --deep the tables), anchor, show, keygen, rekey."""
 
 from __future__ import annotations
 
@@ -185,6 +185,36 @@ def anchor_command(
     )
 
 
+def rekey_command(
+    db: DbOption = DEFAULT_DB,
+    key: KeyOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Give a log written before row digests were keyed keyed digests from now on (logged).
+
+    For a store that 'log verify --deep' refuses because its records carry unkeyed digests. Refused unless the
+    chain and every anchor hold with no record unanchored and every table holds what the unkeyed digests
+    imply; then one record restates every table's digest under the store's key (<store>.digest.key, or
+    PULSETWIN_DIGEST_KEY), and --deep checks the tables from it on. It cannot make the unkeyed past stronger
+    than it was: what someone who could write the store could hide from unkeyed digests stays hidden.
+    """
+    from pulsetwin.store.rekey import rekey_digests
+
+    if not db.is_file():
+        raise StoreError(f"store '{db}' does not exist. Fix: pass the right --db")
+    with Store(db, anchor_key=key) as store:
+        record = rekey_digests(store)
+    if json_output:
+        print_json({**asdict(record), "detail": record.detail})
+        return
+    detail = record.detail
+    console.print(
+        f"row digests re-keyed: {detail['tables']} tables hold what the unkeyed digests of records up to "
+        f"{detail['unkeyed_through']} imply; their keyed digests are log record {record.seq}. "
+        "'pulsetwin log verify --deep' checks the tables from it on"
+    )
+
+
 def keygen_command(
     out: Annotated[Path, typer.Option("--out", help="The new key file (refused when it exists).")],
 ) -> None:
@@ -221,10 +251,11 @@ def show_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``log`` group (verify, anchor, show, keygen) to ``app``."""
+    """Add the ``log`` group (verify, anchor, show, keygen, rekey) to ``app``."""
     log_app = typer.Typer(help="The tamper-evident log of every change to the store.", no_args_is_help=True)
     log_app.command("verify")(verify_command)
     log_app.command("anchor")(anchor_command)
     log_app.command("show")(show_command)
     log_app.command("keygen")(keygen_command)
+    log_app.command("rekey")(rekey_command)
     app.add_typer(log_app, name="log")

@@ -126,6 +126,26 @@ def resolve_anchor_path(store: Path, anchor_file: Path | None = None) -> Path | 
     return default_anchor_path(store)
 
 
+def refuse_foreign_anchors(path: Path, store: Path) -> None:
+    """Refuse to create the store ``store`` when its anchor file ``path`` already holds anchors.
+
+    A new store's log starts again at record 1, so the anchors of whatever store wrote the file before (one
+    that was at this path and was deleted without its anchor file, or another store anchoring to the same
+    file) cannot match it: appending to them would make 'log verify' report the new store's history as
+    rewritten. Called before the store file is created, so nothing is left behind.
+    """
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    lines = path.read_bytes().count(b"\n")
+    raise StoreError(
+        f"store '{store}' does not exist yet, but its anchor file '{path}' already holds {lines} anchor line(s) "
+        "of another store (one that was at this path before, or that anchors to the same file); the new "
+        "store's anchors would follow them and 'log verify' would report its history as rewritten. Nothing "
+        f"was created. Fix: move '{path}' away (keep it with the old store if you still have that), or give "
+        f"the new store another anchor file ({ENV_ANCHOR_FILE}, or 'serve --anchor-file')"
+    )
+
+
 def resolve_key(key_file: Path | None = None) -> bytes | None:
     """The anchor key: from ``key_file``, else the file named by ``PULSETWIN_ANCHOR_KEY``, else None."""
     if key_file is None:

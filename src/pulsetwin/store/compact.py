@@ -3,7 +3,12 @@
 DuckDB reuses free blocks but does not shrink its file; a killed import can leave it several times larger.
 The rewrite copies every table (with its constraints) into a new file next to the store, checks that every
 table has the same number of rows, logs the compaction (sizes before and after) in the new file's log, and
-only then replaces the store with it, atomically. A failure leaves the store as it was.
+only then replaces the store with it, atomically. A failure leaves the store as it was, and removes the copy.
+
+The copy does not anchor: its head is anchored once it is the store, to the store's own anchor file and under
+the store's name, so the anchor file's chain goes on and no anchor names a record the store never held (a
+crash between the replacement and the anchoring leaves the compaction record unanchored, as any crash after
+a commit does, until the next write anchors).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pulsetwin.store.connect import LOCK_WAIT_SECONDS
 from pulsetwin.store.database import Store
 
 COMPACT_SUFFIX = ".compacting"
+WAL_SUFFIX = ".wal"  # DuckDB's write-ahead log next to a database file
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ def compact(path: str | Path, *, actor: str = "cli", wait: float = LOCK_WAIT_SEC
     if not path.is_file():
         raise StoreError(f"store '{path}' does not exist. Fix: pass the right --db")
     target = path.with_name(path.name + COMPACT_SUFFIX)
-    target.unlink(missing_ok=True)
+    _remove_copy(target)  # what a compaction that crashed left
     before = path.stat().st_size
     with Store(path, wait=wait) as store:
         con = store._con
@@ -57,24 +63,34 @@ def compact(path: str | Path, *, actor: str = "cli", wait: float = LOCK_WAIT_SEC
             con.execute(f'COPY FROM DATABASE "{source}" TO pulsetwin_compacted')
         finally:
             con.execute("DETACH pulsetwin_compacted")
-        with Store(target, digest_key=store.digest_key_path) as copy:
-            copied = {t: _rows(copy._con, t) for t in exact}
-            if copied != exact:
-                differ = sorted(t for t in exact if copied.get(t) != exact[t])
-                target.unlink(missing_ok=True)
-                raise StoreError(
-                    f"the compacted copy of '{path}' differs in tables {', '.join(differ)}; the store is left as "
-                    "it was. Fix: run 'pulsetwin log verify' and report this"
+        try:
+            with Store(target, digest_key=store.digest_key_path, anchored=False) as copy:
+                copied = {t: _rows(copy._con, t) for t in exact}
+                if copied != exact:
+                    differ = sorted(t for t in exact if copied.get(t) != exact[t])
+                    raise StoreError(
+                        f"the compacted copy of '{path}' differs in tables {', '.join(differ)}; the store is "
+                        "left as it was. Fix: run 'pulsetwin log verify' and report this"
+                    )
+                copy._con.execute("CHECKPOINT")
+                after = target.stat().st_size
+                record = copy.log.append(
+                    actor, "compact", path.name, {"bytes_before": before, "bytes_after": after}
                 )
-            copy._con.execute("CHECKPOINT")
-            after = target.stat().st_size
-            record = copy.log.append(
-                actor, "compact", path.name, {"bytes_before": before, "bytes_after": after}
-            )
+        except BaseException:
+            _remove_copy(target)
+            raise
         # replaced while the old file is still open and locked, so no other process writes to it meanwhile;
         # it was checkpointed, so closing it writes nothing that the new file would miss
         os.replace(target, path)
+        store.log.anchor_head(record.seq, record.hash)
     return CompactReport(path, before, path.stat().st_size, len(exact), record.seq)
+
+
+def _remove_copy(target: Path) -> None:
+    """Remove a copy that will not replace the store, with the write-ahead log DuckDB may have left."""
+    target.unlink(missing_ok=True)
+    target.with_name(target.name + WAL_SUFFIX).unlink(missing_ok=True)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -23,7 +23,7 @@ from pulsetwin.exceptions import StoreError
 from pulsetwin.schema.params import Number, check_param
 from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import PROTECTED, TABLES, table_spec
-from pulsetwin.store.anchor import AnchorWriter, resolve_anchor_path, resolve_key
+from pulsetwin.store.anchor import AnchorWriter, refuse_foreign_anchors, resolve_anchor_path, resolve_key
 from pulsetwin.store.connect import LOCK_WAIT_SECONDS, connect
 from pulsetwin.store.digest import RowKey, set_row_key
 from pulsetwin.store.importing import ImportReport, import_checked
@@ -61,7 +61,9 @@ class Store:
         Open without write access; the file must exist.
     anchor_file
         Where every committed write appends the new log head (default: ``PULSETWIN_ANCHOR_FILE``, else
-        ``<path>.anchors.jsonl`` next to the store; none for ``:memory:``).
+        ``<path>.anchors.jsonl`` next to the store; none for ``:memory:``). Creating a store whose anchor
+        file already holds anchors (of a store that was at this path before) is refused: they cannot match
+        the new store's log.
     anchor_key
         Key file signing the anchors and checking signed ones (default: ``PULSETWIN_ANCHOR_KEY``, else
         unsigned). Keep it where the store's writers cannot read it.
@@ -71,6 +73,9 @@ class Store:
     wait
         Seconds to wait, with back-off, while another process holds the file (DuckDB lets one process
         write, and nobody read while it does); then :class:`~pulsetwin.exceptions.StoreBusyError`.
+    anchored
+        False: commit without anchoring and leave ``anchor_path`` None, for a temporary copy whose head the
+        store it replaces anchors under its own name once the copy is in place (compaction).
     signal
         While waiting, ask the holder to let go by touching :func:`~pulsetwin.store.connect.waiting_file`
         (a running ``serve`` watches it and closes the store between requests). The server itself opens
@@ -87,16 +92,19 @@ class Store:
         digest_key: Path | None = None,
         wait: float = LOCK_WAIT_SECONDS,
         signal: bool = True,
+        anchored: bool = True,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        self.anchor_path = resolve_anchor_path(self.path, anchor_file)
+        self.anchor_path = resolve_anchor_path(self.path, anchor_file) if anchored else None
         key = resolve_key(anchor_key)
         if read_only and not self.path.is_file():
             raise StoreError(
                 f"store '{self.path}' does not exist. Fix: import data first or pass the right --db"
             )
         check_param("wait", "Store", Number(low=0.0, say="a number of seconds >= 0"), wait)
+        if self.anchor_path is not None and not read_only and not self.path.exists():
+            refuse_foreign_anchors(self.anchor_path, self.path)
         self._con = connect(self.path, read_only=read_only, wait=float(wait), signal=signal)
         self._depth = 0
         writer = None

@@ -46,7 +46,9 @@ Against someone who can edit the DuckDB file (tables, log, head) but cannot read
 Row hashes follow DuckDB's JSON text of values: check a store with the DuckDB version that wrote it,
 or re-digest after an upgrade. Logs written with the former SHA-256 digests (64 hexadecimal characters) or
 the former unkeyed MD5 digests (no ``digest_key``) are refused with a clear message rather than reported as
-edited tables. The key adds about a fifth to the digest's cost (one more MD5 block per row of an event).
+edited tables; ``pulsetwin log rekey`` (:mod:`pulsetwin.store.rekey`) checks the tables against unkeyed digests
+once and restates them under the key. The key adds about a fifth to the digest's cost (one more MD5 block per
+row of an event).
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ KEY_ID_FIELD = "digest_key"
 """The field of a log record's detail naming the id of the key its digests were made with."""
 KEY_VARIABLE = "pulsetwin_row_key"
 """The DuckDB session variable holding the row key's text while the store is open (never stored)."""
+REKEY_ACTION = "rekey_digests"
+"""The action of the record that restates every covered table's whole state under the key after the unkeyed
+digests of an older log were checked (:mod:`pulsetwin.store.rekey`): the log is folded from the newest one on."""
 # Canonical tables get added/removed digests from imports; the small ones a state digest from their writers
 # (provenance and categories: imports and public releases; runs: runs; users, tokens, decisions, kill
 # switches: the API; privacy_budget: public releases). Explanations and fold forecasts get added digests
@@ -163,34 +168,41 @@ def set_row_key(connection: duckdb.DuckDBPyConnection, key: bytes) -> str:
 
 
 def digest_rows(
-    connection: duckdb.DuckDBPyConnection, relation: str, params: list[object] | None = None
+    connection: duckdb.DuckDBPyConnection,
+    relation: str,
+    params: list[object] | None = None,
+    *,
+    keyed: bool = True,
 ) -> Digest:
     """The keyed digest of the rows a SQL query returns (its columns in table order, as stored).
 
     DuckDB sums each half of the row hashes exactly (as HUGEINT); the lanes are those sums modulo 2**64.
+    ``keyed=False`` digests as PulseTwin did before the key (no text before the row), only to check the
+    digests of an older log.
 
     Raises
     ------
     StoreError
-        When no row key was set on the connection (:func:`set_row_key`).
+        When no row key was set on the connection (:func:`set_row_key`) and ``keyed``.
     """
-    if connection.execute(f"SELECT getvariable('{KEY_VARIABLE}')").fetchall()[0][0] is None:
+    prefix = f"getvariable('{KEY_VARIABLE}')" if keyed else "''"
+    if keyed and connection.execute(f"SELECT {prefix}").fetchall()[0][0] is None:
         raise StoreError(
             "rows cannot be digested: no row-digest key was given (the store's key file is missing). "
             "Fix: set PULSETWIN_DIGEST_KEY to the key file the store was written with"
         )
     sql = (
         "SELECT count(*), sum((h >> 64)::UBIGINT), sum((h & 18446744073709551615::UHUGEINT)::UBIGINT) "
-        f"FROM (SELECT md5_number(getvariable('{KEY_VARIABLE}') || CAST(json_array(*COLUMNS(*)) AS VARCHAR)) "
+        f"FROM (SELECT md5_number({prefix} || CAST(json_array(*COLUMNS(*)) AS VARCHAR)) "
         f"AS h FROM ({relation}))"
     )
     row = connection.execute(sql, params or []).fetchall()[0]
     return Digest(int(row[0]), tuple(int(v or 0) % MODULUS for v in row[1:]))
 
 
-def table_digest(connection: duckdb.DuckDBPyConnection, table: str) -> Digest:
-    """The digest of every row of ``table``."""
-    return digest_rows(connection, f'SELECT * FROM "{table}"')
+def table_digest(connection: duckdb.DuckDBPyConnection, table: str, *, keyed: bool = True) -> Digest:
+    """The digest of every row of ``table`` (``keyed`` as in :func:`digest_rows`)."""
+    return digest_rows(connection, f'SELECT * FROM "{table}"', keyed=keyed)
 
 
 def state_detail(connection: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, Any]:
@@ -221,11 +233,18 @@ def expected_digests(
         When a record's digests are unkeyed (an older PulseTwin), when the key file is missing, or when they
         were made with another key than the one at hand: their tables cannot be checked with this key.
     """
+    listed = list(records)
+    for seq, detail in listed:
+        _require_key(seq, detail.get(KEY_ID_FIELD), key)
+    return fold_digests(listed)
+
+
+def fold_digests(records: Iterable[tuple[int, Mapping[str, Any]]]) -> dict[str, tuple[Digest, int]]:
+    """Fold records' digests as :func:`expected_digests` does, whatever key they were made with (the caller
+    checks that they were all made alike)."""
     expected: dict[str, tuple[Digest, int]] = {}
     for seq, detail in records:
-        digests = detail[DIGESTS_KEY]
-        _require_key(seq, detail.get(KEY_ID_FIELD), key)
-        for table, change in digests.items():
+        for table, change in detail[DIGESTS_KEY].items():
             if "state" in change:
                 expected[table] = (Digest.from_json(change["state"]), seq)
                 continue
@@ -239,9 +258,11 @@ def _require_key(seq: int, logged: object, key: RowKey) -> None:
     """StoreError unless record ``seq``'s digests were made with the key at hand."""
     if logged is None:
         raise StoreError(
-            f"log record {seq} carries unkeyed row digests: the log was written by an older PulseTwin whose "
-            "digests whoever could edit the store could recompute, so they prove nothing and are not checked. "
-            "Fix: verify without --deep, or import the data into a new store"
+            f"log record {seq} carries unkeyed row digests: it was written by a PulseTwin from before row "
+            "digests were keyed, and whoever could edit the store could recompute unkeyed digests, so --deep "
+            "does not take them as proof. Fix: 'pulsetwin log rekey --db STORE' checks the tables against "
+            "them once (chain and anchors must hold) and then logs keyed digests of every table; or verify "
+            "without --deep"
         )
     if key.id is None:
         raise StoreError(
@@ -257,13 +278,21 @@ def _require_key(seq: int, logged: object, key: RowKey) -> None:
         )
 
 
-def logged_digests(connection: duckdb.DuckDBPyConnection, key: RowKey) -> dict[str, tuple[Digest, int]]:
-    """Every table's expected digest according to the log records that carry digests."""
+def digest_records(connection: duckdb.DuckDBPyConnection) -> list[tuple[int, dict[str, Any]]]:
+    """``(seq, detail)`` of the records carrying digests, in seq order, from the newest re-keying record on
+    (it holds every covered table's whole state, so the records before it are not needed)."""
     rows = connection.execute(
-        f"SELECT seq, detail_json FROM log WHERE detail_json LIKE '%\"{DIGESTS_KEY}\":%' ORDER BY seq"
+        f"SELECT seq, detail_json FROM log WHERE detail_json LIKE '%\"{DIGESTS_KEY}\":%' "
+        "AND seq >= (SELECT coalesce(max(seq), 0) FROM log WHERE action = ?) ORDER BY seq",
+        [REKEY_ACTION],
     ).fetchall()
     parsed = ((int(seq), json.loads(text)) for seq, text in rows)
-    return expected_digests(((seq, d) for seq, d in parsed if isinstance(d.get(DIGESTS_KEY), dict)), key)
+    return [(seq, d) for seq, d in parsed if isinstance(d.get(DIGESTS_KEY), dict)]
+
+
+def logged_digests(connection: duckdb.DuckDBPyConnection, key: RowKey) -> dict[str, tuple[Digest, int]]:
+    """Every table's expected digest according to the log records that carry digests."""
+    return expected_digests(digest_records(connection), key)
 
 
 def check_tables(
@@ -271,10 +300,10 @@ def check_tables(
 ) -> list[TableCheck]:
     """Compare each table's rows now with the digest the log implies, naming what differs."""
     expected = logged_digests(connection, key)
-    return [_check(table, table_digest(connection, table), expected.get(table)) for table in tables]
+    return [check_table(table, table_digest(connection, table), expected.get(table)) for table in tables]
 
 
-def _check(table: str, stored: Digest, logged: tuple[Digest, int] | None) -> TableCheck:
+def check_table(table: str, stored: Digest, logged: tuple[Digest, int] | None) -> TableCheck:
     """One table's verdict in plain words."""
     if logged is None:
         if stored.rows == 0:

@@ -292,9 +292,22 @@ class Log:
             unanchored until a later write anchors a newer head.
         """
         pending, self._pending = self._pending, None
-        if pending is None or self._anchors is None:
+        if pending is not None:
+            self.anchor_head(*pending)
+
+    def anchor_head(self, seq: int, digest: str) -> None:
+        """Append the committed head ``(seq, digest)`` to the store's own anchor file (none: nothing to do).
+
+        For :meth:`committed`, and for a head committed in a copy that has since replaced the store file
+        (compaction), which only the store it replaced may anchor under its name.
+
+        Raises
+        ------
+        AnchorError
+            As :meth:`committed`.
+        """
+        if self._anchors is None:
             return
-        seq, digest = pending
         try:
             self._anchors.append(seq, digest)
         except (OSError, PulsetwinError) as error:  # a damaged file raises SchemaError or StoreError

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from store_helpers import incidents_frame
 
+from pulsetwin.exceptions import StoreError
 from pulsetwin.store import Store
 from pulsetwin.store.anchor import (
     FIRST_PREV,
@@ -232,3 +233,65 @@ def test_an_anchor_reader_returns_new_lines_waits_for_a_partial_one_and_notices_
     assert [(a.line, a.anchor.seq) for a in new.anchors] == [(3, 3)] and not new.problems
     path.write_text(whole.splitlines(keepends=True)[0], encoding="utf-8")
     assert "shorter than when it was last read" in reader.read_new().problems[0].reason
+
+
+def _delete_store(path: Path) -> None:
+    """What a user does who starts over: the store file goes, its anchor file and key stay behind."""
+    path.unlink()
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+
+
+def test_a_new_store_is_not_created_where_an_earlier_stores_anchors_lie(store_path: Path) -> None:
+    with Store(store_path) as store:
+        _notes(store, 2)
+    _delete_store(store_path)
+    anchors = default_anchor_path(store_path)
+    left = anchors.read_bytes()
+    with pytest.raises(
+        StoreError, match=r"anchor file '.*test\.duckdb\.anchors\.jsonl' already holds 2"
+    ) as refused:
+        Store(store_path)
+    assert "Nothing was created. Fix: move" in str(refused.value) and "PULSETWIN_ANCHOR_FILE" in str(
+        refused.value
+    )
+    assert not store_path.exists() and anchors.read_bytes() == left  # no half-created store, old anchors kept
+    anchors.rename(store_path.with_name("old.anchors.jsonl"))
+    with Store(store_path) as store:  # the fix the message names: the new store starts its own anchor file
+        _notes(store, 1)
+    with Store(store_path, read_only=True) as store:
+        checked = check_log(store)
+    assert checked.ok and checked.anchored_seq == 1 and checked.unanchored == 0
+
+
+def test_a_new_store_is_not_created_on_an_anchor_file_another_store_writes(
+    store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared.jsonl"
+    monkeypatch.setenv("PULSETWIN_ANCHOR_FILE", str(shared))
+    with Store(store_path) as store:
+        _notes(store, 1)
+    other = tmp_path / "other.duckdb"
+    with pytest.raises(StoreError, match=r"shared\.jsonl' already holds 1"):
+        Store(other)
+    assert not other.exists()
+    with Store(store_path) as store:  # the store that owns the file goes on anchoring to it
+        _notes(store, 1)
+        assert check_log(store).ok and check_log(store).unanchored == 0
+
+
+def test_a_new_store_may_adopt_an_earlier_stores_digest_key(store_path: Path) -> None:
+    key = store_path.with_name(store_path.name + ".digest.key")
+    with Store(store_path) as store:
+        store.import_frames({"incidents": incidents_frame()}, source="test")
+    kept = key.read_bytes()
+    _delete_store(store_path)
+    default_anchor_path(store_path).unlink()
+    with Store(store_path) as store:  # a key is only a secret: sharing it lets no one compute a digest
+        store.import_frames({"incidents": incidents_frame().iloc[:2]}, source="test")
+    assert key.read_bytes() == kept
+    with Store(store_path, read_only=True) as store:
+        checked = check_log(store, deep=True)
+    assert checked.ok and checked.unanchored == 0
+    assert [t.reason for t in checked.tables if t.table == "incidents"] == [
+        "2 rows as logged (last write: record 1)"
+    ]
