@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pulsetwin.audit.summary import Lang, finding_sentence, number
+from pulsetwin.audit.summary import finding_sentence, number
 from pulsetwin.evaluation.labels import model_label
 from pulsetwin.models.registry import naive_names
+from pulsetwin.schema.language import Lang
 from pulsetwin.store.runs import RunKind, RunStatus
 
 if TYPE_CHECKING:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pulsetwin.exceptions import bad_parameter
 from pulsetwin.schema.categories import BY_SLUG
+from pulsetwin.schema.language import LANGS, Lang
 
-Lang = Literal["nl", "en"]
-LANGS: tuple[Lang, ...] = ("nl", "en")
 _ATTRIBUTES = {
     "migration_background_share": (
         "aandeel inwoners met een migratieachtergrond",

@@ -16,7 +16,7 @@ is refused with an error that says where to add it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Final, Literal, Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -25,10 +25,9 @@ from pulsetwin.exceptions import ParameterError, ParameterTypeError
 from pulsetwin.models.base import check_horizon, future_periods
 from pulsetwin.models.common import PanelModel
 from pulsetwin.models.design import GROUPS
+from pulsetwin.schema.language import LANGS, Lang
 from pulsetwin.schema.params import Integer, Number, check_param
 
-Lang = Literal["en", "nl"]
-LANGUAGES: Final[tuple[Lang, ...]] = ("en", "nl")
 DRIVERS: Final = tuple(g for g in GROUPS if g != "usual")
 LABELS: Final[Mapping[Lang, Mapping[str, str]]] = {
     "en": {
@@ -92,7 +91,7 @@ class Explainable(Protocol):
 
 def check_wording(groups: Iterable[str]) -> None:
     """Refuse driver groups that have no label in every language (a new group must be worded first)."""
-    missing = [(lang, g) for lang in LANGUAGES for g in groups if g != "usual" and g not in LABELS[lang]]
+    missing = [(lang, g) for lang in LANGS for g in groups if g != "usual" and g not in LABELS[lang]]
     if missing:
         listed = ", ".join(f"'{g}' ({lang})" for lang, g in missing)
         raise ParameterError(
@@ -205,10 +204,10 @@ def explain(
     strength = np.where(flat[:, None], np.abs(relative), moved)
     named = (strength >= threshold) & (np.abs(counts) >= tolerance)
     order = np.argsort(-strength, axis=1, kind="stable")[:, :top]
-    texts: dict[Lang, list[str]] = {lang: [] for lang in LANGUAGES}
+    texts: dict[Lang, list[str]] = {lang: [] for lang in LANGS}
     for row in range(len(frame)):
         drivers = [(DRIVERS[j], float(relative[row, j])) for j in order[row] if named[row, j]]
-        for lang in LANGUAGES:
+        for lang in LANGS:
             texts[lang].append(sentence(float(ratio[row]), drivers, lang, threshold=threshold))
     frame["text_en"] = texts["en"]
     frame["text_nl"] = texts["nl"]

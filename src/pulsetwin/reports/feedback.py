@@ -10,7 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from pulsetwin.audit.summary import Lang
+from pulsetwin.schema.language import Lang
 
 
 def feedback_section(metrics: Mapping[str, Any], *, lang: Lang = "en") -> str:

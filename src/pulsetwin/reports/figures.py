@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from pulsetwin.audit.summary import Lang
 from pulsetwin.evaluation.calibration import PIT_COLUMNS, STRICT_COLUMNS
+from pulsetwin.schema.language import Lang
 
 FRACTIONS = (1, 3, 5, 10)
 

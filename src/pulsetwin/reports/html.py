@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from pulsetwin.audit.release import ReleaseStatus, SkillStatus, latest_audit, run_statuses
-from pulsetwin.audit.summary import LANGS, Lang
 from pulsetwin.evaluation.labels import measure_label, model_label
 from pulsetwin.exceptions import StoreError
 from pulsetwin.reports.feedback import feedback_section
 from pulsetwin.reports.figures import pai_figure, reliability_figure, skill_figure
 from pulsetwin.reports.maps import map_figure
 from pulsetwin.reports.sections import fairness_html, measures_html, statuses_html
+from pulsetwin.schema.language import LANGS, Lang
 
 if TYPE_CHECKING:
     from pulsetwin.store.database import Store

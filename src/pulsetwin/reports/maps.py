@@ -10,9 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import shapely
 
-from pulsetwin.audit.summary import Lang
 from pulsetwin.reports.sections import hotspot_trace
 from pulsetwin.schema.geometry import NO_GEOMETRY, geometry_state
+from pulsetwin.schema.language import Lang
 from pulsetwin.schema.periods import Freq
 
 BLUES = ("#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#084594")

@@ -14,7 +14,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from pulsetwin.audit.release import ReleaseStatus, SkillStatus
-from pulsetwin.audit.summary import Lang, summarise_audit
+from pulsetwin.audit.summary import summarise_audit
+from pulsetwin.schema.language import Lang
 
 MEASURES: dict[Lang, tuple[str, ...]] = {
     "nl": (

@@ -10,8 +10,9 @@ import pytest
 import pulsetwin.models.explain as explain_module
 from pulsetwin.exceptions import ParameterError, ParameterTypeError
 from pulsetwin.models.design import GROUPS
-from pulsetwin.models.explain import DRIVERS, LABELS, LANGUAGES, PHRASES, check_wording, explain, sentence
+from pulsetwin.models.explain import DRIVERS, LABELS, PHRASES, check_wording, explain, sentence
 from pulsetwin.models.registry import make_model
+from pulsetwin.schema.language import LANGS
 from pulsetwin.testing.panels import simulate_panel
 
 
@@ -107,13 +108,13 @@ def test_sentences_in_english_and_dutch(
 
 def test_every_driver_group_is_worded_in_every_language() -> None:
     check_wording(GROUPS)
-    for lang in LANGUAGES:
+    for lang in LANGS:
         assert set(LABELS[lang]) == set(DRIVERS)
         assert set(PHRASES[lang]) == set(PHRASES["en"])
 
 
 def test_a_group_without_wording_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ParameterError, match=r"'others' \(en\), 'others' \(nl\).*add the group to LABELS"):
+    with pytest.raises(ParameterError, match=r"'others' \(nl\), 'others' \(en\).*add the group to LABELS"):
         check_wording([*GROUPS, "others"])
     with pytest.raises(ParameterError, match="'others' "):
         sentence(1.5, [("others", 0.5)], "nl")

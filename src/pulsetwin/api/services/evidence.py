@@ -9,8 +9,8 @@ from typing import Any
 from pulsetwin.api.errors import ApiError
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.api.services.runs import get_run
-from pulsetwin.audit.summary import Lang
 from pulsetwin.evaluation.labels import model_label
+from pulsetwin.schema.language import Lang
 
 SCORES = ("skill", "skill_lo", "skill_hi", "deviance", "mae", "wis", "coverage90", "below_q05", "below_q50",
           "below_q95", "gap_share", "below_q05_strict", "below_q50_strict", "below_q95_strict",

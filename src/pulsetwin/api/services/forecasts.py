@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final, Literal
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -28,10 +28,8 @@ from pulsetwin.api.services.decisions import list_decisions
 from pulsetwin.api.services.runs import get_run, known_served, refuse_if_withdrawn, vintage
 from pulsetwin.api.services.statuses import statuses
 from pulsetwin.models.explain import DRIVERS
+from pulsetwin.schema.language import LANGS, Lang
 from pulsetwin.store.explanations import read_explanations
-
-Lang = Literal["nl", "en"]
-LANGUAGES: Final[tuple[Lang, ...]] = ("nl", "en")
 
 FLAG_QUANTILE = 0.9
 RECENT_PERIODS = 8
@@ -303,7 +301,7 @@ def preferred_language(accept_language: str | None) -> Lang:
     for part in (accept_language or "").split(","):
         tag, _, params = part.partition(";")
         primary = tag.strip().lower().split("-")[0]
-        if primary not in LANGUAGES:
+        if primary not in LANGS:
             continue
         q = 1.0
         for param in params.split(";"):

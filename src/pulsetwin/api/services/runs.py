@@ -10,8 +10,8 @@ import pandas as pd
 
 from pulsetwin.api.errors import ApiError, not_found
 from pulsetwin.api.services.backend import Backend
-from pulsetwin.audit.summary import Lang
 from pulsetwin.exceptions import StoreError
+from pulsetwin.schema.language import Lang
 from pulsetwin.store.decisions import (
     KillSwitch,
     delete_kill_switch,

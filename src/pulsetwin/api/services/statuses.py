@@ -7,8 +7,9 @@ from typing import Any
 from pulsetwin.api.errors import ApiError
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.audit.release import ReleaseStatus, SkillStatus, latest_audit, run_statuses, status_dict
-from pulsetwin.audit.summary import Lang, summarise_audit
+from pulsetwin.audit.summary import summarise_audit
 from pulsetwin.schema.categories import BY_SLUG
+from pulsetwin.schema.language import Lang
 from pulsetwin.store.runs import RunKind
 
 
