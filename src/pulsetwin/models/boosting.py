@@ -27,8 +27,6 @@ from pulsetwin.models.design import (
     CountDesign,
     area_recent,
     build_design,
-    choose_baseline_ridge,
-    choose_level_halflife,
     feature_group,
     fit_baseline,
     history_features,
@@ -36,6 +34,7 @@ from pulsetwin.models.design import (
     training_cutoffs,
 )
 from pulsetwin.models.intervals import fit_nb_size
+from pulsetwin.models.penalties import choose_baseline_ridge, choose_level_halflife
 from pulsetwin.schema.params import Integer, NoneOr, Number, Rules
 
 VALID_PERIODS = {"W": 8, "M": 3}

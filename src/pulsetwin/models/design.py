@@ -1,5 +1,6 @@
-"""The shared design of the count models: a pooled baseline GLM, empirical-Bayes area levels, leakage-safe
-history features, and the Poisson Newton solvers behind them.
+"""The shared design of the count models: a pooled baseline GLM, empirical-Bayes area levels and leakage-safe
+history features (the Newton solvers are in :mod:`pulsetwin.models.poisson`, the held-out choice of the
+penalties in :mod:`pulsetwin.models.penalties`).
 
 Per category, in two stages:
 
@@ -16,7 +17,7 @@ Per category, in two stages:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -33,99 +34,10 @@ from pulsetwin.features.spatial import has_geometry, neighbour_matrix, spatial_l
 from pulsetwin.models.base import History
 from pulsetwin.models.common import SEASON
 from pulsetwin.models.intervals import fit_nb_size
+from pulsetwin.models.poisson import ETA_LIMIT, fit_separable_poisson
 from pulsetwin.schema.params import Boolean, Integer, NoneOr, Number, Rules, TupleOf
 from pulsetwin.schema.periods import Freq
 from pulsetwin.schema.tables import DRIVER_GROUPS
-
-ETA_LIMIT = 30.0
-"""Linear predictors are clipped to +-30 so exp() stays finite while Newton searches."""
-
-
-def _objective(mu: np.ndarray, y: np.ndarray, eta: np.ndarray, coef: np.ndarray, ridge: np.ndarray) -> float:
-    """Penalised negative Poisson log-likelihood (without the constant log y! term)."""
-    return float(np.sum(mu - y * eta) + 0.5 * np.sum(ridge * coef**2))
-
-
-Evaluate = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
-
-
-def _newton(
-    start: np.ndarray, ridge: np.ndarray, evaluate: Evaluate, max_iter: int = 100, tol: float = 1e-7
-) -> np.ndarray:
-    """Damped Newton on a penalised Poisson likelihood; ``evaluate(coef)`` gives the objective, the gradient
-    and the Hessian of the unpenalised part. Steps are halved until the objective does not increase."""
-    coef = start.copy()
-    value, grad, hess = evaluate(coef)
-    for _ in range(max_iter):
-        step = np.linalg.solve(hess + np.diag(ridge), grad - ridge * coef)
-        scale = 1.0
-        while True:
-            trial = coef + scale * step
-            trial_value, trial_grad, trial_hess = evaluate(trial)
-            if trial_value <= value + 1e-12 * abs(value) or scale < 1e-10:
-                break
-            scale /= 2.0
-        coef, value, grad, hess = trial, trial_value, trial_grad, trial_hess
-        if np.max(np.abs(scale * step)) < tol:
-            break
-    return coef
-
-
-def fit_poisson(x: np.ndarray, y: np.ndarray, offset: np.ndarray, *, ridge: float) -> np.ndarray:
-    """Poisson GLM with log link and ``offset``; ridge ``ridge`` on every column but the first (the
-    intercept).
-
-    Notes
-    -----
-    Newton-Raphson on the penalised likelihood (McCullagh & Nelder 1989, *Generalized Linear Models*, 2.5).
-    """
-    penalty = np.full(x.shape[1], float(ridge))
-    penalty[0] = 0.0
-
-    def evaluate(coef: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        eta = np.clip(offset + x @ coef, -ETA_LIMIT, ETA_LIMIT)
-        mu = np.exp(eta)
-        value = _objective(mu, y, eta, coef, penalty)
-        return value, x.T @ (y - mu), (x * mu[:, None]).T @ x
-
-    start = np.zeros(x.shape[1])
-    start[0] = np.log(max(y.sum(), 0.5) / np.exp(offset).sum())
-    return _newton(start, penalty, evaluate)
-
-
-def fit_separable_poisson(
-    y: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *, ridge: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson GLM ``log mu[a, t] = area_x[a] . beta + period_x[t] . gamma`` for counts ``y`` (areas, periods;
-    NaN = missing). ``area_x[:, 0]`` must be the intercept (unpenalised); everything else gets ridge ``ridge``.
-
-    Returns ``(beta, gamma)``. Cost per Newton step is O(areas * periods * columns), memory O(areas * periods).
-    """
-    observed = ~np.isnan(y)
-    counts = np.where(observed, y, 0.0)
-    p, q = area_x.shape[1], period_x.shape[1]
-    penalty = np.full(p + q, float(ridge))
-    penalty[0] = 0.0
-
-    def evaluate(coef: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        eta = np.clip((area_x @ coef[:p])[:, None] + (period_x @ coef[p:])[None, :], -ETA_LIMIT, ETA_LIMIT)
-        mu = np.where(observed, np.exp(eta), 0.0)
-        value = _objective(mu, counts, np.where(observed, eta, 0.0), coef, penalty)
-        resid = counts - mu
-        grad = np.concatenate([area_x.T @ resid.sum(axis=1), period_x.T @ resid.sum(axis=0)])
-        cross = area_x.T @ mu @ period_x
-        hess = np.block(
-            [
-                [(area_x * mu.sum(axis=1)[:, None]).T @ area_x, cross],
-                [cross.T, (period_x * mu.sum(axis=0)[:, None]).T @ period_x],
-            ]
-        )
-        return value, grad, hess
-
-    start = np.zeros(p + q)
-    start[0] = np.log(max(counts.sum(), 0.5) / max(observed.sum(), 1))
-    coef = _newton(start, penalty, evaluate)
-    return coef[:p], coef[p:]
 
 
 @dataclass(frozen=True)
@@ -297,83 +209,6 @@ def area_totals(counts: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, n
     return np.where(observed, counts, 0.0).sum(axis=1), np.where(observed, expected, 0.0).sum(axis=1)
 
 
-BASELINE_RIDGE_GRID = 10.0 ** np.arange(5)
-"""Baseline ridge strengths tried, as multiples of the model's ``ridge``; held-out area levels pick one."""
-LEVEL_VALID_PERIODS: dict[str, int] = {"W": 26, "M": 6}
-"""Last periods held out to choose the baseline ridge (long enough for area levels to show)."""
-
-
-def baseline_ridge_losses(
-    counts: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *, ridge: float, valid: int
-) -> np.ndarray | None:
-    """Held-out loss of each baseline ridge in ``ridge * BASELINE_RIDGE_GRID``: the Poisson loss of the
-    empirical-Bayes area forecasts for the last ``valid`` periods of ``counts`` (areas, periods), fitted on the
-    periods before; None when the history is shorter than twice ``valid``; zeros (no preference) when no count
-    is known before the held-out periods (nothing to fit the baseline on).
-
-    Why: with many covariates and few areas the pooled baseline overfits the areas it was fitted on, the EB
-    prior size then shrinks too hard toward it, and area levels (the largest part of the forecast error) suffer.
-    The penalty is judged by what it is for: forecasting each area's level in periods it has not seen.
-
-    Notes
-    -----
-    Forward validation of a penalty (Hastie, Tibshirani & Friedman 2009, 7.10); EB levels after Clayton &
-    Kaldor (1987).
-    """
-    n_t = counts.shape[1]
-    split = n_t - valid
-    if split < valid:
-        return None
-    train, test = counts[:, :split], counts[:, split:]
-    if np.isnan(train).all():
-        return np.zeros(BASELINE_RIDGE_GRID.size)
-    observed = ~np.isnan(test)
-    y_test = np.where(observed, test, 0.0)
-    loss = np.empty(BASELINE_RIDGE_GRID.size)
-    for i, strength in enumerate(ridge * BASELINE_RIDGE_GRID):
-        base = fit_baseline(train, area_x, period_x[:n_t], ridge=float(strength))
-        total_y, total_e = area_totals(train, base.expected[:, :split])
-        theta = np.exp(shrunk_log_ratio(total_y, total_e, base.alpha))
-        mu = np.where(observed, base.expected[:, split:] * theta[:, None], 0.0)
-        loss[i] = float(np.sum(mu - y_test * np.log(np.maximum(mu, 1e-300))))
-    return loss
-
-
-SELECT_AREAS = 2000
-"""Areas (evenly spaced) whose held-out losses choose a penalty; one penalty needs no more (keeps national fits
-fast)."""
-
-
-def selection_subset(n_areas: int) -> np.ndarray:
-    """Indices of at most :data:`SELECT_AREAS` evenly spaced areas, on which penalties are chosen."""
-    return np.unique(np.linspace(0, n_areas - 1, min(n_areas, SELECT_AREAS)).astype(np.int64))
-
-
-def choose_baseline_ridge(
-    counts: np.ndarray, area_x: np.ndarray, period_x: np.ndarray, *, ridge: float, freq: Freq
-) -> float:
-    """One baseline ridge for every category of ``counts`` (areas, categories, periods): the held-out losses of
-    :func:`baseline_ridge_losses` summed over categories (one choice from all of them is far less noisy than
-    one per category); ``ridge`` when the history is too short to hold periods out.
-
-    Beyond :data:`SELECT_AREAS` areas the choice is made on an evenly spaced subset and scaled by the number of
-    areas, so the penalty keeps its weight relative to the likelihood.
-    """
-    n_a = counts.shape[0]
-    subset = selection_subset(n_a)
-    losses = [
-        baseline_ridge_losses(
-            counts[subset, c, :], area_x[subset], period_x, ridge=ridge, valid=LEVEL_VALID_PERIODS[freq]
-        )
-        for c in range(counts.shape[1])
-    ]
-    known = [loss for loss in losses if loss is not None]
-    if len(known) < len(losses):
-        return float(ridge)
-    best = BASELINE_RIDGE_GRID[int(np.argmin(np.sum(known, axis=0)))]
-    return float(ridge * best * n_a / subset.size)
-
-
 @dataclass(frozen=True)
 class CountDesign:
     """What every category shares: area design (intercept + covariates), period terms, neighbour matrix."""
@@ -452,65 +287,6 @@ COUNT_RULES: Final[Rules] = {
     "level_halflife": NoneOr(Number(low=0, closed="neither", say="a number of years > 0 (inf: no discount)")),
 }
 """Parameter rules shared by the GLM and boosting models (the baseline and its features)."""
-
-
-HALFLIFE_GRID_YEARS = (1.0, 2.0, 4.0, math.inf)
-"""Half-lives (years) of the area levels' history tried; ``inf`` weighs every year alike."""
-
-
-def halflife_losses(counts: np.ndarray, bases: Sequence[Baseline], *, freq: Freq) -> np.ndarray | None:
-    """Held-out loss of each half-life in :data:`HALFLIFE_GRID_YEARS` per area and category, shape (half-lives,
-    areas * categories): the Poisson loss over the last :data:`LEVEL_VALID_PERIODS` periods of ``counts``
-    (areas, categories, periods) of the forecast baseline x empirical-Bayes level, the level from the counts
-    before those periods discounted with that half-life; None when the history is shorter than twice the
-    held-out periods."""
-    n_t = counts.shape[-1]
-    valid = LEVEL_VALID_PERIODS[freq]
-    split = n_t - valid
-    if split < valid:
-        return None
-    loss = np.zeros((len(HALFLIFE_GRID_YEARS), counts.shape[0], len(bases)))
-    for c, base in enumerate(bases):
-        y, e = counts[:, c, :], base.expected[:, :n_t]
-        observed = ~np.isnan(y[:, split:])
-        y_test = np.where(observed, y[:, split:], 0.0)
-        for i, years in enumerate(HALFLIFE_GRID_YEARS):
-            level = eb_level(y[:, :split], e[:, :split], np.array([split]), base.alpha, years * SEASON[freq])[
-                2
-            ]
-            mu = np.where(observed, e[:, split:] * np.exp(level), 0.0)
-            loss[i, :, c] = np.sum(mu - y_test * np.log(np.maximum(mu, 1e-300)), axis=1)
-    return loss.reshape(len(HALFLIFE_GRID_YEARS), -1)
-
-
-def choose_level_halflife(
-    years: float | None, counts: np.ndarray, bases: Sequence[Baseline], *, freq: Freq
-) -> float:
-    """The half-life of the area levels in periods of ``freq``: ``years`` when given; else the one of
-    :data:`HALFLIFE_GRID_YEARS` with the lowest :func:`halflife_losses` when it beats weighing every year alike
-    (``inf``) by more than one standard error of the summed per-(area, category) loss differences, and ``inf``
-    otherwise, or when the history is too short to hold periods out.
-
-    Why: a lasting shift in an area (a trend break) makes a level that weighs every year alike lag behind, while
-    on a stable city discounting only adds noise; the held-out periods tell which the data is, and the
-    one-standard-error rule keeps a stable city's level undiscounted when the evidence is noise.
-
-    Notes
-    -----
-    Forward validation of a discount factor with the one-standard-error rule (Hastie, Tibshirani & Friedman
-    2009, 7.10; West & Harrison 1997, ch. 10 on discounting in dynamic count models).
-    """
-    if years is not None:
-        return float(years) * SEASON[freq]
-    losses = halflife_losses(counts, bases, freq=freq)
-    if losses is None:
-        return math.inf
-    plain = HALFLIFE_GRID_YEARS.index(math.inf)
-    best = int(np.argmin(losses.sum(axis=1)))
-    gain = losses[plain] - losses[best]
-    if best == plain or gain.sum() <= np.std(gain, ddof=1) * np.sqrt(gain.size):
-        return math.inf
-    return HALFLIFE_GRID_YEARS[best] * SEASON[freq]
 
 
 WINDOWS: dict[str, tuple[int, ...]] = {"W": (1, 4, 13), "M": (1, 3, 6)}

@@ -32,17 +32,15 @@ from pulsetwin.models.design import (
     CountDesign,
     area_recent,
     build_design,
-    choose_baseline_ridge,
-    choose_level_halflife,
     feature_group,
     fit_baseline,
-    fit_poisson,
     history_features,
     require_observed,
-    selection_subset,
     training_cutoffs,
 )
 from pulsetwin.models.intervals import fit_nb_size
+from pulsetwin.models.penalties import choose_baseline_ridge, choose_level_halflife, selection_subset
+from pulsetwin.models.poisson import fit_poisson
 from pulsetwin.schema.params import Rules
 
 RIDGE_GRID = 10.0 ** np.arange(6)
@@ -131,7 +129,7 @@ class PoissonGLM(PanelModel):
     ridge
         Smallest ridge penalty tried for the baseline's coefficients but the intercept (> 0; keeps collinear
         designs solvable; held-out periods pick the strength, see
-        :func:`pulsetwin.models.design.choose_baseline_ridge`), and the smallest stage-2 penalty tried (see
+        :func:`pulsetwin.models.penalties.choose_baseline_ridge`), and the smallest stage-2 penalty tried (see
         :func:`select_ridge`).
     train_periods
         Target periods per step for stage 2 (None: one year).
@@ -140,7 +138,7 @@ class PoissonGLM(PanelModel):
     level_halflife
         Half-life in years of the counts behind the empirical-Bayes area levels (``inf``: every year alike), so a
         lasting shift in an area moves its level sooner (recency weighting for trend breaks). None: chosen from
-        1, 2, 4 years and ``inf`` by held-out periods (:func:`pulsetwin.models.design.choose_level_halflife`).
+        1, 2, 4 years and ``inf`` by held-out periods (:func:`pulsetwin.models.penalties.choose_level_halflife`).
 
     Notes
     -----

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pulsetwin.models.design import BASELINE_RIDGE_GRID, baseline_ridge_losses, choose_baseline_ridge
+from pulsetwin.models.penalties import BASELINE_RIDGE_GRID, baseline_ridge_losses, choose_baseline_ridge
 
 N_PERIODS = 104
 

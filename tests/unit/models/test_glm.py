@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from pulsetwin.features.calendar import fourier_terms
-from pulsetwin.models.design import fit_poisson, fit_separable_poisson
 from pulsetwin.models.glm import PoissonGLM, Rows, fit_step, select_ridge
 from pulsetwin.models.intervals import fit_nb_size
+from pulsetwin.models.poisson import fit_poisson, fit_separable_poisson
 from pulsetwin.testing.panels import simulate_panel
 
 EFFECT_TOL = 0.05

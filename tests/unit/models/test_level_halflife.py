@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from pulsetwin.exceptions import ParameterError
-from pulsetwin.models.design import HALFLIFE_GRID_YEARS, Baseline, choose_level_halflife, fit_baseline
+from pulsetwin.models.design import Baseline, fit_baseline
 from pulsetwin.models.glm import PoissonGLM
+from pulsetwin.models.penalties import HALFLIFE_GRID_YEARS, choose_level_halflife
 from pulsetwin.testing.panels import simulate_panel
 
 
