@@ -1,8 +1,11 @@
-"""``pulsetwin trial design`` -> twin simulates the period with a known effect -> ``trial analyse``, end to end."""
+"""``pulsetwin trial design`` -> twin simulates the period with a known effect -> ``trial analyse``, end to end,
+and the trial section of ``pulsetwin report``."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
+from pulsetwin.cli import forecasting
 from pulsetwin.cli.trial import register
 from pulsetwin.store.database import Store
 from pulsetwin.store.runs import RunKind
@@ -62,6 +66,7 @@ def store_path(fresh_store: Path, tmp_path: Path) -> Path:
 def app() -> typer.Typer:
     root = typer.Typer()
     register(root)
+    forecasting.register(root)  # forecast and report
     return root
 
 
@@ -181,3 +186,74 @@ def test_stepped_wedge_crosses_every_buurt_over_and_recovers_the_effect(
     assert result["rate_ratio"]["lower"] < 0.4 < result["rate_ratio"]["upper"] < 1.0
     assert result["p_value"] < 0.05 and result["deviations"] == []
     assert "stepped wedge" in result["displacement"]["reading"]
+
+
+def trial_section(page: str, lang: str) -> str:
+    """The visible text of the report's trial section in ``lang`` (tags dropped, entities and spaces folded)."""
+    body = page[page.index(f"<div lang='{lang}'") :]
+    section = body[body.index(f"<h2 id='trials-{lang}'>") :]
+    section = section[: section.index("<div lang=") if "<div lang=" in section else len(section)]
+    section = re.sub(r"<script.*?</script>", " ", section, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", section)).split())
+
+
+def test_report_shows_no_trial_then_the_analysed_trial_in_dutch_and_english(
+    app: typer.Typer, store_path: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    db = ["--db", str(store_path)]
+    forecast = runner.invoke(app, ["forecast", *db, "--freq", "M", "--model", "naive_hist", "--horizon", "1",
+                                   "--folds", "1", "--category", "violence"])  # fmt: skip
+    assert forecast.exit_code == 0, forecast.output
+    report = runner.invoke(app, ["report", *db, "--out", str(tmp_path / "before")])
+    assert report.exit_code == 0, report.output
+    page = (tmp_path / "before" / "report.html").read_text(encoding="utf-8")
+    assert "Er is nog geen veldproef geregistreerd" in trial_section(page, "nl")
+    assert "pulsetwin trial design --run RUN" in trial_section(page, "nl")
+    assert "No field trial has been registered" in trial_section(page, "en")
+    assert "pulsetwin trial design --run RUN" in trial_section(page, "en")
+
+    out = tmp_path / "prereg"
+    designed = runner.invoke(app, ["trial", "design", *db, "--run", "fc", "--spec", str(spec_file(tmp_path)),
+                                   "--out", str(out), "--allow-underpowered"])  # fmt: skip
+    assert designed.exit_code == 0, designed.output
+    simulated = runner.invoke(app, ["trial", "simulate", *db, "--trial", "youth-work-2027", "--effect", "0.4",
+                                    "--seed", "5"])  # fmt: skip
+    assert simulated.exit_code == 0, simulated.output
+    # an edited pre-registration file is a deviation the analysis lists, and so must the report
+    doc = json.loads((out / "preregistration.json").read_text(encoding="utf-8"))
+    (out / "preregistration.json").write_text(json.dumps({**doc, "hypothesis": "edited"}), encoding="utf-8")
+    result_path = tmp_path / "result.json"
+    analysed = runner.invoke(app, ["trial", "analyse", *db, "--trial", "youth-work-2027", "--json",
+                                   str(result_path)])  # fmt: skip
+    assert analysed.exit_code == 0, analysed.output
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    report = runner.invoke(app, ["report", *db, "--out", str(tmp_path / "after")])
+    assert report.exit_code == 0, report.output
+    page = (tmp_path / "after" / "report.html").read_text(encoding="utf-8")
+
+    with Store(store_path, read_only=True) as store:
+        (registration,) = [r for r in store.log.records() if r.action == "trial_register"]
+    sha, seq = registration.detail["sha256"], registration.seq
+    rr = result["rate_ratio"]
+    assert result["p_value"] < 0.05  # as in the planted-effect test above: same store, effect and seed
+    (deviation,) = result["deviations"]
+    assert "no longer matches the logged SHA-256" in deviation
+    nl, en = trial_section(page, "nl"), trial_section(page, "en")
+    assert nl.startswith("Veldproeven") and en.startswith("Field trials")
+    for text in (nl, en):
+        assert "youth-work-2027" in text and f"SHA-256 {sha}" in text and "pulsetwin log verify" in text
+        assert result["sentence"] in text  # the pre-registered analysis's own sentence, as logged
+        assert deviation in text  # every deviation listed, never hidden
+        assert "twelve extra youth-work hours per week in the buurt" in text
+        assert "nog geen veldproef" not in text and "No field trial" not in text
+    nl_rr = f"Rate ratio {rr['estimate']:.2f} (95%-interval {rr['lower']:.2f} tot {rr['upper']:.2f})"
+    assert nl_rr.replace(".", ",") in nl
+    assert f"randomisatie-p = {result['p_value']:.3f}".replace(".", ",") in nl
+    assert f"Logregel {seq}, SHA-256" in nl and "Afwijkingen van de preregistratie: 1" in nl
+    assert "Opzet: loting over buurten" in nl and "primaire uitkomst: Geweld" in nl
+    assert f"Rate ratio {rr['estimate']:.2f} (95 % interval {rr['lower']:.2f} to {rr['upper']:.2f})" in en
+    assert f"randomisation p = {result['p_value']:.3f}" in en
+    assert f"Log record {seq}, SHA-256" in en and "Deviations from the pre-registration: 1" in en
+    assert "primary outcome: Violence" in en and "shown at alpha 0.05" in en
+    assert result["displacement"]["reading"] in en

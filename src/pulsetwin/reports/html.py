@@ -4,23 +4,25 @@ Dutch by default, English on a switch at the top (both languages are in the page
 
 Sections: the run and its status, the backtest table, skill against the best naive baseline with intervals,
 PAI curves per model, a reliability diagram of the predictive quantiles, and a map of the forecast drawn from
-the areas' WKT in RD coordinates (no map tiles), and, when the store holds a ``feedback_loop`` run, the
-misallocation of patrols over time in the closed loop, naive against corrected learners.
+the areas' WKT in RD coordinates (no map tiles), the field trials registered in the log with what their
+pre-registered analyses found, and, when the store holds a ``feedback_loop`` run, the misallocation of patrols
+over time in the closed loop, naive against corrected learners.
 
 This module assembles the page; the charts come from :mod:`~pulsetwin.reports.figures`,
 :mod:`~pulsetwin.reports.maps` and :mod:`~pulsetwin.reports.feedback`, the tables from
-:mod:`~pulsetwin.reports.sections`.
+:mod:`~pulsetwin.reports.sections`, the field trials from :mod:`~pulsetwin.reports.trials`.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from pulsetwin.audit.documents.trials import trial_results
 from pulsetwin.audit.release import ReleaseStatus, SkillStatus, latest_audit, run_statuses
 from pulsetwin.evaluation.labels import measure_label, model_label
 from pulsetwin.exceptions import StoreError
@@ -28,6 +30,7 @@ from pulsetwin.reports.feedback import feedback_section
 from pulsetwin.reports.figures import pai_figure, reliability_figure, skill_figure
 from pulsetwin.reports.maps import map_figure
 from pulsetwin.reports.sections import fairness_html, measures_html, statuses_html
+from pulsetwin.reports.trials import trials_section
 from pulsetwin.schema.language import LANGS, Lang
 
 if TYPE_CHECKING:
@@ -69,6 +72,7 @@ def write_report(store: Store, out_dir: Path, *, run_id: str | None = None) -> P
         feedback=store.get_run(str(feedback["run_id"].iloc[-1])).metrics if not feedback.empty else None,
         skill=skill, release=release, audit=None if audit is None else audit.metrics,
         hotspots=store.get_run(str(maps["run_id"].iloc[-1])).metrics if not maps.empty else None,
+        trials=trial_results(store),
     )  # fmt: skip
     store.runs()  # get_run leaves a result half-fetched (see audit.gate._get_run)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -96,10 +100,13 @@ def render_report(
     release: ReleaseStatus | None = None,
     audit: Mapping[str, Any] | None = None,
     hotspots: Mapping[str, Any] | None = None,
+    trials: Sequence[Mapping[str, Any]] | None = None,
 ) -> str:
     """The HTML page as a string, Dutch first with English on the switch; ``feedback`` (a ``feedback_loop``
     run's metrics) adds its section, ``audit`` (the latest audit's metrics) the fairness section, ``hotspots``
-    (a hotspot run's metrics) its cells on the map; ``skill``/``release`` are the run's two statuses."""
+    (a hotspot run's metrics) its cells on the map, ``trials`` (from
+    :func:`~pulsetwin.audit.documents.trials.trial_results`; an empty list says no trial is registered) the
+    field-trial section; ``skill``/``release`` are the run's two statuses."""
     backtest = metrics.get("backtest", {})
     summary = pd.DataFrame(backtest.get("summary", []))
     if summary.empty:
@@ -133,8 +140,9 @@ def render_report(
         extra = statuses_html(skill, release, lang)
         fair = fairness_html(audit, lang)
         loop = "" if feedback is None else feedback_section(feedback, lang=lang)
+        tried = "" if trials is None else trials_section(trials, lang)
         hidden = "" if lang == "nl" else " hidden"
-        filled = body.format(statuses=extra, fairness=fair, feedback=loop)
+        filled = body.format(statuses=extra, fairness=fair, trials=tried, feedback=loop)
         bodies.append(f"<div lang='{lang}' class='lang'{hidden}>{filled}</div>")
     return f"""<!DOCTYPE html>
 <html lang="nl"><head><meta charset="utf-8"><title>PulseTwin {html.escape(run_id)}</title>
@@ -155,7 +163,8 @@ def _body(
     lang: Lang, parts: list[str], run_id: str, model: str, status: str, metrics: Mapping[str, Any],
     origin: pd.Timestamp | None, freq: str, data_hash: str, code_version: str, summary: pd.DataFrame,
 ) -> str:  # fmt: skip
-    """One language's page body with ``{statuses}``, ``{fairness}`` and ``{feedback}`` left to fill."""
+    """One language's page body with ``{statuses}``, ``{fairness}``, ``{trials}`` and ``{feedback}`` left to
+    fill."""
     backtest = metrics.get("backtest", {})
     when = "" if origin is None else pd.Timestamp(origin).date().isoformat()
     folds = html.escape(", ".join(backtest.get("folds", [])))
@@ -179,6 +188,7 @@ dat de gemarkeerde 3 % van het gebied meer dan 3 % van de meldingen bevat.</p>
 <h2>Betrouwbaarheid van de voorspelde kwantielen</h2>{parts[2]}
 <h2>Kaart van de voorspelling (eerste periode, alle categorieën opgeteld)</h2>{parts[3]}
 {{fairness}}
+{{trials}}
 {{feedback}}"""
     verdict = (
         status_paragraph(
@@ -204,6 +214,7 @@ means the flagged 3 % of the area holds more than 3 % of the incidents.</p>
 <h2>Reliability of the predictive quantiles</h2>{parts[2]}
 <h2>Forecast map (first period, all categories summed)</h2>{parts[3]}
 {{fairness}}
+{{trials}}
 {{feedback}}"""
 
 

@@ -22,8 +22,9 @@ ANALYSE = "trial_analyse"
 def trial_results(store: Store) -> list[dict[str, Any]]:
     """Per trial id (in order of first registration): the latest registration and its latest analysis.
 
-    Each entry: ``trial_id``, ``version``, ``run_id``, ``design``, ``units`` (buurten), ``periods``,
-    ``outcome``, ``stated_power``, ``effect`` (powered for), ``registered_seq``, ``sha256`` and ``analysis``:
+    Each entry: ``trial_id``, ``version``, ``run_id``, ``intervention`` and ``intervention_kind`` (None when the
+    registration names none), ``design``, ``units`` (buurten), ``periods``, ``outcome``, ``stated_power``,
+    ``effect`` (powered for), ``registered_seq``, ``sha256`` and ``analysis``:
     None when the latest version has not been analysed, else ``rate_ratio``, ``p_value``, ``alpha``,
     ``sentence``, ``displacement`` (``reading``, ``wdq``, ``p_value``; None where not assessed), ``deviations``
     (list) and ``seq``.
@@ -32,8 +33,10 @@ def trial_results(store: Store) -> list[dict[str, Any]]:
     for record in store.log.records():
         if record.action == REGISTER:
             doc = record.detail["document"]
+            intervention = doc["spec"].get("intervention") or {}
             entries[record.subject] = {
                 "trial_id": record.subject, "version": int(record.detail["version"]), "run_id": doc["run_id"],
+                "intervention": intervention.get("description"), "intervention_kind": intervention.get("kind"),
                 "design": doc["spec"]["design"]["type"], "units": len({u["area_code"] for u in doc["units"]}),
                 "periods": f"{doc['periods'][0]} – {doc['periods'][-1]}", "outcome": doc["primary_outcome"]["category"],
                 "stated_power": float(doc["power"]["power"]), "effect": float(doc["power"]["effect"]),
