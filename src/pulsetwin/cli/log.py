@@ -54,7 +54,8 @@ def verify_command(
     """Check the log: its hash chain, the anchors kept outside the store, and with --deep the tables.
 
     Exit 0 when every record is verified against an anchor, 1 when anything was tampered with, 2 when the
-    chain holds but records after the newest anchor are unanchored (not verified).
+    chain holds but records are not verified: unanchored (after the newest anchor) or anchored late
+    (committed without an anchor; a forgery or a crash between commit and anchoring).
     """
     with Store(db, read_only=True, anchor_key=key) as store:
         checked = check_log(store, anchor or [], key=None if key is None else load_key(key), deep=deep)
@@ -64,7 +65,7 @@ def verify_command(
         _print(checked)
     if not checked.ok:
         raise typer.Exit(EXIT_TAMPERED)
-    if checked.unanchored:
+    if checked.unanchored or checked.late:
         raise typer.Exit(EXIT_UNANCHORED)
 
 
@@ -87,6 +88,8 @@ def _payload(checked: LogCheck) -> dict[str, Any]:
         "anchor_problems": problems,
         "anchored_seq": checked.anchored_seq,
         "unanchored": checked.unanchored,
+        "late": [list(r) for r in checked.late],
+        "late_records": checked.late_records,
         "tables": [
             {"table": t.table, "ok": t.ok, "rows": t.stored.rows, "last_seq": t.last_seq, "reason": t.reason}
             for t in checked.tables
@@ -143,6 +146,12 @@ def _print(checked: LogCheck) -> None:
     if not checked.ok:
         return
     anchored, total = checked.anchored_seq, chain.n_records
+    for first, last in checked.late:
+        console.print(
+            f"[bold yellow]written without an anchor (anchored late):[/] seq {first}..{last} — a forgery or a "
+            "crash between commit and anchoring; inspect them. A later write's anchor covers them, but they are "
+            "not verified"
+        )
     if checked.unanchored:
         first = anchored + 1
         console.print(
@@ -150,6 +159,11 @@ def _print(checked: LogCheck) -> None:
             f"{first}..{total} ({checked.unanchored}) follow the newest anchor; only the in-store chain covers "
             "them, so they are not verified. Fix: 'pulsetwin log anchor' after checking them, or find out why "
             "the store did not anchor (a crash, or another anchor file)"
+        )
+    elif checked.late:
+        console.print(
+            f"chain and anchors hold: {total} records, all covered by the anchors, but {checked.late_records} "
+            "of them anchored late (above) are not verified"
         )
     else:
         console.print(f"log ok: {total} records, all verified against the anchors")

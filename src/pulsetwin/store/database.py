@@ -167,11 +167,15 @@ class Store:
             self._con.rollback()
             self.log.rolled_back()
             raise
-        else:
-            self._con.commit()
         finally:
             self._depth = 0
-        self.log.committed()  # anchors the new head outside the store once the write is durable
+        with self.log.anchoring():  # no other store of this process anchors between the commit and its anchor
+            try:
+                self._con.commit()
+            except BaseException:
+                self.log.rolled_back()  # nothing committed: its records must not count as the next write's
+                raise
+            self.log.committed()  # anchors the new head outside the store once the write is durable
 
     # ------------------------------------------------------------------ import
     def import_frames(
