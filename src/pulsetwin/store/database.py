@@ -118,7 +118,11 @@ class Store:
             raise
         row_key_id = None if row_key.key is None else set_row_key(self._con, row_key.key)
         self.log = Log(
-            self._con, self.transaction, anchors=writer, key=key, row_key=RowKey(row_key_id, row_key.path)
+            self._con,
+            self.transaction,
+            anchors=writer,
+            key=key,
+            row_key=RowKey(row_key_id, row_key.path, row_key.key),
         )
         if read_only:
             check_schema(self)

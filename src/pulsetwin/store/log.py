@@ -48,11 +48,13 @@ from pulsetwin.store.anchor import (
 from pulsetwin.store.digest import (
     DIGESTS_KEY,
     KEY_ID_FIELD,
+    MAC_FIELD,
     NO_ROW_KEY,
     RowKey,
     TableChange,
     TableCheck,
     check_tables,
+    digest_mac,
     state_detail,
 )
 
@@ -102,6 +104,7 @@ class LogRecord:
         parsed: dict[str, Any] = json.loads(self.detail_json)
         parsed.pop(DIGESTS_KEY, None)
         parsed.pop(KEY_ID_FIELD, None)
+        parsed.pop(MAC_FIELD, None)
         return parsed
 
     @property
@@ -255,6 +258,8 @@ class Log:
         with self._transaction():
             digests = state_detail(self._con, tables) | {t: c.to_json() for t, c in (changes or {}).items()}
             full = detail | {DIGESTS_KEY: digests, KEY_ID_FIELD: self._row_key.id} if digests else detail
+            if digests and self._row_key.secret is not None:  # binds the digests to this record's seq
+                full[MAC_FIELD] = digest_mac(self._row_key.secret, self.next_seq(), digests)
             return self.append_many([LogEntry(actor, action, subject, full)])[0]
 
     def append_many(self, entries: Iterable[LogEntry]) -> list[LogRecord]:

@@ -1,8 +1,10 @@
-"""Records committed without an anchor are named by the next anchor and reported as anchored late, never verified.
+"""Records committed without an anchor are named by the next anchor and reported as anchored late, never verified;
+digests copied into another record fail --deep.
 
 The attack this closes: someone who can write the store file but holds no key deletes an import's rows and
-appends a record that removes them, its digest copied from the import's record. The chain and --deep hold;
-only the anchors can tell that no honest write appended that record.
+appends a record that removes them, its digest copied from the import's record. The chain holds, and the
+digests alone balance; the anchors tell that no honest write appended that record, and the record's digest
+binding (a MAC under the row key) that its digests were not made for it.
 """
 
 from __future__ import annotations
@@ -23,15 +25,23 @@ from pulsetwin.exceptions import SchemaError
 from pulsetwin.store import Store
 from pulsetwin.store import anchor as anchor_module
 from pulsetwin.store.anchor import default_anchor_path, new_key, read_anchor_file
-from pulsetwin.store.digest import DIGESTS_KEY, EMPTY, KEY_ID_FIELD
+from pulsetwin.store.digest import (
+    DIGESTS_KEY,
+    EMPTY,
+    KEY_ID_FIELD,
+    MAC_FIELD,
+    RowKey,
+    digest_mac,
+    unbound_digests,
+)
 from pulsetwin.store.log import AnchorError, canonical_detail, record_hash
 from pulsetwin.store.logcheck import check_log
 
 
-def _forge_removal_of(path: Path, source: str) -> int:
+def _forge_removal_of(path: Path, source: str, *, copy_mac: bool = False) -> int:
     """The reviewer's attack, with write access to the store file and no key: delete the rows the import of
-    ``source`` added and append a chained record whose ``removed`` digest is the import's ``added`` one.
-    Returns the forged record's seq."""
+    ``source`` added and append a chained record whose ``removed`` digest is the import's ``added`` one (with
+    ``copy_mac`` also the import's digest binding). Returns the forged record's seq."""
     with duckdb.connect(str(path)) as con:
         rows = con.execute("SELECT seq, detail_json FROM log WHERE action = 'import' ORDER BY seq").fetchall()
         imported = next(json.loads(d) for _, d in rows if json.loads(d)["source"] == source)
@@ -40,9 +50,12 @@ def _forge_removal_of(path: Path, source: str) -> int:
         seq, prev = con.execute("SELECT seq, hash FROM log_head").fetchall()[0]
         at = con.execute('SELECT max("at") FROM log').fetchall()[0][0]
         change = {"added": EMPTY.to_json(), "removed": added}
-        detail = canonical_detail(
-            {"reason": "cleanup", DIGESTS_KEY: {"incidents": change}, KEY_ID_FIELD: imported[KEY_ID_FIELD]}
-        )
+        fields = {
+            "reason": "cleanup",
+            DIGESTS_KEY: {"incidents": change},
+            KEY_ID_FIELD: imported[KEY_ID_FIELD],
+        }
+        detail = canonical_detail(fields | ({MAC_FIELD: imported[MAC_FIELD]} if copy_mac else {}))
         digest = record_hash(seq + 1, at, "cli", "undo_import", source, detail, prev)
         con.execute(
             "INSERT INTO log VALUES (?, ?, 'cli', 'undo_import', ?, ?, ?, ?)",
@@ -76,12 +89,11 @@ def test_the_reviewers_forgery_is_reported_as_anchored_late_after_the_next_hones
     _two_sources(store_path)
     forged = _forge_removal_of(store_path, "cbs")
     with Store(store_path, read_only=True) as store:
-        before = check_log(store, deep=True)
-    # the copied digest balances the deleted rows: --deep holds; only the missing anchor shows
+        before = check_log(store)
     assert before.ok and before.unanchored == 1 and before.late == ()
     _note(store_path)
     with Store(store_path, read_only=True) as store:
-        after = check_log(store, deep=True)
+        after = check_log(store)
         assert store.count("incidents") == 8  # the 8 rows of "cbs" are gone
     assert after.ok and after.unanchored == 0 and after.late == ((forged, forged),)
     assert after.late_records == 1
@@ -89,7 +101,7 @@ def test_the_reviewers_forgery_is_reported_as_anchored_late_after_the_next_hones
     assert last.seq == forged + 1 and last.late == (forged, forged)
     app = typer.Typer()
     register(app)
-    result = CliRunner().invoke(app, ["log", "verify", "--deep", "--db", str(store_path)])
+    result = CliRunner().invoke(app, ["log", "verify", "--db", str(store_path)])
     text = " ".join(result.output.split())
     assert result.exit_code == 2, text
     assert f"written without an anchor (anchored late): seq {forged}..{forged}" in text
@@ -97,6 +109,38 @@ def test_the_reviewers_forgery_is_reported_as_anchored_late_after_the_next_hones
     assert "log ok" not in text
     payload = json.loads(CliRunner().invoke(app, ["log", "verify", "--db", str(store_path), "--json"]).stdout)
     assert payload["late"] == [[forged, forged]] and payload["late_records"] == 1
+
+
+@pytest.mark.parametrize("copy_mac", [False, True])
+def test_digests_copied_into_a_forged_record_fail_the_deep_check_even_once_anchored(
+    store_path: Path, copy_mac: bool
+) -> None:
+    _two_sources(store_path)
+    with Store(store_path, read_only=True) as store:
+        assert check_log(store, deep=True).ok
+    forged = _forge_removal_of(store_path, "cbs", copy_mac=copy_mac)
+    _note(store_path)
+    with Store(store_path, read_only=True) as store:
+        checked = check_log(store, deep=True)
+    failed = [t for t in checked.tables if not t.ok]
+    assert checked.chain.ok and not checked.ok and [t.table for t in failed] == ["incidents"]
+    assert f"log record {forged} carries digests of it that are not bound to the row key" in failed[0].reason
+    assert failed[0].last_seq == forged
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["log", "verify", "--deep", "--db", str(store_path)])
+    assert result.exit_code == 1 and f"log record {forged} carries digests" in " ".join(result.output.split())
+
+
+def test_records_from_before_digests_were_bound_are_taken_as_they_are_until_the_first_bound_one() -> None:
+    key = RowKey("id", None, bytes(range(32)))
+    digests = {"runs": {"state": EMPTY.to_json()}}
+    bound = {DIGESTS_KEY: digests, MAC_FIELD: digest_mac(bytes(range(32)), 3, digests)}
+    older = [(1, {DIGESTS_KEY: digests}), (2, {DIGESTS_KEY: digests})]
+    assert unbound_digests([*older, (3, bound)], key) == {}
+    assert unbound_digests([*older, (3, bound), (4, {DIGESTS_KEY: digests})], key) == {"runs": 4}
+    assert unbound_digests([*older, (3, bound), (4, bound)], key) == {"runs": 4}  # bound to record 3
+    assert unbound_digests([*older, (4, bound)], RowKey("id", None)) == {}  # no key at hand: not checked
 
 
 def test_honest_writers_taking_turns_name_no_record_late(store_path: Path) -> None:

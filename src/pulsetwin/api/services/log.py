@@ -23,7 +23,7 @@ import duckdb
 
 from pulsetwin.api.services.backend import Backend
 from pulsetwin.store.anchor import AnchorReader, LineProblem
-from pulsetwin.store.digest import DIGESTS_KEY, KEY_ID_FIELD
+from pulsetwin.store.digest import DIGESTS_KEY, KEY_ID_FIELD, MAC_FIELD
 from pulsetwin.store.log import GENESIS_HASH, AnchorCheck, Log, LogVerification
 from pulsetwin.store.logpage import read_log_page
 
@@ -43,9 +43,8 @@ def log_page(
     for record in records:
         record["detail"] = json.loads(record.pop("detail_json"))
         record["digests"] = record["detail"].pop(DIGESTS_KEY, {})
-        record["detail"].pop(
-            KEY_ID_FIELD, None
-        )  # which digest key signed them: integrity bookkeeping, as digests
+        for bookkeeping in (KEY_ID_FIELD, MAC_FIELD):  # which key made the digests, and their binding
+            record["detail"].pop(bookkeeping, None)
         items.append(record)
     return items, total
 
