@@ -89,7 +89,8 @@ def compact(path: str | Path, *, actor: str = "cli", wait: float = LOCK_WAIT_SEC
             # replaced while the old file is still open and locked, so no other process writes to it meanwhile;
             # it was checkpointed, so closing it writes nothing that the new file would miss
             os.replace(target, path)
-            store.log.anchor_head(record.seq, record.hash, first=record.seq)
+            with store.log.anchoring():
+                store.log.anchor_head(record.seq, record.hash, first=record.seq)
         finally:
             guard.close()
     return CompactReport(path, before, path.stat().st_size, len(exact), record.seq)
