@@ -427,7 +427,9 @@ class Log:
                         "Fix: restore the store from a trusted backup and investigate who changed it"
                     )
             seq, digest = self.head()
-            written = AnchorWriter(out, store=store, key=self._key).append(seq, digest)
+            writer = AnchorWriter(out, store=store, key=self._key)
+            with writer.lock:  # the file may be one a store of this process anchors its writes to
+                written = writer.append(seq, digest)
             detail = {"seq": seq, "hash": digest, "line": written.line, "store": store}
             self.append(actor, "anchor", str(out), detail)
             self._vouched = True
