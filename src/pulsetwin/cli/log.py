@@ -150,7 +150,8 @@ def _print(checked: LogCheck) -> None:
         console.print(
             f"[bold yellow]written without an anchor (anchored late):[/] seq {first}..{last} — a forgery or a "
             "crash between commit and anchoring; inspect them. A later write's anchor covers them, but they are "
-            "not verified"
+            "not verified. Fix: once inspected ('pulsetwin log show'), accept them with 'pulsetwin log anchor "
+            f"--out <the store's anchor file> --accept-late {first}..{last}'"
         )
     if checked.unanchored:
         first = anchored + 1
@@ -179,24 +180,51 @@ def anchor_command(
     ],
     db: DbOption = DEFAULT_DB,
     key: KeyOption = None,
+    accept_late: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-late",
+            help="FIRST..LAST: records 'log verify' reports as anchored late that you inspected and accept "
+            "(a crash between commit and anchoring); recorded in the anchor line and the log. Anchor to the "
+            "store's own anchor file so 'log verify' sees it without --anchor.",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Append the current log head (seq, hash, UTC time, store) to an anchor file and log the anchoring.
 
     The store anchors itself after every write (to its own anchor file); this command anchors to another
-    file too: publish it, send it to the oversight body, or write it to WORM storage.
+    file too: publish it, send it to the oversight body, or write it to WORM storage. Anchoring vouches for
+    the records it covers: check unanchored ones first.
     """
     if not db.is_file():
         raise StoreError(f"store '{db}' does not exist. Fix: import data first or pass the right --db")
+    accept = None if accept_late is None else _seq_range(accept_late)
     with Store(db, anchor_key=key) as store:
-        written = store.log.anchor(out, store=str(db.resolve()))
+        written = store.log.anchor(out, store=str(db.resolve()), accept=accept)
     if json_output:
         print_json(asdict(written))
         return
+    accepted = "" if accept is None else f"; accepted records {accept[0]}..{accept[1]} anchored late"
     console.print(
         f"anchored log head: record {written.seq}, hash {written.hash}, "
-        f"at {written.at.isoformat(timespec='seconds')}, appended to {out}"
+        f"at {written.at.isoformat(timespec='seconds')}, appended to {out}{accepted}"
     )
+
+
+def _seq_range(text: str) -> tuple[int, int]:
+    """``FIRST..LAST`` (or one seq) as a pair of record numbers."""
+    first, _, last = text.partition("..")
+    try:
+        pair = (int(first), int(last or first))
+    except ValueError:
+        pair = (0, 0)
+    if not 1 <= pair[0] <= pair[1]:
+        raise typer.BadParameter(
+            f"'{text}' is not a range of records: give FIRST..LAST (e.g. 12..14) or one record number",
+            param_hint="--accept-late",
+        )
+    return pair
 
 
 def rekey_command(

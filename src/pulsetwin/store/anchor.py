@@ -38,6 +38,7 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +48,7 @@ from pulsetwin.exceptions import Location, SchemaError, StoreError
 
 ANCHOR_FIELDS = ("seq", "hash", "at", "store")
 CHAIN_FIELDS = ("prev", "mac")
-OPTIONAL_FIELDS = ("late", *CHAIN_FIELDS)
+OPTIONAL_FIELDS = ("late", "accepted", *CHAIN_FIELDS)
 ENV_ANCHOR_FILE = "PULSETWIN_ANCHOR_FILE"
 ENV_ANCHOR_KEY = "PULSETWIN_ANCHOR_KEY"
 ANCHOR_SUFFIX = ".anchors.jsonl"
@@ -68,6 +69,8 @@ class LogAnchor:
     chained); ``mac`` the line's HMAC-SHA256 under the anchor key (None when unsigned). ``late`` names the
     records ``(first, last)`` that the store found committed without an anchor when it wrote this one (None:
     none, or a line written before this was recorded, or by 'log anchor', which vouches for the head as is).
+    ``accepted`` names records anchored late that the operator inspected and accepts ('log anchor
+    --accept-late'): no longer reported.
     """
 
     seq: int
@@ -77,6 +80,7 @@ class LogAnchor:
     prev: str | None = None
     mac: str | None = None
     late: tuple[int, int] | None = None
+    accepted: tuple[int, int] | None = None
 
     def to_json_line(self) -> str:
         """The anchor as one JSON line (keys in a fixed order, newline included)."""
@@ -88,6 +92,8 @@ class LogAnchor:
         }
         if self.late is not None:
             payload["late"] = list(self.late)
+        if self.accepted is not None:
+            payload["accepted"] = list(self.accepted)
         if self.prev is not None:
             payload["prev"] = self.prev
         if self.mac is not None:
@@ -380,23 +386,26 @@ class AnchorWriter:
         self._last = ""
         self._anchored = 0  # the newest record an anchor of the file names
 
-    def append(self, seq: int, digest: str, *, first: int | None = None) -> NumberedAnchor:
+    def append(
+        self, seq: int, digest: str, *, first: int | None = None, accepted: tuple[int, int] | None = None
+    ) -> NumberedAnchor:
         """Anchor the head ``(seq, digest)``; returns the anchor and its line number.
 
         ``first`` is the first record of the write whose head this is: records after the file's newest anchor
         and before ``first`` were committed without an anchor, and the line names them in ``late``. None (an
         anchoring that is no write's, as 'log anchor') names none, nor does the first line of a file.
+        ``accepted`` records in the line the records anchored late that the operator accepts.
         """
         self._sync()
         prev = FIRST_PREV if not self._lines else line_digest(self._last)
         late = None
         if first is not None and self._lines and first - 1 > self._anchored:
             late = (self._anchored + 1, first - 1)
-        unsigned = LogAnchor(seq, digest, datetime.now(UTC), self.store, prev, late=late)
+        unsigned = LogAnchor(seq, digest, datetime.now(UTC), self.store, prev, late=late, accepted=accepted)
         line = unsigned.to_json_line()
         if self.key is not None:
             mac = sign(line.rstrip("\n"), self.key)
-            line = LogAnchor(seq, digest, unsigned.at, self.store, prev, mac, late).to_json_line()
+            line = LogAnchor(seq, digest, unsigned.at, self.store, prev, mac, late, accepted).to_json_line()
         _write_line(self.path, line)
         self._lines += 1
         self._last = line
@@ -462,7 +471,7 @@ def _parse(path: Path, line: int, raw: str) -> LogAnchor:
         )
     seq, digest, at, store = (payload[f] for f in ANCHOR_FIELDS)
     prev, mac = (payload.get(f) for f in CHAIN_FIELDS)
-    late = payload.get("late")
+    late, accepted = payload.get("late"), payload.get("accepted")
 
     def bad(column: str, value: object, expected: str) -> SchemaError:
         return SchemaError(expected, where=Location(str(path), line, column, value), fix=_FIX)
@@ -478,13 +487,45 @@ def _parse(path: Path, line: int, raw: str) -> LogAnchor:
         raise bad("store", store, "store must be a text path")
     if late is not None and not _late_range(late, seq):
         raise bad("late", late, "late must be [first, last] with 1 <= first <= last < seq")
+    if accepted is not None and not _late_range(accepted, seq + 1):
+        raise bad("accepted", accepted, "accepted must be [first, last] with 1 <= first <= last <= seq")
     try:
         when = datetime.fromisoformat(at) if isinstance(at, str) else None
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
         raise bad("at", at, "at must be an ISO 8601 time with a UTC offset")
-    return LogAnchor(seq, digest, when, store, prev, mac, None if late is None else (late[0], late[1]))
+    return LogAnchor(seq, digest, when, store, prev, mac, _pair(late), _pair(accepted))
+
+
+def _pair(value: list[int] | None) -> tuple[int, int] | None:
+    """A checked ``[first, last]`` as a tuple (None stays None)."""
+    return None if value is None else (value[0], value[1])
+
+
+def outstanding(
+    late: Iterable[tuple[int, int]], accepted: Iterable[tuple[int, int]]
+) -> tuple[tuple[int, int], ...]:
+    """The records of the ranges ``late`` not in any range of ``accepted``, as merged ranges in order."""
+    gone = sorted(accepted)
+    left: list[tuple[int, int]] = []
+    for first, last in sorted(late):
+        start = first
+        for low, high in gone:
+            if high < start or low > last:
+                continue
+            if low > start:
+                left.append((start, low - 1))
+            start = max(start, high + 1)
+        if start <= last:
+            left.append((start, last))
+    merged: list[tuple[int, int]] = []
+    for first, last in left:
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return tuple(merged)
 
 
 def _late_range(value: object, seq: int) -> bool:

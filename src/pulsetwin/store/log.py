@@ -179,6 +179,12 @@ class AnchorVerification:
         return tuple(c.anchor.late for c in self.checks if c.ok and c.anchor.late is not None)
 
     @property
+    def accepted(self) -> tuple[tuple[int, int], ...]:
+        """The records ``(first, last)`` anchored late that anchors which hold accept ('log anchor
+        --accept-late')."""
+        return tuple(c.anchor.accepted for c in self.checks if c.ok and c.anchor.accepted is not None)
+
+    @property
     def anchored_seq(self) -> int | None:
         """The newest record an anchor of this file vouches for (None when none holds or the file is unsound)."""
         if self.problems or self.failed or not self.checks:
@@ -397,8 +403,14 @@ class Log:
         heads = self._con.execute("SELECT seq, hash FROM log_head").fetchall()
         return (0, GENESIS_HASH) if not heads else (int(heads[0][0]), str(heads[0][1]))
 
-    def anchor(self, out: Path, *, store: str, actor: str = "cli") -> LogAnchor:
+    def anchor(
+        self, out: Path, *, store: str, actor: str = "cli", accept: tuple[int, int] | None = None
+    ) -> LogAnchor:
         """Append the current head to the anchor file ``out`` and log the anchoring.
+
+        ``accept`` records that the operator inspected the records ``(first, last)`` anchored late and
+        accepts them (a crash between commit and anchoring): 'log verify' reading ``out`` stops reporting them.
+        The record of the anchoring names them too.
 
         The chain must verify first (anchoring a forged log would certify it). The anchor names the head
         before the ``anchor`` record, which is appended after the file was written and fsynced: if logging
@@ -416,6 +428,11 @@ class Log:
         """
         with self._transaction():
             self.verify_or_raise()
+            if accept is not None and not 1 <= accept[0] <= accept[1] <= self.head()[0]:
+                raise StoreError(
+                    f"cannot accept records {accept[0]}..{accept[1]}: the log holds records 1..{self.head()[0]}. "
+                    "Fix: give the range 'log verify' reports as anchored late"
+                )
             if out.exists():
                 checked = self.verify_anchors(out)
                 if checked.failed or checked.problems:
@@ -429,8 +446,10 @@ class Log:
             seq, digest = self.head()
             writer = AnchorWriter(out, store=store, key=self._key)
             with writer.lock:  # the file may be one a store of this process anchors its writes to
-                written = writer.append(seq, digest)
-            detail = {"seq": seq, "hash": digest, "line": written.line, "store": store}
+                written = writer.append(seq, digest, accepted=accept)
+            detail: dict[str, Any] = {"seq": seq, "hash": digest, "line": written.line, "store": store}
+            if accept is not None:
+                detail["accepted"] = list(accept)
             self.append(actor, "anchor", str(out), detail)
             self._vouched = True
         return written.anchor

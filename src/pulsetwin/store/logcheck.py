@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulsetwin.store.anchor import read_anchor_file
+from pulsetwin.store.anchor import outstanding, read_anchor_file
 from pulsetwin.store.database import Store
 from pulsetwin.store.digest import COVERED_TABLES, TableCheck
 from pulsetwin.store.imports import TRACKING_TABLES
@@ -43,16 +43,12 @@ class LogCheck:
 
     @property
     def late(self) -> tuple[tuple[int, int], ...]:
-        """The records ``(first, last)`` anchored late, merged and in order (none unless :attr:`ok`)."""
+        """The records ``(first, last)`` anchored late and not accepted since, merged and in order (none unless
+        :attr:`ok`)."""
         if not self.ok:
             return ()
-        merged: list[tuple[int, int]] = []
-        for first, last in sorted(r for a in self.anchors for r in a.late):
-            if merged and first <= merged[-1][1] + 1:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
-            else:
-                merged.append((first, last))
-        return tuple(merged)
+        late = (r for a in self.anchors for r in a.late)
+        return outstanding(late, (r for a in self.anchors for r in a.accepted))
 
     @property
     def late_records(self) -> int:

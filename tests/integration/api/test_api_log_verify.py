@@ -162,3 +162,16 @@ def test_records_appended_outside_pulsetwin_are_reported_anchored_late_once_the_
         checked = client.get(f"{V1}/log/verify", headers=auditor).json()
     assert checked["ok"] and checked["unanchored"] == 0 and checked["anchored_seq"] > head
     assert checked["late"] == [[head - 2, head]]
+
+
+def test_records_anchored_late_that_the_operator_accepted_are_no_longer_reported(
+    populated: Fixture, tmp_path: Path
+) -> None:
+    db = _copy(populated, tmp_path)
+    head = append_view_records(db, 3)
+    with Store(db) as store:
+        store.log.append("tester", "note", "honest", {})  # anchors, naming head-2..head as anchored late
+        store.log.anchor(default_anchor_path(db), store=str(db), accept=(head - 2, head - 1))
+    with TestClient(create_app(Settings(db=db))) as client:
+        checked = client.get(f"{V1}/log/verify", headers=_login(client, populated, "auditor")).json()
+    assert checked["ok"] and checked["unanchored"] == 0 and checked["late"] == [[head, head]]

@@ -24,7 +24,7 @@ from pulsetwin.cli.data import register
 from pulsetwin.exceptions import SchemaError
 from pulsetwin.store import Store
 from pulsetwin.store import anchor as anchor_module
-from pulsetwin.store.anchor import default_anchor_path, new_key, read_anchor_file
+from pulsetwin.store.anchor import default_anchor_path, new_key, outstanding, read_anchor_file
 from pulsetwin.store.digest import (
     DIGESTS_KEY,
     EMPTY,
@@ -211,11 +211,28 @@ def test_a_crash_between_commit_and_anchor_is_named_by_the_next_write(
             with pytest.raises(AnchorError, match="was committed"):
                 store.log.append("tester", "note", "committed, not anchored either", {})
         store.log.append("tester", "note", "honest", {})
-    last = read_anchor_file(default_anchor_path(store_path)).anchors[-1].anchor
+    own = default_anchor_path(store_path)
+    last = read_anchor_file(own).anchors[-1].anchor
     assert (last.seq, last.late) == (5, (3, 4))
     with Store(store_path, read_only=True) as store:
         checked = check_log(store)
     assert checked.ok and checked.unanchored == 0 and checked.late == ((3, 4),)
+    with Store(store_path) as store:  # the operator inspected record 3 only, and accepts it
+        store.log.anchor(own, store=str(store_path), accept=(3, 3))
+        assert store.log.records()[-1].detail["accepted"] == [3, 3]
+    with Store(store_path, read_only=True) as store:
+        assert check_log(store).late == ((4, 4),)
+    with Store(store_path) as store:
+        store.log.anchor(own, store=str(store_path), accept=(4, 4))
+    with Store(store_path, read_only=True) as store:
+        checked = check_log(store)
+    assert checked.ok and checked.unanchored == 0 and checked.late == ()
+
+
+def test_outstanding_late_records_are_those_no_acceptance_covers() -> None:
+    assert outstanding([(3, 9)], [(5, 6)]) == ((3, 4), (7, 9))
+    assert outstanding([(3, 4), (5, 9)], [(1, 3), (9, 12)]) == ((4, 8),)
+    assert outstanding([(3, 4)], [(3, 4)]) == () and outstanding([(3, 4)], []) == ((3, 4),)
 
 
 def test_the_late_field_is_signed_and_checked(

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from pulsetwin.api.services.backend import Backend
-from pulsetwin.store.anchor import AnchorReader, LineProblem
+from pulsetwin.store.anchor import AnchorReader, LineProblem, outstanding
 from pulsetwin.store.digest import DIGESTS_KEY, KEY_ID_FIELD, MAC_FIELD
 from pulsetwin.store.log import GENESIS_HASH, AnchorCheck, Log, LogVerification
 from pulsetwin.store.logpage import read_log_page
@@ -64,6 +64,7 @@ class LogVerifier:
         self._reader: AnchorReader | None = None  # made on the first call, from the store as opened
         self._anchored = 0
         self._late: list[tuple[int, int]] = []  # records anchors name as committed without an anchor
+        self._accepted: list[tuple[int, int]] = []  # records anchored late that the operator accepted
         self._failures: list[AnchorCheck | LineProblem] = []
 
     def verify(self) -> dict[str, Any]:
@@ -96,9 +97,11 @@ class LogVerifier:
             held = [c.anchor.seq for c in checked.checks if c.ok]
             self._anchored = max([self._anchored, *held])
             self._late += checked.late
+            self._accepted += checked.accepted
         if chain.ok:
             self._checkpoint = (chain.last_seq, chain.last_hash)
-        return _payload(chain, self._failures, self._anchored, self._late, start, self._reader)
+        late = list(outstanding(self._late, self._accepted))
+        return _payload(chain, self._failures, self._anchored, late, start, self._reader)
 
 
 def _payload(
