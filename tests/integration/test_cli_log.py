@@ -125,3 +125,29 @@ def test_keygen_signs_the_anchors_and_verify_checks_them(app: typer.Typer, tmp_p
     assert runner.invoke(app, ["log", "keygen", "--out", str(other)]).exit_code == 0
     code, text = _verify(app, runner, db, "--key", str(other))
     assert code == 1 and "signature that does not verify" in text
+
+
+def test_records_anchored_late_exit_2_until_accepted_with_log_anchor(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    db = _imported(app, runner, tmp_path)
+    anchors = tmp_path / "s.duckdb.anchors.jsonl"
+    first = anchors.read_text(encoding="utf-8")
+    _imported(app, runner, tmp_path)
+    anchors.write_text(first, encoding="utf-8")  # as if the process died between commit and anchoring
+    _imported(app, runner, tmp_path)  # the next write anchors record 3 and names record 2
+    code, text = _verify(app, runner, db)
+    assert (
+        code == 2 and "written without an anchor (anchored late): seq 2..2" in text and "log ok" not in text
+    )
+    bad = runner.invoke(
+        app, ["log", "anchor", "--db", str(db), "--out", str(anchors), "--accept-late", "2..x"]
+    )
+    assert bad.exit_code == 2 and "not a range of records" in " ".join(bad.output.split())
+    accepted = runner.invoke(
+        app, ["log", "anchor", "--db", str(db), "--out", str(anchors), "--accept-late", "2..2"]
+    )
+    assert accepted.exit_code == 0 and "accepted records 2..2 anchored late" in accepted.output
+    code, text = _verify(app, runner, db)
+    assert code == 0 and "log ok: 4 records, all verified against the anchors" in text

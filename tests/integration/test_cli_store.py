@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -14,6 +16,7 @@ from pulsetwin.cli.store import register
 from pulsetwin.exceptions import StoreError
 from pulsetwin.store import compact as compact_module
 from pulsetwin.store.database import Store
+from pulsetwin.store.log import Log
 from pulsetwin.store.logcheck import check_log
 
 CSV = (
@@ -86,3 +89,31 @@ def test_a_failed_compaction_leaves_the_store_its_anchors_and_no_copy(
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p != db} == files
     with Store(db, read_only=True) as store:
         assert store.count("incidents") == 2 and check_log(store).ok and check_log(store).unanchored == 0
+
+
+def test_no_other_process_writes_the_compacted_store_before_its_head_is_anchored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "s.duckdb"
+    source = tmp_path / "incidents.csv"
+    source.write_text(CSV, encoding="utf-8")
+    with Store(db) as store:
+        store.import_file("incidents", source)
+    opened: list[subprocess.CompletedProcess[str]] = []
+    inode = db.stat().st_ino
+    real_anchor_head = Log.anchor_head
+
+    def anchor_head(log: Log, seq: int, digest: str, *, first: int | None) -> None:
+        """Another process tries to open the store for writing after the replacement, before the anchor."""
+        if db.stat().st_ino != inode:  # the store's own anchoring, once the copy replaced it
+            tries = f"import duckdb; duckdb.connect({str(db)!r}).close()"
+            opened.append(subprocess.run([sys.executable, "-c", tries], capture_output=True, text=True))
+        real_anchor_head(log, seq, digest, first=first)
+
+    monkeypatch.setattr(Log, "anchor_head", anchor_head)
+    compact_module.compact(db)
+    assert len(opened) == 1 and opened[0].returncode != 0 and "lock" in opened[0].stderr.lower()
+    with Store(db, read_only=True) as store:
+        checked = check_log(store)
+        assert store.log.records()[-1].action == "compact"
+    assert checked.ok and checked.unanchored == 0 and checked.late == ()

@@ -54,7 +54,8 @@ def verify_command(
     """Check the log: its hash chain, the anchors kept outside the store, and with --deep the tables.
 
     Exit 0 when every record is verified against an anchor, 1 when anything was tampered with, 2 when the
-    chain holds but records after the newest anchor are unanchored (not verified).
+    chain holds but records are not verified: unanchored (after the newest anchor) or anchored late
+    (committed without an anchor; a forgery or a crash between commit and anchoring).
     """
     with Store(db, read_only=True, anchor_key=key) as store:
         checked = check_log(store, anchor or [], key=None if key is None else load_key(key), deep=deep)
@@ -64,7 +65,7 @@ def verify_command(
         _print(checked)
     if not checked.ok:
         raise typer.Exit(EXIT_TAMPERED)
-    if checked.unanchored:
+    if checked.unanchored or checked.late:
         raise typer.Exit(EXIT_UNANCHORED)
 
 
@@ -87,6 +88,8 @@ def _payload(checked: LogCheck) -> dict[str, Any]:
         "anchor_problems": problems,
         "anchored_seq": checked.anchored_seq,
         "unanchored": checked.unanchored,
+        "late": [list(r) for r in checked.late],
+        "late_records": checked.late_records,
         "tables": [
             {"table": t.table, "ok": t.ok, "rows": t.stored.rows, "last_seq": t.last_seq, "reason": t.reason}
             for t in checked.tables
@@ -143,6 +146,13 @@ def _print(checked: LogCheck) -> None:
     if not checked.ok:
         return
     anchored, total = checked.anchored_seq, chain.n_records
+    for first, last in checked.late:
+        console.print(
+            f"[bold yellow]written without an anchor (anchored late):[/] seq {first}..{last} — a forgery or a "
+            "crash between commit and anchoring; inspect them. A later write's anchor covers them, but they are "
+            "not verified. Fix: once inspected ('pulsetwin log show'), accept them with 'pulsetwin log anchor "
+            f"--out <the store's anchor file> --accept-late {first}..{last}'"
+        )
     if checked.unanchored:
         first = anchored + 1
         console.print(
@@ -150,6 +160,11 @@ def _print(checked: LogCheck) -> None:
             f"{first}..{total} ({checked.unanchored}) follow the newest anchor; only the in-store chain covers "
             "them, so they are not verified. Fix: 'pulsetwin log anchor' after checking them, or find out why "
             "the store did not anchor (a crash, or another anchor file)"
+        )
+    elif checked.late:
+        console.print(
+            f"chain and anchors hold: {total} records, all covered by the anchors, but {checked.late_records} "
+            "of them anchored late (above) are not verified"
         )
     else:
         console.print(f"log ok: {total} records, all verified against the anchors")
@@ -165,24 +180,51 @@ def anchor_command(
     ],
     db: DbOption = DEFAULT_DB,
     key: KeyOption = None,
+    accept_late: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-late",
+            help="FIRST..LAST: records 'log verify' reports as anchored late that you inspected and accept "
+            "(a crash between commit and anchoring); recorded in the anchor line and the log. Anchor to the "
+            "store's own anchor file so 'log verify' sees it without --anchor.",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Append the current log head (seq, hash, UTC time, store) to an anchor file and log the anchoring.
 
     The store anchors itself after every write (to its own anchor file); this command anchors to another
-    file too: publish it, send it to the oversight body, or write it to WORM storage.
+    file too: publish it, send it to the oversight body, or write it to WORM storage. Anchoring vouches for
+    the records it covers: check unanchored ones first.
     """
     if not db.is_file():
         raise StoreError(f"store '{db}' does not exist. Fix: import data first or pass the right --db")
+    accept = None if accept_late is None else _seq_range(accept_late)
     with Store(db, anchor_key=key) as store:
-        written = store.log.anchor(out, store=str(db.resolve()))
+        written = store.log.anchor(out, store=str(db.resolve()), accept=accept)
     if json_output:
         print_json(asdict(written))
         return
+    accepted = "" if accept is None else f"; accepted records {accept[0]}..{accept[1]} anchored late"
     console.print(
         f"anchored log head: record {written.seq}, hash {written.hash}, "
-        f"at {written.at.isoformat(timespec='seconds')}, appended to {out}"
+        f"at {written.at.isoformat(timespec='seconds')}, appended to {out}{accepted}"
     )
+
+
+def _seq_range(text: str) -> tuple[int, int]:
+    """``FIRST..LAST`` (or one seq) as a pair of record numbers."""
+    first, _, last = text.partition("..")
+    try:
+        pair = (int(first), int(last or first))
+    except ValueError:
+        pair = (0, 0)
+    if not 1 <= pair[0] <= pair[1]:
+        raise typer.BadParameter(
+            f"'{text}' is not a range of records: give FIRST..LAST (e.g. 12..14) or one record number",
+            param_hint="--accept-late",
+        )
+    return pair
 
 
 def rekey_command(

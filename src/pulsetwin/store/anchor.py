@@ -16,6 +16,17 @@ writer cannot shorten it (another disk, a synchronised folder, WORM storage), or
 The store anchors itself after every committed write (:class:`AnchorWriter`): by default to
 ``<store file>.anchors.jsonl``; the environment variables ``PULSETWIN_ANCHOR_FILE`` and
 ``PULSETWIN_ANCHOR_KEY`` (path of a key file) choose another file and sign the lines.
+
+An anchor covers every record up to its ``seq``, so a record appended to the store by someone without the
+anchor key would count as verified once the next honest write anchors its head. The writer knows better: it
+knows the first record its own write appended and the newest record the file anchored before, and records in
+between were committed without being anchored (a forgery, or a crash between commit and anchoring). Such a
+line names them in ``late`` (``[first, last]``), and ``log verify`` reports them instead of counting them as
+verified. Honest writers never name each other's records: one process at a time holds the store file (DuckDB's
+lock) and anchors its writes before it lets go, and within a process stores that anchor to the same file
+commit and anchor under one lock (:func:`anchoring_lock`), so a write that saw another's records commits
+only after they were anchored. The first line of a file names no records: it cannot know what an earlier
+anchor file vouched for (a store whose anchors moved to another file).
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ import json
 import os
 import re
 import secrets
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +48,7 @@ from pulsetwin.exceptions import Location, SchemaError, StoreError
 
 ANCHOR_FIELDS = ("seq", "hash", "at", "store")
 CHAIN_FIELDS = ("prev", "mac")
+OPTIONAL_FIELDS = ("late", "accepted", *CHAIN_FIELDS)
 ENV_ANCHOR_FILE = "PULSETWIN_ANCHOR_FILE"
 ENV_ANCHOR_KEY = "PULSETWIN_ANCHOR_KEY"
 ANCHOR_SUFFIX = ".anchors.jsonl"
@@ -43,6 +57,8 @@ KEY_BYTES = 32
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _MAC_TAIL = re.compile(r',"mac":"[0-9a-f]{64}"\}$')
 _FIX = "restore the anchor file from its published or archived copy; never edit it by hand"
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -50,7 +66,11 @@ class LogAnchor:
     """One anchoring: the log head was record ``seq`` with ``hash`` at ``at`` (UTC) in store ``store``.
 
     ``prev`` is the SHA-256 of the anchor line before (None on lines of files written before lines were
-    chained); ``mac`` the line's HMAC-SHA256 under the anchor key (None when unsigned).
+    chained); ``mac`` the line's HMAC-SHA256 under the anchor key (None when unsigned). ``late`` names the
+    records ``(first, last)`` that the store found committed without an anchor when it wrote this one (None:
+    none, or a line written before this was recorded, or by 'log anchor', which vouches for the head as is).
+    ``accepted`` names records anchored late that the operator inspected and accepts ('log anchor
+    --accept-late'): no longer reported.
     """
 
     seq: int
@@ -59,6 +79,8 @@ class LogAnchor:
     store: str
     prev: str | None = None
     mac: str | None = None
+    late: tuple[int, int] | None = None
+    accepted: tuple[int, int] | None = None
 
     def to_json_line(self) -> str:
         """The anchor as one JSON line (keys in a fixed order, newline included)."""
@@ -68,6 +90,10 @@ class LogAnchor:
             "at": self.at.isoformat(),
             "store": self.store,
         }
+        if self.late is not None:
+            payload["late"] = list(self.late)
+        if self.accepted is not None:
+            payload["accepted"] = list(self.accepted)
         if self.prev is not None:
             payload["prev"] = self.prev
         if self.mac is not None:
@@ -144,6 +170,17 @@ def refuse_foreign_anchors(path: Path, store: Path) -> None:
         f"was created. Fix: move '{path}' away (keep it with the old store if you still have that), or give "
         f"the new store another anchor file ({ENV_ANCHOR_FILE}, or 'serve --anchor-file')"
     )
+
+
+def anchoring_lock(path: Path) -> threading.Lock:
+    """The lock of this process under which a store commits a write and anchors it to ``path``.
+
+    One per anchor file: a store that committed records holds it until they are anchored, so another store of
+    this process writing the same file cannot anchor a head past them first and name them as anchored late.
+    """
+    name = os.path.abspath(path)
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(name, threading.Lock())
 
 
 def resolve_key(key_file: Path | None = None) -> bytes | None:
@@ -343,22 +380,36 @@ class AnchorWriter:
         self.path = path
         self.store = store
         self.key = key
+        self.lock = anchoring_lock(path)
         self._size: int | None = None
         self._lines = 0
         self._last = ""
+        self._anchored = 0  # the newest record an anchor of the file names
 
-    def append(self, seq: int, digest: str) -> NumberedAnchor:
-        """Anchor the head ``(seq, digest)``; returns the anchor and its line number."""
+    def append(
+        self, seq: int, digest: str, *, first: int | None = None, accepted: tuple[int, int] | None = None
+    ) -> NumberedAnchor:
+        """Anchor the head ``(seq, digest)``; returns the anchor and its line number.
+
+        ``first`` is the first record of the write whose head this is: records after the file's newest anchor
+        and before ``first`` were committed without an anchor, and the line names them in ``late``. None (an
+        anchoring that is no write's, as 'log anchor') names none, nor does the first line of a file.
+        ``accepted`` records in the line the records anchored late that the operator accepts.
+        """
         self._sync()
         prev = FIRST_PREV if not self._lines else line_digest(self._last)
-        unsigned = LogAnchor(seq, digest, datetime.now(UTC), self.store, prev)
+        late = None
+        if first is not None and self._lines and first - 1 > self._anchored:
+            late = (self._anchored + 1, first - 1)
+        unsigned = LogAnchor(seq, digest, datetime.now(UTC), self.store, prev, late=late, accepted=accepted)
         line = unsigned.to_json_line()
         if self.key is not None:
             mac = sign(line.rstrip("\n"), self.key)
-            line = LogAnchor(seq, digest, unsigned.at, self.store, prev, mac).to_json_line()
+            line = LogAnchor(seq, digest, unsigned.at, self.store, prev, mac, late, accepted).to_json_line()
         _write_line(self.path, line)
         self._lines += 1
         self._last = line
+        self._anchored = max(self._anchored, seq)
         self._size = (self._size or 0) + len(line.encode("utf-8"))
         anchor = _parse(self.path, self._lines, line.rstrip("\n"))
         return NumberedAnchor(self._lines, anchor)
@@ -369,7 +420,7 @@ class AnchorWriter:
         if self._size is not None and size == self._size:
             return
         if size == 0:
-            self._size, self._lines, self._last = 0, 0, ""
+            self._size, self._lines, self._last, self._anchored = 0, 0, "", 0
             return
         checked = read_anchor_file(self.path, self.key)
         if checked.problems:
@@ -379,6 +430,7 @@ class AnchorWriter:
                 f"Nothing was anchored. Fix: {_FIX}, or anchor to a new file"
             )
         self._lines = len(checked.anchors)
+        self._anchored = max(a.anchor.seq for a in checked.anchors)
         self._last = self.path.read_text(encoding="utf-8").splitlines()[-1]
         self._size = size
 
@@ -409,16 +461,17 @@ def _parse(path: Path, line: int, raw: str) -> LogAnchor:
         payload: Any = json.loads(raw)
     except json.JSONDecodeError:
         payload = None
-    allowed = set(ANCHOR_FIELDS) | set(CHAIN_FIELDS)
+    allowed = set(ANCHOR_FIELDS) | set(OPTIONAL_FIELDS)
     if not isinstance(payload, dict) or not set(ANCHOR_FIELDS) <= set(payload) <= allowed:
         raise SchemaError(
             f"each line must be a JSON object with the fields {', '.join(ANCHOR_FIELDS)} "
-            f"(and optionally {', '.join(CHAIN_FIELDS)})",
+            f"(and optionally {', '.join(OPTIONAL_FIELDS)})",
             where=Location(file=str(path), row=line, value=raw),
             fix=_FIX,
         )
     seq, digest, at, store = (payload[f] for f in ANCHOR_FIELDS)
     prev, mac = (payload.get(f) for f in CHAIN_FIELDS)
+    late, accepted = payload.get("late"), payload.get("accepted")
 
     def bad(column: str, value: object, expected: str) -> SchemaError:
         return SchemaError(expected, where=Location(str(path), line, column, value), fix=_FIX)
@@ -432,13 +485,57 @@ def _parse(path: Path, line: int, raw: str) -> LogAnchor:
             raise bad(column, value, f"{column} must be 64 lowercase hexadecimal characters (SHA-256)")
     if not isinstance(store, str):
         raise bad("store", store, "store must be a text path")
+    if late is not None and not _late_range(late, seq):
+        raise bad("late", late, "late must be [first, last] with 1 <= first <= last < seq")
+    if accepted is not None and not _late_range(accepted, seq + 1):
+        raise bad("accepted", accepted, "accepted must be [first, last] with 1 <= first <= last <= seq")
     try:
         when = datetime.fromisoformat(at) if isinstance(at, str) else None
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
         raise bad("at", at, "at must be an ISO 8601 time with a UTC offset")
-    return LogAnchor(seq, digest, when, store, prev, mac)
+    return LogAnchor(seq, digest, when, store, prev, mac, _pair(late), _pair(accepted))
+
+
+def _pair(value: list[int] | None) -> tuple[int, int] | None:
+    """A checked ``[first, last]`` as a tuple (None stays None)."""
+    return None if value is None else (value[0], value[1])
+
+
+def outstanding(
+    late: Iterable[tuple[int, int]], accepted: Iterable[tuple[int, int]]
+) -> tuple[tuple[int, int], ...]:
+    """The records of the ranges ``late`` not in any range of ``accepted``, as merged ranges in order."""
+    gone = sorted(accepted)
+    left: list[tuple[int, int]] = []
+    for first, last in sorted(late):
+        start = first
+        for low, high in gone:
+            if high < start or low > last:
+                continue
+            if low > start:
+                left.append((start, low - 1))
+            start = max(start, high + 1)
+        if start <= last:
+            left.append((start, last))
+    merged: list[tuple[int, int]] = []
+    for first, last in left:
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return tuple(merged)
+
+
+def _late_range(value: object, seq: int) -> bool:
+    """Whether ``value`` is a range ``[first, last]`` of records before record ``seq``."""
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and 1 <= value[0] <= value[1] < seq
+    )
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -8,7 +8,8 @@ only then replaces the store with it, atomically. A failure leaves the store as 
 The copy does not anchor: its head is anchored once it is the store, to the store's own anchor file and under
 the store's name, so the anchor file's chain goes on and no anchor names a record the store never held (a
 crash between the replacement and the anchoring leaves the compaction record unanchored, as any crash after
-a commit does, until the next write anchors).
+a commit does, until the next write anchors it and names it as anchored late). The copy stays open, read-only,
+until its head is anchored, so no other process writes the new store before that.
 """
 
 from __future__ import annotations
@@ -77,13 +78,21 @@ def compact(path: str | Path, *, actor: str = "cli", wait: float = LOCK_WAIT_SEC
                 record = copy.log.append(
                     actor, "compact", path.name, {"bytes_before": before, "bytes_after": after}
                 )
+            # held open (read-only) across the replacement: once it is the store, no other process may write
+            # it before its head is anchored, or that write's anchor would name the compaction record as
+            # committed without an anchor
+            guard = duckdb.connect(str(target), read_only=True)
         except BaseException:
             _remove_copy(target)
             raise
-        # replaced while the old file is still open and locked, so no other process writes to it meanwhile;
-        # it was checkpointed, so closing it writes nothing that the new file would miss
-        os.replace(target, path)
-        store.log.anchor_head(record.seq, record.hash)
+        try:
+            # replaced while the old file is still open and locked, so no other process writes to it meanwhile;
+            # it was checkpointed, so closing it writes nothing that the new file would miss
+            os.replace(target, path)
+            with store.log.anchoring():
+                store.log.anchor_head(record.seq, record.hash, first=record.seq)
+        finally:
+            guard.close()
     return CompactReport(path, before, path.stat().st_size, len(exact), record.seq)
 
 

@@ -118,7 +118,11 @@ class Store:
             raise
         row_key_id = None if row_key.key is None else set_row_key(self._con, row_key.key)
         self.log = Log(
-            self._con, self.transaction, anchors=writer, key=key, row_key=RowKey(row_key_id, row_key.path)
+            self._con,
+            self.transaction,
+            anchors=writer,
+            key=key,
+            row_key=RowKey(row_key_id, row_key.path, row_key.key),
         )
         if read_only:
             check_schema(self)
@@ -167,11 +171,15 @@ class Store:
             self._con.rollback()
             self.log.rolled_back()
             raise
-        else:
-            self._con.commit()
         finally:
             self._depth = 0
-        self.log.committed()  # anchors the new head outside the store once the write is durable
+        with self.log.anchoring():  # no other store of this process anchors between the commit and its anchor
+            try:
+                self._con.commit()
+            except BaseException:
+                self.log.rolled_back()  # nothing committed: its records must not count as the next write's
+                raise
+            self.log.committed()  # anchors the new head outside the store once the write is durable
 
     # ------------------------------------------------------------------ import
     def import_frames(

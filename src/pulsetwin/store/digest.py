@@ -39,6 +39,11 @@ Against someone who can edit the DuckDB file (tables, log, head) but cannot read
 - secret-prefix MD5 is open to length extension, but only from a known hash of one row (the log holds sums,
   never a row's hash) and only to text that continues after the row's closing ``]`` with padding bytes
   (NUL, 0x80), which no JSON array of valid UTF-8 values holds;
+- copying a logged digest into a record of their own (a record "removing" an import's rows whose
+  ``removed`` is that import's ``added``, after deleting the rows) would balance the fold; each record's
+  digests therefore carry ``digest_mac``, an HMAC under the key of the record's seq and digests
+  (:func:`digest_mac`), which they cannot compute for a new seq. Records written before it existed have none;
+  after the first record that has one, every record with digests must (:func:`unbound_digests`);
 - what they still can do: read every table; put back rows exactly as the log accounts for them (undoing
   their own edit); and, with the key file readable to them, everything (keep the key file where the store's
   writers cannot read it, ``PULSETWIN_DIGEST_KEY``, when that matters).
@@ -57,7 +62,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +76,8 @@ MODULUS = 2**64
 DIGESTS_KEY = "digests"
 KEY_ID_FIELD = "digest_key"
 """The field of a log record's detail naming the id of the key its digests were made with."""
+MAC_FIELD = "digest_mac"
+"""The field of a log record's detail binding its digests to its seq under the key (:func:`digest_mac`)."""
 KEY_VARIABLE = "pulsetwin_row_key"
 """The DuckDB session variable holding the row key's text while the store is open (never stored)."""
 REKEY_ACTION = "rekey_digests"
@@ -210,12 +217,22 @@ def state_detail(connection: duckdb.DuckDBPyConnection, tables: Iterable[str]) -
     return {t: {"state": table_digest(connection, t).to_json()} for t in tables}
 
 
+def digest_mac(key: bytes, seq: int, digests: Mapping[str, Any]) -> str:
+    """HMAC-SHA256 (hex), under a key derived from the row key, of log record ``seq``'s digests: binds them to
+    the record, so digests copied into another record do not verify."""
+    derived = hmac.new(key, b"pulsetwin digest record mac", hashlib.sha256).digest()
+    text = json.dumps([seq, digests], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(derived, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 @dataclass(frozen=True)
 class RowKey:
-    """The id of the key a store digests with now, and where its key file is (for messages)."""
+    """The id of the key a store digests with now, and where its key file is (for messages); ``secret`` is
+    the key itself (None: not at hand), which binds each record's digests to it (:func:`digest_mac`)."""
 
     id: str | None
     path: Path | None
+    secret: bytes | None = field(default=None, repr=False)
 
 
 NO_ROW_KEY = RowKey(None, None)
@@ -298,9 +315,45 @@ def logged_digests(connection: duckdb.DuckDBPyConnection, key: RowKey) -> dict[s
 def check_tables(
     connection: duckdb.DuckDBPyConnection, tables: Iterable[str], key: RowKey
 ) -> list[TableCheck]:
-    """Compare each table's rows now with the digest the log implies, naming what differs."""
-    expected = logged_digests(connection, key)
-    return [check_table(table, table_digest(connection, table), expected.get(table)) for table in tables]
+    """Compare each table's rows now with the digest the log implies, naming what differs; a table whose
+    digests a record carries without a valid binding (:func:`unbound_digests`) fails, naming the record."""
+    records = digest_records(connection)
+    expected = expected_digests(records, key)
+    unbound = unbound_digests(records, key)
+    checks = []
+    for table in tables:
+        stored, logged = table_digest(connection, table), expected.get(table)
+        if table not in unbound:
+            checks.append(check_table(table, stored, logged))
+            continue
+        seq = unbound[table]
+        reason = (
+            f"table '{table}': log record {seq} carries digests of it that are not bound to the row key "
+            f"({MAC_FIELD} missing or wrong): they were copied from another record or made up, so the record "
+            "was written outside PulseTwin and the table may have been edited with it"
+        )
+        checks.append(TableCheck(table, False, stored, None if logged is None else logged[0], seq, reason))
+    return checks
+
+
+def unbound_digests(records: Iterable[tuple[int, Mapping[str, Any]]], key: RowKey) -> dict[str, int]:
+    """The tables whose digests some record (``(seq, detail)`` in seq order) carries without a valid
+    :func:`digest_mac`, with the first such record; records before the first one with a binding (written
+    before bindings existed) are taken as they are. Empty without the key at hand."""
+    if key.secret is None:
+        return {}
+    unbound: dict[str, int] = {}
+    bound_seen = False
+    for seq, detail in records:
+        logged = detail.get(MAC_FIELD)
+        bound_seen = bound_seen or logged is not None
+        valid = isinstance(logged, str) and hmac.compare_digest(
+            logged, digest_mac(key.secret, seq, detail[DIGESTS_KEY])
+        )
+        if bound_seen and not valid:
+            for table in detail[DIGESTS_KEY]:
+                unbound.setdefault(table, seq)
+    return unbound
 
 
 def check_table(table: str, stored: Digest, logged: tuple[Digest, int] | None) -> TableCheck:

@@ -9,7 +9,9 @@ The head lives in the same file: whoever can rewrite both tables consistently ca
 every committed write the store appends the new head to an anchor file outside the store
 (:mod:`pulsetwin.store.anchor`; chained lines, signed when a key is configured), and
 :meth:`Log.verify_anchors` (``pulsetwin log verify``) fails when any anchored record is missing or has another
-hash. Records after the newest anchor are reported as unanchored, never as verified.
+hash. Records after the newest anchor are reported as unanchored, never as verified; records an anchor line
+names as committed without an anchor before it (``late``: a forged record appended to the store, or a crash
+between a commit and its anchoring) are reported as anchored late, never as verified either.
 
 Records of writes carry digests of the rows they changed (:mod:`pulsetwin.store.digest`), so
 :meth:`Log.verify_tables` (``pulsetwin log verify --deep``) names a table edited outside PulseTwin.
@@ -25,7 +27,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,11 +48,13 @@ from pulsetwin.store.anchor import (
 from pulsetwin.store.digest import (
     DIGESTS_KEY,
     KEY_ID_FIELD,
+    MAC_FIELD,
     NO_ROW_KEY,
     RowKey,
     TableChange,
     TableCheck,
     check_tables,
+    digest_mac,
     state_detail,
 )
 
@@ -100,6 +104,7 @@ class LogRecord:
         parsed: dict[str, Any] = json.loads(self.detail_json)
         parsed.pop(DIGESTS_KEY, None)
         parsed.pop(KEY_ID_FIELD, None)
+        parsed.pop(MAC_FIELD, None)
         return parsed
 
     @property
@@ -169,6 +174,17 @@ class AnchorVerification:
         return tuple(check for check in self.checks if not check.ok)
 
     @property
+    def late(self) -> tuple[tuple[int, int], ...]:
+        """The records ``(first, last)`` that anchors which hold name as committed without an anchor."""
+        return tuple(c.anchor.late for c in self.checks if c.ok and c.anchor.late is not None)
+
+    @property
+    def accepted(self) -> tuple[tuple[int, int], ...]:
+        """The records ``(first, last)`` anchored late that anchors which hold accept ('log anchor
+        --accept-late')."""
+        return tuple(c.anchor.accepted for c in self.checks if c.ok and c.anchor.accepted is not None)
+
+    @property
     def anchored_seq(self) -> int | None:
         """The newest record an anchor of this file vouches for (None when none holds or the file is unsound)."""
         if self.problems or self.failed or not self.checks:
@@ -220,7 +236,9 @@ class Log:
         self._anchors = anchors
         self._key = key
         self._row_key = row_key
-        self._pending: tuple[int, str] | None = None  # the head appended in the open transaction
+        # the first record appended in the open transaction and its head (seq, hash)
+        self._pending: tuple[int, int, str] | None = None
+        self._vouched = False  # 'log anchor' vouched for the head in the open transaction
 
     @property
     def key(self) -> bytes | None:
@@ -246,6 +264,8 @@ class Log:
         with self._transaction():
             digests = state_detail(self._con, tables) | {t: c.to_json() for t, c in (changes or {}).items()}
             full = detail | {DIGESTS_KEY: digests, KEY_ID_FIELD: self._row_key.id} if digests else detail
+            if digests and self._row_key.secret is not None:  # binds the digests to this record's seq
+                full[MAC_FIELD] = digest_mac(self._row_key.secret, self.next_seq(), digests)
             return self.append_many([LogEntry(actor, action, subject, full)])[0]
 
     def append_many(self, entries: Iterable[LogEntry]) -> list[LogRecord]:
@@ -279,7 +299,8 @@ class Log:
             self._con.from_arrow(pa.Table.from_arrays(columns, schema=_LOG_SCHEMA)).insert_into("log")
             self._con.execute("DELETE FROM log_head")
             self._con.execute("INSERT INTO log_head VALUES (?, ?)", [seq, prev_hash])
-            self._pending = (seq, prev_hash)
+            first = records[0].seq if self._pending is None else self._pending[0]
+            self._pending = (first, seq, prev_hash)
         return records
 
     def committed(self) -> None:
@@ -292,11 +313,16 @@ class Log:
             unanchored until a later write anchors a newer head.
         """
         pending, self._pending = self._pending, None
+        vouched, self._vouched = self._vouched, False
         if pending is not None:
-            self.anchor_head(*pending)
+            first, seq, digest = pending
+            self.anchor_head(seq, digest, first=None if vouched else first)
 
-    def anchor_head(self, seq: int, digest: str) -> None:
-        """Append the committed head ``(seq, digest)`` to the store's own anchor file (none: nothing to do).
+    def anchor_head(self, seq: int, digest: str, *, first: int | None) -> None:
+        """Append the committed head ``(seq, digest)`` of a write whose first record is ``first`` to the store's
+        own anchor file (none: nothing to do). Records the file did not anchor before ``first`` are named in
+        the line as anchored late (:meth:`AnchorWriter.append`); None names none (the write of
+        :meth:`anchor`, whose caller vouched for every record before it).
 
         For :meth:`committed`, and for a head committed in a copy that has since replaced the store file
         (compaction), which only the store it replaced may anchor under its name.
@@ -309,17 +335,24 @@ class Log:
         if self._anchors is None:
             return
         try:
-            self._anchors.append(seq, digest)
+            self._anchors.append(seq, digest, first=first)
         except (OSError, PulsetwinError) as error:  # a damaged file raises SchemaError or StoreError
             raise AnchorError(
                 f"the write was committed (log record {seq}) but its head could not be anchored to "
                 f"'{self._anchors.path}': {error}. Records after the last anchor stay unanchored until a "
-                "write anchors again. Fix: repair or move the anchor file (PULSETWIN_ANCHOR_FILE)"
+                "write anchors again, and that anchor names them as anchored late. Fix: repair or move the "
+                "anchor file (PULSETWIN_ANCHOR_FILE)"
             ) from error
+
+    def anchoring(self) -> AbstractContextManager[Any]:
+        """Held by the store from committing a write until :meth:`committed` anchored it: the lock of the anchor
+        file in this process (:func:`~pulsetwin.store.anchor.anchoring_lock`), or nothing without anchors."""
+        return nullcontext() if self._anchors is None else self._anchors.lock
 
     def rolled_back(self) -> None:
         """Forget appends of a transaction that was rolled back (called by the store)."""
         self._pending = None
+        self._vouched = False
 
     def records(self, *, limit: int | None = None) -> list[LogRecord]:
         """All records in ``seq`` order, or the last ``limit`` ones."""
@@ -370,12 +403,20 @@ class Log:
         heads = self._con.execute("SELECT seq, hash FROM log_head").fetchall()
         return (0, GENESIS_HASH) if not heads else (int(heads[0][0]), str(heads[0][1]))
 
-    def anchor(self, out: Path, *, store: str, actor: str = "cli") -> LogAnchor:
+    def anchor(
+        self, out: Path, *, store: str, actor: str = "cli", accept: tuple[int, int] | None = None
+    ) -> LogAnchor:
         """Append the current head to the anchor file ``out`` and log the anchoring.
+
+        ``accept`` records that the operator inspected the records ``(first, last)`` anchored late and
+        accepts them (a crash between commit and anchoring): 'log verify' reading ``out`` stops reporting them.
+        The record of the anchoring names them too.
 
         The chain must verify first (anchoring a forged log would certify it). The anchor names the head
         before the ``anchor`` record, which is appended after the file was written and fsynced: if logging
-        fails, the anchor written still names a record of the chain.
+        fails, the anchor written still names a record of the chain. Anchoring is the operator vouching for
+        the records it covers (after checking those the store left unanchored), so the store's own anchor of
+        the ``anchor`` record names none of them as anchored late.
 
         Raises
         ------
@@ -387,6 +428,11 @@ class Log:
         """
         with self._transaction():
             self.verify_or_raise()
+            if accept is not None and not 1 <= accept[0] <= accept[1] <= self.head()[0]:
+                raise StoreError(
+                    f"cannot accept records {accept[0]}..{accept[1]}: the log holds records 1..{self.head()[0]}. "
+                    "Fix: give the range 'log verify' reports as anchored late"
+                )
             if out.exists():
                 checked = self.verify_anchors(out)
                 if checked.failed or checked.problems:
@@ -398,9 +444,14 @@ class Log:
                         "Fix: restore the store from a trusted backup and investigate who changed it"
                     )
             seq, digest = self.head()
-            written = AnchorWriter(out, store=store, key=self._key).append(seq, digest)
-            detail = {"seq": seq, "hash": digest, "line": written.line, "store": store}
+            writer = AnchorWriter(out, store=store, key=self._key)
+            with writer.lock:  # the file may be one a store of this process anchors its writes to
+                written = writer.append(seq, digest, accepted=accept)
+            detail: dict[str, Any] = {"seq": seq, "hash": digest, "line": written.line, "store": store}
+            if accept is not None:
+                detail["accepted"] = list(accept)
             self.append(actor, "anchor", str(out), detail)
+            self._vouched = True
         return written.anchor
 
     def verify_anchors(self, path: Path, *, key: bytes | None = None) -> AnchorVerification:

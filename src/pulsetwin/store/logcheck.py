@@ -2,7 +2,10 @@
 
 What ``pulsetwin log verify`` reports. Records up to the newest anchor that holds are verified; records after
 it are *unanchored*: the in-store chain covers them, but whoever can write the store could have rewritten
-them, so they are never reported as verified.
+them, so they are never reported as verified. Nor are records *anchored late*: an anchor line names them as
+committed without an anchor before the write it anchors (a record appended by someone who can write the store
+but holds no anchor key, or a crash between a commit and its anchoring), so an anchor covers them but their
+writer never vouched for them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulsetwin.store.anchor import read_anchor_file
+from pulsetwin.store.anchor import outstanding, read_anchor_file
 from pulsetwin.store.database import Store
 from pulsetwin.store.digest import COVERED_TABLES, TableCheck
 from pulsetwin.store.imports import TRACKING_TABLES
@@ -37,6 +40,20 @@ class LogCheck:
         """The newest record an anchor vouches for (0 when none does)."""
         seqs = [a.anchored_seq for a in self.anchors if a.anchored_seq is not None]
         return max(seqs, default=0) if self.ok else 0
+
+    @property
+    def late(self) -> tuple[tuple[int, int], ...]:
+        """The records ``(first, last)`` anchored late and not accepted since, merged and in order (none unless
+        :attr:`ok`)."""
+        if not self.ok:
+            return ()
+        late = (r for a in self.anchors for r in a.late)
+        return outstanding(late, (r for a in self.anchors for r in a.accepted))
+
+    @property
+    def late_records(self) -> int:
+        """How many records were anchored late: covered by an anchor, but not verified."""
+        return sum(last - first + 1 for first, last in self.late)
 
     @property
     def unanchored(self) -> int:

@@ -47,8 +47,8 @@ def rekey_digests(store: Store, *, actor: str = "cli") -> LogRecord:
         When the chain or an anchor fails, or a table does not hold what the unkeyed digests imply; nothing
         is written.
     StoreError
-        When records are unanchored, the log holds no unkeyed digests or also keyed ones, or digests of a
-        still older form (SHA-256); nothing is written.
+        When records are unanchored or anchored late (and not accepted), the log holds no unkeyed digests
+        or also keyed ones, or digests of a still older form (SHA-256); nothing is written.
     """
     with store.transaction():
         logged = check_log(store)
@@ -63,6 +63,15 @@ def rekey_digests(store: Store, *, actor: str = "cli") -> LogRecord:
                 "anchor vouches that they were not appended by whoever could write the store; nothing was "
                 "re-keyed. Fix: check them ('pulsetwin log show'), anchor them ('pulsetwin log anchor' or any "
                 "write), then re-key"
+            )
+        if logged.late:
+            first, last = logged.late[0]
+            raise StoreError(
+                f"records {first}..{last} were written without an anchor (anchored late): a later write's "
+                "anchor covers them, but no anchor vouches that they were not appended by whoever could write "
+                "the store; nothing was re-keyed. Fix: inspect them ('pulsetwin log show'), accept them "
+                f"('pulsetwin log anchor --out <the store's anchor file> --accept-late {first}..{last}'), then "
+                "re-key"
             )
         records = digest_records(store._con)
         keyed = [seq for seq, detail in records if detail.get(KEY_ID_FIELD) is not None]

@@ -150,3 +150,28 @@ def test_a_view_batch_that_cannot_be_anchored_is_reported_and_not_logged_twice(t
         assert anchors.read_text(encoding="utf-8") == "not an anchor\n"
     finally:
         backend.close()
+
+
+def test_records_appended_outside_pulsetwin_are_reported_anchored_late_once_the_server_anchors(
+    populated: Fixture, tmp_path: Path
+) -> None:
+    db = _copy(populated, tmp_path)
+    head = append_view_records(db, 3)  # committed to the store by someone else, never anchored
+    with TestClient(create_app(Settings(db=db))) as client:
+        auditor = _login(client, populated, "auditor")  # the login is an honest write, anchored
+        checked = client.get(f"{V1}/log/verify", headers=auditor).json()
+    assert checked["ok"] and checked["unanchored"] == 0 and checked["anchored_seq"] > head
+    assert checked["late"] == [[head - 2, head]]
+
+
+def test_records_anchored_late_that_the_operator_accepted_are_no_longer_reported(
+    populated: Fixture, tmp_path: Path
+) -> None:
+    db = _copy(populated, tmp_path)
+    head = append_view_records(db, 3)
+    with Store(db) as store:
+        store.log.append("tester", "note", "honest", {})  # anchors, naming head-2..head as anchored late
+        store.log.anchor(default_anchor_path(db), store=str(db), accept=(head - 2, head - 1))
+    with TestClient(create_app(Settings(db=db))) as client:
+        checked = client.get(f"{V1}/log/verify", headers=_login(client, populated, "auditor")).json()
+    assert checked["ok"] and checked["unanchored"] == 0 and checked["late"] == [[head, head]]

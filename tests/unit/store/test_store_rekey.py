@@ -95,13 +95,31 @@ def test_rekeying_needs_every_record_anchored_and_a_purely_unkeyed_log(store_pat
         pytest.raises(StoreError, match=r"records 3\.\.3 follow the newest anchor"),
     ):
         rekey_digests(store)
-    with Store(store_path) as store:  # a write with the key anchors record 3 and mixes the two forms
+    with Store(store_path) as store:  # a write with the key anchors record 3 (late) and mixes the two forms
         store.save_run(RunKind.FORECAST, model="seasonal_naive")
+        store.log.anchor(anchors, store=str(store_path), accept=(3, 3))  # inspected: the crash
     with (
         Store(store_path) as store,
         pytest.raises(StoreError, match="record 4 carries keyed row digests after"),
     ):
         rekey_digests(store)
+
+
+def test_rekeying_refuses_records_anchored_late_until_they_are_accepted(store_path: Path) -> None:
+    _older_store(store_path)
+    anchors = default_anchor_path(store_path)
+    lines = anchors.read_text(encoding="utf-8").splitlines(keepends=True)
+    anchors.write_text("".join(lines[:-1]), encoding="utf-8")  # record 3 committed, never anchored
+    with Store(store_path) as store:  # a write without digests anchors record 4 and names record 3
+        store.log.append("tester", "note", "no rows changed", {})
+    with (
+        Store(store_path) as store,
+        pytest.raises(StoreError, match=r"records 3\.\.3 were written without an anchor"),
+    ):
+        rekey_digests(store)
+    with Store(store_path) as store:  # inspected: the crash, not a forgery
+        store.log.anchor(anchors, store=str(store_path), accept=(3, 3))
+        assert rekey_digests(store).detail["unkeyed_through"] == 3
 
 
 def test_a_keyed_log_has_nothing_to_rekey(store_path: Path) -> None:

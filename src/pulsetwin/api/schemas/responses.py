@@ -370,7 +370,9 @@ class LogVerificationOut(BaseModel):
     """Result of checking the chain and the anchors kept outside the store.
 
     Records up to ``anchored_seq`` are verified against an anchor; the ``unanchored`` ones after it are
-    covered by the in-store chain only. ``verified_from`` is the record this check started after (checks are
+    covered by the in-store chain only. ``late`` lists the records ``[first, last]`` an anchor names as
+    committed without an anchor (a forgery, or a crash between commit and anchoring): covered by an anchor,
+    but not verified; inspect them. ``verified_from`` is the record this check started after (checks are
     incremental).
     """
 
@@ -382,6 +384,7 @@ class LogVerificationOut(BaseModel):
     unanchored: int = 0
     verified_from: int = 0
     anchor_file: str | None = None
+    late: list[list[int]] = []
 
 
 class LogHeadOut(BaseModel):

@@ -22,8 +22,8 @@ from typing import Any
 import duckdb
 
 from pulsetwin.api.services.backend import Backend
-from pulsetwin.store.anchor import AnchorReader, LineProblem
-from pulsetwin.store.digest import DIGESTS_KEY, KEY_ID_FIELD
+from pulsetwin.store.anchor import AnchorReader, LineProblem, outstanding
+from pulsetwin.store.digest import DIGESTS_KEY, KEY_ID_FIELD, MAC_FIELD
 from pulsetwin.store.log import GENESIS_HASH, AnchorCheck, Log, LogVerification
 from pulsetwin.store.logpage import read_log_page
 
@@ -43,9 +43,8 @@ def log_page(
     for record in records:
         record["detail"] = json.loads(record.pop("detail_json"))
         record["digests"] = record["detail"].pop(DIGESTS_KEY, {})
-        record["detail"].pop(
-            KEY_ID_FIELD, None
-        )  # which digest key signed them: integrity bookkeeping, as digests
+        for bookkeeping in (KEY_ID_FIELD, MAC_FIELD):  # which key made the digests, and their binding
+            record["detail"].pop(bookkeeping, None)
         items.append(record)
     return items, total
 
@@ -64,6 +63,8 @@ class LogVerifier:
         self._checkpoint = (0, GENESIS_HASH)
         self._reader: AnchorReader | None = None  # made on the first call, from the store as opened
         self._anchored = 0
+        self._late: list[tuple[int, int]] = []  # records anchors name as committed without an anchor
+        self._accepted: list[tuple[int, int]] = []  # records anchored late that the operator accepted
         self._failures: list[AnchorCheck | LineProblem] = []
 
     def verify(self) -> dict[str, Any]:
@@ -95,19 +96,24 @@ class LogVerifier:
             self._failures += [*checked.problems, *checked.failed]
             held = [c.anchor.seq for c in checked.checks if c.ok]
             self._anchored = max([self._anchored, *held])
+            self._late += checked.late
+            self._accepted += checked.accepted
         if chain.ok:
             self._checkpoint = (chain.last_seq, chain.last_hash)
-        return _payload(chain, self._failures, self._anchored, start, self._reader)
+        late = list(outstanding(self._late, self._accepted))
+        return _payload(chain, self._failures, self._anchored, late, start, self._reader)
 
 
 def _payload(
     chain: LogVerification,
     failures: list[AnchorCheck | LineProblem],
     anchored: int,
+    late: list[tuple[int, int]],
     start: int,
     reader: AnchorReader | None,
 ) -> dict[str, Any]:
-    """The verification as the API reports it; unanchored records are never counted as verified."""
+    """The verification as the API reports it; unanchored records and records anchored late are never
+    counted as verified."""
     ok = chain.ok and not failures
     reason = chain.reason
     if chain.ok and failures:
@@ -117,6 +123,7 @@ def _payload(
         "ok": ok, "n_records": chain.n_records, "first_bad_seq": chain.first_bad_seq, "reason": reason,
         "anchored_seq": anchored if ok else 0, "unanchored": chain.n_records - (anchored if ok else 0),
         "verified_from": start, "anchor_file": None if reader is None else str(reader.path),
+        "late": [list(r) for r in late] if ok else [],
     }  # fmt: skip
 
 
