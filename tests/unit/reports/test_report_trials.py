@@ -146,3 +146,26 @@ def test_displacement_not_assessed_gives_the_logged_reason(tmp_path: Path) -> No
         "Afwijkingen van de preregistratie: geen" in nl and "Deviations from the pre-registration: none" in en
     )
     assert "Interventie:" not in nl and "Intervention:" not in en  # none registered: none claimed
+
+
+def test_a_trial_registered_below_its_target_power_says_a_null_result_says_little(tmp_path: Path) -> None:
+    trial, at = logged(
+        tmp_path,
+        (REGISTER, "lights", registration(power=0.41, target=0.9)),
+        (REGISTER, "cameras", registration(power=0.83, target=0.8)),
+    )
+    assert trial["target_power"] == 0.9 and trial["below_target"] is True
+    nl, en = visible(trials_section([trial], "nl")), visible(trials_section([trial], "en"))
+    assert "het doel was 90 %" in nl and "the target was 90 %" in en
+    assert (
+        "Geregistreerd met 41 % onderscheidend vermogen, onder het doel van 90 %: een uitkomst zonder " in nl
+    )
+    assert "aangetoond effect zegt weinig" in nl and "--allow-underpowered" in nl
+    assert "Registered with 41 % power, below the 90 % target: a null result says little" in en
+    assert "--allow-underpowered" in en
+    assert at["target_power"] == 0.8 and at["below_target"] is False
+    for lang in ("nl", "en"):
+        text = visible(trials_section([at], lang))
+        assert "83 %" in text and "80 %" in text  # the target is stated either way ...
+        assert "Onder het doel" not in text and "Below target" not in text  # ... the warning only below it
+        assert "allow-underpowered" not in text
