@@ -1,6 +1,7 @@
 """The report's field-trial section, in Dutch and English: per registered trial what was tested, the power it
-was designed with, where its pre-registration sits in the log, and what the pre-registered analysis found,
-every deviation listed; a forest plot of the rate ratios when any trial has been analysed.
+was designed with (and, plainly, when it was registered below its target power), where its pre-registration
+sits in the log, and what the pre-registered analysis found, every deviation listed; a forest plot of the rate
+ratios when any trial has been analysed.
 
 The trials are read by :func:`pulsetwin.audit.documents.trials.trial_results`, the same reading the model card
 and the IAMA draft show; this module only words it. The analysis sentence, the displacement reading and the
@@ -109,6 +110,7 @@ def _trial(trial: Mapping[str, Any], lang: Lang) -> str:
             f"{'Interventie' if nl else 'Intervention'}: {esc(str(trial['intervention']))}{esc(extra)}."
         )
     power = number(100 * float(trial["stated_power"]), lang, 0)
+    target = number(100 * float(trial["target_power"]), lang, 0)
     effect = number(float(trial["effect"]), lang)
     seq, sha = int(trial["registered_seq"]), esc(str(trial["sha256"]))
     if nl:
@@ -119,7 +121,14 @@ def _trial(trial: Mapping[str, Any], lang: Lang) -> str:
         powered = (
             f"<p><b>Onderscheidend vermogen.</b> Vooraf berekend: {power} % kans om een effect te vinden als "
             f"de interventie de meldingen brengt op {effect} keer wat zonder haar te verwachten is "
-            f"(rate ratio {effect}).</p>"
+            f"(rate ratio {effect}); het doel was {target} %.</p>"
+        )
+        below = (
+            f"<p class='warn'><b>Onder het doel.</b> Geregistreerd met {power} % onderscheidend vermogen, onder "
+            f"het doel van {target} %: een uitkomst zonder aangetoond effect zegt weinig, want deze proef mist "
+            "een echt effect gemakkelijk (toch geregistreerd met <code>--allow-underpowered</code>).</p>"
+            if trial["below_target"]
+            else ""
         )
         registered = (
             f"<p><b>Preregistratie.</b> Logregel {seq}, SHA-256 <code>{sha}</code>. Een toezichthouder "
@@ -134,7 +143,14 @@ def _trial(trial: Mapping[str, Any], lang: Lang) -> str:
         powered = (
             f"<p><b>Power.</b> Computed beforehand: a {power} % chance of finding an effect if the "
             f"intervention brings incidents to {effect} times what is expected without it "
-            f"(rate ratio {effect}).</p>"
+            f"(rate ratio {effect}); the target was {target} %.</p>"
+        )
+        below = (
+            f"<p class='warn'><b>Below target.</b> Registered with {power} % power, below the {target} % target: "
+            "a null result says little, since this trial easily misses a real effect (registered anyway with "
+            "<code>--allow-underpowered</code>).</p>"
+            if trial["below_target"]
+            else ""
         )
         registered = (
             f"<p><b>Pre-registration.</b> Log record {seq}, SHA-256 <code>{sha}</code>. An oversight "
@@ -145,7 +161,7 @@ def _trial(trial: Mapping[str, Any], lang: Lang) -> str:
     heading = f"{'Veldproef' if nl else 'Trial'} <code>{tid}</code> ({version})"
     tested = f"<p><b>{'Wat is getoetst' if nl else 'What was tested'}.</b> {' '.join(what)}</p>"
     result = _result(trial, lang)
-    return f"<h3 id='trial-{tid}-{lang}'>{heading}</h3>{tested}{powered}{registered}{result}"
+    return f"<h3 id='trial-{tid}-{lang}'>{heading}</h3>{tested}{powered}{below}{registered}{result}"
 
 
 def _result(trial: Mapping[str, Any], lang: Lang) -> str:

@@ -13,11 +13,18 @@ from pulsetwin.audit.documents.trials import ANALYSE
 from pulsetwin.exceptions import ParameterError, StoreError
 from pulsetwin.features.spatial import has_geometry
 from pulsetwin.store.database import Store
+from pulsetwin.store.logpage import read_log_records
 from pulsetwin.trials.allocation import Scheme
 from pulsetwin.trials.burden import burden
 from pulsetwin.trials.displacement import Adjacency, assess_displacement
 from pulsetwin.trials.estimate import randomisation_p, rate_ratio
-from pulsetwin.trials.registration import Registration, file_matches, latest_registration, registrations
+from pulsetwin.trials.registration import (
+    REFUSED,
+    Registration,
+    file_matches,
+    latest_registration,
+    registrations,
+)
 
 
 def period_counts(store: Store, freq: str, category: str, periods: list[pd.Timestamp]) -> pd.DataFrame:
@@ -167,13 +174,11 @@ def _registration_deviations(store: Store, reg: Registration) -> list[str]:
     """Deviations visible in the registration itself: versions, late registration, edited files."""
     found = []
     versions = registrations(store, reg.trial_id)
-    records = [r for r in store.log.records() if r.subject == reg.trial_id]
     if len(versions) > 1:
-        reasons = [f"v{r.detail['version']}: {r.detail['replaces']['reason']}" for r in records
-                   if r.action == "trial_register" and "replaces" in r.detail]  # fmt: skip
+        reasons = [f"v{v.version}: {v.replaces_reason}" for v in versions if v.replaces_reason is not None]
         found.append(f"the trial was registered {len(versions)} times ({'; '.join(reasons)}); the latest version "
                      "is analysed")  # fmt: skip
-    refused = [r for r in records if r.action == "trial_refused"]
+    refused = read_log_records(store, (REFUSED,), subject=reg.trial_id)
     if refused:
         found.append(f"{len(refused)} refused attempt(s) to change the registration (log records "
                      f"{', '.join(str(r.seq) for r in refused)})")  # fmt: skip
@@ -181,17 +186,11 @@ def _registration_deviations(store: Store, reg: Registration) -> list[str]:
     if rows:
         found.append(f"{rows} outcome rows of the trial periods were already stored when the trial was "
                      "registered: it was registered after (part of) the trial period")  # fmt: skip
-    matches = file_matches(reg, Path(_files(store, reg)))
+    matches = file_matches(reg, Path(reg.files))
     if matches is False:
         found.append("preregistration.json on disk no longer matches the logged SHA-256; the logged version "
                      "is used")  # fmt: skip
     return found
-
-
-def _files(store: Store, reg: Registration) -> str:
-    """The directory the registration's files were written to (from its log record)."""
-    record = next(r for r in store.log.records() if r.seq == reg.seq)
-    return str(record.detail["files"])
 
 
 def _displacement(store: Store, doc: dict[str, Any], units: pd.DataFrame, category: str,

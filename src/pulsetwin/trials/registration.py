@@ -18,7 +18,8 @@ import pandas as pd
 from pulsetwin.audit.documents.trials import REGISTER
 from pulsetwin.exceptions import ConflictError, ParameterError, StoreError
 from pulsetwin.store.database import Store
-from pulsetwin.store.log import canonical_detail
+from pulsetwin.store.log import LogRecord, canonical_detail
+from pulsetwin.store.logpage import read_log_records
 from pulsetwin.trials.design import TrialDesign
 
 REFUSED = "trial_refused"
@@ -43,13 +44,24 @@ STOPPING_RULE = "No interim analysis; the trial runs all registered periods and 
 
 @dataclass(frozen=True)
 class Registration:
-    """A registered version of a trial: its document, hash and log sequence number."""
+    """A registered version of a trial: its document, hash and log sequence number, where its files were
+    written, and the reason given when it replaced an earlier version (None for the first)."""
 
     trial_id: str
     version: int
     document: dict[str, Any]
     sha256: str
     seq: int
+    files: str
+    replaces_reason: str | None
+
+    @classmethod
+    def from_record(cls, record: LogRecord) -> Registration:
+        """The registration a ``trial_register`` log record holds."""
+        detail = record.detail
+        replaces = detail.get("replaces")
+        return cls(record.subject, int(detail["version"]), detail["document"], str(detail["sha256"]),
+                   record.seq, str(detail["files"]), None if replaces is None else str(replaces["reason"]))  # fmt: skip
 
 
 def underpowered(design: TrialDesign) -> bool:
@@ -181,13 +193,7 @@ def _allocation_line(doc: dict[str, Any], treated: list[str], control: list[str]
 def registrations(store: Store, trial_id: str) -> list[Registration]:
     """Every registered version of ``trial_id``, oldest first, read from the (verified) log."""
     store.log.verify_or_raise()
-    found = []
-    for record in store.log.records():
-        if record.action == REGISTER and record.subject == trial_id:
-            detail = record.detail
-            found.append(Registration(trial_id, int(detail["version"]), detail["document"], detail["sha256"],
-                                      record.seq))  # fmt: skip
-    return found
+    return [Registration.from_record(r) for r in read_log_records(store, (REGISTER,), subject=trial_id)]
 
 
 def register(
@@ -248,8 +254,7 @@ def register(
             "sha256": previous[-1].sha256,
             "reason": new_version,
         }
-    record = store.log.append(actor, REGISTER, design.trial_id, detail)
-    return Registration(design.trial_id, version, doc, sha, record.seq)
+    return Registration.from_record(store.log.append(actor, REGISTER, design.trial_id, detail))
 
 
 def latest_registration(store: Store, trial_id: str) -> Registration:

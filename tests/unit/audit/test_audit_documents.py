@@ -127,19 +127,24 @@ def test_trial_results_reach_the_model_card_and_the_iama(audited: tuple[Path, st
     from pulsetwin.audit.documents.trials import ANALYSE, REGISTER
 
     copy = Path(shutil.copy(audited[0], tmp_path / "t.duckdb"))
-    units = [{"area_code": f"BU{i}", "treated": i % 2 == 0} for i in range(6)]
+    units = [{"area_code": f"BU{i}", "block": f"b{i // 3}", "treated": i % 2 == 0} for i in range(6)]
 
     def registered(trial: str, version: int, design: str) -> dict[str, object]:
-        document = {"run_id": audited[1], "spec": {"design": {"type": design}}, "units": units,
+        document = {"run_id": audited[1], "hypothesis": "fewer incidents", "allocation_sha256": "cd" * 32,
+                    "spec": {"design": {"type": design}, "alpha": 0.05}, "units": units, "freq": "M",
                     "periods": ["2024-01-01", "2024-06-01"], "primary_outcome": {"category": "violence"},
-                    "power": {"power": 0.83, "effect": 0.7}}  # fmt: skip
+                    "secondary_outcomes": [], "power": {"power": 0.83, "effect": 0.7, "target": 0.8,
+                                                        "mde": None, "underpowered_accepted": False}}  # fmt: skip
         return {"version": version, "sha256": "ab" * 32, "document": document}
 
     with Store(copy) as store:
         store.log.append("analyst", REGISTER, "youth-work", registered("youth-work", 1, "cluster"))
         store.log.append("auditor", ANALYSE, "youth-work", {
-            "version": 1, "rate_ratio": {"estimate": 0.72, "lower": 0.61, "upper": 0.85, "level": 0.95},
-            "p_value": 0.004, "alpha": 0.05, "sentence": "Rate ratio treated vs control 0.72 (95% interval).",
+            "version": 1, "outcome": "violence",
+            "rate_ratio": {"estimate": 0.72, "lower": 0.61, "upper": 0.85, "level": 0.95},
+            "p_value": 0.004, "alpha": 0.05, "observed": {"treated": 18.0, "control": 25.0},
+            "expected": {"treated": 25.0, "control": 25.0},
+            "sentence": "Rate ratio treated vs control 0.72 (95% interval).",
             "displacement": {"reading": "no change", "wdq": 0.1, "p_value": 0.4},
             "deviations": ["violence: 2 buurt-periods of the observed periods have no row; counted as 0"],
         })  # fmt: skip

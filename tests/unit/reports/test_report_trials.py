@@ -25,22 +25,34 @@ def visible(section: str) -> str:
 
 
 def registration(
-    version: int = 1, *, intervention: str | None = "street lights", design: str = "cluster"
+    version: int = 1,
+    *,
+    intervention: str | None = "street lights",
+    design: str = "cluster",
+    power: float = 0.83,
+    target: float = 0.8,
 ) -> dict[str, Any]:
-    """A ``trial_register`` log detail with the fields :func:`trial_results` reads."""
-    spec: dict[str, Any] = {"design": {"type": design}}
+    """A ``trial_register`` log detail with the fields :func:`trial_results` reads; a ``power`` below
+    ``target`` is recorded as accepted, as ``register(allow_underpowered=True)`` records it."""
+    spec: dict[str, Any] = {"design": {"type": design}, "alpha": 0.05}
     if intervention is not None:
         spec["intervention"] = {"description": intervention, "kind": "benefit"}
-    units = [{"area_code": f"BU{i:08d}", "treated": i % 2 == 0} for i in range(8)]
-    document = {"run_id": "fc", "spec": spec, "units": units, "periods": ["2024-01-01", "2024-06-01"],
-                "primary_outcome": {"category": "violence"}, "power": {"power": 0.83, "effect": 0.7}}  # fmt: skip
-    return {"version": version, "sha256": "ab" * 32, "document": document}
+    units = [{"area_code": f"BU{i:08d}", "block": f"b{i // 4}", "treated": i % 2 == 0} for i in range(8)]
+    document = {"run_id": "fc", "hypothesis": "fewer incidents", "spec": spec, "units": units,
+                "allocation_sha256": "cd" * 32, "freq": "M", "periods": ["2024-01-01", "2024-06-01"],
+                "primary_outcome": {"category": "violence"}, "secondary_outcomes": [],
+                "power": {"power": power, "effect": 0.7, "target": target, "mde": None,
+                          "underpowered_accepted": power < target}}  # fmt: skip
+    return {"version": version, "sha256": "ab" * 32, "document": document, "files": "prereg"}
 
 
 def analysis(deviations: list[str], displacement: dict[str, Any], version: int = 1) -> dict[str, Any]:
     """A ``trial_analyse`` log detail (rate ratio 0.72, interval 0.61 to 0.85, p 0.004)."""
-    return {"version": version, "rate_ratio": {"estimate": 0.72, "lower": 0.61, "upper": 0.85, "level": 0.95},
-            "p_value": 0.004, "alpha": 0.05, "sentence": "Rate ratio treated vs control 0.72 (logged).",
+    return {"version": version, "outcome": "violence",
+            "rate_ratio": {"estimate": 0.72, "lower": 0.61, "upper": 0.85, "level": 0.95},
+            "p_value": 0.004, "alpha": 0.05, "observed": {"treated": 18.0, "control": 25.0},
+            "expected": {"treated": 25.0, "control": 25.0},
+            "sentence": "Rate ratio treated vs control 0.72 (logged).",
             "displacement": displacement, "deviations": deviations}  # fmt: skip
 
 
@@ -134,3 +146,26 @@ def test_displacement_not_assessed_gives_the_logged_reason(tmp_path: Path) -> No
         "Afwijkingen van de preregistratie: geen" in nl and "Deviations from the pre-registration: none" in en
     )
     assert "Interventie:" not in nl and "Intervention:" not in en  # none registered: none claimed
+
+
+def test_a_trial_registered_below_its_target_power_says_a_null_result_says_little(tmp_path: Path) -> None:
+    trial, at = logged(
+        tmp_path,
+        (REGISTER, "lights", registration(power=0.41, target=0.9)),
+        (REGISTER, "cameras", registration(power=0.83, target=0.8)),
+    )
+    assert trial["target_power"] == 0.9 and trial["below_target"] is True
+    nl, en = visible(trials_section([trial], "nl")), visible(trials_section([trial], "en"))
+    assert "het doel was 90 %" in nl and "the target was 90 %" in en
+    assert (
+        "Geregistreerd met 41 % onderscheidend vermogen, onder het doel van 90 %: een uitkomst zonder " in nl
+    )
+    assert "aangetoond effect zegt weinig" in nl and "--allow-underpowered" in nl
+    assert "Registered with 41 % power, below the 90 % target: a null result says little" in en
+    assert "--allow-underpowered" in en
+    assert at["target_power"] == 0.8 and at["below_target"] is False
+    for lang in ("nl", "en"):
+        text = visible(trials_section([at], lang))
+        assert "83 %" in text and "80 %" in text  # the target is stated either way ...
+        assert "Onder het doel" not in text and "Below target" not in text  # ... the warning only below it
+        assert "allow-underpowered" not in text

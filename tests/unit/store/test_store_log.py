@@ -12,6 +12,7 @@ import pytest
 from pulsetwin.exceptions import LogIntegrityError
 from pulsetwin.store import Store
 from pulsetwin.store.log import GENESIS_HASH, LogEntry, record_hash
+from pulsetwin.store.logpage import read_log_records
 
 
 def _store_with_records(path: Path, n: int = 5) -> None:
@@ -120,6 +121,20 @@ def test_records_limit_returns_the_tail_in_order(store_path: Path) -> None:
     _store_with_records(store_path)
     with Store(store_path, read_only=True) as store:
         assert [r.seq for r in store.log.records(limit=2)] == [4, 5]
+
+
+def test_records_of_actions_are_those_of_the_full_log_filtered_in_order(store_path: Path) -> None:
+    with Store(store_path) as store:
+        for i in range(9):
+            store.log.append("tester", ("note", "view", "edit")[i % 3], f"s{i % 2}", {"i": i})
+        everything = store.log.records()
+        cursor = store.read_cursor()
+        picked = read_log_records(cursor, ("edit", "note"))
+        about = read_log_records(store, ("note",), subject="s1")
+        none = read_log_records(store, ())
+    assert picked == [r for r in everything if r.action in {"edit", "note"}] and len(picked) == 6
+    assert about == [r for r in everything if r.action == "note" and r.subject == "s1"] and len(about) == 1
+    assert none == []
 
 
 def test_append_after_reopen_continues_the_chain(store_path: Path) -> None:
