@@ -141,7 +141,7 @@ def _trial(trial: Mapping[str, Any], lang: Lang) -> str:
             f"primary outcome: {outcome}. Designed on run <code>{esc(str(trial['run_id']))}</code>."
         )
         powered = (
-            f"<p><b>Power.</b> Computed beforehand: a {power} % chance of finding an effect if the "
+            f"<p><b>Power.</b> Computed beforehand: the chance of finding an effect is {power} % if the "
             f"intervention brings incidents to {effect} times what is expected without it "
             f"(rate ratio {effect}); the target was {target} %.</p>"
         )
