@@ -129,12 +129,12 @@ def test_trial_results_reach_the_model_card_and_the_iama(audited: tuple[Path, st
     copy = Path(shutil.copy(audited[0], tmp_path / "t.duckdb"))
     units = [{"area_code": f"BU{i}", "block": f"b{i // 3}", "treated": i % 2 == 0} for i in range(6)]
 
-    def registered(trial: str, version: int, design: str) -> dict[str, object]:
+    def registered(trial: str, version: int, design: str, power: float = 0.83) -> dict[str, object]:
         document = {"run_id": audited[1], "hypothesis": "fewer incidents", "allocation_sha256": "cd" * 32,
                     "spec": {"design": {"type": design}, "alpha": 0.05}, "units": units, "freq": "M",
                     "periods": ["2024-01-01", "2024-06-01"], "primary_outcome": {"category": "violence"},
-                    "secondary_outcomes": [], "power": {"power": 0.83, "effect": 0.7, "target": 0.8,
-                                                        "mde": None, "underpowered_accepted": False}}  # fmt: skip
+                    "secondary_outcomes": [], "power": {"power": power, "effect": 0.7, "target": 0.8,
+                                                        "mde": None, "underpowered_accepted": power < 0.8}}  # fmt: skip
         return {"version": version, "sha256": "ab" * 32, "document": document}
 
     with Store(copy) as store:
@@ -148,20 +148,25 @@ def test_trial_results_reach_the_model_card_and_the_iama(audited: tuple[Path, st
             "displacement": {"reading": "no change", "wdq": 0.1, "p_value": 0.4},
             "deviations": ["violence: 2 buurt-periods of the observed periods have no row; counted as 0"],
         })  # fmt: skip
-        store.log.append("analyst", REGISTER, "lights", registered("lights", 1, "stepped_wedge"))
+        store.log.append("analyst", REGISTER, "lights", registered("lights", 1, "stepped_wedge", power=0.41))
         write_documents(store, tmp_path / "out", run_id=audited[1])
     card = (tmp_path / "out" / "model_card.md").read_text(encoding="utf-8")
     assert "## Field trials" in card and "Rate ratio treated vs control 0.72 (95% interval)." in card
     assert "| `lights` | 1 |" in card and "registered, not analysed yet" in card and "stepped wedge" in card
     assert "2 buurt-periods of the observed periods have no row" in card
+    # lights was registered below its 80 % target: every document says a null result says little; youth-work not
+    assert card.count("below the target 0.80: a null result says little") == 1
+    assert "0.41 (0.7), **below the target 0.80" in card
     iama = (tmp_path / "out" / "iama.md").read_text(encoding="utf-8")
     assert "rate ratio 0.72 (95 %-interval 0.61 tot 0.85), randomisatie-p 0.004 (significant" in iama
     assert (
         "WDQ 0.10, p 0.400; 1 afwijking(en)" in iama
         and "`lights` (versie 1, stepped wedge, 6 buurten" in iama
     )
+    assert iama.count("onder het doel van 0.80: een uitkomst zonder aangetoond effect zegt weinig") == 1
     html = (tmp_path / "out" / "model_card.html").read_text(encoding="utf-8")
     assert "<td>youth-work</td>" in html and "registered, not analysed yet" in html
+    assert html.count("below the target 0.80: a null result says little") == 1
     for text in (card, iama, html):
         assert not re.search(r"\b(None|nan|NaN)\b", text)
     # Without trials the documents say that acting on the forecast is untested.
