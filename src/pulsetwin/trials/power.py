@@ -52,9 +52,9 @@ class FoldTotals:
 class Dispersion:
     """The measured data-generating process around the forecast (NB2 sizes; :data:`MAX_SIZE` is none).
 
-    ``within``: one period's counts around the buurt's own level. ``total``: a trial-long total around an
-    out-of-sample forecast (all three sources together). ``between``: the persistent per-buurt factor, what
-    ``total`` holds beyond ``within`` summed over ``periods`` independent periods.
+    ``within``: one period's counts around the buurt's own level. ``between``: the persistent per-buurt error
+    of the forecast, what an out-of-sample total holds beyond ``within`` summed over its periods. ``total``: a
+    trial-long total of ``periods`` periods around the forecast, both together (variances add).
     """
 
     within: float
