@@ -90,7 +90,8 @@ class Power:
     displacement_power: float | None = None
     """How often the displacement test finds it (two-sided at ``alpha``, and the rise is positive)."""
     power_range: tuple[float, float] | None = None
-    """Power at the ends of :attr:`Dispersion.between_range`: how far the measured spread's uncertainty moves it."""
+    """Lowest and highest power simulated at the ends of :attr:`Dispersion.between_range` and at ``between``: how
+    far the measured spread's uncertainty moves it."""
 
 
 def measure_within_size(history: pd.DataFrame) -> float:
@@ -283,7 +284,9 @@ def simulate_power(
                            draws, pool)
             for between in dispersion.between_range
         )  # fmt: skip
-        ends = (weakest, strongest)
+        # The interval holds the measured size too; where the spread barely matters (a crossover) the three
+        # simulations differ only by their noise, so the range spans all three.
+        ends = (min(power, weakest, strongest), max(power, weakest, strongest))
     return Power(effect, power, target, mde, simulations, size, dispersion.between, power_range=ends)
 
 

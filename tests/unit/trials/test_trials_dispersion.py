@@ -12,8 +12,16 @@ import pytest
 from pulsetwin.models.intervals import MAX_SIZE
 from pulsetwin.store.database import Store
 from pulsetwin.store.fold_forecasts import save_fold_forecasts
+from pulsetwin.trials.allocation import Scheme
 from pulsetwin.trials.design import fold_totals
-from pulsetwin.trials.power import FOLD_FORECASTS, HISTORICAL_MEAN, FoldTotals, measure_dispersion
+from pulsetwin.trials.power import (
+    FOLD_FORECASTS,
+    HISTORICAL_MEAN,
+    Dispersion,
+    FoldTotals,
+    measure_dispersion,
+    simulate_power,
+)
 
 BETWEEN, WITHIN, FOLD = 5.0, 8.0, 6
 
@@ -99,3 +107,14 @@ def test_fold_totals_sum_the_runs_fold_forecasts_and_the_recorded_counts(tmp_pat
     assert fold is not None and fold.periods == 3 and fold.origin == starts[0]
     # BU3 has no fold forecast, so it is left out; the counts are those of July to September.
     assert fold.forecast.tolist() == [6.0, 1.5] and fold.observed.tolist() == [12.0, 3.0]
+
+
+def test_the_stated_power_range_spans_the_uncertain_between_spread() -> None:
+    # A cluster trial of 40 buurten: a persistent spread of size 2 costs far more power than none at all.
+    units = pd.DataFrame({"area_code": [f"BU{i}" for i in range(40)], "expected": 30.0, "block": "all"})
+    spread = Dispersion(MAX_SIZE, 8.0, 8.0, 6, between_range=(2.0, MAX_SIZE))
+    found = simulate_power(units, Scheme("cluster", 0.5, None, 6), spread, effect=0.7, alpha=0.05, target=0.8,
+                           simulations=100, seed=3, draws=99)  # fmt: skip
+    assert found.power_range is not None
+    low, high = found.power_range
+    assert low <= found.power <= high and high - low > 0.3
