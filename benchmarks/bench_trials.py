@@ -1,10 +1,11 @@
 """Do the trial's estimators keep their promises? Simulated trials on the heerlen twin and the independent city.
 
-For each city a forecast run (12-month historical mean) is made at ``ORIGIN`` and the example trial spec is
-designed on it as a cluster, a crossover and a stepped-wedge trial (eligible buurten, blocks or steps, the
-measured dispersion, the stated power). Then, per setting, many trials are simulated, each with a fresh
-allocation by the design's own procedure, and analysed with the registered estimators. The trial period is
-drawn by each city's own generating process:
+For each city a forecast run (``--model``, default the 12-month mean ``naive_mean_year``) is made at ``ORIGIN`` as
+``pulsetwin forecast`` makes one, keeping its model's forecasts at its backtest fold, and the example trial spec
+is designed on it as a cluster, a crossover and a stepped-wedge trial (eligible buurten, blocks or steps, the
+dispersion measured on the fold forecasts, the stated power). Then, per setting, many trials are simulated,
+each with a fresh allocation by the design's own procedure, and analysed with the registered estimators. The
+trial period is drawn by each city's own generating process:
 
 - heerlen: the twin's self-exciting process branched at ``ORIGIN`` (:mod:`pulsetwin.twin.branch` through
   :func:`pulsetwin.trials.testbed.simulate_counts`): chains of the primary category start at the true rate
@@ -22,7 +23,7 @@ Trials run in chunks on the executor's process pool (:func:`pulsetwin.executor.m
 all settings so every setting has about as many trials when ``--deadline`` (UTC ``HH:MM``) stops the run; the
 JSON says how many ran.
 
-Run:  .venv/bin/python benchmarks/bench_trials.py [--trials 200] [--deadline 22:25] [--workers 2]
+Run:  .venv/bin/python benchmarks/bench_trials.py [--trials 200] [--deadline 22:25] [--workers 2] [--model glm]
       (writes benchmarks/results/trials.json)
 """
 
@@ -42,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pulsetwin.evaluation.runs import run_forecast
+from pulsetwin.evaluation.splits import RollingOrigin
 from pulsetwin.executor import map_tasks
 from pulsetwin.store.database import Store
 from pulsetwin.trials.allocation import Scheme
@@ -193,34 +196,28 @@ def city_world(
     return World(mu.columns.to_numpy(dtype=str), category, mu=mu.to_numpy(dtype=float), size=float(size))
 
 
-def forecast_run(store: Store, incidents: pd.DataFrame) -> None:
-    """A 12-month historical-mean forecast from ``ORIGIN`` for ``PERIODS`` months, stored as run ``fc``."""
-    monthly = incidents[(incidents["freq"] == "M") & (pd.to_datetime(incidents["period_start"]) < ORIGIN)]
-    recent = monthly[pd.to_datetime(monthly["period_start"]) >= ORIGIN - pd.DateOffset(months=12)]
-    mean = recent.groupby(["area_code", "category"])["count"].mean().clip(lower=0.01)
-    starts = pd.DataFrame({"period_start": pd.date_range(ORIGIN, periods=PERIODS, freq="MS").date})
-    frame = mean.rename("mean").reset_index().merge(starts, how="cross")
-    store.save_run(
-        "forecast", model="naive_hist", params={}, run_id="fc", origin=ORIGIN, freq="M", horizon=PERIODS
-    )
-    frame = frame.assign(run_id="fc", model="naive_hist", q05=0.0, q50=frame["mean"].round(),
-                         q95=frame["mean"] + 2 * np.sqrt(frame["mean"]))  # fmt: skip
-    store.import_frames({"forecasts": frame}, source="run:fc")
+def forecast_run(store: Store, model: str) -> str:
+    """A forecast run of ``model`` from ``ORIGIN`` for ``PERIODS`` months made as ``pulsetwin forecast`` makes one
+    (one backtest fold: the two years leave a year of training before it), so it keeps its model's forecasts at
+    the fold, which the design measures the between-buurt dispersion on; returns its run id."""
+    design = RollingOrigin(freq="M", horizon=PERIODS, folds=1)
+    return run_forecast(store, design, model=model, origin=ORIGIN, scheduler="serial", actor="bench").run_id
 
 
-def build_city(city: str, folder: Path) -> tuple[Path, dict[str, pd.DataFrame]]:
-    """The city's store (incidents up to ``ORIGIN``) with its forecast run; the full tables for the truth."""
+def build_city(city: str, folder: Path, model: str) -> tuple[Path, str, dict[str, pd.DataFrame]]:
+    """The city's store (incidents up to ``ORIGIN``) with its forecast run and that run's id; the full tables
+    for the truth."""
     tables = city_tables(city)
     incidents = tables["incidents"]
     tables["incidents"] = incidents[pd.to_datetime(incidents["period_start"]) < ORIGIN]
     path = folder / f"{city}.duckdb"
     with Store(path) as store:
         store.import_frames(tables, source=f"bench:{city}")
-        forecast_run(store, tables["incidents"])
-    return path, tables
+        run_id = forecast_run(store, model)
+    return path, run_id, tables
 
 
-def design_on(path: Path, category: str, simulations: int, kind: str) -> TrialDesign:
+def design_on(path: Path, run_id: str, category: str, simulations: int, kind: str) -> TrialDesign:
     """The example trial's design (``kind`` cluster, crossover or stepped wedge) on the city's forecast run."""
     spec = load_spec(ROOT / "examples" / "trial.yaml")
     blocks = spec.design.blocks if kind == "cluster" else ()
@@ -229,7 +226,7 @@ def design_on(path: Path, category: str, simulations: int, kind: str) -> TrialDe
                    design=replace(spec.design, type=kind, blocks=blocks, steps=steps),
                    power=PowerSpec(spec.power.effect, spec.power.target, simulations))  # fmt: skip
     with Store(path, read_only=True) as store:
-        return design_trial(store, "fc", spec)
+        return design_trial(store, run_id, spec)
 
 
 def before_totals(tables: dict[str, pd.DataFrame], category: str) -> pd.Series:
@@ -240,24 +237,24 @@ def before_totals(tables: dict[str, pd.DataFrame], category: str) -> pd.Series:
     return rows.groupby("area_code")["count"].sum()
 
 
-def design_task(task: tuple[Path, str, int, str]) -> TrialDesign:
+def design_task(task: tuple[Path, str, str, int, str]) -> TrialDesign:
     """One design, as a task of the pool (the power simulation is the costly part)."""
     return design_on(*task)
 
 
-def prepare(trials: int, draws: int, simulations: int, folder: Path,
-            workers: int) -> tuple[list[Chunk], list[dict[str, Any]]]:  # fmt: skip
+def prepare(trials: int, draws: int, simulations: int, folder: Path, workers: int,
+            model: str) -> tuple[list[Chunk], list[dict[str, Any]]]:  # fmt: skip
     """Every chunk of every setting, and one row of design facts per setting."""
     chunks: list[Chunk] = []
     rows: list[dict[str, Any]] = []
     cities = (("heerlen", "violence"), ("independent", "vandalism"))
-    built = {city: build_city(city, folder) for city, _ in cities}
+    built = {city: build_city(city, folder, model) for city, _ in cities}
     start = time.process_time()
-    tasks = [(built[city][0], category, simulations, kind) for city, category in cities for kind in DESIGNS]
+    tasks = [(*built[city][:2], category, simulations, kind) for city, category in cities for kind in DESIGNS]
     designs = iter(map_tasks(design_task, tasks, workers=workers))
     print(f"designs done ({time.process_time() - start:.0f} CPU s in main)", flush=True)
     for city, category in cities:
-        tables = built[city][1]
+        tables = built[city][2]
         world = None
         for kind in DESIGNS:
             design = next(designs)
@@ -273,7 +270,7 @@ def prepare(trials: int, draws: int, simulations: int, folder: Path,
             print(f"{city} {kind}: {design.units['area_code'].nunique()} buurten, stated power "
                   f"{design.power.power:.3f} at RR {effect}, sizes within {dispersion.within if dispersion else 0:.3g} "
                   f"total {dispersion.total if dispersion else 0:.3g} between {design.power.between:.3g}, MDE "
-                  f"{design.power.mde}", flush=True)  # fmt: skip
+                  f"{design.power.mde}; {dispersion.note if dispersion else 'no dispersion'}", flush=True)  # fmt: skip
             for setting in settings:
                 key = (city, kind, setting.name)
                 rows.append({"city": city, "design": kind, "category": category, "setting": setting.name,
@@ -281,6 +278,8 @@ def prepare(trials: int, draws: int, simulations: int, folder: Path,
                              "units": int(design.units["area_code"].nunique()), "rows": len(design.units),
                              "blocks": int(design.units["block"].nunique()), "nb_size": design.power.size,
                              "between_size": design.power.between, "stated_power": design.power.power,
+                             "stated_power_range": design.power.power_range,
+                             "dispersion_source": dispersion.source if dispersion else None,
                              "mde": design.power.mde, "planted_displacement_tested": design.power.displacement,
                              "stated_displacement_power": design.power.displacement_power})  # fmt: skip
                 for first in range(0, trials, CHUNK):
@@ -344,6 +343,11 @@ def summarise(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> None
             row["verdict"] += f", displacement {'ok' if abs(row['displaced'] - stated) <= 0.10 else 'OFF'}"
 
 
+def stated_range(ends: tuple[float, float] | None) -> str:
+    """The design's power range for the table (``–`` when it states none)."""
+    return "–" if ends is None else f"{ends[0]:.2f}-{ends[1]:.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--trials", type=int, default=200, help="Trials per setting (default 200).")
@@ -351,23 +355,26 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, default=400, help="Simulations of the design's power.")
     parser.add_argument("--workers", type=int, default=2, help="Processes of the pool.")
     parser.add_argument("--deadline", help="UTC HH:MM: start no round that would end later.")
+    parser.add_argument("--model", default="naive_mean_year", help="Model of the forecast run trials use.")
     args = parser.parse_args()
     began, cpu = time.time(), time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
-        chunks, rows = prepare(args.trials, args.draws, args.simulations, Path(tmp), args.workers)
+        chunks, rows = prepare(args.trials, args.draws, args.simulations, Path(tmp), args.workers, args.model)
     results, worker_cpu = run(chunks, args.workers, deadline_at(args.deadline))
     summarise(rows, results)
-    header = ("city", "design", "setting", "RR", "units", "trials", "stated power", "rejects", "cover 90%",
-              "stated displ. power", "displ. found", "WDQ ok", "verdict")  # fmt: skip
+    header = ("city", "design", "setting", "RR", "units", "trials", "stated power", "stated range", "rejects",
+              "cover 90%", "stated displ. power", "displ. found", "WDQ ok", "verdict")  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for r in rows:
         print(f"| {r['city']} | {r['design']} | {r['setting']} | {r['true_rate_ratio']} | {r['units']} | "
-              f"{r['trials']} | {r['stated_power']:.3f} | {r['rejected']:.3f} | {r['covered']:.3f} | "
+              f"{r['trials']} | {r['stated_power']:.3f} | {stated_range(r['stated_power_range'])} | "
+              f"{r['rejected']:.3f} | {r['covered']:.3f} | "
               f"{'–' if r['stated_displacement_power'] is None else format(r['stated_displacement_power'], '.3f')} | "
               f"{r['displaced']:.3f} | {r['interpretable']:.3f} | {r['verdict']} |")  # fmt: skip
     meta = {"trials_requested": args.trials, "draws": args.draws, "simulations": args.simulations,
-            "workers": args.workers, "deadline": args.deadline, "wall_seconds": time.time() - began,
+            "workers": args.workers, "deadline": args.deadline, "model": args.model,
+            "wall_seconds": time.time() - began,
             "cpu_seconds_main": time.process_time() - cpu, "cpu_seconds_workers": worker_cpu,
             "load_average": os.getloadavg()[0], "cpus": os.cpu_count()}  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -92,9 +92,13 @@ def test_design_simulate_analyse_recovers_a_planted_effect(app: typer.Typer, sto
     assert "Registered version 1" in designed.output and doc["trial_id"] == "youth-work-2027"
     assert doc["outcome_rows_at_registration"] == 0
     assert doc["power"]["displacement"] == 0.5 and 0.0 <= doc["power"]["displacement_power"] <= 1.0
-    assert "The displacement test finds a rise of 50%" in (out / "preregistration.md").read_text(
-        encoding="utf-8"
-    )
+    prereg = (out / "preregistration.md").read_text(encoding="utf-8")
+    assert "The displacement test finds a rise of 50%" in prereg
+    # Run fc keeps no backtest-fold forecasts: the design says the dispersion came from the history instead.
+    assert doc["power"]["dispersion_source"] == "historical_mean"
+    fallback = "the run keeps no forecasts of its backtest folds"
+    assert fallback in doc["power"]["dispersion_note"] and fallback in prereg
+    assert fallback in " ".join(designed.output.split())
     simulated = runner.invoke(app, ["trial", "simulate", "--db", str(store_path), "--trial", "youth-work-2027",
                                     "--effect", "0.4", "--seed", "5"])  # fmt: skip
     assert simulated.exit_code == 0, simulated.output

@@ -37,6 +37,7 @@ def design_command(
     """Compute power and the allocation, write the pre-registration and log its SHA-256 before the trial."""
     from pulsetwin.store.database import Store
     from pulsetwin.trials.design import design_trial
+    from pulsetwin.trials.power import RANGE_LEVEL
     from pulsetwin.trials.registration import register as register_trial
     from pulsetwin.trials.registration import underpowered
     from pulsetwin.trials.spec import load_spec
@@ -59,6 +60,13 @@ def design_command(
         f"Power {power.power:.0%} for rate ratio {power.effect} at alpha {parsed.alpha} "
         f"(NB size {power.size:.3g}, {power.simulations} simulations); minimum detectable rate ratio {mde}."
     )
+    if power.power_range is not None:
+        console.print(
+            f"Over the {RANGE_LEVEL:.0%} interval of the measured between-buurt spread the power ranges from "
+            f"{power.power_range[0]:.0%} to {power.power_range[1]:.0%}."
+        )
+    if design.dispersion is not None:
+        console.print(f"Dispersion: {design.dispersion.note}.")
     if underpowered(design):
         console.print(
             Panel(

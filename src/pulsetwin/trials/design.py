@@ -12,10 +12,18 @@ import pandas as pd
 from pulsetwin.exceptions import ParameterError, SchemaError, StoreError
 from pulsetwin.features.spatial import has_geometry
 from pulsetwin.store.database import Store
+from pulsetwin.store.fold_forecasts import read_fold_forecasts
 from pulsetwin.store.runs import RunKind, RunRecord
 from pulsetwin.trials.allocation import Scheme, allocation_hash, build_blocks
 from pulsetwin.trials.displacement import Adjacency
-from pulsetwin.trials.power import Dispersion, Power, displacement_power, measure_dispersion, simulate_power
+from pulsetwin.trials.power import (
+    Dispersion,
+    FoldTotals,
+    Power,
+    displacement_power,
+    measure_dispersion,
+    simulate_power,
+)
 from pulsetwin.trials.spec import TrialSpec
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -113,6 +121,23 @@ def history_table(store: Store, run: RunRecord, category: str, codes: list[str])
     return table.reindex(codes).fillna(0.0)
 
 
+def fold_totals(store: Store, run: RunRecord, category: str, history: pd.DataFrame) -> FoldTotals | None:
+    """The run's forecasts of ``category`` at its last backtest fold and the counts recorded there, summed per
+    buurt of ``history`` (:func:`history_table`: the fold lies before the run's origin, so its counts are
+    there) that the fold forecasts; None when the run keeps no fold forecasts of the category (a run stored
+    before PulseTwin kept them)."""
+    rows = read_fold_forecasts(store, run.run_id)
+    rows = rows[rows["category"] == category]
+    if rows.empty:
+        return None
+    forecast = rows.groupby("area_code")["mean"].sum().reindex(history.index).fillna(0.0)
+    starts = pd.DatetimeIndex(rows["period_start"].unique())
+    observed = history.loc[:, pd.to_datetime(history.columns).isin(starts)].sum(axis=1)
+    kept = (forecast > 0).to_numpy()
+    return FoldTotals(observed.to_numpy(dtype=float)[kept], forecast.to_numpy(dtype=float)[kept], len(starts),
+                      pd.Timestamp(rows["origin"].min()))  # fmt: skip
+
+
 def _with_displacement(store: Store, run: RunRecord, spec: TrialSpec, forecasts: pd.DataFrame,
                        periods: tuple[pd.Timestamp, ...], units: pd.DataFrame, scheme: Scheme,
                        dispersion: Dispersion, power: Power) -> Power:  # fmt: skip
@@ -162,7 +187,7 @@ def design_trial(store: Store, run_id: str, spec: TrialSpec) -> TrialDesign:
     periods = trial_periods(run, forecasts, spec.outcome.periods)
     units = eligible_units(store, forecasts, periods, spec.top_share, category)
     history = history_table(store, run, category, units["area_code"].tolist())
-    dispersion = measure_dispersion(history, spec.outcome.periods)
+    dispersion = measure_dispersion(history, spec.outcome.periods, fold_totals(store, run, category, history))
     if spec.design.type == "cluster":
         units["block"] = build_blocks(units, spec.design.blocks).to_numpy()
     else:

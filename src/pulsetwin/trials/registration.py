@@ -21,6 +21,7 @@ from pulsetwin.store.database import Store
 from pulsetwin.store.log import LogRecord, canonical_detail
 from pulsetwin.store.logpage import read_log_records
 from pulsetwin.trials.design import TrialDesign
+from pulsetwin.trials.power import RANGE_LEVEL, Dispersion
 
 REFUSED = "trial_refused"
 ANALYSIS_PLAN = (
@@ -106,18 +107,20 @@ def document(design: TrialDesign, *, allow_underpowered: bool = False) -> dict[s
             "between_size": design.power.between,
             "displacement": design.power.displacement,
             "displacement_power": design.power.displacement_power,
+            "power_range": None if design.power.power_range is None else list(design.power.power_range),
+            "power_range_level": RANGE_LEVEL,
             "underpowered_accepted": allow_underpowered and underpowered(design),
             "nb_size_source": (
                 "maximum likelihood on single past periods around each buurt's own mean (crossover and stepped "
                 "wedge: pulsetwin.trials.power.measure_within_size)"
                 if design.spec.design.type != "cluster"
-                else "maximum likelihood on past totals of the outcome over windows of the trial's length per "
-                "eligible buurt, around the rolling mean of the periods before each window (an out-of-sample "
-                "backtest; pulsetwin.trials.power.measure_dispersion)"
+                else "the between-buurt size and the within-buurt size summed over the trial's periods "
+                "(pulsetwin.trials.power.measure_dispersion)"
             ),
+            **_dispersion_source(design.dispersion),
             "simulation_model": (
                 "Poisson(forecast x effect x u x v): u a persistent Gamma factor per buurt (between_size), v a "
-                "Gamma factor per unit (nb_size), both measured out of sample on the eligible buurten's history"
+                "Gamma factor per unit (nb_size), both measured out of sample (dispersion_source)"
             ),
         },
         "primary_outcome": {"category": spec.outcome.category, "periods": spec.outcome.periods},
@@ -126,6 +129,13 @@ def document(design: TrialDesign, *, allow_underpowered: bool = False) -> dict[s
         "stopping_rule": STOPPING_RULE,
         "outcome_rows_at_registration": design.outcome_rows_at_design,
     }
+
+
+def _dispersion_source(dispersion: Dispersion | None) -> dict[str, str]:
+    """What the simulated sizes were measured on (nothing for a design that does not carry its dispersion)."""
+    if dispersion is None:
+        return {}
+    return {"dispersion_source": dispersion.source, "dispersion_note": dispersion.note}
 
 
 def digest(doc: dict[str, Any]) -> str:
@@ -166,7 +176,11 @@ def markdown(doc: dict[str, Any], sha256: str, version: int) -> str:
         f"ratio at {power['target']:.0%} power: {mde}."
         + (f" The displacement test finds a rise of {power['displacement']:.0%} in adjacent buurten in "
            f"{power['displacement_power']:.0%} of simulated trials." if power.get("displacement_power") is not None
-           else ""),
+           else "")
+        + (f" Over the {power['power_range_level']:.0%} interval of the measured between-buurt spread the power "
+           f"ranges from {power['power_range'][0]:.0%} to {power['power_range'][1]:.0%}." if power.get("power_range")
+           else "")
+        + (f" Dispersion: {power['dispersion_note']}." if power.get("dispersion_note") else ""),
         "",
         f"**Analysis.** {doc['analysis']}",
         "",
