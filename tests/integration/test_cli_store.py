@@ -26,6 +26,16 @@ CSV = (
 )
 
 
+def _store_with_one_import(tmp_path: Path) -> Path:
+    """A store in ``tmp_path`` holding one import of :data:`CSV` (its anchor file beside it)."""
+    db = tmp_path / "s.duckdb"
+    source = tmp_path / "incidents.csv"
+    source.write_text(CSV, encoding="utf-8")
+    with Store(db) as store:
+        store.import_file("incidents", source)
+    return db
+
+
 def test_compact_shrinks_a_bloated_store_and_keeps_rows_and_log(tmp_path: Path) -> None:
     db = tmp_path / "bloated.duckdb"
     source = tmp_path / "incidents.csv"
@@ -68,11 +78,7 @@ def test_compact_shrinks_a_bloated_store_and_keeps_rows_and_log(tmp_path: Path) 
 def test_a_failed_compaction_leaves_the_store_its_anchors_and_no_copy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "s.duckdb"
-    source = tmp_path / "incidents.csv"
-    source.write_text(CSV, encoding="utf-8")
-    with Store(db) as store:
-        store.import_file("incidents", source)
+    db = _store_with_one_import(tmp_path)
     files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p != db}
     counted: list[str] = []
     real_rows = compact_module._rows
@@ -94,11 +100,7 @@ def test_a_failed_compaction_leaves_the_store_its_anchors_and_no_copy(
 def test_no_other_process_writes_the_compacted_store_before_its_head_is_anchored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "s.duckdb"
-    source = tmp_path / "incidents.csv"
-    source.write_text(CSV, encoding="utf-8")
-    with Store(db) as store:
-        store.import_file("incidents", source)
+    db = _store_with_one_import(tmp_path)
     opened: list[subprocess.CompletedProcess[str]] = []
     inode = db.stat().st_ino
     real_anchor_head = Log.anchor_head
