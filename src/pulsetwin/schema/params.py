@@ -278,6 +278,25 @@ REQUIRED: Final = _Required()
 """Default of :func:`read_key` for a key that must be present."""
 
 
+def read_mapping(
+    data: object, *, file: str | None, path: str, fix: str, word: str = "keys"
+) -> dict[str, Any]:
+    """``data`` (a parsed YAML block at ``path``) as a mapping with text keys; anything else is refused.
+
+    Raises
+    ------
+    pulsetwin.exceptions.SchemaError
+        Naming the file, the block's path (``(top level)`` for the document) and ``fix``.
+    """
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise SchemaError(
+            f"must be a mapping of named {word}",
+            where=Location(file=file, column=path or "(top level)", value=data),
+            fix=fix,
+        )
+    return data
+
+
 def refuse_unknown_keys(
     data: Mapping[str, Any],
     allowed: set[str],

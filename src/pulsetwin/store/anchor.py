@@ -39,7 +39,7 @@ import re
 import secrets
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -405,7 +405,7 @@ class AnchorWriter:
         line = unsigned.to_json_line()
         if self.key is not None:
             mac = sign(line.rstrip("\n"), self.key)
-            line = LogAnchor(seq, digest, unsigned.at, self.store, prev, mac, late, accepted).to_json_line()
+            line = replace(unsigned, mac=mac).to_json_line()
         _write_line(self.path, line)
         self._lines += 1
         self._last = line

@@ -58,6 +58,7 @@ from pulsetwin.schema.params import (
     Rule,
     Text,
     read_key,
+    read_mapping,
     refuse_unknown_keys,
 )
 from pulsetwin.schema.periods import Freq
@@ -266,10 +267,8 @@ def _intervention(data: object, path: str, file: str | None) -> Intervention:
 
 
 def _mapping(data: object, path: str, file: str | None) -> Mapping[str, Any]:
-    """Refuse anything but a mapping with string keys."""
-    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise spec_error("a mapping of keys to values", file, path or "(top level)", data)
-    return data
+    """Refuse anything but a mapping with string keys (:func:`pulsetwin.schema.params.read_mapping`)."""
+    return read_mapping(data, file=file, path=path, fix=FIX, word="keys")
 
 
 def _refuse_unknown(data: Mapping[str, Any], allowed: set[str], path: str, file: str | None) -> None:

@@ -20,6 +20,7 @@ from pulsetwin.schema.params import (
     Text,
     TupleOf,
     read_key,
+    read_mapping,
     refuse_unknown_keys,
 )
 
@@ -205,9 +206,8 @@ def _wedge_steps(design: Design, data: dict[str, Any], periods: int, file: str |
 
 
 def _mapping(data: object, path: str, file: str | None) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise _error("a mapping of named fields", file, path or "(top level)", data)
-    return data
+    """Refuse anything but a mapping with string keys (:func:`pulsetwin.schema.params.read_mapping`)."""
+    return read_mapping(data, file=file, path=path, fix=FIX, word="fields")
 
 
 def _refuse_unknown(data: Mapping[str, Any], allowed: set[str], path: str, file: str | None) -> None:

@@ -20,6 +20,7 @@ from pulsetwin.schema.params import (
     TupleOf,
     check_param,
     read_key,
+    read_mapping,
     refuse_unknown_keys,
 )
 
@@ -99,3 +100,14 @@ def test_an_unknown_yaml_key_is_refused_naming_its_path_the_allowed_keys_and_the
         )
     text = str(caught.value)
     assert "spec.yaml" in text and "design.yy" in text and "see the example" in text
+
+
+def test_a_yaml_block_that_is_not_a_mapping_of_named_keys_is_refused_naming_its_path() -> None:
+    block = {"k": 10}
+    assert read_mapping(block, file="spec.yaml", path="policy", fix="see the example") is block
+    for bad, where in (([1, 2], "policy"), ({1: "x"}, "policy"), ("text", "(top level)")):
+        path = "" if where == "(top level)" else where
+        with pytest.raises(SchemaError, match="must be a mapping of named fields") as caught:
+            read_mapping(bad, file="spec.yaml", path=path, fix="see the example", word="fields")
+        text = str(caught.value)
+        assert "spec.yaml" in text and where in text and "see the example" in text
